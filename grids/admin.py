@@ -1,0 +1,488 @@
+"""Admin for street and community staff: the Region tree, roster, households.
+
+Every write goes through ``grids.services``; a refused action is shown as the
+service's message. Querysets and choices are scoped by ``ScopedAdminMixin``.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+from mptt.admin import MPTTModelAdmin
+
+from . import permissions, services
+from .admin_mixins import ScopedAdminMixin
+from .choices import GRID_LEVELS, UserRole
+from .errors import DomainError
+from .models import (
+    GridAssignment,
+    GridWorker,
+    Household,
+    Notification,
+    Patrol,
+    Region,
+    Resident,
+    ResidentTag,
+    User,
+)
+
+STREET_ONLY = frozenset({UserRole.STREET_STAFF})
+HOUSEHOLD_WRITERS = frozenset(
+    {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF, UserRole.GRID_WORKER}
+)
+
+
+class ServiceErrorMixin:
+    """Show a DomainError from a service as an error message, not a 500."""
+
+    def changeform_view(self, request, *args, **kwargs):
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            from django.http import HttpResponseRedirect
+
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class FullTimeWorkerFilter(admin.SimpleListFilter):
+    title = _("full-time worker")
+    parameter_name = "full_time"
+
+    def lookups(self, request, model_admin):
+        return [("missing", _("Grid without an active full-time worker"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "missing":
+            from .selectors import active_full_time_exists
+
+            return queryset.filter(level__in=GRID_LEVELS).exclude(
+                active_full_time_exists()
+            )
+        return queryset
+
+
+class GridAssignmentInline(admin.TabularInline):
+    model = GridAssignment
+    fk_name = "grid"
+    extra = 0
+    fields = ("worker", "role", "started_on", "ended_on")
+    autocomplete_fields = ("worker",)
+
+    def has_add_permission(self, request, obj=None):
+        return permissions.can_manage_roster(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.can_manage_roster(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Region)
+class RegionAdmin(ScopedAdminMixin, ServiceErrorMixin, MPTTModelAdmin):
+    scope_path = ""
+    write_roles = STREET_ONLY
+    mptt_level_indent = 24
+    list_display = (
+        "name",
+        "level",
+        "code",
+        "households_count",
+        "population_count",
+        "is_active",
+    )
+    list_filter = ("level", "is_active", FullTimeWorkerFilter)
+    search_fields = ("name", "code")
+    fields = (
+        "parent",
+        "name",
+        "level",
+        "code",
+        "households_count",
+        "population_count",
+        ("latitude", "longitude"),
+        "boundary",
+        "is_active",
+    )
+    inlines = [GridAssignmentInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None and obj.is_grid else []
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("level",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        data = {
+            f: form.cleaned_data.get(f)
+            for f in services.REGION_EDITABLE_FIELDS
+            if f in form.cleaned_data
+        }
+        if not change:
+            created = services.region_create(
+                actor=request.user,
+                parent=form.cleaned_data.get("parent"),
+                level=obj.level,
+                **data,
+            )
+            obj.pk = created.pk
+            obj.refresh_from_db()
+            return
+        original_parent_id = (
+            Region.objects.filter(pk=obj.pk).values_list("parent_id", flat=True).first()
+        )
+        new_parent = form.cleaned_data.get("parent")
+        if new_parent is not None and new_parent.pk != original_parent_id:
+            services.region_move(
+                actor=request.user, region_id=obj.pk, new_parent_id=new_parent.pk
+            )
+        changed = {
+            f: v for f, v in data.items() if f in form.changed_data and f != "code"
+        }
+        if "code" in form.changed_data:
+            changed["code"] = data.get("code")
+        if changed:
+            services.region_update(actor=request.user, region_id=obj.pk, **changed)
+        obj.refresh_from_db()
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not GridAssignment:
+            return super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() or not inline_form.cleaned_data:
+                continue
+            data = inline_form.cleaned_data
+            instance = inline_form.instance
+            if instance.pk is None:
+                services.assignment_start(
+                    actor=request.user,
+                    worker=data["worker"],
+                    grid=form.instance,
+                    role=data["role"],
+                    started_on=data["started_on"],
+                )
+                if data.get("ended_on"):
+                    latest = GridAssignment.objects.filter(
+                        worker=data["worker"],
+                        grid=form.instance,
+                        role=data["role"],
+                        ended_on__isnull=True,
+                    ).first()
+                    services.assignment_end(
+                        actor=request.user,
+                        assignment_id=latest.pk,
+                        ended_on=data["ended_on"],
+                    )
+            elif "ended_on" in inline_form.changed_data and data.get("ended_on"):
+                services.assignment_end(
+                    actor=request.user,
+                    assignment_id=instance.pk,
+                    ended_on=data["ended_on"],
+                )
+
+
+@admin.register(User)
+class StaffUserAdmin(DjangoUserAdmin):
+    list_display = (
+        "username",
+        "last_name",
+        "first_name",
+        "role",
+        "region",
+        "is_active",
+    )
+    list_filter = ("role", "is_active", "is_staff")
+    search_fields = ("username", "first_name", "last_name")
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("Gridwork"), {"fields": ("role", "region", "phone")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (_("Gridwork"), {"fields": ("role", "region")}),
+    )
+    autocomplete_fields = ("region",)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(GridWorker)
+class GridWorkerAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = ""
+    list_display = ("name", "masked_phone", "is_party_member", "active_grids")
+    list_filter = ("is_party_member",)
+    search_fields = ("name", "phone")
+
+    def get_queryset(self, request):
+        # A worker is visible when any of their stints lies in the user's scope.
+        from .querysets import scope_q
+
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(
+            Q(
+                Exists(
+                    GridAssignment.objects.filter(
+                        scope_q(request.user, "grid"), worker=OuterRef("pk")
+                    )
+                )
+            )
+        ).annotate(_n=Count("pk"))
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj):
+        return obj.masked_phone
+
+    @admin.display(description=_("grids served now"))
+    def active_grids(self, obj):
+        return ", ".join(
+            a.grid.name for a in obj.assignments.current().select_related("grid")
+        )
+
+
+@admin.register(GridAssignment)
+class GridAssignmentAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+    scope_path = "grid"
+    list_display = ("worker", "grid", "role", "started_on", "ended_on")
+    list_filter = ("role", ("ended_on", admin.EmptyFieldListFilter))
+    search_fields = ("worker__name", "grid__name", "grid__code")
+    autocomplete_fields = ("worker", "grid")
+    list_select_related = ("worker", "grid")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("worker", "grid", "role", "started_on") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            created = services.assignment_start(
+                actor=request.user,
+                worker=obj.worker,
+                grid=obj.grid,
+                role=obj.role,
+                started_on=obj.started_on,
+            )
+            obj.pk = created.pk
+        elif "ended_on" in form.changed_data and obj.ended_on:
+            services.assignment_end(
+                actor=request.user, assignment_id=obj.pk, ended_on=obj.ended_on
+            )
+
+
+class ResidentInline(admin.TabularInline):
+    model = Resident
+    extra = 0
+    fields = (
+        "name",
+        "masked_id",
+        "gender",
+        "relationship",
+        "residence_type",
+        "masked_phone_display",
+    )
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("ID-card number"))
+    def masked_id(self, obj):
+        return obj.masked_id_number
+
+    @admin.display(description=_("phone"))
+    def masked_phone_display(self, obj):
+        return obj.masked_phone
+
+
+@admin.register(Household)
+class HouseholdAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+    write_roles = HOUSEHOLD_WRITERS
+    list_display = ("address", "region", "household_number", "resident_count")
+    list_select_related = ("region",)
+    search_fields = ("address", "household_number")
+    autocomplete_fields = ("region",)
+    inlines = [ResidentInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_residents=Count("residents"))
+
+    @admin.display(description=_("residents"), ordering="_residents")
+    def resident_count(self, obj):
+        return obj._residents
+
+    def save_model(self, request, obj, form, change):
+        fields = {
+            f: form.cleaned_data[f]
+            for f in ("region", "address", "household_number", "notes")
+        }
+        if change:
+            services.household_update(actor=request.user, household_id=obj.pk, **fields)
+        else:
+            obj.pk = services.household_create(actor=request.user, **fields).pk
+
+
+@admin.register(Resident)
+class ResidentAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+    scope_path = "household__region"
+    write_roles = HOUSEHOLD_WRITERS
+    list_display = (
+        "name",
+        "masked_id",
+        "gender",
+        "age_group",
+        "masked_phone_display",
+        "household",
+        "residence_type",
+    )
+    list_filter = ("residence_type", "gender", "relationship", "tags")
+    list_select_related = ("household",)
+    search_fields = ("name", "household__address")
+    autocomplete_fields = ("household",)
+    fields = (
+        "household",
+        "name",
+        "id_number",
+        "phone",
+        "relationship",
+        "residence_type",
+        "tags",
+        "is_active",
+    )
+
+    @admin.display(description=_("ID-card number"))
+    def masked_id(self, obj):
+        return obj.masked_id_number
+
+    @admin.display(description=_("phone"))
+    def masked_phone_display(self, obj):
+        return obj.masked_phone
+
+    @admin.display(description=_("born"))
+    def age_group(self, obj):
+        return obj.birth_date.year
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if "tags" in form.base_fields:
+            from .selectors import visible_tag_queryset
+
+            form.base_fields["tags"].queryset = visible_tag_queryset(request.user)
+        return form
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not permissions.can_see_full_id_number(request.user):
+            # Only staff keeping households see (and so may change) the whole number.
+            fields[fields.index("id_number")] = "masked_id"
+            if "phone" in fields:
+                fields[fields.index("phone")] = "masked_phone_display"
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not permissions.can_see_full_id_number(request.user):
+            return ("masked_id", "masked_phone_display")
+        return ()
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in form.cleaned_data if f in self.fields}
+        tags = list(data.pop("tags", []))
+        if change:
+            services.resident_update(
+                actor=request.user, resident_id=obj.pk, tags=tags, **data
+            )
+        else:
+            data.pop("is_active", None)
+            obj.pk = services.resident_create(actor=request.user, tags=tags, **data).pk
+
+    def save_related(self, request, form, formsets, change):
+        # Tags were saved by the service (it keeps tags the user cannot see).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+
+@admin.register(ResidentTag)
+class ResidentTagAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "visible_to_roles")
+    search_fields = ("name", "code")
+
+    def has_module_permission(self, request):
+        return permissions.can_view(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_view(request.user)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser or request.user.role == UserRole.STREET_STAFF
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_add_permission(request)
+
+    def get_queryset(self, request):
+        from .selectors import visible_tag_queryset
+
+        return visible_tag_queryset(request.user)
+
+
+@admin.register(Patrol)
+class PatrolAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    write_roles = frozenset()  # recorded from the phone pages through patrol_record
+    list_display = ("occurred_at", "kind", "region", "worker", "household")
+    list_filter = ("kind", "occurred_at")
+    list_select_related = ("region", "worker", "household")
+    search_fields = ("notes", "region__name")
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("title", "created_at", "read_at", "channel")
+    list_filter = (("read_at", admin.EmptyFieldListFilter), "channel")
+    readonly_fields = ("title", "body", "url", "channel", "created_at", "read_at")
+    fields = readonly_fields
+    actions = ["mark_read"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(recipient=request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from .notifications import notifications_mark_read
+
+        notifications_mark_read(user=request.user, notification_ids=[object_id])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description=_("Mark as read"))
+    def mark_read(self, request, queryset):
+        from .notifications import notifications_mark_read
+
+        count = notifications_mark_read(
+            user=request.user,
+            notification_ids=list(queryset.values_list("pk", flat=True)),
+        )
+        self.message_user(request, _("%(count)d marked as read.") % {"count": count})
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions

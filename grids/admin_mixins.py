@@ -1,0 +1,59 @@
+"""Admin scoping shared by every app: a ModelAdmin that mixes this in shows and
+edits only rows inside the user's Region subtree, and lets the role rules of
+``grids.permissions`` decide what the user may do.
+
+Set ``scope_path`` to the lookup from the model to its Region (``"region"``,
+``"household__region"``; ``""`` for Region itself) and ``write_roles`` to the
+roles that may add or change rows. Deleting is off unless ``allow_delete``.
+"""
+
+from django.db import models
+
+from . import permissions
+from .choices import UserRole
+from .models import Region
+from .querysets import scope_q
+
+
+class ScopedAdminMixin:
+    scope_path = "region"
+    write_roles = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
+    allow_delete = False
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).filter(scope_q(request.user, self.scope_path))
+        )
+
+    def _may_write(self, request) -> bool:
+        user = request.user
+        return user.is_superuser or (
+            permissions.can_view(user) and user.role in self.write_roles
+        )
+
+    def has_module_permission(self, request):
+        return permissions.can_view(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_view(request.user)
+
+    def has_add_permission(self, request, *args):
+        return self._may_write(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_write(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.allow_delete and self._may_write(request)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if related is Region:
+            kwargs["queryset"] = Region.objects.visible_to(request.user)
+        elif hasattr(related.objects, "visible_to"):
+            kwargs["queryset"] = related.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def region_choices_for(user) -> models.QuerySet:
+    return Region.objects.visible_to(user)

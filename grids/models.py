@@ -1,0 +1,505 @@
+"""The grids app owns the Region tree, staff accounts and their scope, the
+grid-worker roster, households (一户一档) and residents, and the patrol log."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+
+from .choices import (
+    ALLOWED_CHILD_LEVELS,
+    CODE_SEGMENT_DIGITS,
+    GRID_LEVELS,
+    Gender,
+    NotificationChannel,
+    PatrolKind,
+    RegionLevel,
+    Relationship,
+    ResidenceType,
+    UserRole,
+    WorkerRole,
+)
+from .masking import mask_id_number, mask_phone
+from .querysets import (
+    AssignmentQuerySet,
+    HouseholdQuerySet,
+    PatrolQuerySet,
+    RegionManager,
+    ResidentQuerySet,
+)
+from .validators import validate_id_number, validate_mainland_phone
+
+
+class Region(MPTTModel):
+    """A node of the one administrative tree (区 → 街道 → 片区 → 社区 → 网格 → 楼栋)."""
+
+    parent = TreeForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=16, choices=RegionLevel.choices)
+    code = models.CharField(
+        _("code"),
+        max_length=18,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_(
+            "6-digit administrative division, then 3 digits each for street, "
+            "community, grid and building; an area has none."
+        ),
+    )
+    households_count = models.PositiveIntegerField(
+        _("households"), null=True, blank=True
+    )
+    population_count = models.PositiveIntegerField(
+        _("population"), null=True, blank=True
+    )
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    boundary = models.JSONField(_("boundary (GeoJSON)"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = RegionManager()
+
+    class MPTTMeta:
+        # ``level`` is the domain level (street, grid, …); MPTT's depth is ``depth``.
+        level_attr = "depth"
+        order_insertion_by = ["code", "name"]
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        indexes = [models.Index(fields=["level"], name="region_level_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90),
+                name="region_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True)
+                | Q(longitude__gte=-180, longitude__lte=180),
+                name="region_longitude_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        parent_level = self.parent.level if self.parent_id else None
+        if self.level not in ALLOWED_CHILD_LEVELS.get(parent_level, set()):
+            raise ValidationError(
+                {
+                    "level": _("A %(level)s cannot be placed under %(parent)s.")
+                    % {
+                        "level": RegionLevel(self.level).label,
+                        "parent": RegionLevel(parent_level).label
+                        if parent_level
+                        else _("the root"),
+                    }
+                }
+            )
+        code_error = self.code_error(self.code, self.level, self.parent)
+        if code_error:
+            raise ValidationError({"code": code_error})
+
+    @staticmethod
+    def expected_code_prefix(parent) -> str:
+        """The code a child of ``parent`` must start with (nearest coded ancestor)."""
+        node = parent
+        while node is not None:
+            if node.code:
+                return node.code
+            node = node.parent
+        return ""
+
+    @classmethod
+    def code_error(cls, code, level, parent):
+        """Why ``code`` is wrong for a ``level`` node under ``parent``, or None."""
+        digits = CODE_SEGMENT_DIGITS[RegionLevel(level)]
+        if digits == 0:
+            if code:
+                return _("An area has no code of its own; leave it empty.")
+            return None
+        if not code:
+            return None  # codes are recommended, not required
+        prefix = cls.expected_code_prefix(parent)
+        if not code.isdigit() or len(code) != len(prefix) + digits:
+            return _("The code must be %(length)d digits.") % {
+                "length": len(prefix) + digits
+            }
+        if not code.startswith(prefix):
+            return _("The code must start with its parent's code %(prefix)s.") % {
+                "prefix": prefix
+            }
+        return None
+
+    @property
+    def is_grid(self) -> bool:
+        return self.level in GRID_LEVELS
+
+    def contains(self, other) -> bool:
+        """Whether ``other`` (a Region) lies in this node's subtree, itself included."""
+        return (
+            other is not None
+            and other.tree_id == self.tree_id
+            and self.lft <= other.lft
+            and other.rght <= self.rght
+        )
+
+
+class User(AbstractUser):
+    """A staff account. Its scope is one Region node: it sees that subtree only."""
+
+    role = models.CharField(
+        _("role"), max_length=20, choices=UserRole.choices, blank=True
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("scope"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        help_text=_("The user sees and acts on this region and everything under it."),
+    )
+    phone = models.CharField(
+        _("phone"), max_length=20, blank=True, validators=[validate_mainland_phone]
+    )
+
+    class Meta:
+        verbose_name = _("staff account")
+        verbose_name_plural = _("staff accounts")
+
+    def __str__(self):
+        full_name = f"{self.last_name}{self.first_name}".strip()
+        return full_name or self.username
+
+    @property
+    def display_name(self) -> str:
+        return str(self)
+
+    @property
+    def scope_region(self):
+        return self.region
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == UserRole.SUPERVISOR
+
+    def can_see_region(self, region) -> bool:
+        if self.is_superuser:
+            return True
+        return self.region is not None and self.region.contains(region)
+
+
+class GridWorker(models.Model):
+    """A person on the grid-worker roster (网格员); may or may not have an account."""
+
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(
+        _("phone"), max_length=20, validators=[validate_mainland_phone]
+    )
+    is_party_member = models.BooleanField(_("party member"), default=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="grid_worker",
+    )
+
+    class Meta:
+        verbose_name = _("grid worker")
+        verbose_name_plural = _("grid workers")
+        constraints = [
+            models.UniqueConstraint(fields=["phone"], name="gridworker_unique_phone")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+class GridAssignment(models.Model):
+    """One stint of a worker on a grid in a role; ended stints stay as history."""
+
+    worker = models.ForeignKey(
+        GridWorker,
+        verbose_name=_("grid worker"),
+        on_delete=models.PROTECT,
+        related_name="assignments",
+    )
+    grid = models.ForeignKey(
+        Region,
+        verbose_name=_("grid"),
+        on_delete=models.PROTECT,
+        related_name="assignments",
+    )
+    role = models.CharField(_("role"), max_length=16, choices=WorkerRole.choices)
+    started_on = models.DateField(_("started on"))
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("roster entry")
+        verbose_name_plural = _("roster")
+        ordering = ["grid_id", "role", "-started_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True)
+                | Q(ended_on__gte=models.F("started_on")),
+                name="assignment_ends_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["worker", "grid", "role"],
+                condition=Q(ended_on__isnull=True),
+                name="assignment_one_open_stint",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.worker} · {self.grid} · {self.get_role_display()}"
+
+    def clean(self):
+        super().clean()
+        if self.grid_id and self.grid.level not in GRID_LEVELS:
+            raise ValidationError(
+                {"grid": _("Workers serve grids or micro-grids only.")}
+            )
+        if self.ended_on and self.started_on and self.ended_on < self.started_on:
+            raise ValidationError(
+                {"ended_on": _("A stint cannot end before it starts.")}
+            )
+
+
+class ResidentTag(models.Model):
+    """A special-group tag (标签化管理): elderly living alone, disabled, …"""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    visible_to_roles = models.JSONField(
+        _("visible to roles"),
+        default=list,
+        blank=True,
+        help_text=_("Roles that may see this tag; empty means every role."),
+    )
+
+    class Meta:
+        verbose_name = _("special-group tag")
+        verbose_name_plural = _("special-group tags")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    def is_visible_to(self, user) -> bool:
+        return (
+            user.is_superuser
+            or not self.visible_to_roles
+            or user.role in self.visible_to_roles
+        )
+
+
+class Household(models.Model):
+    """One household's file (一户一档), at an address in a grid or building."""
+
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("grid / building"),
+        on_delete=models.PROTECT,
+        related_name="households",
+    )
+    address = models.CharField(_("address"), max_length=200)
+    household_number = models.CharField(
+        _("household number"), max_length=30, blank=True
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = HouseholdQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        ordering = ["region_id", "address"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "address"], name="household_unique_address"
+            )
+        ]
+
+    def __str__(self):
+        return self.address
+
+    def clean(self):
+        super().clean()
+        if self.region_id and self.region.level not in GRID_LEVELS:
+            raise ValidationError(
+                {"region": _("A household belongs to a grid or a building.")}
+            )
+
+
+class Resident(models.Model):
+    """A person of a household. The ID-card number is personal data: shown masked."""
+
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        related_name="residents",
+    )
+    name = models.CharField(_("name"), max_length=50)
+    id_number = models.CharField(
+        _("ID-card number"),
+        max_length=18,
+        unique=True,
+        validators=[validate_id_number],
+    )
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices)
+    birth_date = models.DateField(_("birth date"))
+    phone = models.CharField(
+        _("phone"), max_length=20, blank=True, validators=[validate_mainland_phone]
+    )
+    relationship = models.CharField(
+        _("relationship to head"),
+        max_length=16,
+        choices=Relationship.choices,
+        default=Relationship.HEAD,
+    )
+    residence_type = models.CharField(
+        _("residence type"),
+        max_length=16,
+        choices=ResidenceType.choices,
+        default=ResidenceType.REGISTERED,
+    )
+    tags = models.ManyToManyField(
+        ResidentTag,
+        verbose_name=_("special-group tags"),
+        blank=True,
+        related_name="residents",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = ResidentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["household_id", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+class Patrol(models.Model):
+    """A patrol, household visit or diary entry (日巡查 / 入户走访 / 民情日记)."""
+
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("grid worker"),
+        on_delete=models.PROTECT,
+        related_name="patrols",
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="patrols"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=PatrolKind.choices)
+    occurred_at = models.DateTimeField(_("when"))
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="patrols",
+    )
+    notes = models.TextField(_("notes"))
+    photo = models.ImageField(_("photo"), upload_to="patrols/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    objects = PatrolQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("patrol record")
+        verbose_name_plural = _("patrol log")
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["region", "occurred_at"])]
+
+    def __str__(self):
+        return (
+            f"{self.get_kind_display()} · {self.region} · {self.occurred_at:%Y-%m-%d}"
+        )
+
+
+class Notification(models.Model):
+    """A message in a user's in-app inbox. ``channel`` lets an SMS or WeChat sender
+    pick up its own rows later; only the in-app inbox is shown today."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    channel = models.CharField(
+        _("channel"),
+        max_length=16,
+        choices=NotificationChannel.choices,
+        default=NotificationChannel.IN_APP,
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    # What the message is about, e.g. "ticket:42:escalation:3", so a job that runs
+    # twice does not notify twice.
+    dedupe_key = models.CharField(_("dedupe key"), max_length=120, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "channel", "dedupe_key"],
+                condition=~Q(dedupe_key=""),
+                name="notification_once_per_key",
+            )
+        ]
+
+    def __str__(self):
+        return self.title

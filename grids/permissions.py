@@ -1,0 +1,55 @@
+"""Who may do what in the grids app: one place for the role rules.
+
+Scope (which Region subtree) is checked separately by ``require_in_scope``;
+these functions say which roles may take an action at all.
+"""
+
+from django.utils.translation import gettext as _
+
+from .choices import UserRole
+from .errors import NotAllowed, OutOfScope
+
+STAFF_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF}
+WRITE_ROLES = STAFF_ROLES | {UserRole.GRID_WORKER}
+
+
+def _active(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def can_view(user) -> bool:
+    return _active(user) and (user.is_superuser or bool(user.role and user.region_id))
+
+
+def can_manage_hierarchy(user) -> bool:
+    """Create, rename and move Region nodes and keep the roster: street staff."""
+    return _active(user) and (user.is_superuser or user.role == UserRole.STREET_STAFF)
+
+
+def can_manage_roster(user) -> bool:
+    return _active(user) and (user.is_superuser or user.role in STAFF_ROLES)
+
+
+def can_manage_households(user) -> bool:
+    """Households and residents: street and community staff, and grid workers."""
+    return _active(user) and (user.is_superuser or user.role in WRITE_ROLES)
+
+
+def can_see_full_id_number(user) -> bool:
+    """Only staff who keep households see an unmasked ID number, on its detail view."""
+    return _active(user) and (user.is_superuser or user.role in STAFF_ROLES)
+
+
+def can_record_patrol(user) -> bool:
+    return _active(user) and (user.is_superuser or user.role in WRITE_ROLES)
+
+
+def require(allowed: bool, message=None) -> None:
+    if not allowed:
+        raise NotAllowed(message or _("Your role does not allow this action."))
+
+
+def require_in_scope(user, region) -> None:
+    """Refuse a region outside the user's subtree as if it did not exist."""
+    if region is None or not _active(user) or not user.can_see_region(region):
+        raise OutOfScope(_("This object does not exist or lies outside your area."))

@@ -1,0 +1,1 @@
+"""Models of the partyorg app (filled by its issue)."""
