@@ -1,0 +1,70 @@
+"""Reusable reads of the points app: scope paths and the common filters."""
+
+from django.db import models
+from django.db.models import Q
+
+from grids.querysets import ScopedQuerySet
+
+
+def ancestors_or_self_q(region, prefix: str = "region") -> Q:
+    """Rows whose region (through ``prefix``) is ``region`` or one of its ancestors:
+    the prizes a resident of ``region`` may take, from their community or street."""
+    p = f"{prefix}__" if prefix else ""
+    return Q(
+        **{
+            f"{p}tree_id": region.tree_id,
+            f"{p}lft__lte": region.lft,
+            f"{p}rght__gte": region.rght,
+        }
+    )
+
+
+class PolicyQuerySet(ScopedQuerySet):
+    scope_path = "community"
+
+
+class RuleItemQuerySet(models.QuerySet):
+    def active_on(self, day):
+        return self.filter(
+            Q(is_active=True),
+            Q(category__is_active=True),
+            Q(active_from__isnull=True) | Q(active_from__lte=day),
+            Q(active_until__isnull=True) | Q(active_until__gte=day),
+        )
+
+
+class AccountQuerySet(ScopedQuerySet):
+    scope_path = "household__region"
+
+
+class AwardQuerySet(ScopedQuerySet):
+    scope_path = "resident__household__region"
+
+
+class LedgerQuerySet(ScopedQuerySet):
+    """The ledger is append-only: a queryset refuses bulk updates and deletes."""
+
+    scope_path = "account__household__region"
+
+    def update(self, **kwargs):
+        raise TypeError("The points ledger is append-only.")
+
+    def delete(self):
+        raise TypeError("The points ledger is append-only.")
+
+    delete.queryset_only = True
+
+
+class PrizeQuerySet(ScopedQuerySet):
+    scope_path = "region"
+
+    def active(self):
+        return self.filter(is_active=True)
+
+    def available_in(self, region):
+        """Prizes of ``region``'s community or street (its ancestors or itself)."""
+        return self.filter(ancestors_or_self_q(region))
+
+
+class RedemptionQuerySet(ScopedQuerySet):
+    scope_path = "account__household__region"
