@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
 from . import permissions, services
-from .admin_mixins import ScopedAdminMixin
+from .admin_mixins import ScopedAdminMixin, ServiceImportExportMixin
 from .choices import GRID_LEVELS, UserRole
 from .errors import DomainError
 from .models import (
@@ -24,6 +24,12 @@ from .models import (
     Resident,
     ResidentTag,
     User,
+)
+from .resources import (
+    HouseholdResource,
+    RegionResource,
+    ResidentResource,
+    RosterResource,
 )
 
 STREET_ONLY = frozenset({UserRole.STREET_STAFF})
@@ -80,7 +86,10 @@ class GridAssignmentInline(admin.TabularInline):
 
 
 @admin.register(Region)
-class RegionAdmin(ScopedAdminMixin, ServiceErrorMixin, MPTTModelAdmin):
+class RegionAdmin(
+    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, MPTTModelAdmin
+):
+    resource_classes = [RegionResource]
     scope_path = ""
     write_roles = STREET_ONLY
     mptt_level_indent = 24
@@ -247,7 +256,10 @@ class GridWorkerAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(GridAssignment)
-class GridAssignmentAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+class GridAssignmentAdmin(
+    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
+):
+    resource_classes = [RosterResource]
     scope_path = "grid"
     list_display = ("worker", "grid", "role", "started_on", "ended_on")
     list_filter = ("role", ("ended_on", admin.EmptyFieldListFilter))
@@ -302,7 +314,10 @@ class ResidentInline(admin.TabularInline):
 
 
 @admin.register(Household)
-class HouseholdAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+class HouseholdAdmin(
+    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
+):
+    resource_classes = [HouseholdResource]
     write_roles = HOUSEHOLD_WRITERS
     list_display = ("address", "region", "household_number", "resident_count")
     list_select_related = ("region",)
@@ -329,7 +344,10 @@ class HouseholdAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
 
 
 @admin.register(Resident)
-class ResidentAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+class ResidentAdmin(
+    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
+):
+    resource_classes = [ResidentResource]
     scope_path = "household__region"
     write_roles = HOUSEHOLD_WRITERS
     list_display = (

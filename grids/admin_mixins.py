@@ -8,6 +8,7 @@ roles that may add or change rows. Deleting is off unless ``allow_delete``.
 """
 
 from django.db import models
+from import_export.admin import ImportExportMixin
 
 from . import permissions
 from .choices import UserRole
@@ -57,3 +58,23 @@ class ScopedAdminMixin:
 
 def region_choices_for(user) -> models.QuerySet:
     return Region.objects.visible_to(user)
+
+
+class ServiceImportExportMixin(ImportExportMixin):
+    """django-import-export in a scoped admin: the resource gets the user (rows
+    are written by services as that user), exports only the changelist's scoped
+    rows, and a file with any refused row is rolled back whole."""
+
+    def get_resource_kwargs(self, request, *args, **kwargs):
+        return {"user": request.user}
+
+    def get_import_data_kwargs(self, **kwargs):
+        data_kwargs = super().get_import_data_kwargs(**kwargs)
+        data_kwargs["rollback_on_validation_errors"] = True
+        return data_kwargs
+
+    def has_import_permission(self, request):
+        return self._may_write(request)
+
+    def has_export_permission(self, request):
+        return permissions.can_view(request.user)

@@ -47,7 +47,12 @@ def subtree_worker_figures(*, region) -> dict:
     (seed 000: 83%) and of grid heads who are party members (seed 003: 90%)."""
     current = GridAssignment.objects.current().filter(subtree_q(region, "grid"))
     figures = current.aggregate(
-        workers=Count("worker", distinct=True),
+        # grid workers proper: heads (often cadres) and micro-grid volunteers apart
+        workers=Count(
+            "worker",
+            filter=Q(role__in=(WorkerRole.FULL_TIME, WorkerRole.PART_TIME)),
+            distinct=True,
+        ),
         full_time=Count("worker", filter=Q(role=WorkerRole.FULL_TIME), distinct=True),
         heads=Count("worker", filter=Q(role=WorkerRole.HEAD), distinct=True),
         party_heads=Count(

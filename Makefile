@@ -1,0 +1,64 @@
+# Gridwork: `make run` serves the demo, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Tests use PostgreSQL (and Redis) when they are reachable and nothing says
+# otherwise; CI (.ci/run) always exports both.
+PG_DEFAULT_URL := postgres://postgres@127.0.0.1:5432/gridwork
+REDIS_DEFAULT_URL := redis://127.0.0.1:6379/0
+
+.PHONY: run test install lint format messages clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@export DEBUG=$${DEBUG:-1}; \
+	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py seed_demo && \
+	$(BIN)/python manage.py setup_schedules && \
+	trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A governance worker --beat --scheduler django_celery_beat.schedulers:DatabaseScheduler \
+		--loglevel=INFO --concurrency=2 --schedule=var/celerybeat-schedule & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
+	wait
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@if [ -z "$$DATABASE_URL" ] && $(BIN)/python -c "import psycopg2; psycopg2.connect('$(PG_DEFAULT_URL)'.replace('/gridwork', '/postgres'), connect_timeout=2).close()" 2>/dev/null; then \
+		export DATABASE_URL=$(PG_DEFAULT_URL); echo "Using PostgreSQL at $(PG_DEFAULT_URL)"; \
+	fi; \
+	if [ -z "$$REDIS_URL" ] && $(BIN)/python -c "import redis; redis.Redis.from_url('$(REDIS_DEFAULT_URL)', socket_connect_timeout=2).ping()" 2>/dev/null; then \
+		export REDIS_URL=$(REDIS_DEFAULT_URL); echo "Using Redis at $(REDIS_DEFAULT_URL)"; \
+	fi; \
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-extract and compile every app's zh-hans catalogue after changing strings.
+messages: $(STAMP)
+	for app in governance grids partyorg points tickets; do \
+		(cd $$app && DEBUG=1 PYTHONPATH=.. DJANGO_SETTINGS_MODULE=governance.settings ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete && \
+		 DEBUG=1 PYTHONPATH=.. DJANGO_SETTINGS_MODULE=governance.settings ../$(BIN)/django-admin compilemessages); \
+	done
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,75 @@
+"""Every periodic job of the project, in one place.
+
+Each app may declare ``PERIODIC_TASKS`` in its ``schedules`` module; this module
+gathers them and ``manage.py setup_schedules`` writes them into
+django-celery-beat's tables, where staff can change them afterwards.
+"""
+
+import importlib
+
+SCHEDULE_APPS = ("grids", "partyorg", "points", "tickets")
+
+
+def all_periodic_tasks() -> list[dict]:
+    tasks = []
+    for app in SCHEDULE_APPS:
+        try:
+            module = importlib.import_module(f"{app}.schedules")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app}.schedules":
+                raise
+            continue
+        tasks.extend(getattr(module, "PERIODIC_TASKS", []))
+    names = [t["name"] for t in tasks]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ValueError(f"periodic task names declared twice: {sorted(duplicates)}")
+    return tasks
+
+
+def install_periodic_tasks(tasks=None) -> tuple[int, int]:
+    """Create the beat rows that are missing; leave rows staff have edited alone.
+
+    Returns (created, existing).
+    """
+    from django.db import transaction
+    from django_celery_beat.models import (
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+    )
+
+    created = existing = 0
+    with transaction.atomic():
+        for spec in tasks if tasks is not None else all_periodic_tasks():
+            if PeriodicTask.objects.filter(name=spec["name"]).exists():
+                existing += 1
+                continue
+            schedule = {}
+            if "interval_seconds" in spec:
+                schedule["interval"], _ = IntervalSchedule.objects.get_or_create(
+                    every=spec["interval_seconds"], period=IntervalSchedule.SECONDS
+                )
+            elif "crontab" in spec:
+                cron = {
+                    "minute": "*",
+                    "hour": "*",
+                    "day_of_week": "*",
+                    "day_of_month": "*",
+                    "month_of_year": "*",
+                    **spec["crontab"],
+                }
+                schedule["crontab"], _ = CrontabSchedule.objects.get_or_create(
+                    timezone="Asia/Shanghai", **cron
+                )
+            else:
+                raise ValueError(f"{spec['name']}: give interval_seconds or crontab")
+            PeriodicTask.objects.create(
+                name=spec["name"],
+                task=spec["task"],
+                description=spec.get("description", ""),
+                kwargs=spec.get("kwargs", "{}"),
+                **schedule,
+            )
+            created += 1
+    return created, existing

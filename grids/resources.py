@@ -1,0 +1,404 @@
+"""Import and export of regions, the roster, households and residents
+(django-import-export). Every imported row is written through ``grids.services``
+with the importing user as the actor, so the tree rules, validation and scope
+hold exactly as in the admin. A refused row is reported with its row number and
+reason; with any such row, nothing of the file is written (see ``import_dataset``).
+"""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from import_export import fields, resources, widgets
+
+from . import permissions, services
+from .choices import RegionLevel, Relationship, ResidenceType, WorkerRole
+from .errors import DomainError
+from .masking import mask_id_number, mask_phone
+from .models import GridAssignment, Household, Region, Resident
+from .validators import normalize_phone
+
+
+class LabelChoiceWidget(widgets.Widget):
+    """Accepts a choice's code or its label in English or Chinese (专职, 网格长…)."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = choices
+
+    def clean(self, value, row=None, **kwargs):
+        value = str(value).strip() if value is not None else ""
+        if not value:
+            return ""
+        from django.utils import translation
+
+        for code, label in self.choices.choices:
+            names = {code, str(label)}
+            with translation.override("zh-hans"):
+                names.add(str(label))
+            with translation.override("en"):
+                names.add(str(label))
+            if value in names:
+                return code
+        raise ValueError(_("Unknown value “%(value)s”.") % {"value": value})
+
+    def render(self, value, obj=None, **kwargs):
+        return str(self.choices(value).label) if value else ""
+
+
+class ScopedRegionWidget(widgets.ForeignKeyWidget):
+    """A Region given by its code, looked up only inside the importing user's scope."""
+
+    def __init__(self, user=None, **kwargs):
+        super().__init__(Region, field="code", **kwargs)
+        self.user = user
+
+    def get_queryset(self, value, row, *args, **kwargs):
+        return (
+            Region.objects.visible_to(self.user) if self.user else Region.objects.none()
+        )
+
+    def clean(self, value, row=None, **kwargs):
+        if value in (None, ""):
+            return None
+        value = str(value).strip()
+        if value.endswith(".0"):  # Excel turns codes into floats
+            value = value[:-2]
+        try:
+            return super().clean(value, row, **kwargs)
+        except Region.DoesNotExist:
+            raise ValueError(
+                _("No region with code %(code)s in your area.") % {"code": value}
+            ) from None
+
+
+class ServiceResource(resources.ModelResource):
+    """Base: rows are saved by a service with the importing user as actor."""
+
+    def __init__(self, user=None, **kwargs):
+        super().__init__(**kwargs)
+        self.user = user
+        for field in self.fields.values():
+            if isinstance(field.widget, ScopedRegionWidget):
+                field.widget.user = user
+
+    def get_queryset(self):
+        return (
+            self._meta.model.objects.visible_to(self.user)
+            if self.user
+            else self._meta.model.objects.none()
+        )
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        try:
+            saved = self.save_through_service(instance, is_create, row)
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+        instance.pk = saved.pk
+
+    def save_m2m(self, instance, row, **kwargs):
+        """Relations are written by the services."""
+
+    def save_through_service(self, instance, is_create, row):
+        raise NotImplementedError
+
+
+def _cell(row, name):
+    value = row.get(name)
+    return "" if value is None else str(value).strip()
+
+
+class RegionResource(ServiceResource):
+    code = fields.Field(attribute="code", column_name="code")
+    name = fields.Field(attribute="name", column_name="name")
+    level = fields.Field(
+        attribute="level", column_name="level", widget=LabelChoiceWidget(RegionLevel)
+    )
+    parent = fields.Field(
+        attribute="parent", column_name="parent_code", widget=ScopedRegionWidget()
+    )
+
+    class Meta:
+        model = Region
+        import_id_fields = ("code",)
+        fields = (
+            "code",
+            "name",
+            "level",
+            "parent",
+            "households_count",
+            "population_count",
+            "latitude",
+            "longitude",
+            "is_active",
+        )
+        export_order = fields
+        clean_model_instances = False  # the services validate
+        skip_unchanged = True
+        report_skipped = False
+
+    def get_queryset(self):
+        return (
+            Region.objects.visible_to(self.user) if self.user else Region.objects.none()
+        )
+
+    def save_through_service(self, instance, is_create, row):
+        data = {
+            f: getattr(instance, f)
+            for f in (
+                "households_count",
+                "population_count",
+                "latitude",
+                "longitude",
+                "is_active",
+            )
+        }
+        if is_create:
+            return services.region_create(
+                actor=self.user,
+                parent=instance.parent,
+                name=instance.name,
+                level=instance.level,
+                code=instance.code,
+                **data,
+            )
+        current = Region.objects.get(pk=instance.pk)
+        if instance.parent_id and instance.parent_id != current.parent_id:
+            services.region_move(
+                actor=self.user, region_id=instance.pk, new_parent_id=instance.parent_id
+            )
+        if instance.level != current.level:
+            raise DomainError(
+                _("The level of an existing region cannot be changed by import.")
+            )
+        return services.region_update(
+            actor=self.user, region_id=instance.pk, name=instance.name, **data
+        )
+
+
+class RosterResource(ServiceResource):
+    """One stint per row: grid code, worker name and phone, role, dates."""
+
+    grid = fields.Field(
+        attribute="grid", column_name="grid_code", widget=ScopedRegionWidget()
+    )
+    worker_name = fields.Field(
+        attribute="worker__name", column_name="worker_name", readonly=False
+    )
+    worker_phone = fields.Field(column_name="worker_phone")
+    is_party_member = fields.Field(
+        attribute="worker__is_party_member",
+        column_name="is_party_member",
+        widget=widgets.BooleanWidget(),
+    )
+    role = fields.Field(
+        attribute="role", column_name="role", widget=LabelChoiceWidget(WorkerRole)
+    )
+    started_on = fields.Field(
+        attribute="started_on", column_name="started_on", widget=widgets.DateWidget()
+    )
+    ended_on = fields.Field(
+        attribute="ended_on", column_name="ended_on", widget=widgets.DateWidget()
+    )
+
+    class Meta:
+        model = GridAssignment
+        import_id_fields = ()
+        fields = (
+            "grid",
+            "worker_name",
+            "worker_phone",
+            "is_party_member",
+            "role",
+            "started_on",
+            "ended_on",
+        )
+        export_order = fields
+        clean_model_instances = False
+
+    def get_instance(self, instance_loader, row):
+        return None  # every row is a stint; matching is done by the service
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        if field.column_name in ("worker_name", "worker_phone", "is_party_member"):
+            return  # read from the row in save_through_service
+        super().import_field(field, instance, row, is_m2m, **kwargs)
+
+    def dehydrate_worker_phone(self, assignment):
+        return mask_phone(assignment.worker.phone)
+
+    def save_through_service(self, instance, is_create, row):
+        if not instance.grid_id:
+            raise DomainError(_("grid_code is required."))
+        if not instance.role:
+            raise DomainError(_("role is required."))
+        worker = services.grid_worker_upsert(
+            actor=self.user,
+            name=_cell(row, "worker_name"),
+            phone=normalize_phone(_cell(row, "worker_phone")),
+            is_party_member=widgets.BooleanWidget().clean(row.get("is_party_member"))
+            or False,
+        )
+        open_stint = GridAssignment.objects.filter(
+            worker=worker, grid=instance.grid, role=instance.role, ended_on__isnull=True
+        ).first()
+        if open_stint is None:
+            open_stint = services.assignment_start(
+                actor=self.user,
+                worker=worker,
+                grid=instance.grid,
+                role=instance.role,
+                started_on=instance.started_on,
+            )
+        if instance.ended_on:
+            services.assignment_end(
+                actor=self.user, assignment_id=open_stint.pk, ended_on=instance.ended_on
+            )
+        return open_stint
+
+
+class HouseholdResource(ServiceResource):
+    region = fields.Field(
+        attribute="region", column_name="region_code", widget=ScopedRegionWidget()
+    )
+
+    class Meta:
+        model = Household
+        import_id_fields = ("region", "address")
+        fields = ("region", "address", "household_number", "notes")
+        export_order = fields
+        clean_model_instances = False
+        skip_unchanged = True
+
+    def save_through_service(self, instance, is_create, row):
+        if instance.region_id is None:
+            raise DomainError(_("region_code is required."))
+        if is_create:
+            return services.household_create(
+                actor=self.user,
+                region=instance.region,
+                address=instance.address,
+                household_number=instance.household_number or "",
+                notes=instance.notes or "",
+            )
+        return services.household_update(
+            actor=self.user,
+            household_id=instance.pk,
+            household_number=instance.household_number or "",
+            notes=instance.notes or "",
+        )
+
+
+class ResidentResource(ServiceResource):
+    """One person per row, in the household at ``region_code`` + ``address``
+    (created when missing). Exports mask the ID-card number and phone."""
+
+    region_code = fields.Field(column_name="region_code")
+    address = fields.Field(attribute="household__address", column_name="address")
+    relationship = fields.Field(
+        attribute="relationship",
+        column_name="relationship",
+        widget=LabelChoiceWidget(Relationship),
+    )
+    residence_type = fields.Field(
+        attribute="residence_type",
+        column_name="residence_type",
+        widget=LabelChoiceWidget(ResidenceType),
+    )
+
+    class Meta:
+        model = Resident
+        import_id_fields = ("id_number",)
+        fields = (
+            "region_code",
+            "address",
+            "name",
+            "id_number",
+            "phone",
+            "relationship",
+            "residence_type",
+        )
+        export_order = fields
+        clean_model_instances = False
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        if field.column_name in ("region_code", "address"):
+            return
+        super().import_field(field, instance, row, is_m2m, **kwargs)
+
+    def dehydrate_region_code(self, resident):
+        return resident.household.region.code
+
+    def dehydrate_id_number(self, resident):
+        return mask_id_number(resident.id_number)
+
+    def dehydrate_phone(self, resident):
+        return mask_phone(resident.phone)
+
+    def save_through_service(self, instance, is_create, row):
+        region = ScopedRegionWidget(user=self.user).clean(row.get("region_code"))
+        address = _cell(row, "address")
+        if region is None or not address:
+            raise DomainError(_("region_code and address are required."))
+        household = (
+            Household.objects.visible_to(self.user)
+            .filter(region=region, address=address)
+            .first()
+        )
+        if household is None:
+            household = services.household_create(
+                actor=self.user, region=region, address=address
+            )
+        fields_ = {
+            "name": instance.name,
+            "id_number": instance.id_number,
+            "phone": instance.phone or "",
+            "relationship": instance.relationship or Relationship.HEAD,
+            "residence_type": instance.residence_type or ResidenceType.REGISTERED,
+        }
+        if is_create:
+            return services.resident_create(
+                actor=self.user, household=household, **fields_
+            )
+        return services.resident_update(
+            actor=self.user, resident_id=instance.pk, household=household, **fields_
+        )
+
+
+def import_dataset(*, actor, resource_class, dataset, dry_run: bool = False):
+    """Import a whole file or nothing: any bad row rolls every row back.
+
+    Returns the django-import-export Result; ``result.has_errors()`` or
+    ``result.has_validation_errors()`` say whether it was refused, and
+    ``import_errors(result)`` lists (row number, reason) pairs.
+    """
+    permissions.require(permissions.can_view(actor))
+    resource = resource_class(user=actor)
+    return resource.import_data(
+        dataset,
+        dry_run=dry_run,
+        use_transactions=True,
+        rollback_on_validation_errors=True,
+        raise_errors=False,
+        user=actor,
+    )
+
+
+def import_errors(result) -> list[tuple[int, str]]:
+    """(row number as in the file, reason) for every refused row."""
+    errors = []
+    for number, row_errors in result.row_errors():
+        for error in row_errors:
+            errors.append((number, str(error.error)))
+    for invalid in result.invalid_rows:
+        messages = []
+        for field, field_messages in invalid.error_dict.items():
+            label = "" if field == "__all__" else f"{field}: "
+            messages.extend(f"{label}{m}" for m in field_messages)
+        errors.append((invalid.number, "; ".join(messages)))
+    return sorted(errors)
+
+
+IMPORT_HELP = gettext_lazy(
+    "Rows are checked by the same rules as the forms; if any row is refused, "
+    "nothing of the file is written and each refused row is listed with its number."
+)
