@@ -1,0 +1,111 @@
+"""Building the party tree over the grids (支部建在网格上)."""
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from grids.errors import Conflict, DomainError
+from grids.models import Region
+
+from .. import permissions
+from ..models import PartyOrg
+from ._common import full_clean, require, require_in_scope
+
+ORG_EDITABLE_FIELDS = ("name", "secretary", "is_active")
+
+
+def _lock_tree(tree_id) -> None:
+    """Serialise inserts into one MPTT tree: every insert rewrites lft/rght of the
+    nodes to its right, so two at once would corrupt the tree."""
+    if tree_id is not None:
+        list(
+            PartyOrg.objects.select_for_update()
+            .filter(tree_id=tree_id, parent__isnull=True)
+            .values_list("pk", flat=True)
+        )
+
+
+def party_org_create(
+    *,
+    actor,
+    name: str,
+    org_type: str,
+    region: Region,
+    parent: PartyOrg | None = None,
+    secretary: str = "",
+    is_active: bool = True,
+) -> PartyOrg:
+    """Add an organisation covering ``region`` under ``parent`` (None: a root).
+
+    The parent→child type rule, the Region level each type covers and "inside the
+    parent's region" are all checked here, after the lock.
+    """
+    require(permissions.can_manage_orgs(actor))
+    with transaction.atomic():
+        if parent is not None:
+            parent = (
+                PartyOrg.objects.select_for_update()
+                .select_related("region")
+                .filter(pk=parent.pk)
+                .first()
+            )
+            if parent is None:
+                raise DomainError(_("The parent organisation does not exist."))
+            _lock_tree(parent.tree_id)
+            require_in_scope(actor, parent.region)
+        region = Region.objects.filter(pk=region.pk).first() if region else None
+        require_in_scope(actor, region)
+        error = PartyOrg.placement_error(
+            org_type=org_type, region=region, parent=parent
+        )
+        if error:
+            raise DomainError(error, code="illegal_placement")
+        org = PartyOrg(
+            parent=parent,
+            name=(name or "").strip(),
+            org_type=org_type,
+            region=region,
+            secretary=(secretary or "").strip(),
+            is_active=is_active,
+        )
+        full_clean(org, exclude=["lft", "rght", "tree_id", "depth"])
+        try:
+            with transaction.atomic():
+                org.save()
+        except IntegrityError:
+            raise Conflict(
+                _("An organisation of this name already exists under this parent.")
+            ) from None
+    return org
+
+
+def party_org_update(*, actor, org_id: int, **changes) -> PartyOrg:
+    """Rename, change the secretary, or (de)activate. Type, region and parent are
+    fixed once created: a wrong one is deactivated and created anew."""
+    unknown = set(changes) - set(ORG_EDITABLE_FIELDS)
+    if unknown:
+        raise DomainError(
+            _("These fields cannot be changed here: %(fields)s.")
+            % {"fields": ", ".join(sorted(unknown))}
+        )
+    require(permissions.can_manage_orgs(actor))
+    with transaction.atomic():
+        org = (
+            PartyOrg.objects.select_for_update()
+            .select_related("region")
+            .filter(pk=org_id)
+            .first()
+        )
+        require_in_scope(actor, org.region if org else None)
+        for field, value in changes.items():
+            if isinstance(value, str):
+                value = value.strip()
+            setattr(org, field, value)
+        full_clean(org, exclude=["lft", "rght", "tree_id", "depth", "parent"])
+        try:
+            with transaction.atomic():
+                org.save(update_fields=list(changes))
+        except IntegrityError:
+            raise Conflict(
+                _("An organisation of this name already exists under this parent.")
+            ) from None
+    return org

@@ -1,0 +1,437 @@
+"""The micro-wish lifecycle (微心愿: 群众点单、社区派单、党员接单).
+
+posted → claimed → fulfilled → confirmed, with releases, refusals, withdrawals
+and cancellations; the table of allowed moves is ``ALLOWED_WISH_TRANSITIONS``.
+Every change writes one WishEvent. Claims are a conditional UPDATE on the state,
+so of two members claiming at once exactly one wins and the other gets a
+Conflict.
+
+Who acts: party members often have no account, so ``actor`` is the account that
+records (a grid worker, community staff) and ``member`` the PartyMember who
+claims. An account linked to a member (``PartyMember.user``) may act for itself:
+``member`` then defaults to that member, and such an account without a staff
+role may only touch wishes it claimed. Every actor needs the wish in scope.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.choices import GRID_LEVELS, RegionLevel, UserRole
+from grids.errors import Conflict, DomainError, NotAllowed
+from grids.models import Region, Resident
+from grids.notifications import notify
+from grids.uploads import validate_image_upload
+
+from .. import permissions
+from ..choices import ALLOWED_WISH_TRANSITIONS, WishAction, WishState
+from ..models import PartyMember, Registration, Wish, WishEvent
+from ._common import full_clean, require, require_in_scope
+
+DEFAULT_STALE_DAYS = 7
+
+
+def stale_days() -> int:
+    """Days after which an unclaimed wish is flagged (setting, default 7)."""
+    return int(getattr(settings, "PARTYORG_WISH_STALE_DAYS", DEFAULT_STALE_DAYS))
+
+
+def community_of(region: Region) -> Region | None:
+    if region.level == RegionLevel.COMMUNITY:
+        return region
+    return region.get_ancestors().filter(level=RegionLevel.COMMUNITY).first()
+
+
+def member_may_claim(*, member: PartyMember, community: Region) -> bool:
+    """An active member of an active organisation in or above this community, or
+    a member with an active registration at it (在职党员双报到)."""
+    if not member.is_active:
+        return False
+    org = member.organisation
+    if (
+        org is not None
+        and org.is_active
+        and (community.contains(org.region) or org.region.contains(community))
+    ):
+        return True
+    return Registration.objects.filter(
+        member=member, community=community, is_active=True
+    ).exists()
+
+
+def _linked_member(actor) -> PartyMember | None:
+    return PartyMember.objects.filter(user_id=actor.pk).first()
+
+
+def _is_member_only(actor) -> bool:
+    """An account acting as a member, not as staff or grid worker."""
+    return not actor.is_superuser and actor.role not in permissions.ALL_WRITERS
+
+
+def _record_event(wish, *, action, from_state, actor, member=None, note=""):
+    return WishEvent.objects.create(
+        wish=wish,
+        action=action,
+        from_state=from_state,
+        to_state=wish.state,
+        actor=actor,
+        member=member,
+        note=(note or "").strip(),
+    )
+
+
+def _refuse_transition(wish, to_state) -> None:
+    raise Conflict(
+        _("A %(from)s wish cannot become %(to)s.")
+        % {
+            "from": WishState(wish.state).label,
+            "to": WishState(to_state).label,
+        },
+        code="illegal_transition",
+        extra={"state": wish.state},
+    )
+
+
+def _locked_wish(actor, wish_id: int, to_state: str, from_state=None) -> Wish:
+    """Lock the wish, then check scope and the transition (in that order).
+    ``from_state`` narrows the start when two moves end in the same state."""
+    wish = (
+        Wish.objects.select_for_update()
+        .select_related("region", "community")
+        .filter(pk=wish_id)
+        .first()
+    )
+    require_in_scope(actor, wish.region if wish else None)
+    if to_state not in ALLOWED_WISH_TRANSITIONS[WishState(wish.state)] or (
+        from_state is not None and wish.state != from_state
+    ):
+        _refuse_transition(wish, to_state)
+    return wish
+
+
+def _require_own_claim(actor, wish) -> None:
+    if _is_member_only(actor):
+        member = _linked_member(actor)
+        if member is None or wish.claimed_by_id != member.pk:
+            raise NotAllowed(_("Only the member who claimed this wish may do this."))
+
+
+def wish_post(
+    *,
+    actor,
+    region: Region,
+    title: str,
+    beneficiary: str,
+    estimated_value=None,
+    resident: Resident | None = None,
+    note: str = "",
+) -> Wish:
+    """Post a resident's wish in a grid, building or community (社区派单)."""
+    require(permissions.can_post_wish(actor))
+    with transaction.atomic():
+        region = Region.objects.filter(pk=region.pk).first() if region else None
+        require_in_scope(actor, region)
+        if region.level not in {*GRID_LEVELS, RegionLevel.COMMUNITY}:
+            raise DomainError(
+                _("A wish is posted in a community, grid or building."),
+                code="bad_region",
+            )
+        community = community_of(region)
+        if community is None:
+            raise DomainError(
+                _("This region does not lie in a community."), code="no_community"
+            )
+        if resident is not None and not region.contains(resident.household.region):
+            raise DomainError(
+                _("The resident does not live in this region."),
+                code="resident_elsewhere",
+            )
+        wish = Wish(
+            region=region,
+            community=community,
+            title=(title or "").strip(),
+            beneficiary=(beneficiary or "").strip(),
+            estimated_value=estimated_value or None,
+            resident=resident,
+            state=WishState.POSTED,
+            posted_by=actor,
+            posted_at=timezone.now(),
+        )
+        full_clean(wish)
+        wish.save()
+        _record_event(
+            wish, action=WishAction.POST, from_state="", actor=actor, note=note
+        )
+    return wish
+
+
+def wish_claim(
+    *, actor, wish_id: int, member: PartyMember | None = None, note: str = ""
+) -> Wish:
+    """A party member claims a posted wish (党员接单). One claim at a time: the
+    state moves by a conditional UPDATE, and a lost race is a Conflict."""
+    require(permissions.can_record_claim(actor))
+    with transaction.atomic():
+        wish = (
+            Wish.objects.select_related("region", "community")
+            .filter(pk=wish_id)
+            .first()
+        )
+        require_in_scope(actor, wish.region if wish else None)
+        if member is None:
+            member = _linked_member(actor)
+            if member is None:
+                raise DomainError(
+                    _("Name the party member who claims the wish."), code="no_member"
+                )
+        elif _is_member_only(actor):
+            linked = _linked_member(actor)
+            if linked is None or linked.pk != member.pk:
+                raise NotAllowed(_("You may claim wishes only for yourself."))
+        member = (
+            PartyMember.objects.select_related("organisation__region")
+            .filter(pk=member.pk)
+            .first()
+        )
+        if member is None or not member_may_claim(
+            member=member, community=wish.community
+        ):
+            raise NotAllowed(
+                _(
+                    "Only an active party member of this community, or an "
+                    "in-service member registered here, may claim this wish."
+                ),
+                code="member_not_eligible",
+            )
+        now = timezone.now()
+        claimed = Wish.objects.filter(pk=wish.pk, state=WishState.POSTED).update(
+            state=WishState.CLAIMED, claimed_by=member, claimed_at=now
+        )
+        if claimed != 1:
+            wish.refresh_from_db(fields=["state"])
+            if wish.state == WishState.CLAIMED:
+                raise Conflict(
+                    _("Someone else has just claimed this wish."),
+                    code="already_claimed",
+                )
+            _refuse_transition(wish, WishState.CLAIMED)
+        wish.refresh_from_db()
+        _record_event(
+            wish,
+            action=WishAction.CLAIM,
+            from_state=WishState.POSTED,
+            actor=actor,
+            member=member,
+            note=note,
+        )
+    return wish
+
+
+def wish_release(*, actor, wish_id: int, note: str = "") -> Wish:
+    """Give a claim back: the wish is posted again for others to claim."""
+    require(permissions.can_record_claim(actor))
+    with transaction.atomic():
+        wish = _locked_wish(actor, wish_id, WishState.POSTED)
+        _require_own_claim(actor, wish)
+        member = wish.claimed_by
+        wish.state = WishState.POSTED
+        wish.claimed_by = None
+        wish.claimed_at = None
+        wish.save(update_fields=["state", "claimed_by", "claimed_at"])
+        _record_event(
+            wish,
+            action=WishAction.RELEASE,
+            from_state=WishState.CLAIMED,
+            actor=actor,
+            member=member,
+            note=note,
+        )
+    return wish
+
+
+def _community_staff(community: Region):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(
+        role=UserRole.COMMUNITY_STAFF, is_active=True, region=community
+    )
+
+
+def wish_fulfil(*, actor, wish_id: int, note: str, photo) -> Wish:
+    """The member reports the wish done, with a note and a photo; the community
+    staff are told so they can confirm it with the resident."""
+    require(permissions.can_record_claim(actor))
+    note = (note or "").strip()
+    if not note:
+        raise DomainError(_("Say how the wish was fulfilled."), code="no_note")
+    if not photo:
+        raise DomainError(_("Add a photo of the fulfilled wish."), code="no_photo")
+    validate_image_upload(photo)
+    with transaction.atomic():
+        wish = _locked_wish(actor, wish_id, WishState.FULFILLED)
+        _require_own_claim(actor, wish)
+        wish.state = WishState.FULFILLED
+        wish.fulfilled_at = timezone.now()
+        wish.fulfilment_note = note
+        wish.photo = photo
+        wish.save(update_fields=["state", "fulfilled_at", "fulfilment_note", "photo"])
+        event = _record_event(
+            wish,
+            action=WishAction.FULFIL,
+            from_state=WishState.CLAIMED,
+            actor=actor,
+            member=wish.claimed_by,
+            note=note,
+        )
+        community_id, title = wish.community_id, wish.title
+        transaction.on_commit(
+            lambda: notify(
+                recipients=list(
+                    _community_staff(community_id).values_list("pk", flat=True)
+                ),
+                title=_("Micro-wish fulfilled, please confirm: %(title)s")
+                % {"title": title},
+                url=f"/admin/partyorg/wish/{wish_id}/change/",
+                dedupe_key=f"partyorg:wish:{wish_id}:fulfilled:{event.pk}",
+            )
+        )
+    return wish
+
+
+def wish_confirm(*, actor, wish_id: int, note: str = "") -> Wish:
+    """Community staff confirm the fulfilment with the resident. Final."""
+    require(permissions.can_confirm_wish(actor))
+    with transaction.atomic():
+        wish = _locked_wish(actor, wish_id, WishState.CONFIRMED)
+        now = timezone.now()
+        wish.state = WishState.CONFIRMED
+        wish.confirmed_at = now
+        wish.closed_at = now
+        wish.save(update_fields=["state", "confirmed_at", "closed_at"])
+        _record_event(
+            wish,
+            action=WishAction.CONFIRM,
+            from_state=WishState.FULFILLED,
+            actor=actor,
+            member=wish.claimed_by,
+            note=note,
+        )
+    return wish
+
+
+def wish_reject(*, actor, wish_id: int, note: str) -> Wish:
+    """Community staff refuse a fulfilment (the resident says it is not done):
+    the wish goes back to the member who claimed it."""
+    require(permissions.can_confirm_wish(actor))
+    if not (note or "").strip():
+        raise DomainError(_("Say why the fulfilment is refused."), code="no_note")
+    with transaction.atomic():
+        wish = _locked_wish(
+            actor, wish_id, WishState.CLAIMED, from_state=WishState.FULFILLED
+        )
+        wish.state = WishState.CLAIMED
+        wish.fulfilled_at = None
+        wish.save(update_fields=["state", "fulfilled_at"])
+        _record_event(
+            wish,
+            action=WishAction.REJECT,
+            from_state=WishState.FULFILLED,
+            actor=actor,
+            member=wish.claimed_by,
+            note=note,
+        )
+    return wish
+
+
+def _close(*, actor, wish_id: int, to_state, action, note: str) -> Wish:
+    with transaction.atomic():
+        wish = _locked_wish(actor, wish_id, to_state)
+        from_state = wish.state
+        wish.state = to_state
+        wish.closed_at = timezone.now()
+        wish.save(update_fields=["state", "closed_at"])
+        _record_event(
+            wish,
+            action=action,
+            from_state=from_state,
+            actor=actor,
+            member=wish.claimed_by,
+            note=note,
+        )
+    return wish
+
+
+def wish_withdraw(*, actor, wish_id: int, note: str = "") -> Wish:
+    """The resident no longer needs the wish; staff or the grid worker record it."""
+    require(permissions.can_close_wish(actor))
+    return _close(
+        actor=actor,
+        wish_id=wish_id,
+        to_state=WishState.WITHDRAWN,
+        action=WishAction.WITHDRAW,
+        note=note,
+    )
+
+
+def wish_cancel(*, actor, wish_id: int, note: str) -> Wish:
+    """Staff cancel a wish (a duplicate, not suitable), with a reason."""
+    require(permissions.can_confirm_wish(actor))
+    if not (note or "").strip():
+        raise DomainError(_("Say why the wish is cancelled."), code="no_note")
+    return _close(
+        actor=actor,
+        wish_id=wish_id,
+        to_state=WishState.CANCELLED,
+        action=WishAction.CANCEL,
+        note=note,
+    )
+
+
+def stale_wish_q(*, now: dt.datetime | None = None, days: int | None = None) -> Q:
+    """Unclaimed wishes posted more than ``days`` (the setting) ago."""
+    now = now or timezone.now()
+    days = stale_days() if days is None else days
+    return Q(state=WishState.POSTED, posted_at__lt=now - dt.timedelta(days=days))
+
+
+def wishes_notify_stale(*, now: dt.datetime | None = None) -> int:
+    """Tell each community's staff about its unclaimed wishes older than N days.
+
+    Idempotent: one message per wish and staff account (dedupe key), however
+    often the job runs. Returns the number of stale wishes seen.
+    """
+    stale = list(
+        Wish.objects.filter(stale_wish_q(now=now))
+        .values("pk", "title", "community_id")
+        .order_by("pk")
+    )
+    if not stale:
+        return 0
+    from django.contrib.auth import get_user_model
+
+    staff_by_community: dict[int, list[int]] = {}
+    for user_id, region_id in (
+        get_user_model()
+        .objects.filter(
+            role=UserRole.COMMUNITY_STAFF,
+            is_active=True,
+            region_id__in={w["community_id"] for w in stale},
+        )
+        .values_list("pk", "region_id")
+    ):
+        staff_by_community.setdefault(region_id, []).append(user_id)
+    for row in stale:
+        recipients = staff_by_community.get(row["community_id"])
+        if recipients:
+            notify(
+                recipients=recipients,
+                title=_("Micro-wish unclaimed for %(days)d days: %(title)s")
+                % {"days": stale_days(), "title": row["title"]},
+                url=f"/admin/partyorg/wish/{row['pk']}/change/",
+                dedupe_key=f"partyorg:wish:{row['pk']}:stale",
+            )
+    return len(stale)
