@@ -59,7 +59,7 @@ def build_chain(actor, tree, building):
 
 
 def test_street_staff_builds_the_five_level_tree(street_staff, tree, building):
-    wc, cc, gb, bg, ch = build_chain(street_staff, tree, building)
+    wc, _cc, _gb, _bg, ch = build_chain(street_staff, tree, building)
     wc.refresh_from_db()
     assert [o.org_type for o in wc.get_descendants(include_self=True)] == [
         OrgType.WORKING_COMMITTEE,
@@ -173,13 +173,13 @@ def test_duplicate_name_under_one_parent_is_a_conflict(street_staff, tree):
         org_type=OrgType.WORKING_COMMITTEE,
         region=tree["street"],
     )
-    kwargs = dict(
-        actor=street_staff,
-        name="社区党委",
-        org_type=OrgType.COMMUNITY_COMMITTEE,
-        region=tree["communities"][0],
-        parent=wc,
-    )
+    kwargs = {
+        "actor": street_staff,
+        "name": "社区党委",
+        "org_type": OrgType.COMMUNITY_COMMITTEE,
+        "region": tree["communities"][0],
+        "parent": wc,
+    }
     services.party_org_create(**kwargs)
     with pytest.raises(DomainError):
         services.party_org_create(**kwargs)
