@@ -69,3 +69,43 @@ class PrizeFactory(factory.django.DjangoModelFactory):
 def resident_in(grid, **kwargs):
     """A resident of a new household in ``grid``."""
     return ResidentFactory(household=HouseholdFactory(region=grid), **kwargs)
+
+
+def book_at(resident, amount: int, at, *, actor=None):
+    """Book ``amount`` on the resident's account at a past moment ``at``.
+
+    Services always book "now"; expiry tests need last year's bookings. This writes
+    the rows the services would write (an approved award or a redemption and its
+    entry) with the given time, and moves the cached balance with them.
+    """
+    from django.db.models import F
+
+    from points.choices import EntryKind
+    from points.models import LedgerEntry, PointsAccount, Redemption
+
+    actor = actor or UserFactory()
+    account, _ = PointsAccount.objects.get_or_create(
+        resident=resident, defaults={"household": resident.household}
+    )
+    if amount > 0:
+        award = AwardFactory(
+            resident=resident,
+            rule_item=RuleItemFactory(points=amount),
+            status=AwardStatus.APPROVED,
+            awarded_on=at.date(),
+            proposed_by=actor,
+        )
+        refs = {"kind": EntryKind.AWARD, "award": award}
+    else:
+        prize = PrizeFactory(price=-amount, stock=0)
+        redemption = Redemption.objects.create(
+            account=account,
+            resident=resident,
+            prize=prize,
+            points=-amount,
+            redeemed_by=actor,
+        )
+        refs = {"kind": EntryKind.REDEMPTION, "redemption": redemption}
+    LedgerEntry.objects.create(account=account, amount=amount, created_at=at, **refs)
+    PointsAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
+    return account

@@ -1,0 +1,15 @@
+"""Periodic jobs of the points app, installed into django-celery-beat."""
+
+PERIODIC_TASKS = [
+    {
+        # 年末清零: communities that turned expiry on lose last year's unspent points.
+        "name": "points: expire last year's points",
+        "task": "points.tasks.points_expire_last_year",
+        "crontab": {
+            "minute": "30",
+            "hour": "2",
+            "day_of_month": "1",
+            "month_of_year": "1",
+        },
+    },
+]

@@ -1,0 +1,145 @@
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from grids.errors import DomainError
+from points import services, tasks
+from points.choices import EntryKind
+from points.models import LedgerEntry, PointsAccount
+from points.schedules import PERIODIC_TASKS
+from points.selectors import accounts_with_drift
+from tests.points.factories import book_at, resident_in
+
+LAST_YEAR = timezone.localdate().year - 1
+
+
+def at(year, month, day):
+    return timezone.make_aware(dt.datetime(year, month, day, 10, 0))
+
+
+@pytest.fixture
+def expiring(tree, community_staff):
+    """Community 1 turns year-end expiry on; community 2 does not."""
+    return services.policy_set(
+        actor=community_staff,
+        community=tree["communities"][0],
+        pool_by_household=False,
+        expire_at_year_end=True,
+    )
+
+
+def test_last_years_balance_expires_once(expiring, resident):
+    account = book_at(resident, 80, at(LAST_YEAR, 3, 1))
+    book_at(resident, -30, at(LAST_YEAR, 6, 1))
+
+    assert services.points_expire_year(year=LAST_YEAR) == 1
+    assert services.points_expire_year(year=LAST_YEAR) == 0  # run twice: no change
+
+    account.refresh_from_db()
+    assert account.balance == 0
+    expiry = LedgerEntry.objects.get(account=account, kind=EntryKind.EXPIRY)
+    assert expiry.amount == -50 and expiry.expiry_year == LAST_YEAR
+    assert not accounts_with_drift().exists()
+
+
+def test_points_earned_this_year_do_not_expire(expiring, resident, credit):
+    book_at(resident, 40, at(LAST_YEAR, 12, 31))
+    credit(resident, 25)  # booked now, after last year ended
+
+    services.points_expire_year(year=LAST_YEAR)
+
+    account = PointsAccount.objects.get(resident=resident)
+    assert account.balance == 25
+
+
+def test_spending_since_year_end_uses_the_old_points_first(
+    tree, expiring, resident, community_staff, credit
+):
+    from tests.points.factories import PrizeFactory
+
+    book_at(resident, 40, at(LAST_YEAR, 5, 1))
+    credit(resident, 100)  # now
+    prize = PrizeFactory(region=tree["communities"][0], price=30, stock=1)
+    services.redemption_create(
+        actor=community_staff, resident_id=resident.pk, prize_id=prize.pk
+    )  # now: 30 of last year's 40 are spent
+
+    services.points_expire_year(year=LAST_YEAR)
+
+    account = PointsAccount.objects.get(resident=resident)
+    assert account.balance == 100  # 140 - 30 spent - 10 expired
+
+
+def test_communities_without_expiry_keep_their_points(expiring, outside_resident):
+    book_at(outside_resident, 60, at(LAST_YEAR, 3, 1))
+    assert services.points_expire_year(year=LAST_YEAR) == 0
+    assert PointsAccount.objects.get(resident=outside_resident).balance == 60
+
+
+def test_the_current_year_cannot_expire_yet(expiring):
+    with pytest.raises(DomainError) as exc:
+        services.points_expire_year(year=timezone.localdate().year)
+    assert exc.value.code == "year_not_ended"
+
+
+def test_expiry_task_runs_twice_without_booking_twice(expiring, resident):
+    book_at(resident, 15, at(LAST_YEAR, 8, 8))
+    assert tasks.points_expire_last_year.delay().get() == 1
+    assert tasks.points_expire_year.delay(LAST_YEAR).get() == 0
+    assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRY).count() == 1
+    assert PointsAccount.objects.get(resident=resident).balance == 0
+
+
+def test_expiry_is_scheduled_on_new_year():
+    (spec,) = PERIODIC_TASKS
+    assert spec["task"] == tasks.points_expire_last_year.name
+    assert spec["crontab"]["month_of_year"] == "1"
+
+
+# --- the ledger check ---------------------------------------------------------
+
+
+def test_check_passes_when_balances_equal_the_ledger(resident, credit, capsys):
+    credit(resident, 10)
+    call_command("check_points_ledger")
+    assert "Every balance" in capsys.readouterr().out
+
+
+def test_check_fails_on_drift(tree, resident, credit):
+    credit(resident, 10)
+    empty = resident_in(tree["grids"][1])
+    PointsAccount.objects.create(household=empty.household, resident=empty, balance=0)
+    assert not accounts_with_drift().exists()  # an empty account sums to 0
+    PointsAccount.objects.filter(resident=resident).update(balance=11)
+    (drifted,) = accounts_with_drift()
+    assert drifted.resident == resident and drifted.ledger_sum == 10
+    with pytest.raises(CommandError) as exc:
+        call_command("check_points_ledger")
+    assert exc.value.returncode == 1
+
+
+def test_ledger_is_append_only(resident, credit):
+    entry = credit(resident, 10)
+    entry.amount = 1000
+    with pytest.raises(TypeError):
+        entry.save()
+    with pytest.raises(TypeError):
+        entry.delete()
+    with pytest.raises(TypeError):
+        LedgerEntry.objects.filter(pk=entry.pk).update(amount=1000)
+    with pytest.raises(TypeError):
+        LedgerEntry.objects.all().delete()
+    assert LedgerEntry.objects.get(pk=entry.pk).amount == 10
+
+
+def test_the_same_award_is_never_booked_twice(resident, credit):
+    from django.db import IntegrityError, transaction
+
+    entry = credit(resident, 10)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.create(
+            account=entry.account, kind=EntryKind.AWARD, amount=10, award=entry.award
+        )
