@@ -312,16 +312,12 @@ def test_inactive_member_may_not_claim(wish, party, grid_worker):
 
 def test_in_service_member_registered_here_may_claim(wish, tree, grid_worker):
     registration = RegistrationFactory(community=tree["communities"][0])
-    services.wish_claim(
-        actor=grid_worker, wish_id=wish.pk, member=registration.member
-    )
+    services.wish_claim(actor=grid_worker, wish_id=wish.pk, member=registration.member)
     wish.refresh_from_db()
     assert wish.claimed_by == registration.member
 
 
-def test_in_service_member_registered_elsewhere_may_not_claim(
-    wish, tree, grid_worker
-):
+def test_in_service_member_registered_elsewhere_may_not_claim(wish, tree, grid_worker):
     registration = RegistrationFactory(community=tree["communities"][1])
     with pytest.raises(NotAllowed):
         services.wish_claim(
@@ -391,9 +387,7 @@ def test_actions_outside_scope_are_refused(tree, member, party):
 def test_concurrent_claims_exactly_one_wins(tree):
     party = make_party_tree(tree)
     worker = UserFactory(role=UserRole.GRID_WORKER, region=tree["grids"][0])
-    members = [
-        PartyMemberFactory(organisation=party["branches"][0]) for _ in range(4)
-    ]
+    members = [PartyMemberFactory(organisation=party["branches"][0]) for _ in range(4)]
     wish = WishFactory(region=tree["grids"][0], posted_by=worker)
     barrier = threading.Barrier(len(members))
     outcomes = []

@@ -1,0 +1,327 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from grids.choices import UserRole
+from grids.errors import Conflict, DomainError, NotAllowed, OutOfScope
+from partyorg import selectors, services
+from partyorg.models import PartyMember, Registration, ServiceRecord
+from tests.grids.factories import GridAssignmentFactory, UserFactory
+
+from .factories import (
+    PartyMemberFactory,
+    RegistrationFactory,
+    ServiceRecordFactory,
+    make_party_tree,
+)
+
+
+@pytest.fixture
+def party(tree):
+    return make_party_tree(tree)
+
+
+def test_community_staff_adds_a_member_with_masked_phone(community_staff, party):
+    member = services.party_member_create(
+        actor=community_staff,
+        name="王芳",
+        phone="138 1234 5678",
+        organisation=party["branches"][0],
+        is_building_head=True,
+    )
+    assert member.phone == "13812345678"
+    assert member.masked_phone == "138****5678"
+    assert member.masked_name == "王*"
+
+
+def test_member_outside_scope_is_refused(community_staff, party):
+    with pytest.raises(OutOfScope):
+        services.party_member_create(
+            actor=community_staff,
+            name="王芳",
+            phone="13812345678",
+            organisation=party["committees"][1],
+        )
+
+
+def test_grid_worker_may_not_add_members(grid_worker, party):
+    with pytest.raises(NotAllowed):
+        services.party_member_create(
+            actor=grid_worker,
+            name="王芳",
+            phone="13812345678",
+            organisation=party["branches"][0],
+        )
+
+
+def test_duplicate_phone_is_refused(community_staff, party):
+    kwargs = {
+        "actor": community_staff,
+        "name": "王芳",
+        "phone": "13812345678",
+        "organisation": party["branches"][0],
+    }
+    services.party_member_create(**kwargs)
+    with pytest.raises(DomainError):
+        services.party_member_create(**kwargs)
+
+
+def test_in_service_member_without_branch_is_registered_at_once(community_staff, tree):
+    member = services.party_member_create(
+        actor=community_staff,
+        name="赵在职",
+        phone="13900001111",
+        is_in_service=True,
+        employer="区教育局",
+        community=tree["communities"][0],
+    )
+    registration = member.registrations.get()
+    assert registration.community == tree["communities"][0]
+    assert registration.is_active
+    assert list(selectors.member_list(actor=community_staff)) == [member]
+
+
+def test_member_needs_an_organisation_or_a_community(community_staff):
+    with pytest.raises(DomainError):
+        services.party_member_create(
+            actor=community_staff, name="无", phone="13900001111"
+        )
+
+
+def test_in_service_member_needs_an_employer(community_staff, tree):
+    with pytest.raises(DomainError):
+        services.party_member_create(
+            actor=community_staff,
+            name="赵",
+            phone="13900001111",
+            is_in_service=True,
+            community=tree["communities"][0],
+        )
+    assert not PartyMember.objects.exists()
+
+
+def test_member_visibility_follows_organisation_and_registration(tree, party):
+    staff_one = UserFactory(
+        role=UserRole.COMMUNITY_STAFF, region=tree["communities"][0]
+    )
+    staff_two = UserFactory(
+        role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1]
+    )
+    resident_member = PartyMemberFactory(organisation=party["branches"][0])
+    registered = RegistrationFactory(community=tree["communities"][1]).member
+    assert set(selectors.member_list(actor=staff_one)) == {resident_member}
+    assert set(selectors.member_list(actor=staff_two)) == {registered}
+
+
+def test_update_member_fields(community_staff, party):
+    member = PartyMemberFactory(organisation=party["branches"][0])
+    services.party_member_update(
+        actor=community_staff, member_id=member.pk, is_unit_head=True, name=" 新名 "
+    )
+    member.refresh_from_db()
+    assert (member.is_unit_head, member.name) == (True, "新名")
+
+
+def test_update_member_outside_scope_is_refused(community_staff, party):
+    member = PartyMemberFactory(organisation=party["committees"][1])
+    with pytest.raises(OutOfScope):
+        services.party_member_update(
+            actor=community_staff, member_id=member.pk, name="改"
+        )
+
+
+# --- 双报到 --------------------------------------------------------------------
+
+
+@pytest.fixture
+def in_service(community_staff, tree):
+    return PartyMemberFactory(
+        organisation=None, is_in_service=True, employer="市税务局"
+    )
+
+
+def test_registration_only_for_in_service_members(community_staff, tree, party):
+    retired = PartyMemberFactory(organisation=party["branches"][0])
+    with pytest.raises(DomainError) as excinfo:
+        services.registration_create(
+            actor=community_staff,
+            member_id=retired.pk,
+            community=tree["communities"][0],
+        )
+    assert excinfo.value.code == "not_in_service"
+
+
+def test_registration_at_a_grid_is_refused(admin_user, tree, in_service):
+    with pytest.raises(DomainError) as excinfo:
+        services.registration_create(
+            actor=admin_user, member_id=in_service.pk, community=tree["grids"][0]
+        )
+    assert excinfo.value.code == "not_a_community"
+
+
+def test_one_active_registration_per_community(community_staff, tree, in_service):
+    services.registration_create(
+        actor=community_staff, member_id=in_service.pk, community=tree["communities"][0]
+    )
+    with pytest.raises(Conflict):
+        services.registration_create(
+            actor=community_staff,
+            member_id=in_service.pk,
+            community=tree["communities"][0],
+        )
+
+
+def test_ended_registration_allows_a_new_one_and_stops_logging(
+    community_staff, tree, in_service
+):
+    today = timezone.localdate()
+    first = services.registration_create(
+        actor=community_staff,
+        member_id=in_service.pk,
+        community=tree["communities"][0],
+        registered_on=today - dt.timedelta(days=30),
+    )
+    services.registration_end(actor=community_staff, registration_id=first.pk)
+    with pytest.raises(Conflict):
+        services.registration_end(actor=community_staff, registration_id=first.pk)
+    with pytest.raises(Conflict):
+        services.service_record_log(
+            actor=community_staff,
+            registration_id=first.pk,
+            task="巡逻",
+            hours=1,
+            served_on=today,
+        )
+    services.registration_create(
+        actor=community_staff, member_id=in_service.pk, community=tree["communities"][0]
+    )
+    assert Registration.objects.filter(member=in_service).count() == 2
+
+
+def test_registration_outside_scope_is_refused(community_staff, tree, in_service):
+    with pytest.raises(OutOfScope):
+        services.registration_create(
+            actor=community_staff,
+            member_id=in_service.pk,
+            community=tree["communities"][1],
+        )
+
+
+def test_service_log_rules(community_staff, tree):
+    registration = RegistrationFactory(community=tree["communities"][0])
+    today = timezone.localdate()
+    record = services.service_record_log(
+        actor=community_staff,
+        registration_id=registration.pk,
+        task="政策宣传",
+        hours="2.5",
+        served_on=today,
+        note="发放传单",
+    )
+    assert record.hours == Decimal("2.5")
+    for bad_hours in (0, -1, "abc", 25):
+        with pytest.raises(DomainError) as excinfo:
+            services.service_record_log(
+                actor=community_staff,
+                registration_id=registration.pk,
+                task="x",
+                hours=bad_hours,
+                served_on=today,
+            )
+        assert excinfo.value.code == "bad_hours"
+    with pytest.raises(DomainError):
+        services.service_record_log(
+            actor=community_staff,
+            registration_id=registration.pk,
+            task="x",
+            hours=1,
+            served_on=today + dt.timedelta(days=1),
+        )
+    with pytest.raises(DomainError):
+        services.service_record_log(
+            actor=community_staff,
+            registration_id=registration.pk,
+            task="x",
+            hours=1,
+            served_on=registration.registered_on - dt.timedelta(days=1),
+        )
+    assert ServiceRecord.objects.count() == 1
+
+
+def test_service_log_outside_scope_is_refused(community_staff, tree):
+    registration = RegistrationFactory(community=tree["communities"][1])
+    with pytest.raises(OutOfScope):
+        services.service_record_log(
+            actor=community_staff,
+            registration_id=registration.pk,
+            task="x",
+            hours=1,
+            served_on=timezone.localdate(),
+        )
+
+
+def test_yearly_totals_per_member_and_community(
+    tree, street_staff, community_staff, django_assert_max_num_queries
+):
+    one, two = tree["communities"]
+    a_one = RegistrationFactory(community=one)
+    b_one = RegistrationFactory(community=one)
+    a_two = RegistrationFactory(member=a_one.member, community=two)
+    year = 2025
+    for registration, hours, day in [
+        (a_one, "2", dt.date(year, 3, 1)),
+        (a_one, "1.5", dt.date(year, 12, 31)),
+        (b_one, "4", dt.date(year, 6, 1)),
+        (a_two, "3", dt.date(year, 1, 1)),
+        (a_one, "9", dt.date(year - 1, 12, 31)),  # other year
+        (a_one, "9", dt.date(year + 1, 1, 1)),  # other year
+    ]:
+        ServiceRecordFactory(registration=registration, hours=hours, served_on=day)
+
+    with django_assert_max_num_queries(1):
+        by_member = {
+            r["registration__member_id"]: (r["hours"], r["services"])
+            for r in selectors.service_totals_by_member(actor=street_staff, year=year)
+        }
+    assert by_member == {
+        a_one.member_id: (Decimal("6.5"), 3),
+        b_one.member_id: (Decimal("4"), 1),
+    }
+    with django_assert_max_num_queries(1):
+        by_community = {
+            r["registration__community_id"]: (r["hours"], r["services"], r["members"])
+            for r in selectors.service_totals_by_community(
+                actor=street_staff, year=year
+            )
+        }
+    assert by_community == {
+        one.pk: (Decimal("7.5"), 3, 2),
+        two.pk: (Decimal("3"), 1, 1),
+    }
+    # Community staff see their own community's services only.
+    scoped = selectors.service_totals_by_member(actor=community_staff, year=year)
+    assert {r["registration__member_id"]: r["hours"] for r in scoped} == {
+        a_one.member_id: Decimal("3.5"),
+        b_one.member_id: Decimal("4"),
+    }
+
+
+def test_totals_for_a_region_outside_scope_are_refused(community_staff, tree):
+    with pytest.raises(OutOfScope):
+        selectors.service_totals_by_member(
+            actor=community_staff, year=2025, region=tree["communities"][1]
+        )
+
+
+def test_linking_a_grid_worker_outside_scope_is_refused(community_staff, tree, party):
+    assignment = GridAssignmentFactory(grid=tree["grids"][3])
+    with pytest.raises(OutOfScope):
+        services.party_member_create(
+            actor=community_staff,
+            name="网格长",
+            phone="13911112222",
+            organisation=party["branches"][0],
+            grid_worker=assignment.worker,
+        )
