@@ -1,1 +1,515 @@
-"""Models of the tickets app (filled by its issue)."""
+"""The tickets app owns the 12345 ticket lifecycle (六单), its catalogue of
+categories and departments, the working-day calendar, the event log, resident
+evaluations and assessments."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+
+from grids.masking import mask_name, mask_phone
+from grids.models import Region
+
+from .choices import (
+    Action,
+    CalendarSource,
+    DeadlineClass,
+    EvaluationChannel,
+    Source,
+    Stage,
+    Verdict,
+)
+from .querysets import DepartmentQuerySet, TicketEventQuerySet, TicketQuerySet
+
+
+class Department(models.Model):
+    """A functional department (职能部门: 城管, 公安, 综治, 民政, 住建, 物业…)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("serves"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="departments",
+        help_text=_("The street or district this department works for."),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("members"),
+        blank=True,
+        related_name="ticket_departments",
+        help_text=_("Accounts that accept and handle tickets for this department."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = DepartmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Category(MPTTModel):
+    """A node of the category catalogue (e.g. 城市管理 > 占道经营)."""
+
+    parent = TreeForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    default_department = models.ForeignKey(
+        Department,
+        verbose_name=_("default department"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    deadline_class = models.CharField(
+        _("deadline class"),
+        max_length=16,
+        choices=DeadlineClass.choices,
+        default=DeadlineClass.GENERAL,
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class MPTTMeta:
+        order_insertion_by = ["name"]
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="category_unique_name_in_parent"
+            )
+        ]
+
+    def __str__(self):
+        if self.parent_id:
+            return f"{self.parent.name} > {self.name}"
+        return self.name
+
+
+class WorkCalendarYear(models.Model):
+    """Whether a year's working days are confirmed. Days of an unconfirmed year are
+    guessed (``holidays`` plus weekends) and deadlines over them are provisional."""
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    source = models.CharField(
+        _("source"), max_length=20, choices=CalendarSource.choices
+    )
+    confirmed = models.BooleanField(_("confirmed"), default=False)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["-year"]
+
+    def __str__(self):
+        return str(self.year)
+
+
+class WorkCalendarDay(models.Model):
+    """One day of the working calendar (工作日历): a workday or a day off, with the
+    State Council's holidays and make-up workdays (调休)."""
+
+    date = models.DateField(_("date"), primary_key=True)
+    is_workday = models.BooleanField(_("workday"))
+    source = models.CharField(
+        _("source"), max_length=20, choices=CalendarSource.choices
+    )
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("working calendar")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d}"
+
+
+class Ticket(models.Model):
+    """One matter raised by a resident or found on patrol, through its six stages."""
+
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    # The 12345 platform's own ticket number: a push repeated is one ticket.
+    hotline_number = models.CharField(
+        _("12345 ticket number"), max_length=40, null=True, blank=True, unique=True
+    )
+    stage = models.CharField(
+        _("stage"),
+        max_length=16,
+        choices=Stage.choices,
+        default=Stage.RECEIVED,
+        db_index=True,
+    )
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    deadline_class = models.CharField(
+        _("deadline class"),
+        max_length=16,
+        choices=DeadlineClass.choices,
+        default=DeadlineClass.GENERAL,
+    )
+    # Where: at intake any node in the receiver's area; a grid or building once
+    # triaged (制单).
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("place (grid / building)"),
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    reporter_name = models.CharField(_("reporter"), max_length=50, blank=True)
+    reporter_phone = models.CharField(_("reporter phone"), max_length=20, blank=True)
+    description = models.TextField(_("description"))
+    received_at = models.DateTimeField(_("received at"))
+    # Who: 包村/分管领导, the handling unit (community or department), the handler.
+    responsible_leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsible leader"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="led_tickets",
+    )
+    handling_region = models.ForeignKey(
+        Region,
+        verbose_name=_("handling community"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="handled_tickets",
+    )
+    handling_department = models.ForeignKey(
+        Department,
+        verbose_name=_("handling department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    instructions = models.TextField(_("handling instructions"), blank=True)
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handler"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="handled_tickets",
+    )
+    # 做单: the handler's record.
+    cause = models.TextField(_("cause"), blank=True)
+    crux = models.TextField(_("crux"), blank=True)
+    measures = models.TextField(_("measures"), blank=True)
+    result = models.TextField(_("result"), blank=True)
+    # Deadlines of the current stage (one function computes them).
+    stage_entered_at = models.DateTimeField(_("stage entered at"))
+    stage_deadline = models.DateTimeField(
+        _("stage deadline"), null=True, blank=True, db_index=True
+    )
+    # The inputs of the current deadline, so it can be recomputed when staff
+    # confirm a year of the calendar.
+    deadline_basis_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deadline_working_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False
+    )
+    deadline_provisional = models.BooleanField(
+        _("provisional deadline"),
+        default=False,
+        help_text=_("Counted over a year whose calendar staff have not confirmed."),
+    )
+    remind_at = models.DateTimeField(_("reminder at"), null=True, blank=True)
+    reminded_for_deadline = models.DateTimeField(null=True, blank=True, editable=False)
+    # Escalation (超期升级): the deadline already escalated makes a rerun a no-op.
+    escalation_level = models.PositiveSmallIntegerField(_("escalations"), default=0)
+    escalated_for_deadline = models.DateTimeField(null=True, blank=True, editable=False)
+    escalated_to = models.ForeignKey(
+        Region,
+        verbose_name=_("escalated to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="escalated_tickets",
+    )
+    # Loops: 退单, 上报, 返工.
+    return_count = models.PositiveSmallIntegerField(_("returns"), default=0)
+    report_up_count = models.PositiveSmallIntegerField(_("reports up"), default=0)
+    evaluation_round = models.PositiveSmallIntegerField(
+        _("evaluation round"), default=1
+    )
+    verdict = models.CharField(
+        _("verdict"), max_length=16, choices=Verdict.choices, blank=True
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_tickets",
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("received by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["stage", "stage_deadline"]),
+            models.Index(fields=["region", "category", "received_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(handling_region__isnull=True)
+                | Q(handling_department__isnull=True),
+                name="ticket_one_handling_unit",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source="hotline") | Q(hotline_number__isnull=False),
+                name="ticket_hotline_has_number",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.description[:30]}"
+
+    def get_absolute_url(self):
+        return reverse("admin:tickets_ticket_change", args=[self.pk])
+
+    @property
+    def masked_reporter_phone(self) -> str:
+        return mask_phone(self.reporter_phone)
+
+    @property
+    def masked_reporter_name(self) -> str:
+        return mask_name(self.reporter_name)
+
+    @property
+    def handling_unit(self):
+        return self.handling_region or self.handling_department
+
+
+class TicketPhoto(models.Model):
+    """A photo of a ticket (intake or handling), checked by content on upload."""
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="photos"
+    )
+    event = models.ForeignKey(
+        "TicketEvent",
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="photos",
+    )
+    image = models.ImageField(_("photo"), upload_to="tickets/%Y/%m/")
+    gps_latitude = models.FloatField(_("GPS latitude"), null=True, blank=True)
+    gps_longitude = models.FloatField(_("GPS longitude"), null=True, blank=True)
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ticket photo")
+        verbose_name_plural = _("ticket photos")
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self):
+        return self.image.name
+
+
+class TicketEvent(models.Model):
+    """One entry of a ticket's append-only log: who did what, when, from which
+    stage to which, with a note and photos."""
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="events"
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Who acted when there is no account: the resident, the system, a job.
+    actor_label = models.CharField(_("actor (no account)"), max_length=60, blank=True)
+    at = models.DateTimeField(_("at"))
+    from_stage = models.CharField(
+        _("from stage"), max_length=16, choices=Stage.choices, blank=True
+    )
+    to_stage = models.CharField(
+        _("to stage"), max_length=16, choices=Stage.choices, blank=True
+    )
+    note = models.TextField(_("note"), blank=True)
+    deadline = models.DateTimeField(_("deadline set"), null=True, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    objects = TicketEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["ticket", "at"])]
+
+    def __str__(self):
+        return f"#{self.ticket_id} {self.get_action_display()}"
+
+
+class TicketEvaluation(models.Model):
+    """A resident's verdict on one round (评单); at most one per round."""
+
+    ticket = models.ForeignKey(
+        Ticket,
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="evaluations",
+    )
+    round = models.PositiveSmallIntegerField(_("round"))
+    verdict = models.CharField(_("verdict"), max_length=16, choices=Verdict.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=EvaluationChannel.choices, blank=True
+    )
+    reporter_phone = models.CharField(_("reporter phone"), max_length=20, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    call_note = models.CharField(_("call note"), max_length=200, blank=True)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
+        ordering = ["ticket_id", "round"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "round"], name="evaluation_once_per_round"
+            )
+        ]
+
+    def __str__(self):
+        return f"#{self.ticket_id} {self.round}: {self.get_verdict_display()}"
+
+
+class TicketAssessment(models.Model):
+    """The one assessment of a ticket (考单, 一事一考评); scores out of 100."""
+
+    ticket = models.OneToOneField(
+        Ticket,
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="assessment",
+    )
+    satisfaction_score = models.PositiveSmallIntegerField(_("satisfaction"))
+    timeliness_score = models.PositiveSmallIntegerField(_("timeliness"))
+    effect_score = models.PositiveSmallIntegerField(_("effect"))
+    total_score = models.DecimalField(_("total"), max_digits=5, decimal_places=2)
+    note = models.TextField(_("note"), blank=True)
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assessor"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(satisfaction_score__lte=100)
+                & Q(timeliness_score__lte=100)
+                & Q(effect_score__lte=100),
+                name="assessment_scores_at_most_100",
+            )
+        ]
+
+    def __str__(self):
+        return f"#{self.ticket_id} {self.total_score}"
+
+
+class UsedEvaluationToken(models.Model):
+    """A signed evaluation link already used: a link works once."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("used evaluation link")
+        verbose_name_plural = _("used evaluation links")
+
+    def __str__(self):
+        return self.digest[:12]
+
+
+# Silence unused-import warnings for names kept for readers of this module.
+__all__ = [
+    "Action",
+    "Category",
+    "Department",
+    "Ticket",
+    "TicketAssessment",
+    "TicketEvaluation",
+    "TicketEvent",
+    "TicketPhoto",
+    "UsedEvaluationToken",
+    "WorkCalendarDay",
+    "WorkCalendarYear",
+]

@@ -1,0 +1,131 @@
+"""Who may do what with a ticket, in one place. Services call these after
+locking the ticket; pages call them to show only the actions a user may take."""
+
+from django.utils.translation import gettext as _
+
+from grids.choices import UserRole
+from grids.permissions import require, require_in_scope  # noqa: F401 (re-export)
+
+from .choices import TRANSITIONS, Action, Stage
+
+INTAKE_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF, UserRole.GRID_WORKER}
+CENTRE_ROLES = {UserRole.STREET_STAFF}  # 街道/镇综治中心: 制单, 派单, 合并
+UNIT_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF}  # 社区 / 街道
+HANDLER_ROLES = {
+    UserRole.STREET_STAFF,
+    UserRole.COMMUNITY_STAFF,
+    UserRole.GRID_WORKER,
+}
+EVALUATION_RECORDER_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF}
+# 考单 is the governance centre's: street staff and supervisors (综治中心).
+ASSESSOR_ROLES = {UserRole.STREET_STAFF, UserRole.SUPERVISOR}
+
+
+def _active(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def has_role(user, roles) -> bool:
+    return _active(user) and (user.is_superuser or user.role in roles)
+
+
+def in_scope(user, region) -> bool:
+    return _active(user) and region is not None and user.can_see_region(region)
+
+
+def can_create(user) -> bool:
+    return has_role(user, INTAKE_ROLES)
+
+
+def can_triage(user, ticket) -> bool:
+    return has_role(user, CENTRE_ROLES) and in_scope(user, ticket.region)
+
+
+def is_department_member(user, department) -> bool:
+    return (
+        _active(user)
+        and department is not None
+        and department.members.filter(pk=user.pk).exists()
+    )
+
+
+def is_handling_unit(user, ticket) -> bool:
+    """The user speaks for the unit the ticket was dispatched to."""
+    if not _active(user):
+        return False
+    if user.is_superuser:
+        return True
+    if ticket.handling_department_id:
+        return is_department_member(user, ticket.handling_department)
+    return has_role(user, UNIT_ROLES) and in_scope(user, ticket.handling_region)
+
+
+def is_handler(user, ticket) -> bool:
+    return _active(user) and (user.is_superuser or ticket.handler_id == user.pk)
+
+
+def can_record_verdict(user, ticket) -> bool:
+    return has_role(user, EVALUATION_RECORDER_ROLES) and in_scope(
+        user, ticket.region
+    )
+
+
+def can_assess(user, ticket) -> bool:
+    return has_role(user, ASSESSOR_ROLES) and in_scope(user, ticket.region)
+
+
+def can_see(user, ticket) -> bool:
+    if not _active(user):
+        return False
+    return (
+        user.is_superuser
+        or in_scope(user, ticket.region)
+        or in_scope(user, ticket.handling_region)
+        or ticket.handler_id == user.pk
+        or is_department_member(user, ticket.handling_department)
+    )
+
+
+# Which check guards each action a staff user takes on an existing ticket.
+ACTION_CHECKS = {
+    Action.TRIAGE: can_triage,
+    Action.DISPATCH: can_triage,
+    Action.MERGE: can_triage,
+    Action.ACCEPT: is_handling_unit,
+    Action.RETURN: is_handling_unit,
+    Action.HANDLE: is_handler,
+    Action.REPORT_UP: is_handler,
+    Action.EVALUATE: can_record_verdict,
+    Action.ASSESS: can_assess,
+}
+
+
+def available_actions(user, ticket) -> list[str]:
+    """The actions ``user`` may take on ``ticket`` now (and only those)."""
+    out = []
+    for action, check in ACTION_CHECKS.items():
+        from_stages, _to = TRANSITIONS[action]
+        if ticket.stage in from_stages and check(user, ticket):
+            out.append(action)
+    return out
+
+
+def require_action(user, ticket, action) -> None:
+    """Refuse ``action`` on ``ticket`` (already locked) with the right error."""
+    from grids.errors import Conflict
+
+    if not can_see(user, ticket):
+        require_in_scope(user, None)
+    from_stages, _to = TRANSITIONS[action]
+    if ticket.stage not in from_stages:
+        raise Conflict(
+            _("This ticket is %(stage)s; it cannot be %(action)s now.")
+            % {
+                "stage": Stage(ticket.stage).label,
+                "action": Action(action).label.lower(),
+            },
+            code="wrong_stage",
+            extra={"stage": ticket.stage},
+        )
+    if not ACTION_CHECKS[action](user, ticket):
+        require(False)

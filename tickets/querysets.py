@@ -1,0 +1,62 @@
+"""Reusable reads of tickets: scope, open and overdue filters.
+
+A ticket is in a user's scope when its place or its handling community lies in
+the user's subtree, when the user is its handler, or when it is dispatched to a
+department the user belongs to.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from grids.querysets import ScopedQuerySet, scope_q, subtree_q
+
+
+def ticket_scope_q(user, prefix: str = "") -> Q:
+    p = f"{prefix}__" if prefix else ""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_superuser:
+        return Q()
+    condition = Q(**{f"{p}handler": user}) | Q(
+        **{f"{p}handling_department__members": user}
+    )
+    if user.region_id:
+        condition |= scope_q(user, f"{p}region") | scope_q(user, f"{p}handling_region")
+    return condition
+
+
+class TicketQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        condition = ticket_scope_q(user)
+        if not condition:
+            return self.all()
+        # The department join can repeat rows: filter on ids instead.
+        return self.filter(pk__in=self.model.objects.filter(condition).values("pk"))
+
+    def in_subtree(self, region):
+        return self.filter(subtree_q(region, "region"))
+
+    def open(self):
+        from .choices import OPEN_STAGES
+
+        return self.filter(stage__in=OPEN_STAGES)
+
+    def overdue(self, now=None):
+        from .choices import ESCALATING_STAGES
+
+        return self.filter(
+            stage__in=ESCALATING_STAGES, stage_deadline__lt=now or timezone.now()
+        )
+
+
+class TicketEventQuerySet(models.QuerySet):
+    def for_ticket(self, ticket):
+        return self.filter(ticket=ticket).select_related("actor")
+
+
+class DepartmentQuerySet(ScopedQuerySet):
+    scope_path = "region"
+
+    def active(self):
+        return self.filter(is_active=True)

@@ -1,0 +1,195 @@
+"""Keeping the working calendar: fill a year from ``chinese-calendar``, pre-fill a
+later year from ``holidays`` for staff to correct, edit a day, confirm a year —
+and then recompute the provisional deadlines that counted over it."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.errors import DomainError
+
+from .. import permissions
+from ..choices import OPEN_STAGES, Action, CalendarSource
+from ..models import Ticket, TicketEvent, WorkCalendarDay, WorkCalendarYear
+from ..workcalendar import (
+    WorkCalendar,
+    add_working_days,
+    calendar_days_for_year,
+    holiday_guess_for_year,
+    working_hours_before,
+)
+from .common import reminder_hours
+
+
+def _require_calendar_keeper(actor) -> None:
+    if actor is not None:  # None: the system (migration, command)
+        permissions.require(permissions.has_role(actor, permissions.CENTRE_ROLES))
+
+
+def _upsert_days(rows, source: str, *, overwrite_staff: bool) -> int:
+    existing_staff = set()
+    if not overwrite_staff:
+        years = {day.year for day, _w, _n in rows}
+        existing_staff = set(
+            WorkCalendarDay.objects.filter(
+                date__year__in=years, source=CalendarSource.STAFF
+            ).values_list("date", flat=True)
+        )
+    objs = [
+        WorkCalendarDay(date=day, is_workday=workday, source=source, note=note[:100])
+        for day, workday, note in rows
+        if day not in existing_staff
+    ]
+    WorkCalendarDay.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=["date"],
+        update_fields=["is_workday", "source", "note"],
+        batch_size=200,
+    )
+    return len(objs)
+
+
+def work_calendar_fill_year(*, year: int, actor=None) -> int:
+    """Fill (or refill) a year from ``chinese-calendar`` and mark it confirmed."""
+    _require_calendar_keeper(actor)
+    try:
+        rows = calendar_days_for_year(year)
+    except NotImplementedError:
+        raise DomainError(
+            _(
+                "The chinese-calendar package does not know %(year)s yet: "
+                "pre-fill it from the statutory holidays and enter the make-up "
+                "workdays by hand."
+            )
+            % {"year": year},
+            code="calendar_unknown_year",
+        ) from None
+    with transaction.atomic():
+        count = _upsert_days(rows, CalendarSource.CHINESE_CALENDAR, overwrite_staff=False)
+        WorkCalendarYear.objects.update_or_create(
+            year=year,
+            defaults={
+                "source": CalendarSource.CHINESE_CALENDAR,
+                "confirmed": True,
+                "confirmed_by": actor,
+                "confirmed_at": timezone.now(),
+            },
+        )
+        tickets_recompute_provisional_deadlines()
+    return count
+
+
+def work_calendar_prefill_year(*, year: int, actor) -> int:
+    """Pre-fill an unknown year from ``holidays.China`` plus weekends, unconfirmed:
+    staff then add the make-up workdays (调休) and confirm it."""
+    _require_calendar_keeper(actor)
+    with transaction.atomic():
+        count = _upsert_days(
+            holiday_guess_for_year(year), CalendarSource.HOLIDAYS, overwrite_staff=False
+        )
+        WorkCalendarYear.objects.get_or_create(
+            year=year, defaults={"source": CalendarSource.HOLIDAYS, "confirmed": False}
+        )
+    return count
+
+
+def work_calendar_set_day(
+    *, actor, date: dt.date, is_workday: bool, note: str = ""
+) -> WorkCalendarDay:
+    """Staff mark one day a workday or a day off."""
+    _require_calendar_keeper(actor)
+    with transaction.atomic():
+        day, _created = WorkCalendarDay.objects.update_or_create(
+            date=date,
+            defaults={
+                "is_workday": is_workday,
+                "source": CalendarSource.STAFF,
+                "note": (note or "")[:100],
+            },
+        )
+        WorkCalendarYear.objects.get_or_create(
+            year=date.year, defaults={"source": CalendarSource.STAFF}
+        )
+    return day
+
+
+def work_calendar_confirm_year(*, actor, year: int) -> int:
+    """Staff confirm a year: days not entered are taken from the statutory-holiday
+    guess, the year stops being provisional, and provisional deadlines are
+    recomputed. Returns how many tickets' deadlines were recomputed."""
+    _require_calendar_keeper(actor)
+    with transaction.atomic():
+        existing = set(
+            WorkCalendarDay.objects.filter(date__year=year).values_list(
+                "date", flat=True
+            )
+        )
+        missing = [r for r in holiday_guess_for_year(year) if r[0] not in existing]
+        if missing:
+            _upsert_days(missing, CalendarSource.HOLIDAYS, overwrite_staff=False)
+        WorkCalendarYear.objects.update_or_create(
+            year=year,
+            defaults={
+                "source": CalendarSource.STAFF,
+                "confirmed": True,
+                "confirmed_by": actor,
+                "confirmed_at": timezone.now(),
+            },
+        )
+        return tickets_recompute_provisional_deadlines()
+
+
+def tickets_recompute_provisional_deadlines() -> int:
+    """Recompute every open ticket's provisional deadline from its inputs (start
+    and working days) with the calendar as it is now; log the change."""
+    with transaction.atomic():
+        return _recompute_provisional()
+
+
+def _recompute_provisional() -> int:
+    now = timezone.now()
+    calendar = WorkCalendar()
+    tickets = list(
+        Ticket.objects.select_for_update()
+        .filter(
+            deadline_provisional=True,
+            stage__in=OPEN_STAGES,
+            deadline_basis_at__isnull=False,
+            deadline_working_days__isnull=False,
+        )
+        .order_by("pk")
+    )
+    events = []
+    for ticket in tickets:
+        old = ticket.stage_deadline
+        deadline = add_working_days(
+            ticket.deadline_basis_at, ticket.deadline_working_days, calendar=calendar
+        )
+        ticket.stage_deadline = deadline.at
+        ticket.deadline_provisional = deadline.provisional
+        ticket.remind_at = working_hours_before(
+            deadline.at, reminder_hours(), calendar=calendar
+        )
+        events.append(
+            TicketEvent(
+                ticket=ticket,
+                action=Action.RECALCULATE,
+                actor_label="system",
+                at=now,
+                from_stage=ticket.stage,
+                to_stage=ticket.stage,
+                deadline=deadline.at,
+                data={
+                    "old": old.isoformat() if old else None,
+                    "provisional": deadline.provisional,
+                },
+            )
+        )
+    Ticket.objects.bulk_update(
+        tickets, ["stage_deadline", "deadline_provisional", "remind_at"], batch_size=200
+    )
+    TicketEvent.objects.bulk_create(events, batch_size=200)
+    return len(tickets)

@@ -1,0 +1,219 @@
+"""Helpers shared by the ticket services: locking, stage changes with their
+deadlines, the event log, photos and notifications after commit."""
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image
+
+from grids.choices import UserRole
+from grids.errors import DomainError, OutOfScope
+from grids.notifications import notify
+from grids.uploads import validate_image_upload
+
+from ..choices import (
+    ACCEPT_WORKING_DAYS,
+    HANDLING_WORKING_DAYS,
+    HOTLINE_HANDLING_WORKING_DAYS,
+    Source,
+    Stage,
+)
+from ..models import Ticket, TicketEvent, TicketPhoto
+from ..workcalendar import WorkCalendar, add_working_days, working_hours_before
+
+
+def setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def reminder_hours() -> float:
+    return setting("TICKETS_REMINDER_WORKING_HOURS", 4)
+
+
+def evaluation_wait_days() -> int:
+    return setting("TICKETS_EVALUATION_WORKING_DAYS", 3)
+
+
+def handling_days(ticket: Ticket) -> int:
+    if ticket.source == Source.HOTLINE:
+        return HOTLINE_HANDLING_WORKING_DAYS
+    return HANDLING_WORKING_DAYS[ticket.deadline_class]
+
+
+def lock_ticket(ticket_id) -> Ticket:
+    """The ticket row, locked for the rest of the transaction."""
+    ticket = Ticket.objects.select_for_update(of=("self",)).filter(pk=ticket_id).first()
+    if ticket is None:
+        raise OutOfScope(_("This object does not exist or lies outside your area."))
+    return ticket
+
+
+STAGE_FIELDS = [
+    "stage",
+    "stage_entered_at",
+    "stage_deadline",
+    "deadline_provisional",
+    "deadline_basis_at",
+    "deadline_working_days",
+    "remind_at",
+]
+
+
+def set_deadline(
+    ticket: Ticket,
+    *,
+    start: dt.datetime | None,
+    working_days: int | None,
+    calendar: WorkCalendar | None = None,
+) -> None:
+    """Set the current stage's deadline: ``working_days`` after ``start``."""
+    if start is None or not working_days:
+        ticket.stage_deadline = None
+        ticket.deadline_provisional = False
+        ticket.deadline_basis_at = None
+        ticket.deadline_working_days = None
+        ticket.remind_at = None
+        return
+    calendar = calendar or WorkCalendar()
+    deadline = add_working_days(start, working_days, calendar=calendar)
+    ticket.stage_deadline = deadline.at
+    ticket.deadline_provisional = deadline.provisional
+    ticket.deadline_basis_at = start
+    ticket.deadline_working_days = working_days
+    ticket.remind_at = working_hours_before(
+        deadline.at, reminder_hours(), calendar=calendar
+    )
+
+
+def move(
+    ticket: Ticket,
+    to_stage: str,
+    *,
+    now: dt.datetime,
+    working_days: int | None,
+    start: dt.datetime | None = None,
+) -> list[str]:
+    """Put the ticket in ``to_stage`` with its new deadline; the fields changed."""
+    ticket.stage = to_stage
+    ticket.stage_entered_at = now
+    set_deadline(ticket, start=start or now, working_days=working_days)
+    return list(STAGE_FIELDS)
+
+
+def record_event(
+    ticket: Ticket,
+    *,
+    action: str,
+    actor=None,
+    actor_label: str = "",
+    from_stage: str = "",
+    note: str = "",
+    data: dict | None = None,
+    at: dt.datetime | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        action=action,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=actor_label,
+        at=at or timezone.now(),
+        from_stage=from_stage,
+        to_stage=ticket.stage,
+        note=note,
+        deadline=ticket.stage_deadline,
+        data=data or {},
+    )
+
+
+def check_photos(photos) -> list[tuple[object, str]]:
+    """Validate every photo before anything is written; (file, extension)."""
+    return [(photo, validate_image_upload(photo)) for photo in photos or ()]
+
+
+def _gps(upload) -> tuple[float | None, float | None]:
+    """Latitude and longitude from the photo's EXIF, if the phone wrote them."""
+
+    def to_degrees(value, ref):
+        d, m, s = (float(x) for x in value)
+        degrees = d + m / 60 + s / 3600
+        return -degrees if ref in ("S", "W") else degrees
+
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            gps = image.getexif().get_ifd(0x8825)
+        if gps and 2 in gps and 4 in gps:
+            return to_degrees(gps[2], gps.get(1, "N")), to_degrees(
+                gps[4], gps.get(3, "E")
+            )
+    except (OSError, ValueError, TypeError, ZeroDivisionError, KeyError):
+        pass
+    finally:
+        upload.seek(0)
+    return None, None
+
+
+def save_photos(ticket: Ticket, event: TicketEvent, checked) -> list[TicketPhoto]:
+    """Store photos as uploaded (EXIF kept), linked to the event."""
+    saved = []
+    for upload, extension in checked:
+        latitude, longitude = _gps(upload)
+        photo = TicketPhoto(
+            ticket=ticket,
+            event=event,
+            gps_latitude=latitude,
+            gps_longitude=longitude,
+        )
+        photo.image.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+        photo.save()
+        saved.append(photo)
+    return saved
+
+
+def notify_on_commit(*, recipients, title, body="", url="", dedupe_key="") -> None:
+    ids = sorted({getattr(r, "pk", r) for r in recipients if r})
+    if not ids:
+        return
+    transaction.on_commit(
+        lambda: notify(
+            recipients=ids,
+            title=title,
+            body=body,
+            url=url,
+            dedupe_key=dedupe_key,
+        )
+    )
+
+
+def unit_staff_ids(*, region=None, department=None) -> list[int]:
+    """Accounts that speak for a handling unit: a community's staff or a
+    department's members."""
+    User = get_user_model()
+    if department is not None:
+        return list(
+            department.members.filter(is_active=True).values_list("pk", flat=True)
+        )
+    if region is not None:
+        return list(
+            User.objects.filter(
+                is_active=True,
+                region=region,
+                role__in=[UserRole.COMMUNITY_STAFF, UserRole.STREET_STAFF],
+            ).values_list("pk", flat=True)
+        )
+    return []
+
+
+def require_text(value: str, message) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(message, code="required")
+    return value
+
+
+__all__ = ["Stage"]

@@ -1,0 +1,418 @@
+"""评单 and 考单: the resident's verdict (by phone or by a signed one-time link),
+the rework loop (返工), 未评价 after the wait, the assessment, and a reporter's
+later messages."""
+
+import datetime as dt
+import hashlib
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+
+from grids.errors import Conflict, DomainError, NotAllowed
+from grids.validators import normalize_phone
+
+from .. import permissions
+from ..choices import (
+    LAST_EVALUATION_ROUND,
+    RESIDENT_VERDICTS,
+    TRANSITIONS,
+    Action,
+    EvaluationChannel,
+    Stage,
+    Verdict,
+)
+from ..models import (
+    Ticket,
+    TicketAssessment,
+    TicketEvaluation,
+    TicketEvent,
+    UsedEvaluationToken,
+)
+from .common import (
+    handling_days,
+    lock_ticket,
+    move,
+    notify_on_commit,
+    record_event,
+    require_text,
+    setting,
+)
+
+TOKEN_SALT = "tickets.evaluation-link"
+REPORTER_LABEL = "reporter"  # actor_label of events by the resident (no account)
+
+
+def _phone_digest(phone: str) -> str:
+    return salted_hmac("tickets.reporter-phone", normalize_phone(phone)).hexdigest()[
+        :20
+    ]
+
+
+def link_max_age() -> dt.timedelta:
+    return dt.timedelta(days=setting("TICKETS_EVALUATION_LINK_MAX_AGE_DAYS", 14))
+
+
+def reporter_phones(ticket: Ticket) -> list[str]:
+    """The survivor's reporter and the reporters of tickets merged into it."""
+    phones = [ticket.reporter_phone] if ticket.reporter_phone else []
+    phones += [
+        p
+        for p in Ticket.objects.filter(merged_into=ticket)
+        .exclude(reporter_phone="")
+        .values_list("reporter_phone", flat=True)
+    ]
+    return phones
+
+
+def evaluation_token(*, ticket: Ticket, phone: str | None = None) -> str:
+    """A signed token bound to the ticket, the reporter's phone and the round."""
+    phone = phone or ticket.reporter_phone
+    if not phone:
+        raise DomainError(
+            _("The ticket has no reporter phone to send a link to."), code="no_phone"
+        )
+    return signing.dumps(
+        {"t": ticket.pk, "p": _phone_digest(phone), "r": ticket.evaluation_round},
+        salt=TOKEN_SALT,
+        compress=True,
+    )
+
+
+def evaluation_url(*, ticket: Ticket, phone: str | None = None) -> str:
+    token = evaluation_token(ticket=ticket, phone=phone)
+    return reverse("tickets:evaluate", args=[ticket.pk, token])
+
+
+def _read_token(ticket_id: int, token: str) -> dict:
+    try:
+        payload = signing.loads(
+            token, salt=TOKEN_SALT, max_age=link_max_age().total_seconds()
+        )
+    except signing.SignatureExpired:
+        raise DomainError(
+            _("This evaluation link has expired. Please call us to give your verdict."),
+            code="link_expired",
+        ) from None
+    except signing.BadSignature:
+        raise DomainError(_("This evaluation link is not valid."), code="link_invalid") from None
+    if not isinstance(payload, dict) or payload.get("t") != ticket_id:
+        raise DomainError(_("This evaluation link is not valid."), code="link_invalid")
+    return payload
+
+
+def _phone_for(ticket: Ticket, digest: str) -> str | None:
+    for phone in reporter_phones(ticket):
+        if constant_time_compare(_phone_digest(phone), digest):
+            return phone
+    return None
+
+
+def _apply_verdict(
+    ticket: Ticket,
+    *,
+    verdict: str,
+    comment: str,
+    channel: str,
+    phone: str,
+    recorded_by,
+    call_note: str,
+    now: dt.datetime,
+) -> Ticket:
+    if verdict not in RESIDENT_VERDICTS:
+        raise DomainError(_("Choose satisfied, fair or dissatisfied."), code="invalid")
+    round_ = ticket.evaluation_round
+    try:
+        with transaction.atomic():
+            TicketEvaluation.objects.create(
+                ticket=ticket,
+                round=round_,
+                verdict=verdict,
+                comment=comment,
+                channel=channel,
+                reporter_phone=phone,
+                recorded_by=recorded_by,
+                call_note=call_note,
+                at=now,
+            )
+    except IntegrityError:
+        raise Conflict(
+            _("A verdict was already given for this round."), code="already_evaluated"
+        ) from None
+    from_stage = ticket.stage
+    actor_fields = {"actor": recorded_by} if recorded_by else {"actor_label": REPORTER_LABEL}
+    data = {"round": round_, "verdict": verdict, "channel": channel}
+    if call_note:
+        data["call_note"] = call_note
+    if verdict == Verdict.DISSATISFIED and round_ < LAST_EVALUATION_ROUND:
+        # 返工: back to the handler once, with the resident's comment.
+        fields = move(
+            ticket,
+            TRANSITIONS[Action.REWORK][1],
+            now=now,
+            working_days=handling_days(ticket),
+        )
+        ticket.evaluation_round = round_ + 1
+        ticket.save(update_fields=[*fields, "evaluation_round", "updated_at"])
+        record_event(
+            ticket,
+            action=Action.REWORK,
+            from_stage=from_stage,
+            note=comment,
+            data=data,
+            at=now,
+            **actor_fields,
+        )
+        notify_on_commit(
+            recipients=[ticket.handler_id],
+            title=_("Ticket #%(id)s sent back for rework") % {"id": ticket.pk},
+            body=comment,
+            url=ticket.get_absolute_url(),
+        )
+        return ticket
+    fields = move(ticket, TRANSITIONS[Action.EVALUATE][1], now=now, working_days=None)
+    ticket.verdict = verdict
+    ticket.save(update_fields=[*fields, "verdict", "updated_at"])
+    record_event(
+        ticket,
+        action=Action.EVALUATE,
+        from_stage=from_stage,
+        note=comment,
+        data=data,
+        at=now,
+        **actor_fields,
+    )
+    return ticket
+
+
+def ticket_evaluate_by_link(
+    *, ticket_id: int, token: str, verdict: str, comment: str = ""
+) -> Ticket:
+    """评单 by the resident through the signed link: valid once, for its round."""
+    payload = _read_token(ticket_id, token)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        if ticket.merged_into_id:
+            raise DomainError(_("This evaluation link is not valid."), code="link_invalid")
+        phone = _phone_for(ticket, payload.get("p", ""))
+        if phone is None:
+            raise DomainError(_("This evaluation link is not valid."), code="link_invalid")
+        if (
+            payload.get("r") != ticket.evaluation_round
+            or ticket.stage not in TRANSITIONS[Action.EVALUATE][0]
+            or UsedEvaluationToken.objects.filter(digest=digest).exists()
+        ):
+            raise Conflict(
+                _("This evaluation link has already been used."), code="link_used"
+            )
+        UsedEvaluationToken.objects.create(digest=digest, ticket=ticket)
+        return _apply_verdict(
+            ticket,
+            verdict=verdict,
+            comment=(comment or "").strip(),
+            channel=EvaluationChannel.LINK,
+            phone=phone,
+            recorded_by=None,
+            call_note="",
+            now=now,
+        )
+
+
+def ticket_record_phone_verdict(
+    *,
+    actor,
+    ticket_id: int,
+    verdict: str,
+    call_note: str,
+    reporter_phone: str | None = None,
+    comment: str = "",
+) -> Ticket:
+    """评单 by phone: staff record the reporter's verdict and note the call."""
+    call_note = require_text(
+        call_note, _("Note the call (when, which number, who answered).")
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        permissions.require_action(actor, ticket, Action.EVALUATE)
+        phone = normalize_phone(reporter_phone or ticket.reporter_phone)
+        if not phone or phone not in reporter_phones(ticket):
+            raise NotAllowed(
+                _("Only the reporter of this ticket can give the verdict."),
+                code="not_reporter",
+            )
+        return _apply_verdict(
+            ticket,
+            verdict=verdict,
+            comment=(comment or "").strip(),
+            channel=EvaluationChannel.PHONE,
+            phone=phone,
+            recorded_by=actor,
+            call_note=call_note,
+            now=now,
+        )
+
+
+def tickets_mark_unevaluated(*, now: dt.datetime | None = None) -> int:
+    """未评价: tickets with no verdict when the wait is over move on to 考单,
+    counted apart (never as satisfied). Set-based; a rerun finds nothing."""
+    now = now or timezone.now()
+    from_stage, to_stage = Stage.HANDLED, TRANSITIONS[Action.UNEVALUATED][1]
+    with transaction.atomic():
+        rows = list(
+            Ticket.objects.select_for_update(skip_locked=True)
+            .filter(stage=from_stage, stage_deadline__lt=now)
+            .values_list("pk", "evaluation_round")
+        )
+        if not rows:
+            return 0
+        ids = [pk for pk, _round in rows]
+        Ticket.objects.filter(pk__in=ids, stage=from_stage).update(
+            stage=to_stage,
+            verdict=Verdict.UNEVALUATED,
+            stage_entered_at=now,
+            stage_deadline=None,
+            deadline_provisional=False,
+            deadline_basis_at=None,
+            deadline_working_days=None,
+            remind_at=None,
+            updated_at=now,
+        )
+        TicketEvaluation.objects.bulk_create(
+            [
+                TicketEvaluation(
+                    ticket_id=pk, round=round_, verdict=Verdict.UNEVALUATED, at=now
+                )
+                for pk, round_ in rows
+            ],
+            ignore_conflicts=True,
+        )
+        TicketEvent.objects.bulk_create(
+            [
+                TicketEvent(
+                    ticket_id=pk,
+                    action=Action.UNEVALUATED,
+                    actor_label="system",
+                    at=now,
+                    from_stage=from_stage,
+                    to_stage=to_stage,
+                    data={"round": round_},
+                )
+                for pk, round_ in rows
+            ]
+        )
+    return len(rows)
+
+
+SATISFACTION_SCORES = {
+    Verdict.SATISFIED: 100,
+    Verdict.ORDINARY: 80,
+    Verdict.DISSATISFIED: 40,
+    Verdict.UNEVALUATED: 60,
+}
+
+
+def suggested_scores(ticket: Ticket) -> dict:
+    """A starting point for the assessor: verdict, escalations, rework."""
+    return {
+        "satisfaction_score": SATISFACTION_SCORES.get(ticket.verdict, 60),
+        "timeliness_score": max(0, 100 - 20 * ticket.escalation_level),
+        "effect_score": 100 if ticket.evaluation_round == 1 else 70,
+    }
+
+
+def assessment_weights() -> tuple[Decimal, Decimal, Decimal]:
+    weights = setting("TICKETS_ASSESSMENT_WEIGHTS", (0.4, 0.3, 0.3))
+    return tuple(Decimal(str(w)) for w in weights)
+
+
+def ticket_assess(
+    *,
+    actor,
+    ticket_id: int,
+    satisfaction_score: int,
+    timeliness_score: int,
+    effect_score: int,
+    note: str = "",
+) -> TicketAssessment:
+    """考单: one assessment per ticket (一事一考评); the ticket then closes."""
+    scores = (satisfaction_score, timeliness_score, effect_score)
+    if any(not isinstance(s, int) or not 0 <= s <= 100 for s in scores):
+        raise DomainError(_("Scores run from 0 to 100."), code="invalid")
+    total = sum(
+        (Decimal(s) * w for s, w in zip(scores, assessment_weights(), strict=True)),
+        Decimal(0),
+    ).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        permissions.require_action(actor, ticket, Action.ASSESS)
+        if TicketAssessment.objects.filter(ticket=ticket).exists():
+            raise Conflict(_("This ticket was already assessed."), code="assessed")
+        assessment = TicketAssessment.objects.create(
+            ticket=ticket,
+            satisfaction_score=satisfaction_score,
+            timeliness_score=timeliness_score,
+            effect_score=effect_score,
+            total_score=total,
+            note=(note or "").strip(),
+            assessor=actor,
+            at=now,
+        )
+        from_stage = ticket.stage
+        fields = move(ticket, TRANSITIONS[Action.ASSESS][1], now=now, working_days=None)
+        ticket.closed_at = now
+        ticket.save(update_fields=[*fields, "closed_at", "updated_at"])
+        record_event(
+            ticket,
+            action=Action.ASSESS,
+            actor=actor,
+            from_stage=from_stage,
+            note=assessment.note,
+            data={
+                "satisfaction": satisfaction_score,
+                "timeliness": timeliness_score,
+                "effect": effect_score,
+                "total": str(total),
+            },
+            at=now,
+        )
+    return assessment
+
+
+def ticket_reporter_message(*, ticket_id: int, token: str, text: str) -> Ticket:
+    """A reporter's later message (through their signed link, any round): logged
+    on the ticket (the survivor, if merged) and sent to its current handler."""
+    payload = _read_token(ticket_id, token)
+    text = require_text(text, _("Write your message."))[:1000]
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        if _phone_for(ticket, payload.get("p", "")) is None:
+            raise DomainError(_("This evaluation link is not valid."), code="link_invalid")
+        target = ticket
+        if ticket.merged_into_id:
+            target = lock_ticket(ticket.merged_into_id)
+        record_event(
+            target,
+            action=Action.MESSAGE,
+            actor_label=REPORTER_LABEL,
+            from_stage=target.stage,
+            note=text,
+            data={"via_ticket": ticket.pk},
+            at=now,
+        )
+        recipient = target.handler_id or target.responsible_leader_id
+        notify_on_commit(
+            recipients=[recipient] if recipient else [target.created_by_id],
+            title=_("Message from the reporter of ticket #%(id)s") % {"id": target.pk},
+            body=text,
+            url=target.get_absolute_url(),
+        )
+    return target

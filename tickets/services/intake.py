@@ -1,0 +1,206 @@
+"""Intake (受理): a ticket comes in from a channel; likely duplicates; merging."""
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.choices import RegionLevel
+from grids.errors import Conflict, DomainError
+from grids.models import Region
+from grids.querysets import subtree_q
+from grids.validators import normalize_phone, validate_mainland_phone
+
+from .. import permissions
+from ..choices import TRIAGE_WORKING_DAYS, Action, Source, Stage
+from ..models import Category, Ticket
+from .common import (
+    check_photos,
+    lock_ticket,
+    move,
+    record_event,
+    require_text,
+    save_photos,
+    set_deadline,
+    setting,
+)
+
+
+def ticket_create(
+    *,
+    actor,
+    source: str,
+    region: Region,
+    description: str,
+    hotline_number: str | None = None,
+    category: Category | None = None,
+    address: str = "",
+    latitude: Decimal | float | None = None,
+    longitude: Decimal | float | None = None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    received_at: dt.datetime | None = None,
+    photos=(),
+) -> Ticket:
+    """Receive a ticket. A 12345 ticket pushed again (same hotline number) returns
+    the ticket already received instead of a second one."""
+    permissions.require(permissions.can_create(actor))
+    permissions.require_in_scope(actor, region)
+    if source not in Source.values:
+        raise DomainError(_("Unknown source."), code="invalid")
+    hotline_number = (hotline_number or "").strip() or None
+    if source == Source.HOTLINE and not hotline_number:
+        raise DomainError(
+            _("A 12345 ticket needs the hotline's ticket number."), code="required"
+        )
+    if hotline_number:
+        existing = Ticket.objects.filter(hotline_number=hotline_number).first()
+        if existing is not None:
+            return existing
+    description = require_text(description, _("Describe the matter."))
+    reporter_phone = normalize_phone(reporter_phone)
+    if reporter_phone:
+        try:
+            validate_mainland_phone(reporter_phone)
+        except ValidationError as exc:
+            raise DomainError(" ".join(exc.messages), code="invalid") from None
+    checked = check_photos(photos)
+    now = timezone.now()
+    received_at = received_at or now
+    ticket = Ticket(
+        source=source,
+        hotline_number=hotline_number,
+        region=region,
+        category=category,
+        deadline_class=category.deadline_class if category else "general",
+        address=(address or "").strip(),
+        latitude=latitude,
+        longitude=longitude,
+        reporter_name=(reporter_name or "").strip(),
+        reporter_phone=reporter_phone,
+        description=description,
+        received_at=received_at,
+        stage=Stage.RECEIVED,
+        stage_entered_at=received_at,
+        created_by=actor,
+    )
+    # 制单 and 派单 together within one working day of receipt.
+    set_deadline(ticket, start=received_at, working_days=TRIAGE_WORKING_DAYS)
+    try:
+        with transaction.atomic():
+            ticket.save()
+            event = record_event(
+                ticket, action=Action.CREATE, actor=actor, at=now, note=""
+            )
+            save_photos(ticket, event, checked)
+    except IntegrityError:
+        # Another push of the same hotline ticket won the race.
+        existing = Ticket.objects.filter(hotline_number=hotline_number).first()
+        if hotline_number and existing is not None:
+            return existing
+        raise
+    return ticket
+
+
+def _grid_of(region: Region) -> Region:
+    if region.level == RegionLevel.BUILDING and region.parent_id:
+        return region.parent
+    return region
+
+
+def _distance_m(lat1, lng1, lat2, lng2) -> float:
+    """Great-circle distance in metres (haversine)."""
+    lat1, lng1, lat2, lng2 = (math.radians(float(x)) for x in (lat1, lng1, lat2, lng2))
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    )
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+
+
+def ticket_likely_duplicates(
+    *,
+    ticket: Ticket,
+    radius_m: float | None = None,
+    window_days: int | None = None,
+) -> list[Ticket]:
+    """Open tickets in the same grid and category, received within the window,
+    and within the radius when both have coordinates: offered at intake."""
+    radius_m = radius_m or setting("TICKETS_DUPLICATE_RADIUS_M", 200)
+    window_days = window_days or setting("TICKETS_DUPLICATE_WINDOW_DAYS", 7)
+    window = dt.timedelta(days=window_days)
+    grid = _grid_of(ticket.region)
+    qs = (
+        Ticket.objects.open()
+        .filter(subtree_q(grid, "region"))
+        .filter(
+            received_at__gte=ticket.received_at - window,
+            received_at__lte=ticket.received_at + window,
+        )
+        .exclude(pk=ticket.pk)
+        .order_by("received_at")
+    )
+    if ticket.category_id:
+        qs = qs.filter(category_id=ticket.category_id)
+    out = []
+    for other in qs[:50]:
+        if None not in (
+            ticket.latitude,
+            ticket.longitude,
+            other.latitude,
+            other.longitude,
+        ) and radius_m < _distance_m(
+            ticket.latitude, ticket.longitude, other.latitude, other.longitude
+        ):
+            continue
+        out.append(other)
+    return out
+
+
+def ticket_merge(*, actor, ticket_id: int, into_id: int, note: str = "") -> Ticket:
+    """Merge a duplicate into another ticket: it closes with a pointer; its
+    reporter is kept and evaluates the surviving ticket."""
+    if ticket_id == into_id:
+        raise DomainError(_("A ticket cannot be merged into itself."), code="invalid")
+    now = timezone.now()
+    with transaction.atomic():
+        # Lock both in id order so two merges cannot deadlock.
+        locked = {t: lock_ticket(t) for t in sorted([ticket_id, into_id])}
+        ticket, survivor = locked[ticket_id], locked[into_id]
+        permissions.require_action(actor, ticket, Action.MERGE)
+        if not permissions.can_triage(actor, survivor):
+            permissions.require_in_scope(actor, None)
+        if survivor.stage not in (set(Stage) - {Stage.CLOSED, Stage.MERGED}):
+            raise Conflict(
+                _("Ticket #%(id)s is closed; merge into an open ticket.")
+                % {"id": survivor.pk},
+                code="wrong_stage",
+            )
+        from_stage = ticket.stage
+        fields = move(ticket, Stage.MERGED, now=now, working_days=None)
+        ticket.merged_into = survivor
+        ticket.closed_at = now
+        ticket.save(update_fields=[*fields, "merged_into", "closed_at", "updated_at"])
+        record_event(
+            ticket,
+            action=Action.MERGE,
+            actor=actor,
+            from_stage=from_stage,
+            note=note,
+            data={"into": survivor.pk},
+            at=now,
+        )
+        record_event(
+            survivor,
+            action=Action.MERGE,
+            actor=actor,
+            from_stage=survivor.stage,
+            note=note,
+            data={"merged": ticket.pk},
+            at=now,
+        )
+    return ticket

@@ -1,0 +1,512 @@
+"""The staff stages: 制单 (triage), 派单 (dispatch), 接单 (accept) or 退单 (return),
+做单 (handle) or 上报 (report up). Each is one transaction: lock, check, write the
+ticket and one event, notify after commit."""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.choices import GRID_LEVELS, RegionLevel
+from grids.errors import Conflict, DomainError
+from grids.models import Region
+
+from .. import permissions
+from ..choices import (
+    ACCEPT_WORKING_DAYS,
+    TRANSITIONS,
+    TRIAGE_WORKING_DAYS,
+    Action,
+    Stage,
+)
+from ..models import Category, Department, Ticket
+from .common import (
+    check_photos,
+    evaluation_wait_days,
+    handling_days,
+    lock_ticket,
+    move,
+    notify_on_commit,
+    record_event,
+    require_text,
+    save_photos,
+    unit_staff_ids,
+)
+
+
+def _triage(
+    ticket, *, actor, category, region, responsible_leader, deadline_class, note, now
+):
+    permissions.require_action(actor, ticket, Action.TRIAGE)
+    if category is None or region is None or responsible_leader is None:
+        raise DomainError(
+            _("Triage needs a category, a place and a responsible leader."),
+            code="required",
+        )
+    if not category.is_active:
+        raise DomainError(_("This category is no longer in use."), code="invalid")
+    if region.level not in GRID_LEVELS:
+        raise DomainError(
+            _("The place must be a grid or a building."), code="invalid_region"
+        )
+    permissions.require_in_scope(actor, region)
+    if not (responsible_leader.is_active and responsible_leader.role):
+        raise DomainError(
+            _("The responsible leader must be an active staff account."),
+            code="invalid",
+        )
+    from_stage = ticket.stage
+    # The 1-working-day clock of 制单+派单 keeps running: the deadline stays.
+    ticket.stage = TRANSITIONS[Action.TRIAGE][1]
+    ticket.category = category
+    ticket.region = region
+    ticket.responsible_leader = responsible_leader
+    ticket.deadline_class = deadline_class or category.deadline_class
+    ticket.save(
+        update_fields=[
+            "stage",
+            "category",
+            "region",
+            "responsible_leader",
+            "deadline_class",
+            "updated_at",
+        ]
+    )
+    record_event(
+        ticket,
+        action=Action.TRIAGE,
+        actor=actor,
+        from_stage=from_stage,
+        note=note,
+        data={
+            "category": category.pk,
+            "region": region.pk,
+            "leader": responsible_leader.pk,
+        },
+        at=now,
+    )
+
+
+def _dispatch(
+    ticket, *, actor, handling_region, handling_department, instructions, now
+):
+    permissions.require_action(actor, ticket, Action.DISPATCH)
+    if (handling_region is None) == (handling_department is None):
+        raise DomainError(
+            _("Dispatch to either a community or a department."), code="required"
+        )
+    if handling_region is not None:
+        if handling_region.level != RegionLevel.COMMUNITY:
+            raise DomainError(
+                _("Dispatch to a community (or a department)."),
+                code="invalid_region",
+            )
+        permissions.require_in_scope(actor, handling_region)
+        if not handling_region.contains(ticket.region):
+            raise DomainError(
+                _("The ticket's place does not lie in %(unit)s.")
+                % {"unit": handling_region.name},
+                code="invalid_region",
+            )
+    elif not handling_department.is_active:
+        raise DomainError(_("This department is no longer in use."), code="invalid")
+    from_stage = ticket.stage
+    fields = move(
+        ticket,
+        TRANSITIONS[Action.DISPATCH][1],
+        now=now,
+        working_days=ACCEPT_WORKING_DAYS,
+    )
+    ticket.handling_region = handling_region
+    ticket.handling_department = handling_department
+    ticket.instructions = (instructions or "").strip()
+    ticket.handler = None
+    ticket.save(
+        update_fields=[
+            *fields,
+            "handling_region",
+            "handling_department",
+            "instructions",
+            "handler",
+            "updated_at",
+        ]
+    )
+    record_event(
+        ticket,
+        action=Action.DISPATCH,
+        actor=actor,
+        from_stage=from_stage,
+        note=ticket.instructions,
+        data={
+            "region": getattr(handling_region, "pk", None),
+            "department": getattr(handling_department, "pk", None),
+        },
+        at=now,
+    )
+    notify_on_commit(
+        recipients=unit_staff_ids(region=handling_region, department=handling_department),
+        title=_("Ticket #%(id)s dispatched to you") % {"id": ticket.pk},
+        body=ticket.description[:200],
+        url=ticket.get_absolute_url(),
+        dedupe_key=f"ticket:{ticket.pk}:dispatch:{now.timestamp():.0f}",
+    )
+
+
+def ticket_triage(
+    *,
+    actor,
+    ticket_id: int,
+    category: Category,
+    region: Region,
+    responsible_leader,
+    deadline_class: str | None = None,
+    note: str = "",
+) -> Ticket:
+    """制单: set category, place and responsible leader."""
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        _triage(
+            ticket,
+            actor=actor,
+            category=category,
+            region=region,
+            responsible_leader=responsible_leader,
+            deadline_class=deadline_class,
+            note=note,
+            now=now,
+        )
+    return ticket
+
+
+def ticket_dispatch(
+    *,
+    actor,
+    ticket_id: int,
+    handling_region: Region | None = None,
+    handling_department: Department | None = None,
+    instructions: str = "",
+) -> Ticket:
+    """派单: send a triaged ticket to a community or a department."""
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        _dispatch(
+            ticket,
+            actor=actor,
+            handling_region=handling_region,
+            handling_department=handling_department,
+            instructions=instructions,
+            now=now,
+        )
+    return ticket
+
+
+def ticket_triage_and_dispatch(
+    *,
+    actor,
+    ticket_id: int,
+    category: Category,
+    region: Region,
+    responsible_leader,
+    handling_region: Region | None = None,
+    handling_department: Department | None = None,
+    instructions: str = "",
+    deadline_class: str | None = None,
+    note: str = "",
+) -> Ticket:
+    """制单 and 派单 from one page, in one transaction (two events)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        _triage(
+            ticket,
+            actor=actor,
+            category=category,
+            region=region,
+            responsible_leader=responsible_leader,
+            deadline_class=deadline_class,
+            note=note,
+            now=now,
+        )
+        _dispatch(
+            ticket,
+            actor=actor,
+            handling_region=handling_region,
+            handling_department=handling_department,
+            instructions=instructions,
+            now=now,
+        )
+    return ticket
+
+
+def tickets_bulk_dispatch(
+    *,
+    actor,
+    ticket_ids,
+    handling_region: Region | None = None,
+    handling_department: Department | None = None,
+    instructions: str = "",
+) -> tuple[int, list[str]]:
+    """Dispatch several triaged tickets to one unit; each in its own transaction,
+    so one refusal does not undo the others. (dispatched count, error messages)"""
+    done, errors = 0, []
+    for ticket_id in ticket_ids:
+        try:
+            ticket_dispatch(
+                actor=actor,
+                ticket_id=ticket_id,
+                handling_region=handling_region,
+                handling_department=handling_department,
+                instructions=instructions,
+            )
+            done += 1
+        except DomainError as exc:
+            errors.append(f"#{ticket_id}: {exc.message}")
+    return done, errors
+
+
+def _check_handler(ticket, handler) -> None:
+    if handler is None or not handler.is_active:
+        raise DomainError(_("Name an active handler."), code="required")
+    if not (handler.is_superuser or handler.role in permissions.HANDLER_ROLES):
+        raise DomainError(
+            _("The handler must be a grid worker or a cadre."), code="invalid"
+        )
+    if ticket.handling_department_id:
+        ok = permissions.is_department_member(handler, ticket.handling_department)
+    else:
+        ok = handler.region_id is not None and ticket.handling_region.contains(
+            handler.region
+        )
+    if not ok:
+        raise DomainError(
+            _("%(name)s does not work for the unit that holds this ticket.")
+            % {"name": handler.display_name},
+            code="invalid_handler",
+        )
+
+
+def ticket_accept(*, actor, ticket_id: int, handler, note: str = "") -> Ticket:
+    """接单: the unit accepts and names the handler who goes on site."""
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        permissions.require_action(actor, ticket, Action.ACCEPT)
+        _check_handler(ticket, handler)
+        from_stage = ticket.stage
+        fields = move(
+            ticket,
+            TRANSITIONS[Action.ACCEPT][1],
+            now=now,
+            working_days=handling_days(ticket),
+        )
+        ticket.handler = handler
+        ticket.save(update_fields=[*fields, "handler", "updated_at"])
+        record_event(
+            ticket,
+            action=Action.ACCEPT,
+            actor=actor,
+            from_stage=from_stage,
+            note=note,
+            data={"handler": handler.pk},
+            at=now,
+        )
+        notify_on_commit(
+            recipients=[handler.pk],
+            title=_("Ticket #%(id)s is yours to handle") % {"id": ticket.pk},
+            body=ticket.description[:200],
+            url=ticket.get_absolute_url(),
+        )
+    return ticket
+
+
+def ticket_return(*, actor, ticket_id: int, reason: str) -> Ticket:
+    """退单: the unit sends the ticket back to 派单 with a reason."""
+    reason = require_text(reason, _("Give the reason for returning the ticket."))
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        permissions.require_action(actor, ticket, Action.RETURN)
+        from_stage = ticket.stage
+        unit = ticket.handling_unit
+        fields = move(
+            ticket,
+            TRANSITIONS[Action.RETURN][1],
+            now=now,
+            working_days=TRIAGE_WORKING_DAYS,
+        )
+        ticket.handling_region = None
+        ticket.handling_department = None
+        ticket.return_count += 1
+        ticket.save(
+            update_fields=[
+                *fields,
+                "handling_region",
+                "handling_department",
+                "return_count",
+                "updated_at",
+            ]
+        )
+        record_event(
+            ticket,
+            action=Action.RETURN,
+            actor=actor,
+            from_stage=from_stage,
+            note=reason,
+            data={"unit": str(unit)},
+            at=now,
+        )
+        notify_on_commit(
+            recipients=[ticket.responsible_leader_id, ticket.created_by_id],
+            title=_("Ticket #%(id)s was returned") % {"id": ticket.pk},
+            body=reason,
+            url=ticket.get_absolute_url(),
+        )
+    return ticket
+
+
+def ticket_handle(
+    *,
+    actor,
+    ticket_id: int,
+    result: str,
+    cause: str = "",
+    crux: str = "",
+    measures: str = "",
+    photos=(),
+) -> Ticket:
+    """做单: the handler records cause, crux, measures and result; then 评单."""
+    result = require_text(result, _("Record the result of the handling."))
+    checked = check_photos(photos)
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        permissions.require_action(actor, ticket, Action.HANDLE)
+        from_stage = ticket.stage
+        fields = move(
+            ticket,
+            TRANSITIONS[Action.HANDLE][1],
+            now=now,
+            working_days=evaluation_wait_days(),
+        )
+        ticket.cause = (cause or "").strip()
+        ticket.crux = (crux or "").strip()
+        ticket.measures = (measures or "").strip()
+        ticket.result = result
+        ticket.save(
+            update_fields=[
+                *fields,
+                "cause",
+                "crux",
+                "measures",
+                "result",
+                "updated_at",
+            ]
+        )
+        event = record_event(
+            ticket,
+            action=Action.HANDLE,
+            actor=actor,
+            from_stage=from_stage,
+            note=result,
+            data={"cause": ticket.cause, "crux": ticket.crux, "measures": ticket.measures},
+            at=now,
+        )
+        save_photos(ticket, event, checked)
+    return ticket
+
+
+def _report_up_target(ticket) -> Region | None:
+    if ticket.handling_department_id:
+        department = ticket.handling_department
+        if department.region_id:
+            return department.region
+        return (
+            ticket.region.get_ancestors()
+            .filter(level=RegionLevel.STREET)
+            .order_by("-lft")
+            .first()
+        )
+    return ticket.handling_region.parent if ticket.handling_region_id else None
+
+
+def ticket_report_up(*, actor, ticket_id: int, reason: str) -> Ticket:
+    """上报: the handler cannot solve it; it goes one level up the Region tree
+    and waits there to be accepted (逐级上报)."""
+    reason = require_text(reason, _("Give the reason for reporting up."))
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        permissions.require_action(actor, ticket, Action.REPORT_UP)
+        target = _report_up_target(ticket)
+        if target is None:
+            raise Conflict(
+                _("There is no level above this unit to report to."),
+                code="top_of_tree",
+            )
+        from_stage = ticket.stage
+        fields = move(
+            ticket,
+            TRANSITIONS[Action.REPORT_UP][1],
+            now=now,
+            working_days=ACCEPT_WORKING_DAYS,
+        )
+        ticket.handling_region = target
+        ticket.handling_department = None
+        ticket.handler = None
+        ticket.report_up_count += 1
+        ticket.save(
+            update_fields=[
+                *fields,
+                "handling_region",
+                "handling_department",
+                "handler",
+                "report_up_count",
+                "updated_at",
+            ]
+        )
+        record_event(
+            ticket,
+            action=Action.REPORT_UP,
+            actor=actor,
+            from_stage=from_stage,
+            note=reason,
+            data={"to_region": target.pk},
+            at=now,
+        )
+        notify_on_commit(
+            recipients=unit_staff_ids(region=target),
+            title=_("Ticket #%(id)s reported up to %(unit)s")
+            % {"id": ticket.pk, "unit": target.name},
+            body=reason,
+            url=ticket.get_absolute_url(),
+        )
+    return ticket
+
+
+def handler_choices(ticket):
+    """Accounts that may be named handler of ``ticket`` (for forms)."""
+    User = get_user_model()
+    qs = User.objects.filter(is_active=True, role__in=permissions.HANDLER_ROLES)
+    if ticket.handling_department_id:
+        return qs.filter(ticket_departments=ticket.handling_department_id)
+    if ticket.handling_region_id:
+        from grids.querysets import subtree_q
+
+        return qs.filter(subtree_q(ticket.handling_region, "region"))
+    return qs.none()
+
+
+__all__ = [
+    "Stage",
+    "handler_choices",
+    "ticket_accept",
+    "ticket_dispatch",
+    "ticket_handle",
+    "ticket_report_up",
+    "ticket_return",
+    "ticket_triage",
+    "ticket_triage_and_dispatch",
+    "tickets_bulk_dispatch",
+]
