@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from grids import permissions as grid_permissions
 from grids.choices import RegionLevel, WorkerRole
 from grids.models import GridAssignment, Region
+from grids.querysets import subtree_q
 
 from .choices import COVERING_TYPES
 from .models import PartyMember, PartyOrg, ServiceRecord, Wish
@@ -211,3 +212,30 @@ def stale_wishes(
 ) -> QuerySet:
     """Unclaimed wishes posted more than N days ago (setting, default 7)."""
     return wish_list(actor=actor).filter(stale_wish_q(now=now, days=days))
+
+
+def members_who_may_claim(*, actor, community: Region) -> QuerySet:
+    """Active members the actor sees who may claim a wish of ``community``, in one
+    query: the same rule as ``services.member_may_claim``."""
+    from .models import Registration
+
+    org_region_inside = subtree_q(community, "organisation__region")
+    org_region_above = Q(
+        organisation__region__tree_id=community.tree_id,
+        organisation__region__lft__lte=community.lft,
+        organisation__region__rght__gte=community.rght,
+    )
+    registered_here = Exists(
+        Registration.objects.filter(
+            member=OuterRef("pk"), community=community, is_active=True
+        )
+    )
+    return (
+        PartyMember.objects.visible_to(actor)
+        .filter(is_active=True)
+        .filter(
+            (Q(organisation__is_active=True) & (org_region_inside | org_region_above))
+            | registered_here
+        )
+        .order_by("name", "pk")
+    )

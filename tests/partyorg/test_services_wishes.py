@@ -449,3 +449,27 @@ def test_stale_notice_task_runs_twice_and_notifies_once(tree, community_staff):
     assert Notification.objects.filter(recipient=community_staff).count() == 2
     assert not Notification.objects.filter(recipient=other_staff).exists()
     assert Wish.objects.filter(state=WishState.POSTED).count() == 3
+
+
+def test_claimable_member_list_agrees_with_the_claim_rule(
+    tree, party, community_staff, django_assert_max_num_queries
+):
+    community = tree["communities"][0]
+    candidates = [
+        PartyMemberFactory(organisation=party["branches"][0]),
+        PartyMemberFactory(organisation=party["working_committee"]),
+        PartyMemberFactory(organisation=party["branches"][1], is_active=False),
+        RegistrationFactory(community=community).member,
+        RegistrationFactory(community=tree["communities"][1]).member,
+    ]
+    with django_assert_max_num_queries(1):
+        listed = set(
+            selectors.members_who_may_claim(actor=community_staff, community=community)
+        )
+    expected = {
+        m
+        for m in candidates
+        if services.member_may_claim(member=m, community=community)
+    }
+    assert listed == expected
+    assert len(expected) == 3

@@ -1,0 +1,221 @@
+import pytest
+from django.urls import reverse
+
+from grids.choices import UserRole
+from partyorg.choices import WishState
+from partyorg.models import Wish
+from tests.grids.factories import UserFactory
+
+from .factories import (
+    PartyMemberFactory,
+    RegistrationFactory,
+    ServiceRecordFactory,
+    WishFactory,
+    make_party_tree,
+    png_upload,
+)
+
+
+@pytest.fixture
+def party(tree):
+    return make_party_tree(tree)
+
+
+def test_coverage_page_shows_rate_and_uncovered_grids(
+    client, street_staff, party, tree
+):
+    client.force_login(street_staff)
+    response = client.get(reverse("partyorg:coverage"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "2 / 4" in body
+    assert tree["grids"][2].name in body
+    assert tree["grids"][0].name not in body.split('class="uncovered"')[1]
+
+
+def test_coverage_page_drills_down(client, street_staff, party, tree):
+    client.force_login(street_staff)
+    response = client.get(
+        reverse("partyorg:coverage"), {"region": tree["communities"][1].pk}
+    )
+    assert response.status_code == 200
+    assert "0 / 2" in response.content.decode()
+
+
+def test_coverage_page_outside_scope_is_404(client, community_staff, party, tree):
+    client.force_login(community_staff)
+    response = client.get(
+        reverse("partyorg:coverage"), {"region": tree["communities"][1].pk}
+    )
+    assert response.status_code == 404
+
+
+def test_coverage_page_needs_login(client):
+    response = client.get(reverse("partyorg:coverage"))
+    assert response.status_code == 302
+
+
+def test_service_totals_page_masks_names_and_is_scoped(client, community_staff, tree):
+    mine = RegistrationFactory(community=tree["communities"][0])
+    mine.member.name = "张三丰"
+    mine.member.save(update_fields=["name"])
+    ServiceRecordFactory(registration=mine, hours=3)
+    ServiceRecordFactory(
+        registration=RegistrationFactory(community=tree["communities"][1])
+    )
+    client.force_login(community_staff)
+    response = client.get(reverse("partyorg:service_totals"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "张*丰" in body and "张三丰" not in body
+    assert tree["communities"][1].name not in body
+    outside = client.get(
+        reverse("partyorg:service_totals"), {"region": tree["communities"][1].pk}
+    )
+    assert outside.status_code == 404
+
+
+# --- admin ----------------------------------------------------------------------
+
+
+def test_admin_changelists_are_scoped(client, community_staff, party, tree):
+    PartyMemberFactory(name="本社区党员", organisation=party["branches"][0])
+    PartyMemberFactory(name="外社区党员", organisation=party["committees"][1])
+    WishFactory(title="本社区心愿", region=tree["grids"][0])
+    WishFactory(title="外社区心愿", region=tree["grids"][2])
+    client.force_login(community_staff)
+    members = client.get(reverse("admin:partyorg_partymember_changelist"))
+    assert members.status_code == 200
+    assert "本社区党员" in members.content.decode()
+    assert "外社区党员" not in members.content.decode()
+    wishes = client.get(reverse("admin:partyorg_wish_changelist"))
+    assert "本社区心愿" in wishes.content.decode()
+    assert "外社区心愿" not in wishes.content.decode()
+    orgs = client.get(reverse("admin:partyorg_partyorg_changelist"))
+    body = orgs.content.decode()
+    assert party["committees"][0].name in body
+    assert party["committees"][1].name not in body
+
+
+def test_admin_member_list_masks_phones(client, community_staff, party):
+    PartyMemberFactory(organisation=party["branches"][0], phone="13812345678")
+    client.force_login(community_staff)
+    body = client.get(reverse("admin:partyorg_partymember_changelist")).content.decode()
+    assert "138****5678" in body
+    assert "13812345678" not in body
+
+
+def test_admin_stale_filter(client, community_staff, tree):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    WishFactory(
+        title="很久没人认领",
+        region=tree["grids"][0],
+        posted_at=timezone.now() - dt.timedelta(days=9),
+    )
+    WishFactory(title="刚发布", region=tree["grids"][0])
+    client.force_login(community_staff)
+    body = client.get(
+        reverse("admin:partyorg_wish_changelist"), {"stale": "yes"}
+    ).content.decode()
+    assert "很久没人认领" in body
+    assert "刚发布" not in body
+
+
+def test_admin_posts_a_wish_through_the_service(client, community_staff, tree):
+    client.force_login(community_staff)
+    response = client.post(
+        reverse("admin:partyorg_wish_add"),
+        {
+            "region": tree["grids"][0].pk,
+            "title": "修好轮椅",
+            "beneficiary": "残疾老人",
+            "estimated_value": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    wish = Wish.objects.get(title="修好轮椅")
+    assert wish.community == tree["communities"][0]
+    assert wish.events.count() == 1
+
+
+def test_admin_act_page_claims_and_fulfils(client, community_staff, party, tree):
+    member = PartyMemberFactory(organisation=party["branches"][0])
+    wish = WishFactory(region=tree["grids"][0])
+    url = reverse("admin:partyorg_wish_act", args=[wish.pk])
+    client.force_login(community_staff)
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"action": "claim", "member": member.pk})
+    assert response.status_code == 302
+    response = client.post(
+        url, {"action": "fulfil", "note": "已修好", "photo": png_upload()}
+    )
+    assert response.status_code == 302
+    wish.refresh_from_db()
+    assert (wish.state, wish.claimed_by) == (WishState.FULFILLED, member)
+
+
+def test_admin_act_page_shows_a_refusal(client, community_staff, party, tree):
+    member = PartyMemberFactory(organisation=party["branches"][0])
+    wish = WishFactory(
+        region=tree["grids"][0], state=WishState.CLAIMED, claimed_by=member
+    )
+    client.force_login(community_staff)
+    url = reverse("admin:partyorg_wish_act", args=[wish.pk])
+    response = client.post(url, {"action": "fulfil", "note": "", "photo": ""})
+    assert response.status_code == 200
+    assert "messagelist" in response.content.decode()
+    wish.refresh_from_db()
+    assert wish.state == WishState.CLAIMED
+
+
+def test_admin_act_page_outside_scope_is_404(client, community_staff, tree):
+    wish = WishFactory(region=tree["grids"][2])
+    client.force_login(community_staff)
+    response = client.get(reverse("admin:partyorg_wish_act", args=[wish.pk]))
+    assert response.status_code == 404
+
+
+def test_admin_creates_org_through_the_service(client, street_staff, party, tree):
+    client.force_login(street_staff)
+    response = client.post(
+        reverse("admin:partyorg_partyorg_add"),
+        {
+            "parent": party["committees"][1].pk,
+            "name": "第三网格党支部",
+            "org_type": "grid_branch",
+            "region": tree["grids"][2].pk,
+            "secretary": "",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    response = client.post(
+        reverse("admin:partyorg_partyorg_add"),
+        {
+            "parent": party["committees"][1].pk,
+            "name": "错误党支部",
+            "org_type": "grid_branch",
+            "region": tree["grids"][0].pk,  # another community's grid
+            "is_active": "on",
+        },
+        follow=True,
+    )
+    assert "inside the parent" in response.content.decode() or (
+        "上级党组织" in response.content.decode()
+    )
+
+
+def test_supervisor_reads_but_may_not_add(client, supervisor, party):
+    client.force_login(supervisor)
+    assert client.get(reverse("admin:partyorg_partyorg_changelist")).status_code == 200
+    assert client.get(reverse("admin:partyorg_partyorg_add")).status_code == 403
+
+
+def test_other_district_staff_see_nothing(client, party, other_tree):
+    outsider = UserFactory(role=UserRole.STREET_STAFF, region=other_tree["street"])
+    client.force_login(outsider)
+    body = client.get(reverse("admin:partyorg_partyorg_changelist")).content.decode()
+    assert party["working_committee"].name not in body
