@@ -1,6 +1,12 @@
-"""URLs of the points app."""
+"""URLs of the points app (mounted at /points/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "points"
-urlpatterns = []
+urlpatterns = [
+    path("statement/<str:token>/", views.statement, name="statement"),
+    path("rankings/<int:community_id>/", views.rankings, name="rankings"),
+    path("propose/", views.award_propose, name="propose"),
+]

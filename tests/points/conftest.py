@@ -25,18 +25,18 @@ def rule_item(db):
 
 
 @pytest.fixture
-def credit(community_staff, grid_worker):
+def credit(street_staff):
     """Give a resident points through the real propose → approve path."""
 
     def _credit(resident, points, *, day=None):
         item = RuleItemFactory(points=points)
         award, _ = services.award_propose(
-            actor=community_staff,
+            actor=street_staff,
             resident_id=resident.pk,
             rule_item_id=item.pk,
             awarded_on=day or timezone.localdate(),
             idempotency_key=next_key(),
         )
-        return services.award_approve(actor=community_staff, award_id=award.pk)
+        return services.award_approve(actor=street_staff, award_id=award.pk)
 
     return _credit

@@ -1,0 +1,600 @@
+"""Admin for staff: the rules catalogue, community policies, the approvals queue,
+prizes and stock, redemptions, accounts and the ledger (read-only, with an Excel
+export). Every booking goes through ``points.services``; querysets are scoped."""
+
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from grids.admin import ServiceErrorMixin
+from grids.admin_mixins import ScopedAdminMixin
+from grids.choices import UserRole
+from grids.errors import DomainError
+from grids.permissions import require_in_scope
+
+from . import permissions, services
+from .choices import AwardStatus, RedemptionStatus
+from .exports import export_filename, ledger_workbook
+from .forms import LedgerExportForm, ReasonForm
+from .links import statement_url
+from .models import (
+    Award,
+    CommunityPointsPolicy,
+    LedgerEntry,
+    PointsAccount,
+    Prize,
+    Redemption,
+    RuleCategory,
+    RuleItem,
+)
+from .querysets import ancestors_or_self_q
+
+STAFF = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
+PROPOSERS = STAFF | {UserRole.GRID_WORKER}
+
+
+def _reason_action(modeladmin, request, queryset, *, title, action, apply):
+    """An admin action that asks for a reason on an intermediate page first."""
+    if request.POST.get("confirm") == "yes":
+        form = ReasonForm(request.POST)
+        if form.is_valid():
+            done, refused = 0, []
+            for obj in queryset:
+                try:
+                    apply(obj, form.cleaned_data["reason"])
+                except DomainError as exc:
+                    refused.append(f"{obj}: {exc.message}")
+                else:
+                    done += 1
+            modeladmin.message_user(
+                request, gettext("%(count)d done.") % {"count": done}
+            )
+            for message in refused:
+                modeladmin.message_user(request, message, level=messages.ERROR)
+            return None
+    else:
+        form = ReasonForm()
+    return TemplateResponse(
+        request,
+        "admin/points/reason_form.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "objects": list(queryset),
+            "form": form,
+            "action": action,
+            "opts": modeladmin.model._meta,
+        },
+    )
+
+
+# --- the rules catalogue -----------------------------------------------------
+
+
+class RulesAdminMixin:
+    """The catalogue is shared by every community: everyone views, street staff
+    edit, nobody deletes (awards refer to it; switch an item off instead)."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request, *args):
+        return permissions.can_manage_rules(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.can_manage_rules(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RuleItemInline(RulesAdminMixin, admin.TabularInline):
+    model = RuleItem
+    extra = 0
+    fields = (
+        "code",
+        "name",
+        "points",
+        "cap_count",
+        "cap_period",
+        "active_from",
+        "active_until",
+        "is_active",
+    )
+
+
+@admin.register(RuleCategory)
+class RuleCategoryAdmin(RulesAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "code", "sort_order", "is_active", "item_count")
+    list_editable = ("sort_order", "is_active")
+    inlines = [RuleItemInline]
+
+    @admin.display(description=_("items"))
+    def item_count(self, obj):
+        return obj.items.count()
+
+
+@admin.register(RuleItem)
+class RuleItemAdmin(RulesAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "name",
+        "category",
+        "points",
+        "cap_count",
+        "cap_period",
+        "active_from",
+        "active_until",
+        "is_active",
+    )
+    list_filter = ("category", "is_active", "cap_period")
+    list_select_related = ("category",)
+    search_fields = ("name", "code")
+
+
+# --- per-community policy ----------------------------------------------------
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = CommunityPointsPolicy
+        fields = ("community", "pool_by_household", "expire_at_year_end")
+
+
+@admin.register(CommunityPointsPolicy)
+class CommunityPointsPolicyAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+    scope_path = "community"
+    write_roles = STAFF
+    form = PolicyForm
+    list_display = (
+        "community",
+        "pool_by_household",
+        "expire_at_year_end",
+        "updated_at",
+    )
+    list_select_related = ("community",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("community",) if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        policy = services.policy_set(
+            actor=request.user,
+            community=obj.community,
+            pool_by_household=form.cleaned_data["pool_by_household"],
+            expire_at_year_end=form.cleaned_data["expire_at_year_end"],
+        )
+        obj.pk = policy.pk
+
+
+# --- awards: proposals and the approvals queue ------------------------------------
+
+
+class AwardProposalAdminForm(forms.ModelForm):
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    class Meta:
+        model = Award
+        fields = ("resident", "rule_item", "awarded_on", "note", "photo")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+
+class AwardStatusFilter(admin.SimpleListFilter):
+    """The queue opens on the proposals still waiting for a decision."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [*AwardStatus.choices, ("all", _("All"))]
+
+    def choices(self, changelist):
+        value = self.value() or AwardStatus.PROPOSED
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string(
+                    {self.parameter_name: lookup}
+                ),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or AwardStatus.PROPOSED
+        return queryset if value == "all" else queryset.filter(status=value)
+
+
+@admin.register(Award)
+class AwardAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+    scope_path = "resident__household__region"
+    write_roles = PROPOSERS
+    form = AwardProposalAdminForm
+    list_display = (
+        "created_at",
+        "resident",
+        "grid",
+        "rule_item",
+        "points",
+        "awarded_on",
+        "status",
+        "proposed_by",
+        "photo_link",
+    )
+    list_filter = (AwardStatusFilter, "rule_item__category", "awarded_on")
+    list_select_related = (
+        "resident__household__region",
+        "rule_item",
+        "proposed_by",
+    )
+    search_fields = ("resident__name", "rule_item__name", "note")
+    autocomplete_fields = ("resident",)
+    actions = ["approve_selected", "reject_selected"]
+    readonly = (
+        "resident",
+        "rule_item",
+        "awarded_on",
+        "points",
+        "note",
+        "photo",
+        "status",
+        "proposed_by",
+        "created_at",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+    )
+
+    @admin.display(description=_("grid"))
+    def grid(self, obj):
+        return obj.resident.household.region
+
+    @admin.display(description=_("photo"))
+    def photo_link(self, obj):
+        if not obj.photo:
+            return ""
+        return format_html('<a href="{}" target="_blank">{}</a>', obj.photo.url, "📷")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return (*AwardProposalAdminForm.Meta.fields, "idempotency_key")
+        return self.readonly
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly if obj is not None else ()
+
+    def has_change_permission(self, request, obj=None):
+        # Decisions are taken with the actions; a proposal's fields never change.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        award, created = services.award_propose(
+            actor=request.user,
+            resident_id=data["resident"].pk,
+            rule_item_id=data["rule_item"].pk,
+            awarded_on=data["awarded_on"],
+            idempotency_key=data["idempotency_key"],
+            note=data.get("note", ""),
+            photo=data.get("photo") or None,
+        )
+        obj.pk = award.pk
+        if not created:
+            self.message_user(
+                request, gettext("This proposal was already received."), messages.INFO
+            )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        if not permissions.can_decide_award(request.user):
+            actions.pop("approve_selected", None)
+            actions.pop("reject_selected", None)
+        return actions
+
+    @admin.action(description=_("Approve selected proposals"))
+    def approve_selected(self, request, queryset):
+        approved, refused = services.award_bulk_approve(
+            actor=request.user,
+            award_ids=queryset.values_list("pk", flat=True),
+        )
+        self.message_user(
+            request,
+            gettext("%(count)d proposals approved.") % {"count": len(approved)},
+        )
+        for award_id, message in refused.items():
+            self.message_user(
+                request,
+                gettext("Proposal %(id)d: %(message)s")
+                % {"id": award_id, "message": message},
+                level=messages.ERROR,
+            )
+
+    @admin.action(description=_("Reject selected proposals"))
+    def reject_selected(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset.select_related("resident", "rule_item"),
+            title=gettext("Reject selected proposals"),
+            action="reject_selected",
+            apply=lambda award, reason: services.award_reject(
+                actor=request.user, award_id=award.pk, reason=reason
+            ),
+        )
+
+
+# --- prizes and stock -----------------------------------------------------------
+
+
+class PrizeForm(forms.ModelForm):
+    stock_delta = forms.IntegerField(
+        label=_("add to stock"),
+        required=False,
+        help_text=_("Positive to add, negative to take back."),
+    )
+
+    class Meta:
+        model = Prize
+        fields = ("region", "name", "description", "price", "stock", "is_active")
+
+
+@admin.register(Prize)
+class PrizeAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+    write_roles = STAFF
+    form = PrizeForm
+    list_display = ("name", "region", "price", "stock", "is_active")
+    list_filter = ("is_active",)
+    list_select_related = ("region",)
+    search_fields = ("name",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("region", "name", "description", "price", "stock", "is_active")
+        return (
+            "region",
+            "name",
+            "description",
+            "price",
+            "stock",
+            "stock_delta",
+            "is_active",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("region", "stock") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            obj.pk = services.prize_create(
+                actor=request.user,
+                region=data["region"],
+                name=data["name"],
+                description=data.get("description", ""),
+                price=data["price"],
+                stock=data["stock"],
+                is_active=data["is_active"],
+            ).pk
+            return
+        changed = {
+            f: data[f] for f in services.PRIZE_EDITABLE_FIELDS if f in form.changed_data
+        }
+        if changed:
+            services.prize_update(actor=request.user, prize_id=obj.pk, **changed)
+        if data.get("stock_delta"):
+            services.prize_adjust_stock(
+                actor=request.user, prize_id=obj.pk, delta=data["stock_delta"]
+            )
+        obj.refresh_from_db()
+
+
+# --- redemptions ----------------------------------------------------------------
+
+
+class RedemptionForm(forms.ModelForm):
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    class Meta:
+        model = Redemption
+        fields = ("resident", "prize", "quantity")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+    scope_path = "account__household__region"
+    write_roles = STAFF
+    form = RedemptionForm
+    list_display = (
+        "created_at",
+        "resident",
+        "prize",
+        "quantity",
+        "points",
+        "status",
+        "redeemed_by",
+    )
+    list_filter = ("status", "created_at")
+    list_select_related = ("resident", "prize", "redeemed_by")
+    search_fields = ("resident__name", "prize__name")
+    autocomplete_fields = ("resident",)
+    actions = ["cancel_selected"]
+    readonly = (
+        "resident",
+        "account",
+        "prize",
+        "quantity",
+        "points",
+        "status",
+        "redeemed_by",
+        "created_at",
+        "cancelled_by",
+        "cancelled_at",
+        "cancel_reason",
+    )
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("resident", "prize", "quantity", "idempotency_key")
+        return self.readonly
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly if obj is not None else ()
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "prize":
+            # A resident may take prizes of their community or of the street above:
+            # offer every active prize on the way up from the user's scope, too.
+            user = request.user
+            qs = Prize.objects.active()
+            if not user.is_superuser and user.region_id:
+                qs = qs.filter(
+                    Q(ancestors_or_self_q(user.region))
+                    | Q(pk__in=Prize.objects.visible_to(user))
+                )
+            kwargs["queryset"] = qs.select_related("region")
+            return admin.ModelAdmin.formfield_for_foreignkey(
+                self, db_field, request, **kwargs
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = services.redemption_create(
+            actor=request.user,
+            resident_id=data["resident"].pk,
+            prize_id=data["prize"].pk,
+            quantity=data["quantity"],
+            idempotency_key=data["idempotency_key"],
+        ).pk
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        if not permissions.can_cancel_redemption(request.user):
+            actions.pop("cancel_selected", None)
+        return actions
+
+    @admin.action(description=_("Cancel selected redemptions"))
+    def cancel_selected(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset.filter(status=RedemptionStatus.REDEEMED).select_related(
+                "resident", "prize"
+            ),
+            title=gettext("Cancel selected redemptions"),
+            action="cancel_selected",
+            apply=lambda redemption, reason: services.redemption_cancel(
+                actor=request.user, redemption_id=redemption.pk, reason=reason
+            ),
+        )
+
+
+# --- accounts and the ledger (read-only) -----------------------------------------
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PointsAccount)
+class PointsAccountAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = "household__region"
+    list_display = ("__str__", "household", "balance", "statement_link")
+    list_select_related = ("household", "resident")
+    search_fields = ("resident__name", "household__address")
+    ordering = ("-balance",)
+
+    @admin.display(description=_("statement link"))
+    def statement_link(self, obj):
+        resident = (
+            obj.resident or obj.household.residents.filter(is_active=True).first()
+        )
+        if resident is None:
+            return ""
+        return format_html(
+            '<a href="{}" target="_blank">{}</a>',
+            statement_url(resident),
+            gettext("open"),
+        )
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
+    scope_path = "account__household__region"
+    list_display = ("created_at", "account", "kind", "amount", "note", "actor")
+    list_filter = ("kind", "created_at")
+    list_select_related = ("account__resident", "account__household", "actor")
+    search_fields = ("account__resident__name", "account__household__address")
+    date_hierarchy = "created_at"
+    change_list_template = "admin/points/ledgerentry_change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="points_ledgerentry_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request):
+        """积分台账: one community's ledger for one month, as Excel."""
+        if not permissions.can_export_ledger(request.user):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = LedgerExportForm(
+            request.GET if "download" in request.GET else None, user=request.user
+        )
+        if form.is_valid():
+            community = form.cleaned_data["community"]
+            require_in_scope(request.user, community)
+            year, month = form.cleaned_data["year"], form.cleaned_data["month"]
+            response = HttpResponse(
+                ledger_workbook(community=community, year=year, month=month),
+                content_type=(
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                ),
+            )
+            filename = export_filename(community=community, year=year, month=month)
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
+        return TemplateResponse(
+            request,
+            "admin/points/ledger_export.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": gettext("Export the ledger to Excel"),
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
