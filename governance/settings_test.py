@@ -7,7 +7,7 @@ os.environ.setdefault("GRIDWORK_TESTING", "1")
 os.environ.setdefault("GRIDWORK_VAR_DIR", tempfile.mkdtemp(prefix="gridwork-test-"))
 
 from .settings import *  # noqa: F403
-from .settings import DATABASES
+from .settings import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
@@ -16,5 +16,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that a worker or server process started by a test
+    # sees the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -255,20 +255,7 @@ def _households(rng, grids, buildings, tags):
             )
     Through.objects.bulk_create(tag_rows, batch_size=5000)
 
-    # Region head-counts as the households file says.
-    counts = {}
-    for household in households:
-        for node_id in (household.region_id, household.region.parent_id):
-            counts.setdefault(node_id, [0, 0])[0] += 1
-    for resident in Resident.objects.filter(household__in=households).values_list(
-        "household__region_id", "household__region__parent_id"
-    ):
-        for node_id in resident:
-            counts[node_id][1] += 1
-    regions = list(Region.objects.filter(pk__in=counts))
-    for region in regions:
-        region.households_count, region.population_count = counts[region.pk]
-    Region.objects.bulk_update(regions, ["households_count", "population_count"])
+    services.region_counts_refresh()
 
 
 def _roster(rng, admin, grids):

@@ -10,10 +10,11 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Concat, Length, Substr
+from django.db.models import Count, F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Concat, Length, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import permissions
 from .choices import ALLOWED_CHILD_LEVELS, GRID_LEVELS, RegionLevel
@@ -35,25 +36,29 @@ from .validators import (
     normalize_phone,
 )
 
+UNIQUE_ERROR_CODES = {"unique", "unique_together"}
 
-def _validation_to_domain(exc: ValidationError) -> DomainError:
-    if hasattr(exc, "message_dict"):
-        messages = [
-            f"{m}"
-            for field_messages in exc.message_dict.values()
-            for m in field_messages
+
+def _validation_to_domain(exc: ValidationError, conflict_message=None) -> DomainError:
+    if hasattr(exc, "error_dict"):
+        errors = [
+            (f, e) for f, field_errors in exc.error_dict.items() for e in field_errors
         ]
-        extra = {"fields": exc.message_dict}
     else:
-        messages, extra = list(exc.messages), {}
+        errors = [(None, e) for e in exc.error_list]
+    if conflict_message and any(e.code in UNIQUE_ERROR_CODES for _f, e in errors):
+        return Conflict(conflict_message)
+    messages = [m for _f, e in errors for m in e.messages]
+    extra = {"fields": exc.message_dict} if hasattr(exc, "error_dict") else {}
     return DomainError(" ".join(messages), code="invalid", extra=extra)
 
 
-def _full_clean(instance, exclude=None) -> None:
+def _full_clean(instance, exclude=None, conflict_message=None) -> None:
+    """Model validation as a DomainError; a uniqueness clash as a Conflict."""
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
-        raise _validation_to_domain(exc) from None
+        raise _validation_to_domain(exc, conflict_message) from None
 
 
 def _lock_trees(*tree_ids) -> None:
@@ -107,7 +112,12 @@ def region_create(
             boundary=boundary,
             is_active=is_active,
         )
-        _full_clean(region, exclude=["lft", "rght", "tree_id", "depth"])
+        _full_clean(
+            region,
+            exclude=["lft", "rght", "tree_id", "depth"],
+            conflict_message=_("Another region already has the code %(code)s.")
+            % {"code": code},
+        )
         try:
             with transaction.atomic():
                 region.save()
@@ -147,7 +157,11 @@ def region_update(*, actor, region_id: int, **changes) -> Region:
             if field == "code":
                 value = (value or "").strip() or None
             setattr(region, field, value)
-        _full_clean(region, exclude=["lft", "rght", "tree_id", "depth", "parent"])
+        _full_clean(
+            region,
+            exclude=["lft", "rght", "tree_id", "depth", "parent"],
+            conflict_message=_("Another region already has that code."),
+        )
         if region.level != RegionLevel.AREA:
             # The parent's rules still hold: re-check against the parent.
             error = Region.code_error(region.code, region.level, region.parent)
@@ -316,6 +330,13 @@ def assignment_end(
 
 # --- Households and residents ----------------------------------------------------
 
+HOUSEHOLD_EXISTS = gettext_lazy(
+    "A household at this address already exists in this grid."
+)
+RESIDENT_EXISTS = gettext_lazy(
+    "A resident with this ID-card number is already registered."
+)
+
 
 def household_create(
     *, actor, region: Region, address: str, household_number: str = "", notes: str = ""
@@ -328,7 +349,7 @@ def household_create(
         household_number=(household_number or "").strip(),
         notes=notes or "",
     )
-    _full_clean(household)
+    _full_clean(household, conflict_message=HOUSEHOLD_EXISTS)
     try:
         with transaction.atomic():
             household.save()
@@ -356,7 +377,7 @@ def household_update(*, actor, household_id: int, **changes) -> Household:
             permissions.require_in_scope(actor, changes["region"])
         for field, value in changes.items():
             setattr(household, field, value)
-        _full_clean(household)
+        _full_clean(household, conflict_message=HOUSEHOLD_EXISTS)
         try:
             with transaction.atomic():
                 household.save()
@@ -447,15 +468,12 @@ def _resident_save(resident: Resident, *, actor, tags=None, **fields) -> Residen
         except ValueError:
             pass  # full_clean reports the bad number with its reason
     with transaction.atomic():
-        _full_clean(resident)
+        _full_clean(resident, conflict_message=RESIDENT_EXISTS)
         try:
             with transaction.atomic():
                 resident.save()
         except IntegrityError:
-            raise Conflict(
-                _("A resident with this ID-card number is already registered."),
-                code="duplicate_id_number",
-            ) from None
+            raise Conflict(RESIDENT_EXISTS) from None
         if tags is not None:
             visible = [t for t in tags if t.is_visible_to(actor)]
             hidden_kept = (
@@ -519,3 +537,41 @@ def patrol_record(
     _full_clean(patrol)
     patrol.save()
     return patrol
+
+
+# --- Figures -------------------------------------------------------------------
+
+
+def region_counts_refresh() -> int:
+    """Recount households and residents of every Region from the household file.
+
+    Two set-based UPDATEs over the MPTT ranges (a node counts its whole subtree),
+    whatever the size of the tree. Idempotent. Returns the number of regions.
+    """
+    in_subtree = {
+        "region__tree_id": OuterRef("tree_id"),
+        "region__lft__gte": OuterRef("lft"),
+        "region__rght__lte": OuterRef("rght"),
+    }
+    households = (
+        Household.objects.filter(**in_subtree)
+        .order_by()
+        .values("region__tree_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    residents = (
+        Resident.objects.filter(
+            is_active=True, **{f"household__{k}": v for k, v in in_subtree.items()}
+        )
+        .order_by()
+        .values("household__region__tree_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    with transaction.atomic():
+        updated = Region.objects.update(
+            households_count=Coalesce(Subquery(households), 0),
+            population_count=Coalesce(Subquery(residents), 0),
+        )
+    return updated
