@@ -452,7 +452,7 @@ def test_stale_notice_task_runs_twice_and_notifies_once(tree, community_staff):
 
 
 def test_claimable_member_list_agrees_with_the_claim_rule(
-    tree, party, community_staff, django_assert_max_num_queries
+    tree, party, street_staff, django_assert_max_num_queries
 ):
     community = tree["communities"][0]
     candidates = [
@@ -464,7 +464,7 @@ def test_claimable_member_list_agrees_with_the_claim_rule(
     ]
     with django_assert_max_num_queries(1):
         listed = set(
-            selectors.members_who_may_claim(actor=community_staff, community=community)
+            selectors.members_who_may_claim(actor=street_staff, community=community)
         )
     expected = {
         m
