@@ -340,7 +340,10 @@ class TicketPhoto(models.Model):
     """A photo of a ticket (intake or handling), checked by content on upload."""
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="photos"
+        Ticket,
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="photos",
     )
     event = models.ForeignKey(
         "TicketEvent",
@@ -369,7 +372,10 @@ class TicketEvent(models.Model):
     stage to which, with a note and photos."""
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="events"
+        Ticket,
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="events",
     )
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     actor = models.ForeignKey(

@@ -4,7 +4,7 @@ locking the ticket; pages call them to show only the actions a user may take."""
 from django.utils.translation import gettext as _
 
 from grids.choices import UserRole
-from grids.permissions import require, require_in_scope  # noqa: F401 (re-export)
+from grids.permissions import require, require_in_scope
 
 from .choices import TRANSITIONS, Action, Stage
 
@@ -65,9 +65,7 @@ def is_handler(user, ticket) -> bool:
 
 
 def can_record_verdict(user, ticket) -> bool:
-    return has_role(user, EVALUATION_RECORDER_ROLES) and in_scope(
-        user, ticket.region
-    )
+    return has_role(user, EVALUATION_RECORDER_ROLES) and in_scope(user, ticket.region)
 
 
 def can_assess(user, ticket) -> bool:

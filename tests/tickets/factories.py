@@ -85,7 +85,11 @@ def walk_to(stage, *, tree, street_staff, community_staff, handler, category, **
     if stage == Stage.ACCEPTED:
         return _fresh(ticket)
     services.ticket_handle(
-        actor=handler, ticket_id=ticket.pk, result="已清理", cause="摊贩", measures="劝离"
+        actor=handler,
+        ticket_id=ticket.pk,
+        result="已清理",
+        cause="摊贩",
+        measures="劝离",
     )
     if stage == Stage.HANDLED:
         return _fresh(ticket)

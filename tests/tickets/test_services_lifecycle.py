@@ -363,7 +363,9 @@ def test_handle_before_accept_is_wrong_stage(lifecycle):
 def test_handle_needs_a_result(lifecycle):
     ticket = walk_to(Stage.ACCEPTED, **lifecycle)
     with pytest.raises(DomainError):
-        services.ticket_handle(actor=lifecycle["handler"], ticket_id=ticket.pk, result="")
+        services.ticket_handle(
+            actor=lifecycle["handler"], ticket_id=ticket.pk, result=""
+        )
 
 
 def test_report_up_goes_one_level_up_and_waits_to_be_accepted(lifecycle):
@@ -441,7 +443,9 @@ def test_two_people_accept_at_once_exactly_one_wins(lifecycle):
             connection.close()
 
     threads = [
-        threading.Thread(target=accept, args=(lifecycle["community_staff"], lifecycle["handler"])),
+        threading.Thread(
+            target=accept, args=(lifecycle["community_staff"], lifecycle["handler"])
+        ),
         threading.Thread(target=accept, args=(second_staff, second_handler)),
     ]
     for t in threads:

@@ -48,9 +48,7 @@ def test_december_ticket_due_in_january_2027_is_provisional():
     assert deadline.provisional is True
 
 
-def test_staff_confirming_2027_recomputes_provisional_deadlines(
-    tree, street_staff
-):
+def test_staff_confirming_2027_recomputes_provisional_deadlines(tree, street_staff):
     ticket = new_ticket(street_staff, tree, received_at=aware(2026, 12, 31, 10, 0))
     # 1 working day after 12-31: 2027-01-01 is a holiday, so 01-04 — provisional.
     assert ticket.stage_deadline == aware(2027, 1, 4, 17, 30)

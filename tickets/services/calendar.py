@@ -68,7 +68,9 @@ def work_calendar_fill_year(*, year: int, actor=None) -> int:
             code="calendar_unknown_year",
         ) from None
     with transaction.atomic():
-        count = _upsert_days(rows, CalendarSource.CHINESE_CALENDAR, overwrite_staff=False)
+        count = _upsert_days(
+            rows, CalendarSource.CHINESE_CALENDAR, overwrite_staff=False
+        )
         WorkCalendarYear.objects.update_or_create(
             year=year,
             defaults={

@@ -17,11 +17,9 @@ from grids.notifications import notify
 from grids.uploads import validate_image_upload
 
 from ..choices import (
-    ACCEPT_WORKING_DAYS,
     HANDLING_WORKING_DAYS,
     HOTLINE_HANDLING_WORKING_DAYS,
     Source,
-    Stage,
 )
 from ..models import Ticket, TicketEvent, TicketPhoto
 from ..workcalendar import WorkCalendar, add_working_days, working_hours_before
@@ -214,6 +212,3 @@ def require_text(value: str, message) -> str:
     if not value:
         raise DomainError(message, code="required")
     return value
-
-
-__all__ = ["Stage"]

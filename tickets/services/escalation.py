@@ -111,10 +111,11 @@ def _notify_escalations(rows) -> None:
     candidates = list(
         User.objects.filter(is_active=True, region__isnull=False)
         .filter(
-            Q(role=UserRole.SUPERVISOR)
-            | Q(role__in=UNIT_ROLES, region_id__in=node_ids)
+            Q(role=UserRole.SUPERVISOR) | Q(role__in=UNIT_ROLES, region_id__in=node_ids)
         )
-        .values("pk", "role", "region_id", "region__tree_id", "region__lft", "region__rght")
+        .values(
+            "pk", "role", "region_id", "region__tree_id", "region__lft", "region__rght"
+        )
     )
     messages = []
     for row in rows:
@@ -133,7 +134,9 @@ def _notify_escalations(rows) -> None:
                 Notification(
                     recipient_id=user["pk"],
                     title=str(
-                        _("Ticket #%(id)s is overdue (%(stage)s), escalated to %(node)s")
+                        _(
+                            "Ticket #%(id)s is overdue (%(stage)s), escalated to %(node)s"
+                        )
                         % {
                             "id": row["pk"],
                             "stage": Stage(row["stage"]).label,
@@ -200,7 +203,10 @@ def tickets_send_reminders(*, now: dt.datetime | None = None) -> int:
                 recipients = {
                     pk
                     for pk, region_id, department_id in staff
-                    if (row["handling_region_id"] and region_id == row["handling_region_id"])
+                    if (
+                        row["handling_region_id"]
+                        and region_id == row["handling_region_id"]
+                    )
                     or (
                         row["handling_department_id"]
                         and department_id == row["handling_department_id"]

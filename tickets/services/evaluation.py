@@ -60,12 +60,11 @@ def link_max_age() -> dt.timedelta:
 def reporter_phones(ticket: Ticket) -> list[str]:
     """The survivor's reporter and the reporters of tickets merged into it."""
     phones = [ticket.reporter_phone] if ticket.reporter_phone else []
-    phones += [
-        p
-        for p in Ticket.objects.filter(merged_into=ticket)
+    phones += list(
+        Ticket.objects.filter(merged_into=ticket)
         .exclude(reporter_phone="")
         .values_list("reporter_phone", flat=True)
-    ]
+    )
     return phones
 
 
@@ -99,7 +98,9 @@ def _read_token(ticket_id: int, token: str) -> dict:
             code="link_expired",
         ) from None
     except signing.BadSignature:
-        raise DomainError(_("This evaluation link is not valid."), code="link_invalid") from None
+        raise DomainError(
+            _("This evaluation link is not valid."), code="link_invalid"
+        ) from None
     if not isinstance(payload, dict) or payload.get("t") != ticket_id:
         raise DomainError(_("This evaluation link is not valid."), code="link_invalid")
     return payload
@@ -144,7 +145,9 @@ def _apply_verdict(
             _("A verdict was already given for this round."), code="already_evaluated"
         ) from None
     from_stage = ticket.stage
-    actor_fields = {"actor": recorded_by} if recorded_by else {"actor_label": REPORTER_LABEL}
+    actor_fields = (
+        {"actor": recorded_by} if recorded_by else {"actor_label": REPORTER_LABEL}
+    )
     data = {"round": round_, "verdict": verdict, "channel": channel}
     if call_note:
         data["call_note"] = call_note
@@ -199,10 +202,14 @@ def ticket_evaluate_by_link(
     with transaction.atomic():
         ticket = lock_ticket(ticket_id)
         if ticket.merged_into_id:
-            raise DomainError(_("This evaluation link is not valid."), code="link_invalid")
+            raise DomainError(
+                _("This evaluation link is not valid."), code="link_invalid"
+            )
         phone = _phone_for(ticket, payload.get("p", ""))
         if phone is None:
-            raise DomainError(_("This evaluation link is not valid."), code="link_invalid")
+            raise DomainError(
+                _("This evaluation link is not valid."), code="link_invalid"
+            )
         if (
             payload.get("r") != ticket.evaluation_round
             or ticket.stage not in TRANSITIONS[Action.EVALUATE][0]
@@ -395,7 +402,9 @@ def ticket_reporter_message(*, ticket_id: int, token: str, text: str) -> Ticket:
     with transaction.atomic():
         ticket = lock_ticket(ticket_id)
         if _phone_for(ticket, payload.get("p", "")) is None:
-            raise DomainError(_("This evaluation link is not valid."), code="link_invalid")
+            raise DomainError(
+                _("This evaluation link is not valid."), code="link_invalid"
+            )
         target = ticket
         if ticket.merged_into_id:
             target = lock_ticket(ticket.merged_into_id)

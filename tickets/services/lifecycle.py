@@ -17,7 +17,6 @@ from ..choices import (
     TRANSITIONS,
     TRIAGE_WORKING_DAYS,
     Action,
-    Stage,
 )
 from ..models import Category, Department, Ticket
 from .common import (
@@ -144,7 +143,9 @@ def _dispatch(
         at=now,
     )
     notify_on_commit(
-        recipients=unit_staff_ids(region=handling_region, department=handling_department),
+        recipients=unit_staff_ids(
+            region=handling_region, department=handling_department
+        ),
         title=_("Ticket #%(id)s dispatched to you") % {"id": ticket.pk},
         body=ticket.description[:200],
         url=ticket.get_absolute_url(),
@@ -410,7 +411,11 @@ def ticket_handle(
             actor=actor,
             from_stage=from_stage,
             note=result,
-            data={"cause": ticket.cause, "crux": ticket.crux, "measures": ticket.measures},
+            data={
+                "cause": ticket.cause,
+                "crux": ticket.crux,
+                "measures": ticket.measures,
+            },
             at=now,
         )
         save_photos(ticket, event, checked)
@@ -499,7 +504,6 @@ def handler_choices(ticket):
 
 
 __all__ = [
-    "Stage",
     "handler_choices",
     "ticket_accept",
     "ticket_dispatch",

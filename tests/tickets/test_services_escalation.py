@@ -1,0 +1,198 @@
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from grids.choices import UserRole
+from grids.models import Notification
+from tests.grids.factories import UserFactory
+from tests.tickets.factories import walk_to
+from tickets import services
+from tickets.choices import Action, Stage
+from tickets.models import Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _overdue(ticket, hours=1):
+    Ticket.objects.filter(pk=ticket.pk).update(
+        stage_deadline=timezone.now() - dt.timedelta(hours=hours)
+    )
+
+
+def test_overdue_ticket_escalates_one_level_and_only_once(lifecycle, supervisor):
+    street_supervisor = UserFactory(
+        role=UserRole.SUPERVISOR, region=lifecycle["tree"]["street"]
+    )
+    elsewhere = UserFactory(
+        role=UserRole.SUPERVISOR, region=lifecycle["tree"]["grids"][3]
+    )
+    ticket = walk_to(Stage.ACCEPTED, **lifecycle)
+    fresh = walk_to(Stage.ACCEPTED, **lifecycle)
+    _overdue(ticket)
+    assert services.tickets_escalate_overdue() == 1
+    assert services.tickets_escalate_overdue() == 0  # idempotent
+    ticket.refresh_from_db()
+    fresh.refresh_from_db()
+    assert ticket.escalation_level == 1
+    # From its handling community one level up: the street.
+    assert ticket.escalated_to == lifecycle["tree"]["street"]
+    assert fresh.escalation_level == 0
+    event = ticket.events.get(action=Action.ESCALATE)
+    assert event.data["level"] == 1 and event.actor is None
+    recipients = set(
+        Notification.objects.filter(
+            dedupe_key=f"ticket:{ticket.pk}:escalation:1"
+        ).values_list("recipient_id", flat=True)
+    )
+    # Supervisors whose scope holds the street, and the street's own staff.
+    assert recipients == {
+        supervisor.pk,
+        street_supervisor.pk,
+        lifecycle["street_staff"].pk,
+    }
+    assert elsewhere.pk not in recipients
+
+
+def test_a_new_deadline_passing_escalates_again_one_more_level(lifecycle):
+    ticket = walk_to(Stage.DISPATCHED, **lifecycle)
+    _overdue(ticket, hours=2)
+    services.tickets_escalate_overdue()
+    # Still overdue for the same deadline: nothing.
+    assert services.tickets_escalate_overdue() == 0
+    # The unit returns it, a new deadline passes: escalate again, one more level.
+    services.ticket_return(
+        actor=lifecycle["community_staff"], ticket_id=ticket.pk, reason="不归我们"
+    )
+    _overdue(ticket, hours=1)
+    assert services.tickets_escalate_overdue() == 1
+    ticket.refresh_from_db()
+    assert ticket.escalation_level == 2
+    assert ticket.escalated_to == lifecycle["tree"]["district"]
+    assert ticket.events.filter(action=Action.ESCALATE).count() == 2
+
+
+def test_escalation_stops_at_the_root(lifecycle):
+    ticket = walk_to(Stage.RECEIVED, **lifecycle)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        escalated_to=lifecycle["tree"]["district"],
+        stage_deadline=timezone.now() - dt.timedelta(hours=1),
+    )
+    assert services.tickets_escalate_overdue() == 1
+    ticket.refresh_from_db()
+    assert ticket.escalated_to == lifecycle["tree"]["district"]
+
+
+def test_handled_and_closed_tickets_never_escalate(lifecycle):
+    handled = walk_to(Stage.HANDLED, **lifecycle)
+    closed = walk_to(Stage.CLOSED, **lifecycle)
+    Ticket.objects.filter(pk__in=[handled.pk, closed.pk]).update(
+        stage_deadline=timezone.now() - dt.timedelta(days=1)
+    )
+    assert services.tickets_escalate_overdue() == 0
+
+
+def _bulk_overdue(tree, n):
+    now = timezone.now()
+    Ticket.objects.bulk_create(
+        [
+            Ticket(
+                source="patrol",
+                description=f"超期{i}",
+                region=tree["grids"][i % 4],
+                handling_region=tree["communities"][(i % 4) // 2],
+                stage=Stage.DISPATCHED,
+                received_at=now - dt.timedelta(days=3),
+                stage_entered_at=now - dt.timedelta(days=2),
+                stage_deadline=now - dt.timedelta(hours=1 + i % 5),
+            )
+            for i in range(n)
+        ]
+    )
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite splits a bulk insert into batches of 999 parameters",
+)
+def test_escalation_runs_a_fixed_number_of_queries(tree, supervisor):
+    UserFactory(role=UserRole.SUPERVISOR, region=tree["street"])
+    counts = []
+    for n in (10, 1000):
+        Ticket.objects.all().delete()
+        _bulk_overdue(tree, n)
+        with CaptureQueriesContext(connection) as ctx:
+            assert services.tickets_escalate_overdue() == n
+        counts.append(len(ctx.captured_queries))
+        assert TicketEvent.objects.filter(action=Action.ESCALATE).count() == n
+        assert (
+            Notification.objects.filter(dedupe_key__contains="escalation").count()
+            == 2 * n
+        )
+        TicketEvent.objects.all().delete()
+        Notification.objects.all().delete()
+    assert counts[0] == counts[1]
+    assert counts[0] <= 10
+
+
+def test_escalation_query_count_is_bounded(
+    tree, supervisor, django_assert_max_num_queries
+):
+    _bulk_overdue(tree, 30)
+    with django_assert_max_num_queries(10):
+        assert services.tickets_escalate_overdue() == 30
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks need PostgreSQL"
+)
+def test_two_workers_escalating_at_once_escalate_each_ticket_once(tree, supervisor):
+    _bulk_overdue(tree, 200)
+    barrier = threading.Barrier(2)
+    done = []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            done.append(services.tickets_escalate_overdue())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sum(done) == 200
+    assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
+    assert TicketEvent.objects.filter(action=Action.ESCALATE).count() == 200
+
+
+def test_reminder_before_deadline_once(lifecycle):
+    ticket = walk_to(Stage.ACCEPTED, **lifecycle)
+    assert ticket.remind_at < ticket.stage_deadline
+    assert (
+        services.tickets_send_reminders(now=ticket.remind_at - dt.timedelta(minutes=1))
+        == 0
+    )
+    at = ticket.remind_at + dt.timedelta(minutes=1)
+    assert services.tickets_send_reminders(now=at) == 1
+    assert services.tickets_send_reminders(now=at) == 0
+    note = Notification.objects.get(recipient=lifecycle["handler"])
+    assert f"#{ticket.pk}" in note.title
+
+
+def test_reminder_for_a_dispatched_ticket_goes_to_the_unit(lifecycle):
+    ticket = walk_to(Stage.DISPATCHED, **lifecycle)
+    assert services.tickets_send_reminders(now=ticket.remind_at) == 1
+    assert Notification.objects.filter(recipient=lifecycle["community_staff"]).exists()
+
+
+def test_reminder_default_is_four_working_hours(lifecycle):
+    ticket = walk_to(Stage.ACCEPTED, **lifecycle)
+    local = timezone.localtime(ticket.remind_at)
+    assert (local.hour, local.minute) == (13, 30)

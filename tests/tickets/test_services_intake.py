@@ -1,0 +1,79 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from grids.errors import Conflict, DomainError, NotAllowed
+from tests.tickets.factories import walk_to
+from tickets import services
+from tickets.choices import Stage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_likely_duplicates_same_grid_category_radius_and_window(lifecycle):
+    near = walk_to(
+        Stage.TRIAGED,
+        latitude=Decimal("36.670000"),
+        longitude=Decimal("117.020000"),
+        **lifecycle,
+    )
+    far = walk_to(
+        Stage.TRIAGED,
+        latitude=Decimal("36.700000"),
+        longitude=Decimal("117.020000"),
+        **lifecycle,
+    )
+    closed = walk_to(
+        Stage.CLOSED,
+        latitude=Decimal("36.670100"),
+        longitude=Decimal("117.020000"),
+        **lifecycle,
+    )
+    new = walk_to(
+        Stage.TRIAGED,
+        latitude=Decimal("36.670500"),
+        longitude=Decimal("117.020000"),
+        **lifecycle,
+    )
+    found = services.ticket_likely_duplicates(ticket=new)
+    assert near in found
+    assert far not in found and closed not in found and new not in found
+    assert services.ticket_likely_duplicates(ticket=new, window_days=1) == [near]
+    old = services.ticket_likely_duplicates(ticket=new, window_days=1)
+    assert old == [near]
+
+
+def test_duplicates_outside_window_are_not_offered(lifecycle):
+    from tests.tickets.factories import aware
+
+    walk_to(Stage.TRIAGED, received_at=aware(2026, 1, 5, 10, 0), **lifecycle)
+    new = walk_to(Stage.TRIAGED, **lifecycle)
+    assert services.ticket_likely_duplicates(ticket=new, window_days=7) == []
+
+
+def test_merge_refusals(lifecycle, community_staff):
+    a = walk_to(Stage.RECEIVED, **lifecycle)
+    b = walk_to(Stage.ACCEPTED, **lifecycle)
+    closed = walk_to(Stage.CLOSED, **lifecycle)
+    s = lifecycle["street_staff"]
+    with pytest.raises(DomainError):
+        services.ticket_merge(actor=s, ticket_id=a.pk, into_id=a.pk)
+    with pytest.raises(Conflict):  # only new tickets are merged away
+        services.ticket_merge(actor=s, ticket_id=b.pk, into_id=a.pk)
+    with pytest.raises(Conflict):  # into an open ticket only
+        services.ticket_merge(actor=s, ticket_id=a.pk, into_id=closed.pk)
+    with pytest.raises(NotAllowed):
+        services.ticket_merge(actor=community_staff, ticket_id=a.pk, into_id=b.pk)
+    services.ticket_merge(actor=s, ticket_id=a.pk, into_id=b.pk)
+    a.refresh_from_db()
+    assert a.stage == Stage.MERGED and a.stage_deadline is None
+    assert b.events.last().data == {"merged": a.pk}
+
+
+def test_received_at_in_the_past_gives_past_deadline(lifecycle):
+    from tests.tickets.factories import aware
+
+    ticket = walk_to(Stage.RECEIVED, received_at=aware(2026, 9, 30, 10, 0), **lifecycle)
+    assert ticket.stage_deadline == aware(2026, 10, 8, 17, 30)
+    assert ticket.stage_deadline < ticket.received_at + dt.timedelta(days=9)
