@@ -12,7 +12,7 @@ from mptt.admin import MPTTModelAdmin
 
 from . import permissions, services
 from .admin_mixins import ScopedAdminMixin, ServiceImportExportMixin
-from .choices import GRID_LEVELS, UserRole
+from .choices import GRID_LEVELS, RegionLevel, UserRole
 from .errors import DomainError
 from .models import (
     GridAssignment,
@@ -99,6 +99,7 @@ class RegionAdmin(
         "code",
         "households_count",
         "population_count",
+        "full_time_worker",
         "is_active",
     )
     list_filter = ("level", "is_active", FullTimeWorkerFilter)
@@ -115,6 +116,20 @@ class RegionAdmin(
         "is_active",
     )
     inlines = [GridAssignmentInline]
+
+    def get_queryset(self, request):
+        from .selectors import active_full_time_exists
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_has_full_time=active_full_time_exists())
+        )
+
+    @admin.display(description=_("full-time worker"), boolean=True)
+    def full_time_worker(self, obj):
+        # Flag only where a full-time worker is expected: on grids.
+        return obj._has_full_time if obj.level == RegionLevel.GRID else None
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None and obj.is_grid else []

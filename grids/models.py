@@ -58,7 +58,7 @@ class Region(MPTTModel):
         ),
     )
     households_count = models.PositiveIntegerField(
-        _("households"), null=True, blank=True
+        _("household count"), null=True, blank=True
     )
     population_count = models.PositiveIntegerField(
         _("population"), null=True, blank=True

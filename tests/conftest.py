@@ -1,5 +1,7 @@
 """Project-wide fixtures."""
 
+import os
+
 import pytest
 
 from grids.choices import UserRole
@@ -43,3 +45,77 @@ def supervisor(tree):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(role="", region=None, is_superuser=True, username="root")
+
+
+# --- CI: no silent skips -------------------------------------------------------
+# In CI (.ci/run sets CI_REQUIRE_SERVICES) a test skipped because PostgreSQL,
+# Redis or Chromium is missing is a failure, never a quiet pass.
+_SERVICE_WORDS = ("postgres", "redis", "chromium")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not os.environ.get("CI_REQUIRE_SERVICES") or not report.skipped:
+        return
+    reason = str(
+        report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+    )
+    if any(word in reason.lower() for word in _SERVICE_WORDS):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where it must run: {reason}"
+
+
+# --- Headless Chromium -----------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the
+    # tests make around it are still synchronous.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser):
+    """A phone-sized page, as grid workers use."""
+    context = browser.new_context(
+        locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    yield page
+    context.close()
