@@ -34,7 +34,6 @@ from .services.wishes import stale_days, stale_wish_q
 
 STREET_ONLY = frozenset({UserRole.STREET_STAFF})
 STAFF = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
-ALL_WRITERS = STAFF | {UserRole.GRID_WORKER}
 
 
 @admin.register(PartyOrg)
@@ -216,7 +215,7 @@ class RegistrationAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
 @admin.register(ServiceRecord)
 class ServiceRecordAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = "registration__community"
-    write_roles = ALL_WRITERS
+    write_roles = STAFF
     list_display = ("served_on", "member_name", "community", "task", "hours")
     list_filter = ("served_on",)
     list_select_related = ("registration__member", "registration__community")

@@ -33,8 +33,9 @@ def can_manage_members(user) -> bool:
 
 
 def can_record_service(user) -> bool:
-    """Log an in-service member's service: staff and grid workers."""
-    return _role_in(user, ALL_WRITERS)
+    """Log an in-service member's service: street and community staff (the
+    service is given to the community, whose staff keep the log)."""
+    return _role_in(user, STAFF)
 
 
 def can_post_wish(user) -> bool:

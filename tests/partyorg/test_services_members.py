@@ -325,3 +325,15 @@ def test_linking_a_grid_worker_outside_scope_is_refused(community_staff, tree, p
             organisation=party["branches"][0],
             grid_worker=assignment.worker,
         )
+
+
+def test_grid_worker_may_not_log_services(grid_worker, tree):
+    registration = RegistrationFactory(community=tree["communities"][0])
+    with pytest.raises(NotAllowed):
+        services.service_record_log(
+            actor=grid_worker,
+            registration_id=registration.pk,
+            task="x",
+            hours=1,
+            served_on=timezone.localdate(),
+        )
