@@ -6,7 +6,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import Min, OuterRef, Q, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +18,7 @@ from grids.admin import ServiceErrorMixin
 from grids.admin_mixins import ScopedAdminMixin
 from grids.choices import UserRole
 from grids.errors import DomainError
+from grids.models import Resident
 from grids.permissions import require_in_scope
 
 from . import permissions, services
@@ -534,16 +535,25 @@ class PointsAccountAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("resident__name", "household__address")
     ordering = ("-balance",)
 
+    def get_queryset(self, request):
+        # A pooled account's statement opens through any active household member.
+        member = (
+            Resident.objects.filter(household=OuterRef("household"), is_active=True)
+            .order_by()
+            .values("household")
+            .annotate(first=Min("pk"))
+            .values("first")
+        )
+        return super().get_queryset(request).annotate(_member_id=Subquery(member))
+
     @admin.display(description=_("statement link"))
     def statement_link(self, obj):
-        resident = (
-            obj.resident or obj.household.residents.filter(is_active=True).first()
-        )
-        if resident is None:
+        resident_id = obj.resident_id or obj._member_id
+        if resident_id is None:
             return ""
         return format_html(
             '<a href="{}" target="_blank">{}</a>',
-            statement_url(resident),
+            statement_url(resident_id),
             gettext("open"),
         )
 

@@ -16,7 +16,9 @@ def statement_max_age() -> dt.timedelta:
 
 
 def statement_token(resident) -> str:
-    return signing.dumps({"resident": resident.pk}, salt=STATEMENT_SALT, compress=True)
+    """A token for ``resident`` (a Resident or its id)."""
+    resident_id = getattr(resident, "pk", resident)
+    return signing.dumps({"resident": resident_id}, salt=STATEMENT_SALT, compress=True)
 
 
 def statement_url(resident) -> str:
