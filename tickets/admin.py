@@ -1,8 +1,624 @@
-from django.contrib import admin
+"""Staff pages for tickets: the triage queue, the ticket list with its filters,
+the ticket page (timeline, time left, the actions the user may take now), the
+catalogue and the working calendar.
 
-from .models import Ticket
+Every write goes through ``tickets.services``; a refused action shows the
+service's message. Lists are scoped with ``Ticket.objects.visible_to``.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from mptt.admin import MPTTModelAdmin
+
+from grids.admin_mixins import ScopedAdminMixin
+from grids.choices import RegionLevel, UserRole
+from grids.errors import DomainError
+from grids.models import Region
+from grids.permissions import can_view
+from grids.querysets import scope_q
+
+from . import forms, permissions, selectors, services
+from .choices import Action, Stage, Verdict
+from .models import (
+    Category,
+    Department,
+    Ticket,
+    TriageQueueTicket,
+    WorkCalendarDay,
+    WorkCalendarYear,
+)
+
+STREET_ONLY = frozenset({UserRole.STREET_STAFF})
+
+
+def _is_street_staff(user) -> bool:
+    return permissions.has_role(user, permissions.CENTRE_ROLES)
+
+
+# --- catalogue -------------------------------------------------------------------
+
+
+@admin.register(Department)
+class DepartmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    write_roles = STREET_ONLY
+    list_display = ("name", "region", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    filter_horizontal = ("members",)
+
+    def get_queryset(self, request):
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        return qs.filter(scope_q(request.user, "region") | Q(region__isnull=True))
+
+
+@admin.register(Category)
+class CategoryAdmin(MPTTModelAdmin):
+    list_display = ("name", "default_department", "deadline_class", "is_active")
+    list_filter = ("deadline_class", "is_active")
+    search_fields = ("name",)
+
+    def has_module_permission(self, request):
+        return can_view(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_view(request.user)
+
+    def has_add_permission(self, request):
+        return _is_street_staff(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_street_staff(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- working calendar --------------------------------------------------------------
+
+
+@admin.register(WorkCalendarDay)
+class WorkCalendarDayAdmin(admin.ModelAdmin):
+    list_display = ("date", "weekday", "is_workday", "source", "note")
+    list_filter = ("is_workday", "source")
+    date_hierarchy = "date"
+    search_fields = ("note",)
+    fields = ("date", "is_workday", "note")
+
+    @admin.display(description=_("weekday"))
+    def weekday(self, obj):
+        return obj.date.strftime("%a")
+
+    def has_module_permission(self, request):
+        return can_view(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_view(request.user)
+
+    def has_add_permission(self, request):
+        return _is_street_staff(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_street_staff(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("date",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        services.work_calendar_set_day(
+            actor=request.user,
+            date=obj.date,
+            is_workday=form.cleaned_data["is_workday"],
+            note=form.cleaned_data.get("note", ""),
+        )
+
+
+@admin.register(WorkCalendarYear)
+class WorkCalendarYearAdmin(admin.ModelAdmin):
+    list_display = ("year", "source", "confirmed", "confirmed_by", "confirmed_at")
+    actions = ["fill_from_chinese_calendar", "prefill_from_holidays", "confirm"]
+    fields = ("year",)
+
+    def has_module_permission(self, request):
+        return can_view(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_view(request.user)
+
+    def has_add_permission(self, request):
+        return _is_street_staff(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_street_staff(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("year",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            services.work_calendar_prefill_year(year=obj.year, actor=request.user)
+
+    def _each(self, request, queryset, fn, done_message):
+        for year in queryset.values_list("year", flat=True):
+            try:
+                fn(year)
+                self.message_user(request, done_message % {"year": year})
+            except DomainError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+
+    @admin.action(description=_("Fill from the chinese-calendar package"))
+    def fill_from_chinese_calendar(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda y: services.work_calendar_fill_year(year=y, actor=request.user),
+            gettext("%(year)s filled and confirmed."),
+        )
+
+    @admin.action(description=_("Pre-fill from statutory holidays (unconfirmed)"))
+    def prefill_from_holidays(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda y: services.work_calendar_prefill_year(year=y, actor=request.user),
+            gettext("%(year)s pre-filled; enter its make-up workdays, then confirm."),
+        )
+
+    @admin.action(description=_("Confirm the year and recompute deadlines"))
+    def confirm(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda y: services.work_calendar_confirm_year(actor=request.user, year=y),
+            gettext("%(year)s confirmed; provisional deadlines recomputed."),
+        )
+
+
+# --- ticket list filters ----------------------------------------------------------------
+
+
+class RegionSubtreeFilter(admin.SimpleListFilter):
+    title = _("region (with everything under it)")
+    parameter_name = "region"
+
+    def lookups(self, request, model_admin):
+        regions = (
+            Region.objects.visible_to(request.user)
+            .filter(
+                level__in=[RegionLevel.STREET, RegionLevel.AREA, RegionLevel.COMMUNITY]
+            )
+            .order_by("tree_id", "lft")
+        )
+        return [(r.pk, f"{'· ' * r.depth}{r.name}") for r in regions[:200]]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            region = (
+                Region.objects.visible_to(request.user).filter(pk=self.value()).first()
+            )
+            return queryset.in_subtree(region) if region else queryset.none()
+        return queryset
+
+
+class CategorySubtreeFilter(admin.SimpleListFilter):
+    title = _("category")
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        return [
+            (c.pk, f"{'· ' * c.level}{c.name}")
+            for c in Category.objects.order_by("tree_id", "lft")
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            category = Category.objects.filter(pk=self.value()).first()
+            if category is None:
+                return queryset.none()
+            return queryset.filter(
+                category__in=category.get_descendants(include_self=True).values("pk")
+            )
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Overdue now"))]
+
+    def queryset(self, request, queryset):
+        return queryset.overdue() if self.value() == "yes" else queryset
+
+
+class EscalatedFilter(admin.SimpleListFilter):
+    title = _("escalated")
+    parameter_name = "escalated"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Escalated at least once")), ("no", _("Never escalated"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(escalation_level__gt=0)
+        if self.value() == "no":
+            return queryset.filter(escalation_level=0)
+        return queryset
+
+
+# --- tickets -------------------------------------------------------------------------
+
+
+ACTION_FORMS = {
+    Action.TRIAGE: forms.TriageDispatchForm,
+    Action.ACCEPT: forms.AcceptForm,
+    Action.RETURN: forms.ReasonForm,
+    Action.HANDLE: forms.HandleForm,
+    Action.REPORT_UP: forms.ReasonForm,
+    Action.EVALUATE: forms.PhoneVerdictForm,
+    Action.ASSESS: forms.AssessForm,
+    Action.MERGE: forms.MergeForm,
+}
+
+
+def _run_action(action, *, user, ticket, data):
+    """Call the service behind one action of the ticket page."""
+    pk = ticket.pk
+    if action == Action.TRIAGE:
+        return services.ticket_triage_and_dispatch(
+            actor=user,
+            ticket_id=pk,
+            category=data["category"],
+            region=data["region"],
+            responsible_leader=data["responsible_leader"],
+            handling_region=data.get("handling_region"),
+            handling_department=data.get("handling_department"),
+            instructions=data.get("instructions", ""),
+            deadline_class=data.get("deadline_class") or None,
+        )
+    if action == Action.ACCEPT:
+        return services.ticket_accept(
+            actor=user, ticket_id=pk, handler=data["handler"], note=data.get("note", "")
+        )
+    if action == Action.RETURN:
+        return services.ticket_return(actor=user, ticket_id=pk, reason=data["reason"])
+    if action == Action.HANDLE:
+        return services.ticket_handle(
+            actor=user,
+            ticket_id=pk,
+            cause=data.get("cause", ""),
+            crux=data.get("crux", ""),
+            measures=data.get("measures", ""),
+            result=data["result"],
+            photos=data.get("photos") or [],
+        )
+    if action == Action.REPORT_UP:
+        return services.ticket_report_up(
+            actor=user, ticket_id=pk, reason=data["reason"]
+        )
+    if action == Action.EVALUATE:
+        return services.ticket_record_phone_verdict(
+            actor=user,
+            ticket_id=pk,
+            verdict=data["verdict"],
+            call_note=data["call_note"],
+            reporter_phone=data.get("reporter_phone") or None,
+            comment=data.get("comment", ""),
+        )
+    if action == Action.ASSESS:
+        return services.ticket_assess(
+            actor=user,
+            ticket_id=pk,
+            satisfaction_score=data["satisfaction_score"],
+            timeliness_score=data["timeliness_score"],
+            effect_score=data["effect_score"],
+            note=data.get("note", ""),
+        )
+    if action == Action.MERGE:
+        return services.ticket_merge(
+            actor=user, ticket_id=pk, into_id=data["into"], note=data.get("note", "")
+        )
+    raise DomainError(gettext("Unknown action."))
+
+
+def _page_actions(user, ticket):
+    """The actions the page offers: 制单 and 派单 are one form."""
+    actions = permissions.available_actions(user, ticket)
+    if Action.DISPATCH in actions and Action.TRIAGE not in actions:
+        actions.append(Action.TRIAGE)
+    return [a for a in actions if a in ACTION_FORMS]
+
+
+class BaseTicketAdmin(admin.ModelAdmin):
+    list_display = (
+        "number",
+        "stage",
+        "source",
+        "category",
+        "region",
+        "handling_unit_display",
+        "handler",
+        "deadline_display",
+        "escalation_level",
+        "verdict",
+    )
+    list_display_links = ("number",)
+    list_filter = (
+        "stage",
+        "source",
+        CategorySubtreeFilter,
+        RegionSubtreeFilter,
+        OverdueFilter,
+        EscalatedFilter,
+        "verdict",
+    )
+    search_fields = ("=id", "hotline_number", "description", "address")
+    list_select_related = (
+        "category__parent",
+        "region",
+        "handling_region",
+        "handling_department",
+        "handler",
+    )
+    list_per_page = 50
+    actions = ["bulk_dispatch"]
+    form = forms.TicketIntakeForm
+
+    def get_queryset(self, request):
+        return Ticket.objects.visible_to(request.user)
+
+    def has_module_permission(self, request):
+        return can_view(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_view(request.user)
+
+    def has_add_permission(self, request):
+        return permissions.can_create(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # changes happen through the actions on the ticket page
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("number"), ordering="pk")
+    def number(self, obj):
+        return obj.hotline_number or f"#{obj.pk}"
+
+    @admin.display(description=_("handling unit"))
+    def handling_unit_display(self, obj):
+        return obj.handling_unit or "—"
+
+    @admin.display(description=_("stage deadline"), ordering="stage_deadline")
+    def deadline_display(self, obj):
+        if obj.stage_deadline is None:
+            return "—"
+        _left, overdue = selectors.time_left(obj)
+        text = timezone.localtime(obj.stage_deadline).strftime("%Y-%m-%d %H:%M")
+        if obj.deadline_provisional:
+            text += " *"
+        if overdue:
+            return format_html('<strong style="color:#ba2121">{}</strong>', text)
+        return text
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "region":
+            kwargs["queryset"] = Region.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        ticket = services.ticket_create(
+            actor=request.user,
+            source=data["source"],
+            region=data["region"],
+            description=data["description"],
+            hotline_number=data.get("hotline_number"),
+            category=data.get("category"),
+            address=data.get("address", ""),
+            latitude=data.get("latitude"),
+            longitude=data.get("longitude"),
+            reporter_name=data.get("reporter_name", ""),
+            reporter_phone=data.get("reporter_phone", ""),
+            photos=data.get("photos") or [],
+        )
+        obj.pk = ticket.pk
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return HttpResponseRedirect(
+            reverse("admin:tickets_ticket_change", args=[obj.pk])
+        )
+
+    # --- the ticket page ----------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<int:object_id>/action/<str:action>/",
+                self.admin_site.admin_view(self.action_view),
+                name="%s_%s_action" % info,
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        try:
+            ticket = selectors.ticket_detail(
+                actor=request.user, ticket_id=int(object_id)
+            )
+        except (DomainError, ValueError):
+            self.message_user(
+                request,
+                gettext("This object does not exist or lies outside your area."),
+                level=messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
+        return self.render_ticket_page(request, ticket)
+
+    def render_ticket_page(self, request, ticket, bound=None):
+        user = request.user
+        page_actions = _page_actions(user, ticket)
+        action_forms = []
+        for action in page_actions:
+            if bound and bound[0] == action:
+                form = bound[1]
+            else:
+                form = ACTION_FORMS[action](user=user, ticket=ticket, prefix=action)
+            action_forms.append(
+                {
+                    "action": action,
+                    "label": Action(action).label
+                    if action != Action.TRIAGE
+                    else gettext("Triage and dispatch"),
+                    "form": form,
+                    "url": reverse(
+                        "admin:tickets_ticket_action", args=[ticket.pk, action]
+                    ),
+                }
+            )
+        left, overdue = selectors.time_left(ticket)
+        duplicates = []
+        if Action.MERGE in page_actions:
+            duplicates = services.ticket_likely_duplicates(ticket=ticket)
+        evaluation_link = ""
+        if (
+            ticket.stage == Stage.HANDLED
+            and ticket.reporter_phone
+            and (Action.EVALUATE in page_actions)
+        ):
+            evaluation_link = request.build_absolute_uri(
+                services.evaluation_url(ticket=ticket)
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Ticket %(number)s") % {"number": self.number(ticket)},
+            "ticket": ticket,
+            "timeline": selectors.ticket_timeline(ticket=ticket),
+            "time_left": left,
+            "time_left_hours": round(left.total_seconds() / 3600, 1) if left else None,
+            "overdue": overdue,
+            "action_forms": action_forms,
+            "duplicates": duplicates,
+            "evaluation_link": evaluation_link,
+            "evaluations": list(ticket.evaluations.all()),
+            "assessment": getattr(ticket, "assessment", None)
+            if ticket.stage == Stage.CLOSED
+            else None,
+            "verdict_unevaluated": ticket.verdict == Verdict.UNEVALUATED,
+        }
+        return TemplateResponse(request, "admin/tickets/ticket/detail.html", context)
+
+    def action_view(self, request, object_id, action):
+        try:
+            ticket = selectors.ticket_detail(actor=request.user, ticket_id=object_id)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
+        page = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+        if request.method != "POST" or action not in ACTION_FORMS:
+            return HttpResponseRedirect(page)
+        form = ACTION_FORMS[action](
+            request.POST, request.FILES, user=request.user, ticket=ticket, prefix=action
+        )
+        if not form.is_valid():
+            self.message_user(
+                request, gettext("Please correct the errors below."), messages.ERROR
+            )
+            return self.render_ticket_page(request, ticket, bound=(action, form))
+        try:
+            _run_action(
+                action, user=request.user, ticket=ticket, data=form.cleaned_data
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return self.render_ticket_page(request, ticket, bound=(action, form))
+        self.message_user(
+            request, gettext("Done: %(action)s.") % {"action": Action(action).label}
+        )
+        return HttpResponseRedirect(page)
+
+    # --- bulk dispatch --------------------------------------------------------------
+
+    @admin.action(description=_("Dispatch the selected tickets"))
+    def bulk_dispatch(self, request, queryset):
+        if "apply" in request.POST:
+            form = forms.DispatchForm(request.POST, user=request.user)
+            if form.is_valid():
+                done, errors = services.tickets_bulk_dispatch(
+                    actor=request.user,
+                    ticket_ids=list(queryset.values_list("pk", flat=True)),
+                    handling_region=form.cleaned_data.get("handling_region"),
+                    handling_department=form.cleaned_data.get("handling_department"),
+                    instructions=form.cleaned_data.get("instructions", ""),
+                )
+                self.message_user(
+                    request, gettext("%(count)d tickets dispatched.") % {"count": done}
+                )
+                for error in errors:
+                    self.message_user(request, error, level=messages.ERROR)
+                return None
+        else:
+            form = forms.DispatchForm(user=request.user)
+        return render(
+            request,
+            "admin/tickets/ticket/bulk_dispatch.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": gettext("Dispatch the selected tickets"),
+                "form": form,
+                "tickets": queryset,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(BaseTicketAdmin):
     pass
+
+
+@admin.register(TriageQueueTicket)
+class TriageQueueAdmin(BaseTicketAdmin):
+    """New tickets waiting for 制单/派单, oldest deadline first."""
+
+    list_filter = ("source", CategorySubtreeFilter, RegionSubtreeFilter, OverdueFilter)
+
+    def get_queryset(self, request):
+        return (
+            Ticket.objects.visible_to(request.user)
+            .filter(stage__in=[Stage.RECEIVED, Stage.TRIAGED])
+            .order_by("stage_deadline", "pk")
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return HttpResponseRedirect(
+            reverse("admin:tickets_ticket_change", args=[object_id])
+        )

@@ -505,17 +505,10 @@ class UsedEvaluationToken(models.Model):
         return self.digest[:12]
 
 
-# Silence unused-import warnings for names kept for readers of this module.
-__all__ = [
-    "Action",
-    "Category",
-    "Department",
-    "Ticket",
-    "TicketAssessment",
-    "TicketEvaluation",
-    "TicketEvent",
-    "TicketPhoto",
-    "UsedEvaluationToken",
-    "WorkCalendarDay",
-    "WorkCalendarYear",
-]
+class TriageQueueTicket(Ticket):
+    """The triage queue (待制单/待派单) as its own page in the admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("new ticket (triage queue)")
+        verbose_name_plural = _("triage queue")

@@ -1,6 +1,10 @@
-"""URLs of the tickets app."""
+"""URLs of the tickets app (public: the resident's evaluation link)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "tickets"
-urlpatterns = []
+urlpatterns = [
+    path("evaluate/<int:ticket_id>/<str:token>/", views.evaluate, name="evaluate"),
+]

@@ -425,3 +425,20 @@ def ticket_reporter_message(*, ticket_id: int, token: str, text: str) -> Ticket:
             url=target.get_absolute_url(),
         )
     return target
+
+
+def evaluation_link_state(*, ticket_id: int, token: str) -> dict:
+    """What the resident's page shows for a link: the ticket and whether it still
+    takes a verdict. Raises DomainError for an invalid or expired link."""
+    payload = _read_token(ticket_id, token)
+    ticket = Ticket.objects.select_related("region").filter(pk=ticket_id).first()
+    if ticket is None or _phone_for(ticket, payload.get("p", "")) is None:
+        raise DomainError(_("This evaluation link is not valid."), code="link_invalid")
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    can_evaluate = (
+        not ticket.merged_into_id
+        and ticket.stage in TRANSITIONS[Action.EVALUATE][0]
+        and payload.get("r") == ticket.evaluation_round
+        and not UsedEvaluationToken.objects.filter(digest=digest).exists()
+    )
+    return {"ticket": ticket, "can_evaluate": can_evaluate}

@@ -1,0 +1,175 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from grids.choices import UserRole
+from tests.grids.factories import UserFactory
+from tests.tickets.factories import walk_to
+from tickets.choices import Action, Stage
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(ticket):
+    return reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+
+def _action(ticket, action):
+    return reverse("admin:tickets_ticket_action", args=[ticket.pk, action])
+
+
+def test_changelist_is_scoped_and_filters_work(client, lifecycle, other_tree):
+    mine = walk_to(Stage.ACCEPTED, **lifecycle)
+    outsider = UserFactory(role=UserRole.STREET_STAFF, region=other_tree["street"])
+    client.force_login(lifecycle["street_staff"])
+    url = reverse("admin:tickets_ticket_changelist")
+    response = client.get(url)
+    assert response.status_code == 200
+    assert f"#{mine.pk}" in response.content.decode()
+    for query in (
+        "?overdue=yes",
+        "?escalated=yes",
+        f"?region={lifecycle['tree']['communities'][0].pk}",
+        f"?category={lifecycle['category'].parent_id}",
+        "?stage=accepted&source=patrol",
+        "?verdict=unevaluated",
+    ):
+        assert client.get(url + query).status_code == 200
+    client.force_login(outsider)
+    response = client.get(url)
+    assert f"#{mine.pk}</a>" not in response.content.decode()
+    # The detail of a ticket outside the scope is refused.
+    response = client.get(_page(mine))
+    assert response.status_code == 302
+
+
+def test_overdue_deadline_is_red_in_the_list(client, lifecycle):
+    ticket = walk_to(Stage.ACCEPTED, **lifecycle)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        stage_deadline=timezone.now() - dt.timedelta(hours=2)
+    )
+    client.force_login(lifecycle["street_staff"])
+    response = client.get(reverse("admin:tickets_ticket_changelist") + "?overdue=yes")
+    assert "color:#ba2121" in response.content.decode()
+
+
+def test_ticket_page_shows_only_the_actions_the_user_may_take(client, lifecycle):
+    ticket = walk_to(Stage.DISPATCHED, **lifecycle)
+    client.force_login(lifecycle["community_staff"])
+    html = client.get(_page(ticket)).content.decode()
+    assert _action(ticket, Action.ACCEPT) in html
+    assert _action(ticket, Action.RETURN) in html
+    assert _action(ticket, Action.HANDLE) not in html
+    handler = lifecycle["handler"]
+    handler.is_staff = True
+    handler.save()
+    client.force_login(handler)
+    html = client.get(_page(ticket)).content.decode()
+    assert _action(ticket, Action.ACCEPT) not in html
+
+
+def test_accept_from_the_ticket_page(client, lifecycle):
+    ticket = walk_to(Stage.DISPATCHED, **lifecycle)
+    client.force_login(lifecycle["community_staff"])
+    response = client.post(
+        _action(ticket, Action.ACCEPT),
+        {"accept-handler": lifecycle["handler"].pk, "accept-note": "马上去"},
+    )
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.stage == Stage.ACCEPTED
+    page = client.get(_page(ticket)).content.decode()
+    assert "马上去" in page  # in the timeline
+
+
+def test_refused_action_from_the_page_writes_nothing(client, lifecycle):
+    ticket = walk_to(Stage.ACCEPTED, **lifecycle)
+    client.force_login(lifecycle["community_staff"])
+    response = client.post(_action(ticket, Action.HANDLE), {"handle-result": "我来办"})
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.stage == Stage.ACCEPTED
+    assert ticket.events.filter(action=Action.HANDLE).count() == 0
+
+
+def test_triage_and_dispatch_from_one_page(client, lifecycle):
+    ticket = walk_to(Stage.RECEIVED, **lifecycle)
+    tree = lifecycle["tree"]
+    client.force_login(lifecycle["street_staff"])
+    response = client.post(
+        _action(ticket, Action.TRIAGE),
+        {
+            "triage-category": lifecycle["category"].pk,
+            "triage-region": tree["grids"][0].pk,
+            "triage-responsible_leader": lifecycle["street_staff"].pk,
+            "triage-handling_region": tree["communities"][0].pk,
+            "triage-instructions": "今日处理",
+        },
+    )
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.stage == Stage.DISPATCHED
+
+
+def test_triage_queue_and_bulk_dispatch(client, lifecycle):
+    triaged = walk_to(Stage.TRIAGED, **lifecycle)
+    accepted = walk_to(Stage.ACCEPTED, **lifecycle)
+    client.force_login(lifecycle["street_staff"])
+    url = reverse("admin:tickets_triagequeueticket_changelist")
+    html = client.get(url).content.decode()
+    assert f"#{triaged.pk}" in html and f"#{accepted.pk}" not in html
+    response = client.post(
+        reverse("admin:tickets_ticket_changelist"),
+        {
+            "action": "bulk_dispatch",
+            "_selected_action": [triaged.pk, accepted.pk],
+            "apply": "1",
+            "handling_region": lifecycle["tree"]["communities"][0].pk,
+        },
+    )
+    assert response.status_code == 302
+    triaged.refresh_from_db()
+    assert triaged.stage == Stage.DISPATCHED
+
+
+def test_intake_through_the_add_page(client, lifecycle):
+    client.force_login(lifecycle["street_staff"])
+    response = client.post(
+        reverse("admin:tickets_ticket_add"),
+        {
+            "source": "letter_visit",
+            "region": lifecycle["tree"]["grids"][1].pk,
+            "description": "楼道堆物",
+            "reporter_name": "赵六",
+            "reporter_phone": "13612345678",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ticket = Ticket.objects.get(description="楼道堆物")
+    assert ticket.events.get().action == Action.CREATE
+    html = client.get(_page(ticket)).content.decode()
+    assert "136****5678" in html and "13612345678" not in html
+
+
+def test_ticket_page_query_count(client, lifecycle, django_assert_max_num_queries):
+    ticket = walk_to(Stage.CLOSED, **lifecycle)
+    client.force_login(lifecycle["street_staff"])
+    with django_assert_max_num_queries(40):
+        assert client.get(_page(ticket)).status_code == 200
+
+
+def test_calendar_admin_pages(client, lifecycle):
+    client.force_login(lifecycle["street_staff"])
+    assert (
+        client.get(reverse("admin:tickets_workcalendarday_changelist")).status_code
+        == 200
+    )
+    assert (
+        client.get(reverse("admin:tickets_workcalendaryear_changelist")).status_code
+        == 200
+    )
+    assert client.get(reverse("admin:tickets_category_changelist")).status_code == 200
+    assert client.get(reverse("admin:tickets_department_changelist")).status_code == 200

@@ -1,0 +1,241 @@
+"""Forms for the staff pages. Each action form only collects input; the service
+it feeds checks stage, role and scope and writes."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from grids.choices import GRID_LEVELS, RegionLevel, UserRole
+from grids.models import Region
+
+from .choices import RESIDENT_VERDICTS, DeadlineClass, Source, Verdict
+from .models import Category, Department, Ticket
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several photos at once; each is checked by content in the service."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return [super().clean(data, initial)] if data else []
+
+
+def _regions(user, levels):
+    return (
+        Region.objects.visible_to(user)
+        .filter(level__in=levels)
+        .order_by("tree_id", "lft")
+    )
+
+
+def _staff(user):
+    User = get_user_model()
+    qs = User.objects.filter(is_active=True).exclude(role="")
+    if user.is_superuser or user.region_id is None:
+        return qs
+    # Leaders are people of the actor's own area or above it.
+    return qs.filter(
+        region__in=user.region.get_ancestors(include_self=True)
+    ) | qs.filter(region__in=Region.objects.visible_to(user))
+
+
+class TicketIntakeForm(forms.ModelForm):
+    """受理: a ticket received by staff (a 12345 push comes through the API)."""
+
+    photos = MultipleFileField(label=_("photos"))
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "source",
+            "hotline_number",
+            "category",
+            "region",
+            "address",
+            "latitude",
+            "longitude",
+            "reporter_name",
+            "reporter_phone",
+            "description",
+        ]
+
+
+class TriageDispatchForm(forms.Form):
+    """制单 + 派单 on one page."""
+
+    category = forms.ModelChoiceField(
+        label=_("category"), queryset=Category.objects.filter(is_active=True)
+    )
+    region = forms.ModelChoiceField(label=_("place (grid / building)"), queryset=None)
+    responsible_leader = forms.ModelChoiceField(
+        label=_("responsible leader"), queryset=None
+    )
+    deadline_class = forms.ChoiceField(
+        label=_("deadline class"),
+        choices=[("", _("from the category")), *DeadlineClass.choices],
+        required=False,
+    )
+    handling_region = forms.ModelChoiceField(
+        label=_("handling community"), queryset=None, required=False
+    )
+    handling_department = forms.ModelChoiceField(
+        label=_("handling department"),
+        queryset=Department.objects.filter(is_active=True),
+        required=False,
+    )
+    instructions = forms.CharField(
+        label=_("handling instructions"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+    def __init__(self, *args, user, ticket=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = _regions(user, GRID_LEVELS)
+        self.fields["responsible_leader"].queryset = _staff(user).filter(
+            role__in=[
+                UserRole.STREET_STAFF,
+                UserRole.COMMUNITY_STAFF,
+                UserRole.SUPERVISOR,
+            ]
+        )
+        self.fields["handling_region"].queryset = _regions(
+            user, [RegionLevel.COMMUNITY]
+        )
+        if ticket is not None:
+            self.initial.setdefault("category", ticket.category_id)
+            if ticket.region.level in GRID_LEVELS:
+                self.initial.setdefault("region", ticket.region_id)
+            self.initial.setdefault("responsible_leader", ticket.responsible_leader_id)
+            if ticket.category_id and ticket.category.default_department_id:
+                self.initial.setdefault(
+                    "handling_department", ticket.category.default_department_id
+                )
+
+
+class DispatchForm(forms.Form):
+    """派单 for several tickets at once (bulk action)."""
+
+    handling_region = forms.ModelChoiceField(
+        label=_("handling community"), queryset=None, required=False
+    )
+    handling_department = forms.ModelChoiceField(
+        label=_("handling department"),
+        queryset=Department.objects.filter(is_active=True),
+        required=False,
+    )
+    instructions = forms.CharField(
+        label=_("handling instructions"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["handling_region"].queryset = _regions(
+            user, [RegionLevel.COMMUNITY]
+        )
+
+
+class AcceptForm(forms.Form):
+    handler = forms.ModelChoiceField(label=_("handler"), queryset=None)
+    note = forms.CharField(label=_("note"), required=False)
+
+    def __init__(self, *args, user, ticket, **kwargs):
+        from .services import handler_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["handler"].queryset = handler_choices(ticket)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, user=None, ticket=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class HandleForm(forms.Form):
+    cause = forms.CharField(
+        label=_("cause"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    crux = forms.CharField(
+        label=_("crux"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    measures = forms.CharField(
+        label=_("measures"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    result = forms.CharField(
+        label=_("result"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    photos = MultipleFileField(label=_("photos"))
+
+    def __init__(self, *args, user=None, ticket=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class PhoneVerdictForm(forms.Form):
+    verdict = forms.ChoiceField(
+        label=_("verdict"),
+        choices=[(v, Verdict(v).label) for v in RESIDENT_VERDICTS],
+        widget=forms.RadioSelect,
+    )
+    call_note = forms.CharField(
+        label=_("call note"),
+        help_text=_("When you called, which number, who answered."),
+    )
+    reporter_phone = forms.CharField(
+        label=_("reporter phone"),
+        required=False,
+        help_text=_("Leave empty for the ticket's reporter."),
+    )
+    comment = forms.CharField(
+        label=_("comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def __init__(self, *args, user=None, ticket=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class AssessForm(forms.Form):
+    satisfaction_score = forms.IntegerField(
+        label=_("satisfaction"), min_value=0, max_value=100
+    )
+    timeliness_score = forms.IntegerField(
+        label=_("timeliness"), min_value=0, max_value=100
+    )
+    effect_score = forms.IntegerField(label=_("effect"), min_value=0, max_value=100)
+    note = forms.CharField(
+        label=_("note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def __init__(self, *args, user=None, ticket=None, **kwargs):
+        from .services import suggested_scores
+
+        super().__init__(*args, **kwargs)
+        if ticket is not None:
+            for key, value in suggested_scores(ticket).items():
+                self.initial.setdefault(key, value)
+
+
+class MergeForm(forms.Form):
+    into = forms.IntegerField(label=_("merge into ticket number"), min_value=1)
+    note = forms.CharField(label=_("note"), required=False)
+
+    def __init__(self, *args, user=None, ticket=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+__all__ = ["Source"]
