@@ -78,7 +78,9 @@ def make_party_tree(tree) -> dict:
     """A working committee on the street, a community committee per community and
     a grid branch on every grid of the first community only."""
     wc = PartyOrgFactory(
-        name="街道党工委", org_type=OrgType.WORKING_COMMITTEE, region=tree["street"]
+        name=f"{tree['street'].name}党工委",
+        org_type=OrgType.WORKING_COMMITTEE,
+        region=tree["street"],
     )
     committees = [
         PartyOrgFactory(

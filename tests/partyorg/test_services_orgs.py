@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from grids.choices import RegionLevel
 from grids.errors import DomainError, NotAllowed, OutOfScope
@@ -131,7 +132,7 @@ def test_region_level_must_fit_the_type(street_staff, tree, org_type, region_key
                 region=tree["communities"][0],
                 parent=parent,
             )
-    with pytest.raises(DomainError, match="cannot cover"):
+    with translation.override("en"), pytest.raises(DomainError, match="cannot cover"):
         services.party_org_create(
             actor=street_staff,
             name="错",
@@ -156,7 +157,10 @@ def test_child_region_must_lie_inside_parent_region(street_staff, tree):
         parent=wc,
     )
     other_community_grid = tree["grids"][2]
-    with pytest.raises(DomainError, match="inside the parent"):
+    with (
+        translation.override("en"),
+        pytest.raises(DomainError, match="inside the parent"),
+    ):
         services.party_org_create(
             actor=street_staff,
             name="错支部",
