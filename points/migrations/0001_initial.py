@@ -5,6 +5,34 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+# PostgreSQL refuses any UPDATE or DELETE of a ledger row, whoever issues it:
+# the app's guards are the first line, this is the last.
+APPEND_ONLY_SQL = """
+CREATE OR REPLACE FUNCTION points_ledger_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = 'the points ledger is append-only: ' || TG_OP || ' refused';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER points_ledger_append_only
+    BEFORE UPDATE OR DELETE ON points_ledgerentry
+    FOR EACH ROW EXECUTE FUNCTION points_ledger_append_only();
+"""
+DROP_APPEND_ONLY_SQL = """
+DROP TRIGGER IF EXISTS points_ledger_append_only ON points_ledgerentry;
+DROP FUNCTION IF EXISTS points_ledger_append_only();
+"""
+
+
+def add_append_only_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(APPEND_ONLY_SQL)
+
+
+def drop_append_only_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP_APPEND_ONLY_SQL)
+
 
 class Migration(migrations.Migration):
 
@@ -249,4 +277,5 @@ class Migration(migrations.Migration):
             model_name='award',
             constraint=models.CheckConstraint(condition=models.Q(('points__gt', 0)), name='points_award_points_positive'),
         ),
+        migrations.RunPython(add_append_only_trigger, drop_append_only_trigger),
     ]

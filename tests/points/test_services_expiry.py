@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from grids.errors import DomainError
@@ -143,3 +144,20 @@ def test_the_same_award_is_never_booked_twice(resident, credit):
         LedgerEntry.objects.create(
             account=entry.account, kind=EntryKind.AWARD, amount=10, award=entry.award
         )
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the trigger is PostgreSQL's"
+)
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE points_ledgerentry SET amount = 1000 WHERE id = %s",
+        "DELETE FROM points_ledgerentry WHERE id = %s",
+    ],
+)
+def test_database_refuses_to_edit_or_delete_ledger_rows(resident, credit, sql):
+    entry = credit(resident, 10)
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as c:
+        c.execute(sql, [entry.pk])
+    assert LedgerEntry.objects.get(pk=entry.pk).amount == 10
