@@ -459,7 +459,7 @@ class BaseTicketAdmin(admin.ModelAdmin):
             path(
                 "<int:object_id>/action/<str:action>/",
                 self.admin_site.admin_view(self.action_view),
-                name="%s_%s_action" % info,
+                name=f"{info[0]}_{info[1]}_action",
             ),
             *super().get_urls(),
         ]
