@@ -392,11 +392,15 @@ class WishAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
             actor=request.user, community=wish.community
         )
         form = WishActionForm(
-            request.POST or None, request.FILES or None, wish=wish, members=members
+            request.POST or None,
+            request.FILES or None,
+            wish=wish,
+            members=members,
+            user=request.user,
         )
         if request.method == "POST" and form.is_valid():
             try:
-                self._run_action(request.user, wish, form.cleaned_data)
+                form.run(actor=request.user, wish=wish)
             except DomainError as exc:
                 self.message_user(request, exc.message, level=messages.ERROR)
             else:
@@ -412,28 +416,6 @@ class WishAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "partyorg/wish_act.html", context)
-
-    @staticmethod
-    def _run_action(actor, wish, data):
-        action, note = data["action"], data.get("note") or ""
-        if action == "claim":
-            services.wish_claim(
-                actor=actor, wish_id=wish.pk, member=data.get("member"), note=note
-            )
-        elif action == "release":
-            services.wish_release(actor=actor, wish_id=wish.pk, note=note)
-        elif action == "fulfil":
-            services.wish_fulfil(
-                actor=actor, wish_id=wish.pk, note=note, photo=data.get("photo")
-            )
-        elif action == "confirm":
-            services.wish_confirm(actor=actor, wish_id=wish.pk, note=note)
-        elif action == "reject":
-            services.wish_reject(actor=actor, wish_id=wish.pk, note=note)
-        elif action == "withdraw":
-            services.wish_withdraw(actor=actor, wish_id=wish.pk, note=note)
-        elif action == "cancel":
-            services.wish_cancel(actor=actor, wish_id=wish.pk, note=note)
 
     @admin.action(description=_("Confirm the selected fulfilled wishes"))
     def confirm_selected(self, request, queryset):

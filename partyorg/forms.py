@@ -3,18 +3,51 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from grids.choices import GRID_LEVELS, RegionLevel
+from grids.models import Region
+
+from . import permissions, services
 from .choices import WishState
 from .models import PartyMember
 
-# Action name → the state it starts from (what the form offers for a wish).
+# Action name → (the states it starts from, the role rule, its label): what the
+# form offers for a wish. The services check all of it again.
 WISH_ACTIONS = {
-    "claim": ({WishState.POSTED}, _("Claim for a party member")),
-    "release": ({WishState.CLAIMED}, _("Release the claim")),
-    "fulfil": ({WishState.CLAIMED}, _("Report fulfilled (note and photo)")),
-    "confirm": ({WishState.FULFILLED}, _("Confirm with the resident")),
-    "reject": ({WishState.FULFILLED}, _("Refuse the fulfilment")),
-    "withdraw": ({WishState.POSTED, WishState.CLAIMED}, _("Withdrawn by resident")),
-    "cancel": ({WishState.POSTED, WishState.CLAIMED}, _("Cancel")),
+    "claim": (
+        {WishState.POSTED},
+        permissions.can_record_claim,
+        _("Claim for a party member"),
+    ),
+    "release": (
+        {WishState.CLAIMED},
+        permissions.can_record_claim,
+        _("Release the claim"),
+    ),
+    "fulfil": (
+        {WishState.CLAIMED},
+        permissions.can_record_claim,
+        _("Report fulfilled (note and photo)"),
+    ),
+    "confirm": (
+        {WishState.FULFILLED},
+        permissions.can_confirm_wish,
+        _("Confirm with the resident"),
+    ),
+    "reject": (
+        {WishState.FULFILLED},
+        permissions.can_confirm_wish,
+        _("Refuse the fulfilment"),
+    ),
+    "withdraw": (
+        {WishState.POSTED, WishState.CLAIMED},
+        permissions.can_close_wish,
+        _("Withdrawn by resident"),
+    ),
+    "cancel": (
+        {WishState.POSTED, WishState.CLAIMED},
+        permissions.can_confirm_wish,
+        _("Cancel"),
+    ),
 }
 
 
@@ -32,11 +65,61 @@ class WishActionForm(forms.Form):
     note = forms.CharField(label=_("note"), widget=forms.Textarea, required=False)
     photo = forms.ImageField(label=_("photo"), required=False)
 
-    def __init__(self, *args, wish, members, **kwargs):
+    def __init__(self, *args, wish, members, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [
             (name, label)
-            for name, (states, label) in WISH_ACTIONS.items()
-            if wish.state in states
+            for name, (states, allowed, label) in WISH_ACTIONS.items()
+            if wish.state in states and allowed(user)
         ]
         self.fields["member"].queryset = members
+
+    def run(self, *, actor, wish):
+        """Call the service the chosen action stands for (raises DomainError)."""
+        data = self.cleaned_data
+        action, note = data["action"], data.get("note") or ""
+        if action == "claim":
+            return services.wish_claim(
+                actor=actor, wish_id=wish.pk, member=data.get("member"), note=note
+            )
+        if action == "release":
+            return services.wish_release(actor=actor, wish_id=wish.pk, note=note)
+        if action == "fulfil":
+            return services.wish_fulfil(
+                actor=actor, wish_id=wish.pk, note=note, photo=data.get("photo")
+            )
+        if action == "confirm":
+            return services.wish_confirm(actor=actor, wish_id=wish.pk, note=note)
+        if action == "reject":
+            return services.wish_reject(actor=actor, wish_id=wish.pk, note=note)
+        if action == "withdraw":
+            return services.wish_withdraw(actor=actor, wish_id=wish.pk, note=note)
+        return services.wish_cancel(actor=actor, wish_id=wish.pk, note=note)
+
+
+class WishPostForm(forms.Form):
+    """A resident's wish, posted from the phone by a grid worker or staff."""
+
+    region = forms.ModelChoiceField(label=_("grid"), queryset=Region.objects.none())
+    title = forms.CharField(label=_("wish"), max_length=200)
+    beneficiary = forms.CharField(
+        label=_("for whom"),
+        max_length=100,
+        help_text=_("Who it is for, e.g. an elderly person living alone."),
+    )
+    estimated_value = forms.DecimalField(
+        label=_("rough value (yuan)"),
+        required=False,
+        min_value=0.01,
+        max_digits=8,
+        decimal_places=2,
+        help_text=_("Empty when the wish needs no money (a service, a visit)."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = (
+            Region.objects.visible_to(user)
+            .filter(level__in=(*GRID_LEVELS, RegionLevel.COMMUNITY), is_active=True)
+            .order_by("tree_id", "lft")
+        )
