@@ -12,12 +12,14 @@ from points.selectors import account_of
 from tests.points.factories import (
     AwardFactory,
     PrizeFactory,
+    resident_in,
 )
 
 
 @pytest.fixture
 def staff_client(client, community_staff):
     client.force_login(community_staff)
+    client.user = community_staff
     return client
 
 
@@ -258,3 +260,33 @@ def test_policy_is_set_through_the_admin(staff_client, tree):
     assert response.status_code == 302
     policy = tree["communities"][0].points_policy
     assert policy.expire_at_year_end and not policy.pool_by_household
+
+
+@pytest.mark.parametrize(
+    "model", ["award", "redemption", "pointsaccount", "ledgerentry", "prize"]
+)
+def test_admin_lists_do_not_query_per_row(staff_client, tree, credit, model):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse(f"admin:points_{model}_changelist")
+    prize = PrizeFactory(region=tree["communities"][0], price=1, stock=100)
+
+    def add_rows(n):
+        for _ in range(n):
+            someone = resident_in(tree["grids"][0])
+            credit(someone, 5)
+            AwardFactory(resident=someone)
+            services.redemption_create(
+                actor=staff_client.user, resident_id=someone.pk, prize_id=prize.pk
+            )
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert staff_client.get(url).status_code == 200
+        return len(queries)
+
+    add_rows(2)
+    few = count()
+    add_rows(6)
+    assert count() == few

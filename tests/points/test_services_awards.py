@@ -311,3 +311,49 @@ def test_policy_of_another_community_is_out_of_scope(tree, community_staff):
             pool_by_household=True,
             expire_at_year_end=True,
         )
+
+
+# --- photos ------------------------------------------------------------------
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_proposal_keeps_a_real_photo(
+    grid_worker, resident, rule_item, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    award, _ = services.award_propose(
+        actor=grid_worker,
+        resident_id=resident.pk,
+        rule_item_id=rule_item.pk,
+        awarded_on=timezone.localdate(),
+        idempotency_key="photo",
+        photo=SimpleUploadedFile("deed.png", _png(), content_type="image/png"),
+    )
+    assert award.photo.name.startswith("points/awards/")
+
+
+def test_proposal_refuses_a_file_that_is_not_a_photo(grid_worker, resident, rule_item):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    with pytest.raises(DomainError) as exc:
+        services.award_propose(
+            actor=grid_worker,
+            resident_id=resident.pk,
+            rule_item_id=rule_item.pk,
+            awarded_on=timezone.localdate(),
+            idempotency_key="photo",
+            photo=SimpleUploadedFile("deed.jpg", b"not an image", "image/jpeg"),
+        )
+    assert exc.value.code == "photo_type"
+    assert not Award.objects.exists()

@@ -82,24 +82,15 @@ def test_street_prize_is_shared_but_another_communitys_is_not(
 
 
 def test_redeeming_for_a_resident_outside_scope_is_refused(
-    tree, community_staff, street_staff, outside_resident, credit
+    tree, community_staff, outside_resident, credit
 ):
     prize = PrizeFactory(region=tree["communities"][1], price=10)
-    # credit through the street, which covers community 2
-    entry_actor = street_staff
-    from tests.points.factories import RuleItemFactory
-
-    award, _ = services.award_propose(
-        actor=entry_actor,
-        resident_id=outside_resident.pk,
-        rule_item_id=RuleItemFactory(points=50).pk,
-        awarded_on=prize.created_at.date(),
-        idempotency_key="x",
-    )
-    services.award_approve(actor=street_staff, award_id=award.pk)
+    credit(outside_resident, 50)
     with pytest.raises(OutOfScope):
         redeem(community_staff, outside_resident, prize)
     assert account_of(outside_resident).balance == 50
+    prize.refresh_from_db()
+    assert prize.stock == 10
 
 
 @pytest.mark.parametrize("role", [UserRole.GRID_WORKER, UserRole.SUPERVISOR])
