@@ -10,6 +10,7 @@ from django.db.models import Min, OuterRef, Q, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -268,6 +269,13 @@ class AwardAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
         if not obj.photo:
             return ""
         return format_html('<a href="{}" target="_blank">{}</a>', obj.photo.url, "📷")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "rule_item":
+            kwargs["queryset"] = RuleItem.objects.active_on(
+                timezone.localdate()
+            ).select_related("category")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:

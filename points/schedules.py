@@ -12,4 +12,10 @@ PERIODIC_TASKS = [
             "month_of_year": "1",
         },
     },
+    {
+        # The cached balances are proved against the ledger every night.
+        "name": "points: check balances against the ledger",
+        "task": "points.tasks.points_check_ledger",
+        "crontab": {"minute": "15", "hour": "3"},
+    },
 ]

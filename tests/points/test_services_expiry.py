@@ -94,10 +94,15 @@ def test_expiry_task_runs_twice_without_booking_twice(expiring, resident):
     assert PointsAccount.objects.get(resident=resident).balance == 0
 
 
-def test_expiry_is_scheduled_on_new_year():
-    (spec,) = PERIODIC_TASKS
-    assert spec["task"] == tasks.points_expire_last_year.name
-    assert spec["crontab"]["month_of_year"] == "1"
+def test_periodic_tasks_name_real_tasks():
+    from governance.celery import app
+
+    expiry, check = PERIODIC_TASKS
+    assert expiry["task"] == tasks.points_expire_last_year.name
+    assert expiry["crontab"]["month_of_year"] == "1"
+    assert check["task"] == tasks.points_check_ledger.name
+    for spec in PERIODIC_TASKS:
+        assert spec["task"] in app.tasks
 
 
 # --- the ledger check ---------------------------------------------------------
@@ -120,6 +125,14 @@ def test_check_fails_on_drift(tree, resident, credit):
     with pytest.raises(CommandError) as exc:
         call_command("check_points_ledger")
     assert exc.value.returncode == 1
+
+
+def test_nightly_check_task_reports_drift(resident, credit, caplog):
+    credit(resident, 10)
+    assert tasks.points_check_ledger.delay().get() == 0
+    PointsAccount.objects.filter(resident=resident).update(balance=3)
+    assert tasks.points_check_ledger.delay().get() == 1
+    assert "ledger 10" in caplog.text
 
 
 def test_ledger_is_append_only(resident, credit):
