@@ -17,11 +17,12 @@ from mptt.admin import MPTTModelAdmin
 
 from grids.admin import ServiceErrorMixin
 from grids.admin_mixins import ScopedAdminMixin
-from grids.choices import UserRole
+from grids.choices import RegionLevel, UserRole
 from grids.errors import DomainError
+from grids.models import Region
 
 from . import permissions, selectors, services
-from .forms import WishActionForm
+from .forms import PartyMemberAdminForm, WishActionForm
 from .models import (
     PartyMember,
     PartyOrg,
@@ -116,6 +117,7 @@ class PartyMemberAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     search_fields = ("name", "employer")
     autocomplete_fields = ("organisation", "grid_worker")
     inlines = [RegistrationInline]
+    form = PartyMemberAdminForm
     fields = (
         "name",
         "phone",
@@ -125,6 +127,15 @@ class PartyMemberAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
         ("is_grid_head", "is_building_head", "is_unit_head"),
         "grid_worker",
     )
+    add_fields = (*fields[:3], "community", *fields[4:])
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if "community" in form.base_fields:
+            form.base_fields["community"].queryset = Region.objects.visible_to(
+                request.user
+            ).filter(level=RegionLevel.COMMUNITY)
+        return form
 
     def get_queryset(self, request):
         # Seen through the organisation or an active registration (双报到).
@@ -137,8 +148,10 @@ class PartyMemberAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
         return obj.masked_phone
 
     def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.add_fields
         fields = list(super().get_fields(request, obj))
-        if obj is not None and not self._may_write(request):
+        if not self._may_write(request):
             fields[fields.index("phone")] = "masked_phone_display"
         return fields
 
@@ -161,7 +174,9 @@ class PartyMemberAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
                 )
         else:
             data.pop("is_active", None)
-            obj.pk = services.party_member_create(actor=request.user, **data).pk
+            obj.pk = services.party_member_create(
+                actor=request.user, community=form.cleaned_data.get("community"), **data
+            ).pk
 
     def save_related(self, request, form, formsets, change):
         pass  # registrations are added on their own page (through the service)

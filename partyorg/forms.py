@@ -123,3 +123,33 @@ class WishPostForm(forms.Form):
             .filter(level__in=(*GRID_LEVELS, RegionLevel.COMMUNITY), is_active=True)
             .order_by("tree_id", "lft")
         )
+
+
+class PartyMemberAdminForm(forms.ModelForm):
+    """The admin's member form; on adding, an in-service member without a branch
+    here names the community they register at (双报到)."""
+
+    community = forms.ModelChoiceField(
+        label=_("residence community"),
+        queryset=Region.objects.none(),
+        required=False,
+        help_text=_(
+            "For an in-service member whose branch is at their employer: the "
+            "community they register at."
+        ),
+    )
+
+    class Meta:
+        model = PartyMember
+        fields = (
+            "name",
+            "phone",
+            "organisation",
+            "is_active",
+            "is_in_service",
+            "employer",
+            "is_grid_head",
+            "is_building_head",
+            "is_unit_head",
+            "grid_worker",
+        )

@@ -18,6 +18,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -295,7 +296,7 @@ def wish_fulfil(*, actor, wish_id: int, note: str, photo) -> Wish:
                 ),
                 title=_("Micro-wish fulfilled, please confirm: %(title)s")
                 % {"title": title},
-                url=f"/admin/partyorg/wish/{wish_id}/change/",
+                url=reverse("partyorg:wish_detail", args=[wish_id]),
                 dedupe_key=f"partyorg:wish:{wish_id}:fulfilled:{event.pk}",
             )
         )
@@ -431,7 +432,7 @@ def wishes_notify_stale(*, now: dt.datetime | None = None) -> int:
                 recipients=recipients,
                 title=_("Micro-wish unclaimed for %(days)d days: %(title)s")
                 % {"days": stale_days(), "title": row["title"]},
-                url=f"/admin/partyorg/wish/{row['pk']}/change/",
+                url=reverse("partyorg:wish_detail", args=[row["pk"]]),
                 dedupe_key=f"partyorg:wish:{row['pk']}:stale",
             )
     return len(stale)

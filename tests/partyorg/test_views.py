@@ -219,3 +219,33 @@ def test_other_district_staff_see_nothing(client, party, other_tree):
     client.force_login(outsider)
     body = client.get(reverse("admin:partyorg_partyorg_changelist")).content.decode()
     assert party["working_committee"].name not in body
+
+
+def test_admin_adds_in_service_member_with_registration(client, community_staff, tree):
+    client.force_login(community_staff)
+    assert client.get(reverse("admin:partyorg_partymember_add")).status_code == 200
+    response = client.post(
+        reverse("admin:partyorg_partymember_add"),
+        {
+            "name": "孙在职",
+            "phone": "13700001234",
+            "organisation": "",
+            "community": tree["communities"][0].pk,
+            "is_in_service": "on",
+            "employer": "区教育局",
+            "registrations-TOTAL_FORMS": "0",
+            "registrations-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    from partyorg.models import PartyMember
+
+    member = PartyMember.objects.get(name="孙在职")
+    assert member.registrations.get().community == tree["communities"][0]
+
+
+def test_admin_member_community_choices_are_scoped(client, community_staff, tree):
+    client.force_login(community_staff)
+    body = client.get(reverse("admin:partyorg_partymember_add")).content.decode()
+    assert f'value="{tree["communities"][0].pk}"' in body
+    assert f'value="{tree["communities"][1].pk}"' not in body
