@@ -275,6 +275,18 @@ ACTION_FORMS = {
 }
 
 
+ACTION_LABELS = {
+    Action.TRIAGE: _("Triage and dispatch"),  # 制单 + 派单
+    Action.ACCEPT: _("Accept and name the handler"),  # 接单
+    Action.RETURN: _("Return to the centre"),  # 退单
+    Action.HANDLE: _("Record the handling"),  # 做单
+    Action.REPORT_UP: _("Report up one level"),  # 上报
+    Action.EVALUATE: _("Record the reporter's verdict (phone)"),  # 评单
+    Action.ASSESS: _("Assess and close"),  # 考单
+    Action.MERGE: _("Merge into another ticket"),  # 合并
+}
+
+
 def _run_action(action, *, user, ticket, data):
     """Call the service behind one action of the ticket page."""
     pk = ticket.pk
@@ -490,9 +502,7 @@ class BaseTicketAdmin(admin.ModelAdmin):
             action_forms.append(
                 {
                     "action": action,
-                    "label": Action(action).label
-                    if action != Action.TRIAGE
-                    else gettext("Triage and dispatch"),
+                    "label": ACTION_LABELS[action],
                     "form": form,
                     "url": reverse(
                         "admin:tickets_ticket_action", args=[ticket.pk, action]
@@ -519,7 +529,9 @@ class BaseTicketAdmin(admin.ModelAdmin):
             "ticket": ticket,
             "timeline": selectors.ticket_timeline(ticket=ticket),
             "time_left": left,
-            "time_left_hours": round(left.total_seconds() / 3600, 1) if left else None,
+            "time_left_hours": round(abs(left.total_seconds()) / 3600, 1)
+            if left is not None
+            else None,
             "overdue": overdue,
             "action_forms": action_forms,
             "duplicates": duplicates,
@@ -557,7 +569,7 @@ class BaseTicketAdmin(admin.ModelAdmin):
             self.message_user(request, exc.message, level=messages.ERROR)
             return self.render_ticket_page(request, ticket, bound=(action, form))
         self.message_user(
-            request, gettext("Done: %(action)s.") % {"action": Action(action).label}
+            request, gettext("Done: %(action)s.") % {"action": ACTION_LABELS[action]}
         )
         return HttpResponseRedirect(page)
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from grids.choices import GRID_LEVELS, RegionLevel, UserRole
 from grids.models import Region
 
-from .choices import RESIDENT_VERDICTS, DeadlineClass, Source, Verdict
+from .choices import RESIDENT_VERDICTS, DeadlineClass, Verdict
 from .models import Category, Department, Ticket
 
 
@@ -236,6 +236,3 @@ class MergeForm(forms.Form):
 
     def __init__(self, *args, user=None, ticket=None, **kwargs):
         super().__init__(*args, **kwargs)
-
-
-__all__ = ["Source"]

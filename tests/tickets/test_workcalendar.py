@@ -103,3 +103,19 @@ def test_calendar_reads_one_year_per_query(django_assert_max_num_queries):
     with django_assert_max_num_queries(3):
         calendar = WorkCalendar()
         add_working_days(aware(2026, 12, 30, 10, 0), 30, calendar=calendar)
+
+
+def test_fill_command():
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = io.StringIO()
+    call_command("fill_work_calendar", "2026", stdout=out)
+    assert "2026: 365 days" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("fill_work_calendar", "2027", stdout=out)
+    call_command("fill_work_calendar", "2027", "--prefill", stdout=out)
+    assert not WorkCalendarYear.objects.get(year=2027).confirmed
+    assert WorkCalendarDay.objects.filter(date__year=2027).count() == 365

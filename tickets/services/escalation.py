@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -103,6 +104,10 @@ def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
     return len(rows)
 
 
+def _ticket_url(pk) -> str:
+    return reverse("admin:tickets_ticket_change", args=[pk])
+
+
 def _notify_escalations(rows) -> None:
     """Supervisors whose scope holds the node, and the node's own staff: one read
     of the candidate accounts, one INSERT of the messages."""
@@ -144,7 +149,7 @@ def _notify_escalations(rows) -> None:
                         }
                     )[:200],
                     body=row["description"][:200],
-                    url=f"/admin/tickets/ticket/{row['pk']}/change/",
+                    url=_ticket_url(row["pk"]),
                     dedupe_key=f"ticket:{row['pk']}:escalation:{row['escalation_level']}",
                 )
             )
@@ -226,7 +231,7 @@ def tickets_send_reminders(*, now: dt.datetime | None = None) -> int:
                                 "deadline": f"{local_deadline:%Y-%m-%d %H:%M}",
                             }
                         )[:200],
-                        url=f"/admin/tickets/ticket/{row['pk']}/change/",
+                        url=_ticket_url(row["pk"]),
                         dedupe_key=(
                             f"ticket:{row['pk']}:remind:"
                             f"{row['stage_deadline'].timestamp():.0f}"
