@@ -6,10 +6,10 @@ from grids import permissions as grid_permissions
 from grids.errors import DomainError
 
 
-def full_clean(instance, exclude=None) -> None:
+def full_clean(instance, exclude=None, **options) -> None:
     """Validate a model instance and turn Django's error into a DomainError."""
     try:
-        instance.full_clean(exclude=exclude)
+        instance.full_clean(exclude=exclude, **options)
     except ValidationError as exc:
         if hasattr(exc, "message_dict"):
             messages = [str(m) for ms in exc.message_dict.values() for m in ms]

@@ -67,13 +67,25 @@ def party_org_create(
             secretary=(secretary or "").strip(),
             is_active=is_active,
         )
-        full_clean(org, exclude=["lft", "rght", "tree_id", "depth"])
+        # Uniqueness is checked below, under the tree lock, as a Conflict.
+        full_clean(
+            org, exclude=["lft", "rght", "tree_id", "depth"], validate_constraints=False
+        )
+        if (
+            parent is not None
+            and PartyOrg.objects.filter(parent=parent, name=org.name).exists()
+        ):
+            raise Conflict(
+                _("An organisation of this name already exists under this parent."),
+                code="duplicate_name",
+            )
         try:
             with transaction.atomic():
                 org.save()
         except IntegrityError:
             raise Conflict(
-                _("An organisation of this name already exists under this parent.")
+                _("An organisation of this name already exists under this parent."),
+                code="duplicate_name",
             ) from None
     return org
 

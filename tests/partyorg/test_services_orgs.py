@@ -2,7 +2,7 @@ import pytest
 from django.utils import translation
 
 from grids.choices import RegionLevel
-from grids.errors import DomainError, NotAllowed, OutOfScope
+from grids.errors import Conflict, DomainError, NotAllowed, OutOfScope
 from partyorg import services
 from partyorg.choices import ALLOWED_CHILD_TYPES, OrgType
 from partyorg.models import PartyOrg
@@ -185,8 +185,9 @@ def test_duplicate_name_under_one_parent_is_a_conflict(street_staff, tree):
         "parent": wc,
     }
     services.party_org_create(**kwargs)
-    with pytest.raises(DomainError):
+    with pytest.raises(Conflict) as excinfo:
         services.party_org_create(**kwargs)
+    assert excinfo.value.code == "duplicate_name"
 
 
 def test_community_staff_may_not_build_the_tree(community_staff, tree):
