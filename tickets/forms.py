@@ -92,6 +92,7 @@ class TriageDispatchForm(forms.Form):
         label=_("handling department"),
         queryset=Department.objects.filter(is_active=True),
         required=False,
+        help_text=_("Either a community or a department."),
     )
     instructions = forms.CharField(
         label=_("handling instructions"),
@@ -117,10 +118,6 @@ class TriageDispatchForm(forms.Form):
             if ticket.region.level in GRID_LEVELS:
                 self.initial.setdefault("region", ticket.region_id)
             self.initial.setdefault("responsible_leader", ticket.responsible_leader_id)
-            if ticket.category_id and ticket.category.default_department_id:
-                self.initial.setdefault(
-                    "handling_department", ticket.category.default_department_id
-                )
 
 
 class DispatchForm(forms.Form):
