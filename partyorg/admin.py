@@ -41,6 +41,7 @@ STAFF = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
 class PartyOrgAdmin(ScopedAdminMixin, ServiceErrorMixin, MPTTModelAdmin):
     write_roles = STREET_ONLY
     mptt_level_indent = 24
+    change_list_template = "admin/partyorg/partyorg/change_list.html"
     list_display = ("name", "org_type", "region", "secretary", "is_active")
     list_filter = ("org_type", "is_active")
     list_select_related = ("region",)

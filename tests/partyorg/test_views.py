@@ -249,3 +249,11 @@ def test_admin_member_community_choices_are_scoped(client, community_staff, tree
     body = client.get(reverse("admin:partyorg_partymember_add")).content.decode()
     assert f'value="{tree["communities"][0].pk}"' in body
     assert f'value="{tree["communities"][1].pk}"' not in body
+
+
+def test_admin_lists_link_to_the_reports(client, street_staff, party):
+    client.force_login(street_staff)
+    orgs = client.get(reverse("admin:partyorg_partyorg_changelist")).content.decode()
+    assert reverse("partyorg:coverage") in orgs
+    log = client.get(reverse("admin:partyorg_servicerecord_changelist"))
+    assert reverse("partyorg:service_totals") in log.content.decode()
