@@ -474,3 +474,44 @@ def test_claimable_member_list_agrees_with_the_claim_rule(
     }
     assert listed == expected
     assert len(expected) == 3
+
+
+def test_wish_for_a_resident_must_be_posted_where_they_live(grid_worker, tree):
+    from tests.grids.factories import ResidentFactory
+
+    here = ResidentFactory(household__region=tree["grids"][0])
+    elsewhere = ResidentFactory(household__region=tree["grids"][1])
+    wish = services.wish_post(
+        actor=grid_worker,
+        region=tree["grids"][0],
+        title="理发上门",
+        beneficiary="行动不便老人",
+        resident=here,
+    )
+    assert wish.resident == here
+    with pytest.raises(DomainError) as excinfo:
+        services.wish_post(
+            actor=grid_worker,
+            region=tree["grids"][0],
+            title="理发上门",
+            beneficiary="行动不便老人",
+            resident=elsewhere,
+        )
+    assert excinfo.value.code == "resident_elsewhere"
+
+
+def test_member_account_may_release_only_its_own_claim(
+    wish, member, party, tree, grid_worker
+):
+    other = PartyMemberFactory(organisation=party["branches"][0])
+    account = UserFactory(role="", region=tree["communities"][0], is_staff=False)
+    other.user = account
+    other.save(update_fields=["user"])
+    services.wish_claim(actor=grid_worker, wish_id=wish.pk, member=member)
+    with pytest.raises(NotAllowed):
+        services.wish_release(actor=account, wish_id=wish.pk)
+    services.wish_release(actor=grid_worker, wish_id=wish.pk)
+    services.wish_claim(actor=account, wish_id=wish.pk)
+    services.wish_release(actor=account, wish_id=wish.pk)
+    wish.refresh_from_db()
+    assert wish.state == WishState.POSTED
