@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from celery.result import EagerResult
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -95,10 +96,16 @@ def test_escalation_through_a_real_worker_on_redis(lifecycle, tmp_path):
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
-        first = tasks.escalate_overdue.apply_async(queue=queue)
-        assert first.get(timeout=60) == 1
-        second = tasks.escalate_overdue.apply_async(queue=queue)
-        assert second.get(timeout=60) == 0
+        try:
+            first = tasks.escalate_overdue.apply_async(queue=queue)
+            assert not isinstance(first, EagerResult)  # really sent to the worker
+            assert first.get(timeout=60) == 1
+            second = tasks.escalate_overdue.apply_async(queue=queue)
+            assert second.get(timeout=60) == 0
+        except Exception as exc:
+            log.flush()
+            output = (tmp_path / "worker.log").read_text(errors="replace")
+            raise AssertionError(f"worker failed: {exc!r}\n{output[-4000:]}") from exc
     finally:
         app.conf.task_always_eager = eager
         worker.terminate()
