@@ -153,12 +153,14 @@ else:
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_URL = "filesystem://"
     CELERY_RESULT_BACKEND = None
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # exchange bindings; kombu's default is ./control in the working directory
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }
@@ -203,3 +205,7 @@ LOGGING = {
 # --- Import/export --------------------------------------------------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+
+# --- Domain settings ---------------------------------------------------------------
+# 微心愿: a posted wish nobody has claimed for this many days is flagged.
+PARTYORG_WISH_STALE_DAYS = env.int("PARTYORG_WISH_STALE_DAYS", default=7)

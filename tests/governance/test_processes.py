@@ -77,6 +77,7 @@ def _run_task_through_worker(tmp_path, broker_env: dict):
                 "data_folder_in": str(folder / "queue"),
                 "data_folder_out": str(folder / "queue"),
                 "processed_folder": str(folder / "processed"),
+                "control_folder": str(folder / "control"),
             }
         result = client.send_task("grids.tasks.refresh_region_counts", queue=queue)
         if broker_env.get("REDIS_URL"):
