@@ -170,7 +170,8 @@ def _staff(streets, communities, grids_by_community):
 class _Sim:
     """One ticket simulated forward from its receipt until now."""
 
-    def __init__(self, ticket, calendar, now):
+    def __init__(self, ticket, calendar, now, street_of):
+        self.street_of = street_of
         self.ticket = ticket
         self.calendar = calendar
         self.now = now
@@ -198,6 +199,10 @@ class _Sim:
         if to is not None:
             t.stage = to
             t.stage_entered_at = at
+            if to in (Stage.RECEIVED, Stage.TRIAGED):
+                t.holder_region_id = self.street_of(t.region_id)
+            elif to in (Stage.DISPATCHED, Stage.ACCEPTED):
+                t.holder_region_id = t.handling_region_id or self.street_of(t.region_id)
         self.events.append(
             TicketEvent(
                 action=action,
@@ -214,7 +219,12 @@ class _Sim:
 
     def escalate(self, parent_of):
         t = self.ticket
-        base = t.escalated_to_id or t.handling_region_id or t.region_id
+        base = (
+            t.escalated_to_id
+            or t.holder_region_id
+            or t.handling_region_id
+            or t.region_id
+        )
         t.escalated_to_id = parent_of.get(base) or base
         t.escalation_level += 1
         t.escalated_for_deadline = t.stage_deadline
@@ -308,7 +318,8 @@ def seed(*, stdout, rng) -> None:
             deadline_class=category.deadline_class,
             created_by=handler if source == Source.PATROL else street_user,
         )
-        sim = _Sim(ticket, calendar, now)
+        sim = _Sim(ticket, calendar, now, street_of)
+        ticket.holder_region_id = street_of(region_id)
         sim.set_deadline(received, 1)
         sim.event(Action.CREATE, received, actor=ticket.created_by)
         sims.append(sim)
@@ -352,7 +363,7 @@ def seed(*, stdout, rng) -> None:
             closed_at=at,
             created_by=s.created_by,
         )
-        sim = _Sim(dup, calendar, now)
+        sim = _Sim(dup, calendar, now, street_of)
         dup.stage = Stage.RECEIVED
         sim.event(Action.CREATE, at - HOURS, actor=s.created_by)
         sim.event(

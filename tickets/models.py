@@ -267,6 +267,16 @@ class Ticket(models.Model):
         blank=True,
         related_name="escalated_tickets",
     )
+    # Where the ticket waits now (the triage centre's street, the handling unit):
+    # an overdue ticket escalates one level above it.
+    holder_region = models.ForeignKey(
+        Region,
+        verbose_name=_("held at"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # Loops: 退单, 上报, 返工.
     return_count = models.PositiveSmallIntegerField(_("returns"), default=0)
     report_up_count = models.PositiveSmallIntegerField(_("reports up"), default=0)

@@ -196,3 +196,28 @@ def test_reminder_default_is_four_working_hours(lifecycle):
     ticket = walk_to(Stage.ACCEPTED, **lifecycle)
     local = timezone.localtime(ticket.remind_at)
     assert (local.hour, local.minute) == (13, 30)
+
+
+def test_overdue_triage_escalates_above_the_street_centre(lifecycle):
+    ticket = walk_to(Stage.RECEIVED, **lifecycle)
+    assert ticket.holder_region == lifecycle["tree"]["street"]
+    _overdue(ticket)
+    assert services.tickets_escalate_overdue() == 1
+    ticket.refresh_from_db()
+    assert ticket.escalated_to == lifecycle["tree"]["district"]
+
+
+def test_holder_follows_the_ticket(lifecycle):
+    tree = lifecycle["tree"]
+    ticket = walk_to(Stage.DISPATCHED, **lifecycle)
+    assert ticket.holder_region == tree["communities"][0]
+    services.ticket_accept(
+        actor=lifecycle["community_staff"],
+        ticket_id=ticket.pk,
+        handler=lifecycle["handler"],
+    )
+    services.ticket_report_up(
+        actor=lifecycle["handler"], ticket_id=ticket.pk, reason="难"
+    )
+    ticket.refresh_from_db()
+    assert ticket.holder_region == tree["street"]

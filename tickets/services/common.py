@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from grids.choices import UserRole
+from grids.choices import RegionLevel, UserRole
 from grids.errors import DomainError, OutOfScope
 from grids.notifications import notify
 from grids.uploads import validate_image_upload
@@ -20,6 +20,7 @@ from ..choices import (
     HANDLING_WORKING_DAYS,
     HOTLINE_HANDLING_WORKING_DAYS,
     Source,
+    Stage,
 )
 from ..models import Ticket, TicketEvent, TicketPhoto
 from ..workcalendar import WorkCalendar, add_working_days, working_hours_before
@@ -205,6 +206,27 @@ def unit_staff_ids(*, region=None, department=None) -> list[int]:
             ).values_list("pk", flat=True)
         )
     return []
+
+
+def street_of(region):
+    """The street (or town) above ``region``: where 制单 and 派单 happen."""
+    if region is None or region.level in (RegionLevel.STREET, RegionLevel.DISTRICT):
+        return region
+    return (
+        region.get_ancestors().filter(level=RegionLevel.STREET).order_by("-lft").first()
+        or region
+    )
+
+
+def holder_of(ticket: Ticket):
+    """The node where the ticket waits in its current stage (see escalation)."""
+    if ticket.stage in (Stage.RECEIVED, Stage.TRIAGED):
+        return street_of(ticket.region)
+    if ticket.handling_region_id:
+        return ticket.handling_region
+    if ticket.handling_department_id and ticket.handling_department.region_id:
+        return ticket.handling_department.region
+    return street_of(ticket.region)
 
 
 def require_text(value: str, message) -> str:

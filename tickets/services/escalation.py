@@ -48,13 +48,17 @@ def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
         )
         if not ids:
             return 0
-        # One level up from where it stands: the node it was escalated to before,
-        # else its handling community, else its place. The root stays the root.
-        current = Coalesce("escalated_to_id", "handling_region_id", "region_id")
+        # One level up from where it waits: the node it was escalated to before,
+        # else where it is held (the triage centre's street before dispatch, the
+        # handling unit after), else its place. The root stays the root.
+        current = Coalesce(
+            "escalated_to_id", "holder_region_id", "handling_region_id", "region_id"
+        )
         parent = Subquery(
             Region.objects.filter(
                 pk=Coalesce(
                     OuterRef("escalated_to_id"),
+                    OuterRef("holder_region_id"),
                     OuterRef("handling_region_id"),
                     OuterRef("region_id"),
                 )

@@ -16,7 +16,7 @@ from grids.querysets import subtree_q
 from grids.validators import normalize_phone, validate_mainland_phone
 
 from .. import permissions
-from ..choices import TRIAGE_WORKING_DAYS, Action, Source, Stage
+from ..choices import TRIAGE_WORKING_DAYS, Action, DeadlineClass, Source, Stage
 from ..models import Category, Ticket
 from .common import (
     check_photos,
@@ -27,6 +27,7 @@ from .common import (
     save_photos,
     set_deadline,
     setting,
+    street_of,
 )
 
 
@@ -76,7 +77,7 @@ def ticket_create(
         hotline_number=hotline_number,
         region=region,
         category=category,
-        deadline_class=category.deadline_class if category else "general",
+        deadline_class=category.deadline_class if category else DeadlineClass.GENERAL,
         address=(address or "").strip(),
         latitude=latitude,
         longitude=longitude,
@@ -88,6 +89,7 @@ def ticket_create(
         stage_entered_at=received_at,
         created_by=actor,
     )
+    ticket.holder_region = street_of(region)
     # 制单 and 派单 together within one working day of receipt.
     set_deadline(ticket, start=received_at, working_days=TRIAGE_WORKING_DAYS)
     try:

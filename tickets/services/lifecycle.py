@@ -23,6 +23,7 @@ from .common import (
     check_photos,
     evaluation_wait_days,
     handling_days,
+    holder_of,
     lock_ticket,
     move,
     notify_on_commit,
@@ -61,6 +62,7 @@ def _triage(
     ticket.region = region
     ticket.responsible_leader = responsible_leader
     ticket.deadline_class = deadline_class or category.deadline_class
+    ticket.holder_region = holder_of(ticket)
     ticket.save(
         update_fields=[
             "stage",
@@ -68,6 +70,7 @@ def _triage(
             "region",
             "responsible_leader",
             "deadline_class",
+            "holder_region",
             "updated_at",
         ]
     )
@@ -120,6 +123,7 @@ def _dispatch(
     ticket.handling_department = handling_department
     ticket.instructions = (instructions or "").strip()
     ticket.handler = None
+    ticket.holder_region = holder_of(ticket)
     ticket.save(
         update_fields=[
             *fields,
@@ -127,6 +131,7 @@ def _dispatch(
             "handling_department",
             "instructions",
             "handler",
+            "holder_region",
             "updated_at",
         ]
     )
@@ -340,12 +345,14 @@ def ticket_return(*, actor, ticket_id: int, reason: str) -> Ticket:
         ticket.handling_region = None
         ticket.handling_department = None
         ticket.return_count += 1
+        ticket.holder_region = holder_of(ticket)
         ticket.save(
             update_fields=[
                 *fields,
                 "handling_region",
                 "handling_department",
                 "return_count",
+                "holder_region",
                 "updated_at",
             ]
         )
@@ -461,6 +468,7 @@ def ticket_report_up(*, actor, ticket_id: int, reason: str) -> Ticket:
         ticket.handling_department = None
         ticket.handler = None
         ticket.report_up_count += 1
+        ticket.holder_region = target
         ticket.save(
             update_fields=[
                 *fields,
@@ -468,6 +476,7 @@ def ticket_report_up(*, actor, ticket_id: int, reason: str) -> Ticket:
                 "handling_department",
                 "handler",
                 "report_up_count",
+                "holder_region",
                 "updated_at",
             ]
         )
