@@ -5,6 +5,7 @@ REDIS_URL     default: unset, Celery then uses kombu's filesystem transport unde
 SECRET_KEY    a development default that is refused when DEBUG is off
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -209,3 +210,20 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # --- Domain settings ---------------------------------------------------------------
 # 微心愿: a posted wish nobody has claimed for this many days is flagged.
 PARTYORG_WISH_STALE_DAYS = env.int("PARTYORG_WISH_STALE_DAYS", default=7)
+# 12345 tickets: reminders this many working hours before a stage deadline; a
+# handled ticket waits this many working days for the resident's verdict before it
+# is marked 未评价; the signed evaluation link lives this many days.
+TICKETS_REMINDER_WORKING_HOURS = env.float("TICKETS_REMINDER_WORKING_HOURS", default=4)
+TICKETS_EVALUATION_WORKING_DAYS = env.int("TICKETS_EVALUATION_WORKING_DAYS", default=3)
+TICKETS_EVALUATION_LINK_MAX_AGE_DAYS = env.int(
+    "TICKETS_EVALUATION_LINK_MAX_AGE_DAYS", default=14
+)
+# Likely duplicates at intake: same grid and category, this close, this recent.
+TICKETS_DUPLICATE_RADIUS_M = env.int("TICKETS_DUPLICATE_RADIUS_M", default=200)
+TICKETS_DUPLICATE_WINDOW_DAYS = env.int("TICKETS_DUPLICATE_WINDOW_DAYS", default=7)
+# 考单: weights of satisfaction, timeliness and effect in the total score.
+TICKETS_ASSESSMENT_WEIGHTS = (0.4, 0.3, 0.3)
+# Points: how long a resident's signed statement link stays valid.
+POINTS_STATEMENT_LINK_MAX_AGE = timedelta(
+    days=env.int("POINTS_STATEMENT_LINK_MAX_AGE_DAYS", default=90)
+)
