@@ -153,6 +153,17 @@ class Region(MPTTModel):
     def is_grid(self) -> bool:
         return self.level in GRID_LEVELS
 
+    def ancestor_of_level(self, level):
+        """This node if it is of ``level``, else its nearest ancestor of that level
+        (one query), else None: e.g. the community a building lies in."""
+        if self.level == level:
+            return self
+        return (
+            self.get_ancestors(ascending=True).filter(level=level).first()
+            if self.parent_id
+            else None
+        )
+
     def contains(self, other) -> bool:
         """Whether ``other`` (a Region) lies in this node's subtree, itself included."""
         return (

@@ -13,8 +13,12 @@ STAFF_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF}
 WRITE_ROLES = STAFF_ROLES | {UserRole.GRID_WORKER}
 
 
-def _active(user) -> bool:
+def is_active_user(user) -> bool:
+    """A logged-in, active account (every app's role rules start from this)."""
     return user is not None and user.is_authenticated and user.is_active
+
+
+_active = is_active_user
 
 
 def can_view(user) -> bool:

@@ -167,3 +167,16 @@ def test_move_to_illegal_level_is_refused(tree, admin_user):
         )
     tree["grids"][0].refresh_from_db()
     assert tree["grids"][0].parent_id == tree["communities"][0].pk
+
+
+def test_ancestor_of_level(tree, admin_user):
+    from grids.models import Region
+
+    grid = Region.objects.get(pk=tree["grids"][0].pk)
+    building = services.region_create(
+        actor=admin_user, parent=grid, name="1号楼", level=RegionLevel.BUILDING
+    )
+    assert building.ancestor_of_level(RegionLevel.COMMUNITY) == tree["communities"][0]
+    assert building.ancestor_of_level(RegionLevel.STREET) == tree["street"]
+    assert building.ancestor_of_level(RegionLevel.BUILDING) == building
+    assert tree["district"].ancestor_of_level(RegionLevel.STREET) is None
