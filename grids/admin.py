@@ -502,7 +502,10 @@ class NotificationAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         from .notifications import notifications_mark_read
 
-        notifications_mark_read(user=request.user, notification_ids=[object_id])
+        if str(object_id).isascii() and str(object_id).isdigit():
+            notifications_mark_read(
+                user=request.user, notification_ids=[int(object_id)]
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=_("Mark as read"))

@@ -1,0 +1,75 @@
+"""Wrong, missing and hostile input to the grids admin pages: a clear answer,
+never a 500."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from grids.models import Household, Notification
+from grids.notifications import notify
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?level=nonsense",
+        "?full_time=maybe",
+        "?q=%00%ff",
+        "?o=99",
+        "?region__id__exact=abc",
+    ],
+)
+def test_changelists_survive_odd_query_strings(client, street_staff, query):
+    client.force_login(street_staff)
+    for name in (
+        "grids_region_changelist",
+        "grids_household_changelist",
+        "grids_resident_changelist",
+    ):
+        response = client.get(reverse(f"admin:{name}") + query)
+        assert response.status_code in (200, 302), (name, query)
+
+
+def test_change_view_with_a_non_numeric_id_is_not_a_500(client, street_staff):
+    client.force_login(street_staff)
+    for name in (
+        "grids_household_change",
+        "grids_notification_change",
+        "grids_region_change",
+    ):
+        response = client.get(reverse(f"admin:{name}", args=["abc"]))
+        assert response.status_code in (302, 404), name
+
+
+def test_import_of_a_binary_file_is_refused_with_a_message(client, community_staff):
+    client.force_login(community_staff)
+    garbage = SimpleUploadedFile("households.xlsx", b"\x00\x01not a spreadsheet" * 100)
+    response = client.post(
+        reverse("admin:grids_household_import"),
+        {"import_file": garbage, "format": "1"},
+    )
+    assert response.status_code == 200
+    assert Household.objects.count() == 0
+
+
+def test_notifications_are_private_and_marked_read_on_open(
+    client, street_staff, community_staff
+):
+    notify(recipients=[street_staff], title="工单超期", dedupe_key="t:1")
+    notify(recipients=[street_staff], title="工单超期", dedupe_key="t:1")  # once only
+    mine = Notification.objects.get(recipient=street_staff)
+    client.force_login(community_staff)
+    assert (
+        client.get(
+            reverse("admin:grids_notification_change", args=[mine.pk])
+        ).status_code
+        == 302
+    )
+    mine.refresh_from_db()
+    assert mine.read_at is None
+    client.force_login(street_staff)
+    page = client.get(reverse("admin:grids_notification_changelist")).content.decode()
+    assert "(1)" in page  # unread count in the header
+    client.get(reverse("admin:grids_notification_change", args=[mine.pk]))
+    mine.refresh_from_db()
+    assert mine.read_at is not None
