@@ -10,6 +10,7 @@ from grids.models import Region
 
 from .choices import RESIDENT_VERDICTS, DeadlineClass, Verdict
 from .models import Category, Department, Ticket
+from .permissions import department_serves
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -36,6 +37,12 @@ def _regions(user, levels):
         .filter(level__in=levels)
         .order_by("tree_id", "lft")
     )
+
+
+def _departments(user):
+    """Active departments that serve (part of) the user's area; the service
+    checks each ticket's place."""
+    return Department.objects.active().dispatchable_by(user)
 
 
 def _staff(user):
@@ -90,7 +97,7 @@ class TriageDispatchForm(forms.Form):
     )
     handling_department = forms.ModelChoiceField(
         label=_("handling department"),
-        queryset=Department.objects.filter(is_active=True),
+        queryset=Department.objects.none(),
         required=False,
         help_text=_("Either a community or a department."),
     )
@@ -113,11 +120,23 @@ class TriageDispatchForm(forms.Form):
         self.fields["handling_region"].queryset = _regions(
             user, [RegionLevel.COMMUNITY]
         )
+        self.fields["handling_department"].queryset = _departments(user)
         if ticket is not None:
             self.initial.setdefault("category", ticket.category_id)
             if ticket.region.level in GRID_LEVELS:
                 self.initial.setdefault("region", ticket.region_id)
             self.initial.setdefault("responsible_leader", ticket.responsible_leader_id)
+
+    def clean(self):
+        data = super().clean()
+        department, region = data.get("handling_department"), data.get("region")
+        if department and region and not department_serves(department, region):
+            self.add_error(
+                "handling_department",
+                _("%(department)s does not serve the ticket's place.")
+                % {"department": department.name},
+            )
+        return data
 
 
 class DispatchForm(forms.Form):
@@ -128,7 +147,7 @@ class DispatchForm(forms.Form):
     )
     handling_department = forms.ModelChoiceField(
         label=_("handling department"),
-        queryset=Department.objects.filter(is_active=True),
+        queryset=Department.objects.none(),
         required=False,
     )
     instructions = forms.CharField(
@@ -142,6 +161,7 @@ class DispatchForm(forms.Form):
         self.fields["handling_region"].queryset = _regions(
             user, [RegionLevel.COMMUNITY]
         )
+        self.fields["handling_department"].queryset = _departments(user)
 
 
 class AcceptForm(forms.Form):

@@ -41,6 +41,14 @@ def can_triage(user, ticket) -> bool:
     return has_role(user, CENTRE_ROLES) and in_scope(user, ticket.region)
 
 
+def department_serves(department, region) -> bool:
+    """A department takes tickets placed in its region's subtree; a department
+    without a region (shared, e.g. district-wide) takes any."""
+    return department.region_id is None or (
+        region is not None and department.region.contains(region)
+    )
+
+
 def is_department_member(user, department) -> bool:
     return (
         _active(user)

@@ -60,3 +60,29 @@ class DepartmentQuerySet(ScopedQuerySet):
 
     def active(self):
         return self.filter(is_active=True)
+
+    def serving(self, region):
+        """Departments that may be sent a ticket placed in ``region``: shared ones
+        (no region) and those whose region holds ``region`` (ancestor or self)."""
+        return self.filter(_serving_q(region))
+
+    def dispatchable_by(self, user):
+        """Departments ``user`` could dispatch some ticket of their area to: shared
+        ones, those serving the user's node or above it, and those inside it. The
+        service checks each ticket's place (``department_serves``)."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        region = user.scope_region
+        if region is None:
+            return self.none()
+        return self.filter(_serving_q(region) | subtree_q(region, "region"))
+
+
+def _serving_q(region) -> Q:
+    return Q(region__isnull=True) | Q(
+        region__tree_id=region.tree_id,
+        region__lft__lte=region.lft,
+        region__rght__gte=region.rght,
+    )

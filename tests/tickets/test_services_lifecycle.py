@@ -200,6 +200,73 @@ def test_dispatch_needs_exactly_one_unit(lifecycle, department):
         )
 
 
+def test_dispatch_to_another_districts_department_is_refused(lifecycle, other_tree):
+    ticket = walk_to(Stage.TRIAGED, **lifecycle)
+    elsewhere = DepartmentFactory(name="外区城管", region=other_tree["district"])
+    before = ticket.stage_deadline
+    with pytest.raises(DomainError) as exc:
+        services.ticket_dispatch(
+            actor=lifecycle["street_staff"],
+            ticket_id=ticket.pk,
+            handling_department=elsewhere,
+        )
+    assert exc.value.code == "invalid_department"
+    assert "外区城管" in exc.value.message
+    ticket.refresh_from_db()
+    assert ticket.stage == Stage.TRIAGED
+    assert ticket.handling_department_id is None
+    assert ticket.stage_deadline == before
+    assert _events(ticket) == [Action.CREATE, Action.TRIAGE]
+
+
+def test_dispatch_to_a_department_of_the_district_or_shared_is_allowed(lifecycle):
+    tree = lifecycle["tree"]
+    for department in (
+        DepartmentFactory(name="区住建", region=tree["district"]),
+        DepartmentFactory(name="共享民政", region=None),
+    ):
+        ticket = walk_to(Stage.TRIAGED, **lifecycle)
+        services.ticket_dispatch(
+            actor=lifecycle["street_staff"],
+            ticket_id=ticket.pk,
+            handling_department=department,
+        )
+        ticket.refresh_from_db()
+        assert ticket.handling_department == department
+
+
+def test_dispatch_forms_offer_only_departments_serving_the_area(lifecycle, other_tree):
+    from tickets.forms import DispatchForm, TriageDispatchForm
+
+    tree = lifecycle["tree"]
+    ours = DepartmentFactory(name="区住建", region=tree["district"])
+    shared = DepartmentFactory(name="共享民政", region=None)
+    community = DepartmentFactory(name="社区物业", region=tree["communities"][1])
+    elsewhere = DepartmentFactory(name="外区城管", region=other_tree["district"])
+    ticket = walk_to(Stage.RECEIVED, **lifecycle)
+    actor = lifecycle["street_staff"]
+    for form in (
+        DispatchForm(user=actor),
+        TriageDispatchForm(user=actor, ticket=ticket),
+    ):
+        offered = set(form.fields["handling_department"].queryset)
+        assert {ours, shared, community} <= offered
+        assert elsewhere not in offered
+    # A department of another community is refused for a place outside it.
+    form = TriageDispatchForm(
+        {
+            "category": lifecycle["category"].pk,
+            "region": tree["grids"][0].pk,
+            "responsible_leader": actor.pk,
+            "handling_department": community.pk,
+        },
+        user=actor,
+        ticket=ticket,
+    )
+    assert not form.is_valid()
+    assert "handling_department" in form.errors
+
+
 def test_bulk_dispatch_reports_each_refusal(lifecycle):
     good = walk_to(Stage.TRIAGED, **lifecycle)
     bad = walk_to(Stage.RECEIVED, **lifecycle)

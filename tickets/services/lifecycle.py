@@ -110,8 +110,15 @@ def _dispatch(
                 % {"unit": handling_region.name},
                 code="invalid_region",
             )
-    elif not handling_department.is_active:
-        raise DomainError(_("This department is no longer in use."), code="invalid")
+    else:
+        if not handling_department.is_active:
+            raise DomainError(_("This department is no longer in use."), code="invalid")
+        if not permissions.department_serves(handling_department, ticket.region):
+            raise DomainError(
+                _("%(department)s does not serve the ticket's place.")
+                % {"department": handling_department.name},
+                code="invalid_department",
+            )
     from_stage = ticket.stage
     fields = move(
         ticket,
