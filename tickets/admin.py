@@ -7,6 +7,7 @@ service's message. Lists are scoped with ``Ticket.objects.visible_to``.
 """
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -57,6 +58,30 @@ class DepartmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         qs = admin.ModelAdmin.get_queryset(self, request)
         return qs.filter(scope_q(request.user, "region") | Q(region__isnull=True))
+
+    def has_change_permission(self, request, obj=None):
+        # A shared department (no region) serves several streets: only a
+        # superuser changes it; street staff see it read-only.
+        if obj is not None and obj.region_id is None and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_superuser and "region" in form.base_fields:
+            # Street staff add departments of their own area only.
+            form.base_fields["region"].required = True
+        return form
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "members":
+            # Members come from the actor's own area, not the whole province.
+            kwargs["queryset"] = (
+                get_user_model()
+                .objects.filter(scope_q(request.user, "region"))
+                .order_by("username")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Category)

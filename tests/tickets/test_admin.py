@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from grids.choices import UserRole
 from tests.grids.factories import UserFactory
-from tests.tickets.factories import walk_to
+from tests.tickets.factories import DepartmentFactory, walk_to
 from tickets.choices import Action, Stage
-from tickets.models import Ticket
+from tickets.models import Department, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +173,73 @@ def test_calendar_admin_pages(client, lifecycle):
     )
     assert client.get(reverse("admin:tickets_category_changelist")).status_code == 200
     assert client.get(reverse("admin:tickets_department_changelist")).status_code == 200
+
+
+# --- departments ---------------------------------------------------------------------
+
+
+def _department_post(department, **changes):
+    data = {
+        "name": department.name,
+        "region": department.region_id or "",
+        "members": [m.pk for m in department.members.all()],
+        "is_active": "on" if department.is_active else "",
+    }
+    data.update(changes)
+    return data
+
+
+def test_street_staff_cannot_change_a_shared_department(client, lifecycle, admin_user):
+    shared = DepartmentFactory(name="共享民政", region=None)
+    url = reverse("admin:tickets_department_change", args=[shared.pk])
+    client.force_login(lifecycle["street_staff"])
+    response = client.get(url)
+    assert response.status_code == 200  # shown read-only
+    assert 'name="name"' not in response.content.decode()
+    response = client.post(url, _department_post(shared, name="改名"))
+    assert response.status_code == 403
+    shared.refresh_from_db()
+    assert shared.name == "共享民政"
+    client.force_login(admin_user)
+    response = client.post(url, _department_post(shared, name="区民政"))
+    assert response.status_code == 302
+    shared.refresh_from_db()
+    assert shared.name == "区民政"
+
+
+def test_department_members_come_from_the_actors_area(client, lifecycle, other_tree):
+    tree = lifecycle["tree"]
+    department = DepartmentFactory(name="街道城管", region=tree["street"])
+    insider = lifecycle["handler"]
+    outsider = UserFactory(role=UserRole.GRID_WORKER, region=other_tree["grids"][0])
+    url = reverse("admin:tickets_department_change", args=[department.pk])
+    client.force_login(lifecycle["street_staff"])
+    response = client.get(url)
+    assert response.status_code == 200
+    field = response.context["adminform"].form.fields["members"]
+    assert insider in field.queryset
+    assert outsider not in field.queryset
+    response = client.post(
+        url, _department_post(department, members=[insider.pk, outsider.pk])
+    )
+    assert response.status_code == 200  # the form shows the error
+    assert response.context["adminform"].form.errors["members"]
+    assert not department.members.exists()
+    response = client.post(url, _department_post(department, members=[insider.pk]))
+    assert response.status_code == 302
+    assert list(department.members.all()) == [insider]
+
+
+def test_street_staff_must_give_a_department_its_region(client, lifecycle):
+    url = reverse("admin:tickets_department_add")
+    client.force_login(lifecycle["street_staff"])
+    response = client.post(url, {"name": "无区部门", "is_active": "on"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["region"]
+    assert not Department.objects.filter(name="无区部门").exists()
+    street = lifecycle["tree"]["street"]
+    response = client.post(
+        url, {"name": "街道部门", "region": street.pk, "is_active": "on"}
+    )
+    assert response.status_code == 302
+    assert Department.objects.get(name="街道部门").region == street
