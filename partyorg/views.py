@@ -24,16 +24,33 @@ from .forms import WishActionForm, WishPostForm
 from .services.wishes import stale_days, stale_wish_q
 
 
+def _query_int(raw: str | None) -> int | None:
+    """A query parameter as a whole number, or None when it is not one.
+
+    ``str.isdigit`` alone is not enough: "²" or "٣" are digits to Python but
+    ``int()`` refuses the first, so only plain ASCII digits (and not absurdly
+    many of them) are accepted.
+    """
+    if not raw or len(raw) > 18 or not (raw.isascii() and raw.isdigit()):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
 def _region_from_request(request) -> Region | None:
-    """``?region=<id>`` if given and visible, else None (the user's own scope)."""
+    """``?region=<id>`` if given and visible, else None (the user's own scope);
+    a malformed or invisible id is a 404."""
     if not grid_permissions.can_view(request.user):
         raise PermissionDenied
     raw = request.GET.get("region")
     if not raw:
         return request.user.scope_region
-    if not raw.isdigit():
+    region_id = _query_int(raw)
+    if region_id is None:
         raise Http404
-    region = Region.objects.visible_to(request.user).filter(pk=int(raw)).first()
+    region = Region.objects.visible_to(request.user).filter(pk=region_id).first()
     if region is None:
         raise Http404
     return region
@@ -74,8 +91,10 @@ def coverage(request):
 def service_totals(request):
     """In-service members' service hours for a year, per community and member."""
     region = _region_from_request(request)
-    raw_year = request.GET.get("year", "")
-    year = int(raw_year) if raw_year.isdigit() else timezone.localdate().year
+    # A missing or malformed ?year= falls back to this year; an absurd one is a 404.
+    year = _query_int(request.GET.get("year"))
+    if year is None:
+        year = timezone.localdate().year
     if not 2000 <= year <= 2100:
         raise Http404
     try:

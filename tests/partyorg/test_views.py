@@ -257,3 +257,94 @@ def test_admin_lists_link_to_the_reports(client, street_staff, party):
     assert reverse("partyorg:coverage") in orgs
     log = client.get(reverse("admin:partyorg_servicerecord_changelist"))
     assert reverse("partyorg:service_totals") in log.content.decode()
+
+
+# "²" and "٣" pass str.isdigit() but int() refuses "²"; "9"*30 overflows the
+# database's integer. None of them may turn into a 500.
+ODD_NUMBERS = ["²", "٣", "1²", "-1", "abc", "9" * 30, " 1"]
+
+
+@pytest.mark.parametrize("raw", ODD_NUMBERS)
+def test_coverage_page_malformed_region_is_404(client, street_staff, party, raw):
+    client.force_login(street_staff)
+    response = client.get(reverse("partyorg:coverage"), {"region": raw})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("raw", ODD_NUMBERS)
+def test_service_totals_page_malformed_params(client, community_staff, tree, raw):
+    from django.utils import timezone
+
+    client.force_login(community_staff)
+    response = client.get(reverse("partyorg:service_totals"), {"region": raw})
+    assert response.status_code == 404
+    response = client.get(reverse("partyorg:service_totals"), {"year": raw})
+    # A malformed year falls back to this year; an absurd number is a 404.
+    assert response.status_code in {200, 404}
+    if response.status_code == 200:
+        assert response.context["year"] == timezone.localdate().year
+
+
+def test_service_totals_page_year_two_is_this_year(client, community_staff, tree):
+    from django.utils import timezone
+
+    client.force_login(community_staff)
+    response = client.get(reverse("partyorg:service_totals"), {"year": "²"})
+    assert response.status_code == 200
+    assert response.context["year"] == timezone.localdate().year
+    response = client.get(reverse("partyorg:service_totals"), {"year": "2024"})
+    assert response.context["year"] == 2024
+
+
+@pytest.mark.parametrize("raw", ODD_NUMBERS)
+def test_wish_list_malformed_params(client, community_staff, tree, raw):
+    client.force_login(community_staff)
+    response = client.get(
+        reverse("partyorg:wish_list"), {"state": raw, "stale": raw, "region": raw}
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model", ["partyorg", "partymember", "registration", "servicerecord", "wish"]
+)
+@pytest.mark.parametrize(
+    "param",
+    [
+        "is_active__exact",
+        "region__id__exact",
+        "served_on__year",
+        "posted_at__year",
+        "posted_at__month",
+        "stale",
+        "state__exact",
+        "p",
+        "o",
+    ],
+)
+def test_admin_changelists_survive_malformed_filters(
+    client, street_staff, party, model, param
+):
+    client.force_login(street_staff)
+    url = reverse(f"admin:partyorg_{model}_changelist")
+    for raw in ("²", "9" * 30, "9999", "0"):
+        response = client.get(url, {param: raw})
+        assert response.status_code in {200, 302, 404}, (param, raw)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"posted_at__year": "9999"},
+        {"posted_at__year": "9999", "posted_at__month": "12"},
+        {"posted_at__year": "2024", "posted_at__month": "13"},
+        {"posted_at__year": "2024", "posted_at__month": "2", "posted_at__day": "²"},
+    ],
+)
+def test_admin_date_hierarchy_out_of_range_redirects(client, street_staff, params):
+    """Django's date drill-down turns these into datetime overflows (a 500); the
+    admin refuses them like any bad lookup (a redirect with ?e=1)."""
+    client.force_login(street_staff)
+    response = client.get(reverse("admin:partyorg_wish_changelist"), params)
+    assert response.status_code == 302
+    assert "e=1" in response["Location"]
