@@ -211,6 +211,7 @@ class PhoneVerdictForm(forms.Form):
     )
     call_note = forms.CharField(
         label=_("call note"),
+        max_length=200,
         help_text=_("When you called, which number, who answered."),
     )
     reporter_phone = forms.CharField(
@@ -219,7 +220,10 @@ class PhoneVerdictForm(forms.Form):
         help_text=_("Leave empty for the ticket's reporter."),
     )
     comment = forms.CharField(
-        label=_("comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=_("comment"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=1000,
     )
 
     def __init__(self, *args, user=None, ticket=None, **kwargs):

@@ -243,3 +243,15 @@ def test_street_staff_must_give_a_department_its_region(client, lifecycle):
     )
     assert response.status_code == 302
     assert Department.objects.get(name="街道部门").region == street
+
+
+def test_overlong_call_note_on_the_ticket_page_is_a_form_error(client, lifecycle):
+    ticket = walk_to(Stage.HANDLED, **lifecycle)
+    client.force_login(lifecycle["community_staff"])
+    response = client.post(
+        _action(ticket, Action.EVALUATE),
+        {"evaluate-verdict": "satisfied", "evaluate-call_note": "接" * 201},
+    )
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.stage == Stage.HANDLED

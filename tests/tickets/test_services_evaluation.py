@@ -138,6 +138,56 @@ def test_phone_verdict_needs_call_note_and_the_reporter(lifecycle):
         )
 
 
+def test_phone_verdict_refuses_a_call_note_longer_than_its_column(lifecycle):
+    from tickets.forms import PhoneVerdictForm
+
+    ticket = walk_to(Stage.HANDLED, **lifecycle)
+    long_note = "本人接听" * 50 + "。"  # 201 characters
+    with pytest.raises(DomainError) as exc:
+        services.ticket_record_phone_verdict(
+            actor=lifecycle["community_staff"],
+            ticket_id=ticket.pk,
+            verdict=Verdict.SATISFIED,
+            call_note=long_note,
+        )
+    assert exc.value.code == "too_long"
+    ticket.refresh_from_db()
+    assert ticket.stage == Stage.HANDLED
+    assert not TicketEvaluation.objects.filter(ticket=ticket).exists()
+    form = PhoneVerdictForm({"verdict": Verdict.SATISFIED, "call_note": long_note})
+    assert not form.is_valid() and "call_note" in form.errors
+    form = PhoneVerdictForm(
+        {"verdict": Verdict.SATISFIED, "call_note": long_note[:200]}
+    )
+    assert form.is_valid()
+
+
+def test_comment_longer_than_1000_characters_is_refused(lifecycle):
+    from tickets.forms import PhoneVerdictForm
+
+    ticket = walk_to(Stage.HANDLED, **lifecycle)
+    token = services.evaluation_token(ticket=ticket)
+    with pytest.raises(DomainError) as exc:
+        _evaluate(ticket, token, comment="很" * 1001)
+    assert exc.value.code == "too_long"
+    with pytest.raises(DomainError):
+        services.ticket_record_phone_verdict(
+            actor=lifecycle["community_staff"],
+            ticket_id=ticket.pk,
+            verdict=Verdict.SATISFIED,
+            call_note="本人接听",
+            comment="很" * 1001,
+        )
+    assert not TicketEvaluation.objects.filter(ticket=ticket).exists()
+    form = PhoneVerdictForm(
+        {"verdict": Verdict.SATISFIED, "call_note": "本人接听", "comment": "很" * 1001}
+    )
+    assert not form.is_valid() and "comment" in form.errors
+    # The link was not used up: a comment of 1000 characters is kept.
+    _evaluate(ticket, token, comment="很" * 1000)
+    assert TicketEvaluation.objects.get(ticket=ticket).comment == "很" * 1000
+
+
 def test_phone_verdict_refused_to_grid_worker_and_outsider(
     lifecycle, grid_worker, other_tree
 ):

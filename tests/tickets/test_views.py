@@ -40,3 +40,16 @@ def test_reporter_sends_a_message_through_the_link(client, lifecycle):
     response = client.post(url, {"action": "message", "text": "请快点"})
     assert response.status_code == 302
     assert ticket.events.last().note == "请快点"
+
+
+def test_overlong_comment_through_the_link_shows_an_error(client, lifecycle):
+    ticket = walk_to(Stage.HANDLED, **lifecycle)
+    url = services.evaluation_url(ticket=ticket)
+    response = client.post(
+        url,
+        {"action": "verdict", "verdict": Verdict.SATISFIED, "comment": "很" * 1001},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not TicketEvaluation.objects.filter(ticket=ticket).exists()
+    assert any("1000" in str(m) for m in response.context["messages"])

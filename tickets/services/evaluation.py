@@ -47,6 +47,22 @@ TOKEN_SALT = "tickets.evaluation-link"
 REPORTER_LABEL = "reporter"  # actor_label of events by the resident (no account)
 
 
+# The longest call note (the column's size) and resident comment we keep.
+CALL_NOTE_MAX_LENGTH = TicketEvaluation._meta.get_field("call_note").max_length
+COMMENT_MAX_LENGTH = 1000
+
+
+def _check_comment(comment: str) -> str:
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise DomainError(
+            _("The comment is too long (at most %(max)d characters).")
+            % {"max": COMMENT_MAX_LENGTH},
+            code="too_long",
+        )
+    return comment
+
+
 def _phone_digest(phone: str) -> str:
     return salted_hmac("tickets.reporter-phone", normalize_phone(phone)).hexdigest()[
         :20
@@ -197,6 +213,7 @@ def ticket_evaluate_by_link(
 ) -> Ticket:
     """评单 by the resident through the signed link: valid once, for its round."""
     payload = _read_token(ticket_id, token)
+    comment = _check_comment(comment)
     digest = hashlib.sha256(token.encode()).hexdigest()
     now = timezone.now()
     with transaction.atomic():
@@ -222,7 +239,7 @@ def ticket_evaluate_by_link(
         return _apply_verdict(
             ticket,
             verdict=verdict,
-            comment=(comment or "").strip(),
+            comment=comment,
             channel=EvaluationChannel.LINK,
             phone=phone,
             recorded_by=None,
@@ -244,6 +261,13 @@ def ticket_record_phone_verdict(
     call_note = require_text(
         call_note, _("Note the call (when, which number, who answered).")
     )
+    if len(call_note) > CALL_NOTE_MAX_LENGTH:
+        raise DomainError(
+            _("The call note is too long (at most %(max)d characters).")
+            % {"max": CALL_NOTE_MAX_LENGTH},
+            code="too_long",
+        )
+    comment = _check_comment(comment)
     now = timezone.now()
     with transaction.atomic():
         ticket = lock_ticket(ticket_id)
@@ -257,7 +281,7 @@ def ticket_record_phone_verdict(
         return _apply_verdict(
             ticket,
             verdict=verdict,
-            comment=(comment or "").strip(),
+            comment=comment,
             channel=EvaluationChannel.PHONE,
             phone=phone,
             recorded_by=actor,
