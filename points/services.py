@@ -315,6 +315,22 @@ def award_bulk_approve(*, actor, award_ids) -> tuple[list[int], dict[int, str]]:
 # --- Redemptions ---------------------------------------------------------------
 
 
+def _same_redemption(
+    redemption: Redemption, *, resident_id, prize_id, quantity
+) -> Redemption:
+    if (redemption.resident_id, redemption.prize_id, redemption.quantity) != (
+        int(resident_id),
+        int(prize_id),
+        quantity,
+    ):
+        raise Conflict(
+            _("This request key was already used for a different redemption."),
+            code="idempotency_key_reused",
+            extra={"redemption_id": redemption.pk},
+        )
+    return redemption
+
+
 def redemption_create(
     *,
     actor,
@@ -327,6 +343,8 @@ def redemption_create(
 
     The account is locked before the prize; balance and stock are checked after
     both locks, and the database refuses a negative balance or stock anyway.
+    The same ``idempotency_key`` sent again by the same staff member (even at the
+    same moment) returns the first redemption; with different content it is refused.
     """
     require(permissions.can_redeem(actor))
     key = _clean_key(idempotency_key, required=False)
@@ -337,16 +355,9 @@ def redemption_create(
             redeemed_by=actor, idempotency_key=key
         ).first()
         if existing is not None:
-            if (existing.resident_id, existing.prize_id, existing.quantity) != (
-                int(resident_id),
-                int(prize_id),
-                quantity,
-            ):
-                raise Conflict(
-                    _("This request key was already used for a different redemption."),
-                    code="idempotency_key_reused",
-                )
-            return existing
+            return _same_redemption(
+                existing, resident_id=resident_id, prize_id=prize_id, quantity=quantity
+            )
     resident = _resident_in_scope(actor, resident_id)
     with transaction.atomic():
         account = _locked_account_for(resident)
@@ -375,15 +386,30 @@ def redemption_create(
                 code="insufficient_points",
                 extra={"balance": account.balance, "cost": cost},
             )
-        redemption = Redemption.objects.create(
-            account=account,
-            resident=resident,
-            prize=prize,
-            quantity=quantity,
-            points=cost,
-            redeemed_by=actor,
-            idempotency_key=key,
-        )
+        try:
+            with transaction.atomic():
+                redemption = Redemption.objects.create(
+                    account=account,
+                    resident=resident,
+                    prize=prize,
+                    quantity=quantity,
+                    points=cost,
+                    redeemed_by=actor,
+                    idempotency_key=key,
+                )
+        except IntegrityError:
+            # The same key arrived twice at once: the other request won. Nothing
+            # has been booked in this transaction yet, so leaving it is safe.
+            existing = (
+                Redemption.objects.filter(redeemed_by=actor, idempotency_key=key)
+                .exclude(idempotency_key="")
+                .first()
+            )
+            if existing is None:
+                raise
+            return _same_redemption(
+                existing, resident_id=resident_id, prize_id=prize_id, quantity=quantity
+            )
         _book(
             account=account,
             kind=EntryKind.REDEMPTION,

@@ -366,3 +366,48 @@ def test_same_proposal_sent_concurrently_is_one_proposal(
 
     assert outcomes == ["ok"] * 10
     assert Award.objects.count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_same_redemption_sent_concurrently_is_one_redemption(
+    tree, community_staff, resident, credit
+):
+    credit(resident, 100)
+    prize = PrizeFactory(region=tree["communities"][0], price=10, stock=20)
+    returned = [None] * 10
+
+    def work(i):
+        returned[i] = redeem(community_staff, resident, prize, idempotency_key="same")
+
+    outcomes = race(10, work)
+
+    assert outcomes == ["ok"] * 10
+    assert Redemption.objects.count() == 1
+    assert {r.pk for r in returned} == {Redemption.objects.get().pk}
+    assert account_of(resident).balance == 90
+    prize.refresh_from_db()
+    assert prize.stock == 19
+    assert not accounts_with_drift().exists()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_same_key_sent_concurrently_for_different_redemptions_is_refused(
+    tree, community_staff, resident, credit
+):
+    credit(resident, 1000)
+    prize = PrizeFactory(region=tree["communities"][0], price=10, stock=100)
+
+    outcomes = race(
+        10,
+        lambda i: redeem(
+            community_staff, resident, prize, quantity=i + 1, idempotency_key="same"
+        ),
+    )
+
+    assert outcomes.count("ok") == 1
+    assert outcomes.count("idempotency_key_reused") == 9
+    (redemption,) = Redemption.objects.all()
+    assert account_of(resident).balance == 1000 - redemption.points
+    assert not accounts_with_drift().exists()
