@@ -215,6 +215,12 @@ class WorkCalendarYearAdmin(admin.ModelAdmin):
 # --- ticket list filters ----------------------------------------------------------------
 
 
+def _pk_param(value) -> int | None:
+    """A primary key from a query parameter; None for anything malformed."""
+    value = str(value)
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 class RegionSubtreeFilter(admin.SimpleListFilter):
     title = _("region (with everything under it)")
     parameter_name = "region"
@@ -231,9 +237,10 @@ class RegionSubtreeFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            region = (
-                Region.objects.visible_to(request.user).filter(pk=self.value()).first()
-            )
+            pk = _pk_param(self.value())
+            if pk is None:
+                return queryset.none()
+            region = Region.objects.visible_to(request.user).filter(pk=pk).first()
             return queryset.in_subtree(region) if region else queryset.none()
         return queryset
 
@@ -250,7 +257,8 @@ class CategorySubtreeFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            category = Category.objects.filter(pk=self.value()).first()
+            pk = _pk_param(self.value())
+            category = Category.objects.filter(pk=pk).first() if pk else None
             if category is None:
                 return queryset.none()
             return queryset.filter(

@@ -255,3 +255,17 @@ def test_overlong_call_note_on_the_ticket_page_is_a_form_error(client, lifecycle
     assert response.status_code == 200
     ticket.refresh_from_db()
     assert ticket.stage == Stage.HANDLED
+
+
+@pytest.mark.parametrize(
+    "name", ["tickets_ticket_changelist", "tickets_triagequeueticket_changelist"]
+)
+@pytest.mark.parametrize(
+    "query", ["?region=abc", "?category=abc", "?region=١٢", "?category=-1&region=1.5"]
+)
+def test_malformed_filter_values_show_an_empty_list(client, lifecycle, name, query):
+    ticket = walk_to(Stage.RECEIVED, **lifecycle)
+    client.force_login(lifecycle["street_staff"])
+    response = client.get(reverse(f"admin:{name}") + query)
+    assert response.status_code == 200
+    assert f"#{ticket.pk}</a>" not in response.content.decode()
