@@ -142,6 +142,17 @@ def party_member_update(*, actor, member_id: int, **changes) -> PartyMember:
     return member
 
 
+def _member_is_actors(actor, member: PartyMember) -> bool:
+    """Visible to the actor, or an in-service member nobody looks after yet."""
+    if PartyMember.objects.visible_to(actor).filter(pk=member.pk).exists():
+        return True
+    return (
+        member.organisation_id is None
+        and member.is_in_service
+        and not Registration.objects.filter(member=member, is_active=True).exists()
+    )
+
+
 def registration_create(
     *,
     actor,
@@ -149,7 +160,17 @@ def registration_create(
     community: Region,
     registered_on: dt.date | None = None,
 ) -> Registration:
-    """An in-service member registers at their residence community (双报到)."""
+    """An in-service member registers at their residence community (双报到).
+
+    Both the community and the member must be the actor's: the member visible to
+    the actor (through their organisation or an active registration in the
+    actor's area), or an *unattached* in-service member — no organisation in this
+    tree and no active registration anywhere (just added, or whose last
+    registration ended). Otherwise registering would pull another area's member
+    into this one and make them editable here: a member who moves is first
+    signed off by the old community (``registration_end``). Refused as
+    OutOfScope, like a member that does not exist.
+    """
     require(permissions.can_manage_members(actor))
     registered_on = registered_on or timezone.localdate()
     with transaction.atomic():
@@ -158,7 +179,7 @@ def registration_create(
             Region.objects.filter(pk=community.pk).first() if community else None
         )
         require_in_scope(actor, community)
-        if member is None:
+        if member is None or not _member_is_actors(actor, member):
             require_in_scope(actor, None)
         if community.level != RegionLevel.COMMUNITY:
             raise DomainError(

@@ -12,6 +12,7 @@ from tests.grids.factories import GridAssignmentFactory, UserFactory
 
 from .factories import (
     PartyMemberFactory,
+    PartyOrgFactory,
     RegistrationFactory,
     ServiceRecordFactory,
     make_party_tree,
@@ -207,6 +208,69 @@ def test_registration_outside_scope_is_refused(community_staff, tree, in_service
             member_id=in_service.pk,
             community=tree["communities"][1],
         )
+
+
+def test_registering_another_districts_member_is_refused(
+    community_staff, tree, other_tree
+):
+    """A clerk may not pull a member of another area into their community: the
+    member would become visible and editable there."""
+    other_org = PartyOrgFactory(region=other_tree["street"])
+    foreign = PartyMemberFactory(
+        organisation=other_org, is_in_service=True, employer="外区单位"
+    )
+    with pytest.raises(OutOfScope):
+        services.registration_create(
+            actor=community_staff,
+            member_id=foreign.pk,
+            community=tree["communities"][0],
+        )
+    assert not Registration.objects.filter(member=foreign).exists()
+    assert not PartyMember.objects.visible_to(community_staff).filter(pk=foreign.pk)
+    with pytest.raises(OutOfScope):
+        services.party_member_update(
+            actor=community_staff, member_id=foreign.pk, name="改名"
+        )
+
+
+def test_registering_a_member_registered_elsewhere_is_refused(
+    community_staff, tree, other_tree
+):
+    """An in-service member without a branch here who is registered in another
+    district belongs to that community until it ends the registration."""
+    elsewhere = RegistrationFactory(community=other_tree["communities"][0])
+    with pytest.raises(OutOfScope):
+        services.registration_create(
+            actor=community_staff,
+            member_id=elsewhere.member_id,
+            community=tree["communities"][0],
+        )
+    assert Registration.objects.filter(member=elsewhere.member).count() == 1
+    # Once the old community signs them off, the new one may register them.
+    elsewhere.is_active = False
+    elsewhere.ended_on = timezone.localdate()
+    elsewhere.save(update_fields=["is_active", "ended_on"])
+    services.registration_create(
+        actor=community_staff,
+        member_id=elsewhere.member_id,
+        community=tree["communities"][0],
+    )
+
+
+def test_registering_a_neighbouring_communitys_member_is_refused(
+    community_staff, tree, party
+):
+    neighbour_org = party["committees"][1]  # communities[1], not the clerk's
+    member = PartyMemberFactory(
+        organisation=neighbour_org, is_in_service=True, employer="区教育局"
+    )
+    with pytest.raises(OutOfScope):
+        services.registration_create(
+            actor=community_staff,
+            member_id=member.pk,
+            community=tree["communities"][0],
+        )
+    assert not Registration.objects.filter(member=member).exists()
 
 
 def test_service_log_rules(community_staff, tree):
