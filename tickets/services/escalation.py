@@ -112,36 +112,64 @@ def _ticket_url(pk) -> str:
     return reverse("admin:tickets_ticket_change", args=[pk])
 
 
-def _notify_escalations(rows) -> None:
-    """Supervisors whose scope holds the node, and the node's own staff: one read
-    of the candidate accounts, one INSERT of the messages."""
-    User = get_user_model()
-    node_ids = {row["escalated_to_id"] for row in rows}
-    candidates = list(
-        User.objects.filter(is_active=True, region__isnull=False)
-        .filter(
-            Q(role=UserRole.SUPERVISOR) | Q(role__in=UNIT_ROLES, region_id__in=node_ids)
+def _escalation_recipients(rows) -> dict[int, list[int]]:
+    """node id -> accounts to tell: the supervisors whose scope holds the node
+    (their region is the node or an ancestor: same tree, lft <= node's lft,
+    rght >= node's rght) and the node's own staff. One query, over only the
+    accounts that qualify; the escalated nodes are few (streets, districts)."""
+    nodes = {
+        row["escalated_to_id"]: (
+            row["escalated_to__tree_id"],
+            row["escalated_to__lft"],
+            row["escalated_to__rght"],
         )
-        .values(
+        for row in rows
+        if row["escalated_to_id"] is not None
+    }
+    if not nodes:
+        return {}
+    above_a_node = Q()
+    for tree_id, lft, rght in set(nodes.values()):
+        above_a_node |= Q(
+            region__tree_id=tree_id, region__lft__lte=lft, region__rght__gte=rght
+        )
+    accounts = list(
+        get_user_model()
+        .objects.filter(is_active=True, region__isnull=False)
+        .filter(
+            Q(above_a_node, role=UserRole.SUPERVISOR)
+            | Q(role__in=UNIT_ROLES, region_id__in=nodes)
+        )
+        .values_list(
             "pk", "role", "region_id", "region__tree_id", "region__lft", "region__rght"
         )
     )
+    recipients = {}
+    for node_id, (tree_id, lft, rght) in nodes.items():
+        recipients[node_id] = [
+            pk
+            for pk, role, region_id, u_tree, u_lft, u_rght in accounts
+            if (
+                role == UserRole.SUPERVISOR
+                and u_tree == tree_id
+                and u_lft <= lft
+                and rght <= u_rght
+            )
+            or (role != UserRole.SUPERVISOR and region_id == node_id)
+        ]
+    return recipients
+
+
+def _notify_escalations(rows) -> None:
+    """Tell each escalated ticket's node (see ``_escalation_recipients``): one
+    read of the accounts, one INSERT of the messages."""
+    recipients = _escalation_recipients(rows)
     messages = []
     for row in rows:
-        for user in candidates:
-            if user["role"] == UserRole.SUPERVISOR:
-                reaches = (
-                    user["region__tree_id"] == row["escalated_to__tree_id"]
-                    and user["region__lft"] <= row["escalated_to__lft"]
-                    and row["escalated_to__rght"] <= user["region__rght"]
-                )
-            else:
-                reaches = user["region_id"] == row["escalated_to_id"]
-            if not reaches:
-                continue
+        for recipient_id in recipients.get(row["escalated_to_id"], ()):
             messages.append(
                 Notification(
-                    recipient_id=user["pk"],
+                    recipient_id=recipient_id,
                     title=str(
                         _(
                             "Ticket #%(id)s is overdue (%(stage)s), escalated to %(node)s"
