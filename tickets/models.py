@@ -13,6 +13,7 @@ from grids.masking import mask_name, mask_phone
 from grids.models import Region
 
 from .choices import (
+    ESCALATING_STAGES,
     Action,
     CalendarSource,
     DeadlineClass,
@@ -314,6 +315,12 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["stage", "stage_deadline"]),
             models.Index(fields=["region", "category", "received_at"]),
+            # The reminders job: open tickets whose reminder time has come.
+            models.Index(
+                fields=["remind_at"],
+                condition=Q(stage__in=sorted(ESCALATING_STAGES)),
+                name="ticket_remind_at_open",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

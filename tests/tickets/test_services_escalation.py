@@ -264,3 +264,12 @@ def test_holder_follows_the_ticket(lifecycle):
     )
     ticket.refresh_from_db()
     assert ticket.holder_region == tree["street"]
+
+
+def test_reminder_filter_has_a_partial_index_on_remind_at():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(
+            cursor, Ticket._meta.db_table
+        )
+    index = constraints["ticket_remind_at_open"]
+    assert index["index"] and index["columns"] == ["remind_at"]
