@@ -22,8 +22,8 @@ from grids.choices import RegionLevel, UserRole
 from grids.errors import DomainError
 from grids.models import Region
 
-from . import permissions, selectors, services
-from .forms import PartyMemberAdminForm, WishActionForm
+from . import permissions, services
+from .forms import PartyMemberAdminForm, wish_action_submit
 from .models import (
     PartyMember,
     PartyOrg,
@@ -431,26 +431,11 @@ class WishAdmin(
         wish = self.get_queryset(request).filter(pk=wish_id).first()
         if wish is None:
             raise Http404
-        members = selectors.members_who_may_claim(
-            actor=request.user, community=wish.community
-        )
-        form = WishActionForm(
-            request.POST or None,
-            request.FILES or None,
-            wish=wish,
-            members=members,
-            user=request.user,
-        )
-        if request.method == "POST" and form.is_valid():
-            try:
-                form.run(actor=request.user, wish=wish)
-            except DomainError as exc:
-                self.message_user(request, exc.message, level=messages.ERROR)
-            else:
-                self.message_user(request, gettext("Saved."), level=messages.SUCCESS)
-                return HttpResponseRedirect(
-                    reverse("admin:partyorg_wish_change", args=[wish.pk])
-                )
+        form, saved = wish_action_submit(request, wish=wish)
+        if saved:
+            return HttpResponseRedirect(
+                reverse("admin:partyorg_wish_change", args=[wish.pk])
+            )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

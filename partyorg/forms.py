@@ -1,12 +1,17 @@
-"""Forms of the partyorg app: the wish action form used on the admin wish page."""
+"""Forms of the partyorg app: the wish action form (shared by the phone page and
+the admin wish page, through ``wish_action_submit``), the wish post form and the
+admin's member form."""
 
 from django import forms
+from django.contrib import messages
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from grids.choices import GRID_LEVELS, RegionLevel
+from grids.errors import DomainError
 from grids.models import Region
 
-from . import permissions, services
+from . import permissions, selectors, services
 from .choices import WishState
 from .models import PartyMember
 
@@ -95,6 +100,35 @@ class WishActionForm(forms.Form):
         if action == "withdraw":
             return services.wish_withdraw(actor=actor, wish_id=wish.pk, note=note)
         return services.wish_cancel(actor=actor, wish_id=wish.pk, note=note)
+
+
+def wish_action_submit(request, *, wish) -> tuple[WishActionForm, bool]:
+    """One step of a wish from a page (the phone page and the admin act page).
+
+    Builds the action form for this wish and user; on a valid POST calls the
+    service the action stands for and leaves the message: "Saved." or the
+    service's refusal. Returns the form (to show again) and whether the step was
+    saved (the caller then redirects to where it came from).
+    """
+    members = selectors.members_who_may_claim(
+        actor=request.user, community=wish.community
+    )
+    form = WishActionForm(
+        request.POST or None,
+        request.FILES or None,
+        wish=wish,
+        members=members,
+        user=request.user,
+    )
+    if request.method != "POST" or not form.is_valid():
+        return form, False
+    try:
+        form.run(actor=request.user, wish=wish)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return form, False
+    messages.success(request, gettext("Saved."))
+    return form, True
 
 
 class WishPostForm(forms.Form):

@@ -20,7 +20,7 @@ from grids.models import Region
 
 from . import permissions, selectors, services
 from .choices import OPEN_WISH_STATES, WishState
-from .forms import WishActionForm, WishPostForm
+from .forms import WishPostForm, wish_action_submit
 from .services.wishes import stale_days, stale_wish_q
 
 
@@ -185,24 +185,9 @@ def wish_detail(request, wish_id: int):
     wish = selectors.wish_list(actor=request.user).filter(pk=wish_id).first()
     if wish is None:
         raise Http404
-    members = selectors.members_who_may_claim(
-        actor=request.user, community=wish.community
-    )
-    form = WishActionForm(
-        request.POST or None,
-        request.FILES or None,
-        wish=wish,
-        members=members,
-        user=request.user,
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            form.run(actor=request.user, wish=wish)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("partyorg:wish_detail", wish_id=wish.pk)
+    form, saved = wish_action_submit(request, wish=wish)
+    if saved:
+        return redirect("partyorg:wish_detail", wish_id=wish.pk)
     events = wish.events.select_related("actor", "member")
     return render(
         request,

@@ -1,9 +1,11 @@
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
 
 from grids.choices import UserRole
 from partyorg.choices import WishState
-from partyorg.models import Wish
+from partyorg.models import PartyOrg, Wish
 from tests.grids.factories import UserFactory
 
 from .factories import (
@@ -203,9 +205,19 @@ def test_admin_creates_org_through_the_service(client, street_staff, party, tree
         },
         follow=True,
     )
-    assert "inside the parent" in response.content.decode() or (
-        "上级党组织" in response.content.decode()
-    )
+    # The form comes back with the placement rule's message (in the page's
+    # language), and nothing is written.
+    assert response.status_code == 200
+    assert response.redirect_chain == []
+    with translation.override("zh-hans"):
+        message = escape(
+            translation.gettext(
+                "The region must lie inside the parent organisation's region."
+            )
+        )
+    assert message != "The region must lie inside the parent organisation's region."
+    assert message in response.content.decode()
+    assert not PartyOrg.objects.filter(name="错误党支部").exists()
 
 
 def test_supervisor_reads_but_may_not_add(client, supervisor, party):
@@ -348,3 +360,76 @@ def test_admin_date_hierarchy_out_of_range_redirects(client, street_staff, param
     response = client.get(reverse("admin:partyorg_wish_changelist"), params)
     assert response.status_code == 302
     assert "e=1" in response["Location"]
+
+
+def test_phone_page_and_admin_take_a_wish_step_the_same_way(
+    client, community_staff, party, tree
+):
+    """Both pages go through forms.wish_action_submit: same refusal, same success."""
+    from django.contrib.messages import get_messages
+
+    member = PartyMemberFactory(organisation=party["branches"][0])
+    urls = []
+    for _ in range(2):
+        wish = WishFactory(
+            region=tree["grids"][0], state=WishState.CLAIMED, claimed_by=member
+        )
+        urls.append(wish.pk)
+    admin_url = reverse("admin:partyorg_wish_act", args=[urls[0]])
+    phone_url = reverse("partyorg:wish_detail", args=[urls[1]])
+    from django.test import Client
+
+    # One client per page, so a message left by one never shows on the other.
+    clients = {admin_url: client, phone_url: Client()}
+    for each in clients.values():
+        each.force_login(community_staff)
+
+    def step(url, data):
+        response = clients[url].post(url, data)
+        return response.status_code, [
+            str(m) for m in get_messages(response.wsgi_request)
+        ]
+
+    refused = {"action": "fulfil", "note": "", "photo": ""}
+    admin_status, admin_messages = step(admin_url, refused)
+    phone_status, phone_messages = step(phone_url, refused)
+    assert admin_status == phone_status == 200
+    assert admin_messages == phone_messages != []
+    assert set(Wish.objects.filter(pk__in=urls).values_list("state", flat=True)) == {
+        WishState.CLAIMED
+    }
+
+    released = {"action": "release", "note": "没空"}
+    admin_status, admin_messages = step(admin_url, released)
+    phone_status, phone_messages = step(phone_url, released)
+    assert admin_status == phone_status == 302
+    assert admin_messages == phone_messages == [translation.gettext("Saved.")]
+    assert set(Wish.objects.filter(pk__in=urls).values_list("state", flat=True)) == {
+        WishState.POSTED
+    }
+
+
+def test_wish_action_submit_only_acts_on_a_valid_post(rf, community_staff, tree):
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from partyorg.forms import wish_action_submit
+
+    wish = WishFactory(region=tree["grids"][0])
+
+    def request_for(method, data=None):
+        request = getattr(rf, method)("/", data or {})
+        request.user = community_staff
+        request.session = SessionStore()
+        request._messages = FallbackStorage(request)
+        return request
+
+    form, saved = wish_action_submit(request_for("get"), wish=wish)
+    assert not saved and not form.is_bound
+    assert "claim" in dict(form.fields["action"].choices)
+    request = request_for("post", {"action": "withdraw", "note": "不需要了"})
+    form, saved = wish_action_submit(request, wish=wish)
+    assert saved
+    wish.refresh_from_db()
+    assert wish.state == WishState.WITHDRAWN
+    assert [m.level_tag for m in request._messages] == ["success"]
