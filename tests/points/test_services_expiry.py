@@ -94,6 +94,50 @@ def test_expiry_task_runs_twice_without_booking_twice(expiring, resident):
     assert PointsAccount.objects.get(resident=resident).balance == 0
 
 
+def _expiry_queries(tree, n, *, year=LAST_YEAR):
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(n):
+        book_at(resident_in(tree["grids"][i % 2]), 10 + i, at(year, 5, 1))
+    with CaptureQueriesContext(conn) as queries:
+        booked = services.points_expire_year(year=year)
+    return booked, len(queries)
+
+
+def test_expiry_queries_do_not_grow_with_the_accounts(tree, expiring):
+    few_booked, few = _expiry_queries(tree, 5, year=LAST_YEAR - 1)
+    many_booked, many = _expiry_queries(tree, 50)
+    assert (few_booked, many_booked) == (5, 50)
+    assert many == few
+
+
+def test_expiry_works_through_the_accounts_in_chunks(tree, expiring):
+    residents = [resident_in(tree["grids"][i % 2]) for i in range(7)]
+    for r in residents:
+        book_at(r, 20, at(LAST_YEAR, 2, 2))
+    book_at(residents[3], -20, at(LAST_YEAR, 3, 3))  # nothing left to expire
+
+    assert services.points_expire_year(year=LAST_YEAR, chunk_size=2) == 6
+    assert services.points_expire_year(year=LAST_YEAR, chunk_size=2) == 0
+
+    assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRY).count() == 6
+    assert set(PointsAccount.objects.values_list("balance", flat=True)) == {0}
+    assert not accounts_with_drift().exists()
+
+
+def test_expiry_never_takes_more_than_the_balance(expiring, resident):
+    account = book_at(resident, 50, at(LAST_YEAR, 4, 4))
+    # A drifted cache (the nightly check reports it) must not drive it negative.
+    PointsAccount.objects.filter(pk=account.pk).update(balance=20)
+
+    assert services.points_expire_year(year=LAST_YEAR) == 1
+
+    account.refresh_from_db()
+    assert account.balance == 0
+    assert LedgerEntry.objects.get(kind=EntryKind.EXPIRY).amount == -20
+
+
 def test_periodic_tasks_name_real_tasks():
     from governance.celery import app
 
@@ -174,3 +218,66 @@ def test_database_refuses_to_edit_or_delete_ledger_rows(resident, credit, sql):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as c:
         c.execute(sql, [entry.pk])
     assert LedgerEntry.objects.get(pk=entry.pk).amount == 10
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks (SELECT … FOR UPDATE SKIP LOCKED) need PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True)
+def test_expiry_and_redemptions_at_the_same_time(tree, expiring, community_staff):
+    import threading
+
+    from points.models import Redemption
+    from tests.points.factories import PrizeFactory
+
+    residents = [resident_in(tree["grids"][i % 2]) for i in range(20)]
+    for r in residents:
+        book_at(r, 50, at(LAST_YEAR, 6, 6))
+    prize = PrizeFactory(region=tree["communities"][0], price=30, stock=100)
+    barrier = threading.Barrier(len(residents) + 1)
+    outcomes = {}
+
+    def run(name, work):
+        try:
+            barrier.wait()
+            work()
+            outcomes[name] = "ok"
+        except DomainError as exc:
+            outcomes[name] = exc.code
+        except Exception as exc:  # reported: fails the test
+            outcomes[name] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(
+            target=run,
+            args=(
+                r.pk,
+                lambda r=r: services.redemption_create(
+                    actor=community_staff, resident_id=r.pk, prize_id=prize.pk
+                ),
+            ),
+        )
+        for r in residents
+    ]
+    threads.append(
+        threading.Thread(
+            target=run,
+            args=("expiry", lambda: services.points_expire_year(year=LAST_YEAR)),
+        )
+    )
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert outcomes.pop("expiry") == "ok"
+    assert set(outcomes.values()) <= {"ok", "insufficient_points"}
+    # Redeemed first: 30 spent, the other 20 expire. Expired first: nothing left
+    # to redeem. Either way every account expires once and ends at zero.
+    assert set(PointsAccount.objects.values_list("balance", flat=True)) == {0}
+    assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRY).count() == 20
+    assert Redemption.objects.count() == list(outcomes.values()).count("ok")
+    assert not accounts_with_drift().exists()
