@@ -7,6 +7,7 @@ that records) and the ``member`` (the PartyMember who acts) separately.
 """
 
 from grids.choices import UserRole
+from grids.permissions import is_active_user
 
 STREET = {UserRole.STREET_STAFF}
 STAFF = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF}
@@ -14,12 +15,8 @@ FIELD = {UserRole.COMMUNITY_STAFF, UserRole.GRID_WORKER}
 ALL_WRITERS = STAFF | {UserRole.GRID_WORKER}
 
 
-def _active(user) -> bool:
-    return user is not None and user.is_authenticated and user.is_active
-
-
 def _role_in(user, roles) -> bool:
-    return _active(user) and (user.is_superuser or user.role in roles)
+    return is_active_user(user) and (user.is_superuser or user.role in roles)
 
 
 def can_manage_orgs(user) -> bool:
@@ -47,7 +44,7 @@ def can_record_claim(user) -> bool:
     """Record a claim, a release or a fulfilment for a member: staff, grid
     workers, and any account linked to a party member (acting for themselves)."""
     return _role_in(user, ALL_WRITERS) or (
-        _active(user) and hasattr(user, "party_member")
+        is_active_user(user) and hasattr(user, "party_member")
     )
 
 

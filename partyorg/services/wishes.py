@@ -41,12 +41,6 @@ def stale_days() -> int:
     return int(getattr(settings, "PARTYORG_WISH_STALE_DAYS", DEFAULT_STALE_DAYS))
 
 
-def community_of(region: Region) -> Region | None:
-    if region.level == RegionLevel.COMMUNITY:
-        return region
-    return region.get_ancestors().filter(level=RegionLevel.COMMUNITY).first()
-
-
 def member_may_claim(*, member: PartyMember, community: Region) -> bool:
     """An active member of an active organisation in or above this community, or
     a member with an active registration at it (在职党员双报到)."""
@@ -141,7 +135,7 @@ def wish_post(
                 _("A wish is posted in a community, grid or building."),
                 code="bad_region",
             )
-        community = community_of(region)
+        community = region.ancestor_of_level(RegionLevel.COMMUNITY)
         if community is None:
             raise DomainError(
                 _("This region does not lie in a community."), code="no_community"

@@ -92,6 +92,41 @@ def test_posting_on_a_street_is_refused(admin_user, tree):
         )
 
 
+def test_wish_in_a_building_or_a_community_finds_its_community(
+    community_staff, grid_worker, tree
+):
+    """The community comes from Region.ancestor_of_level."""
+    from grids.choices import RegionLevel
+    from tests.grids.factories import RegionFactory
+
+    building = RegionFactory(
+        name="3号楼", level=RegionLevel.BUILDING, parent=tree["grids"][0]
+    )
+    wish = services.wish_post(
+        actor=grid_worker, region=building, title="换灯泡", beneficiary="楼道"
+    )
+    assert (wish.region, wish.community) == (building, tree["communities"][0])
+    community = tree["communities"][0]
+    community.refresh_from_db()
+    wish = services.wish_post(
+        actor=community_staff, region=community, title="义诊", beneficiary="老人"
+    )
+    assert wish.community == community
+
+
+def test_role_rules_start_from_grids_is_active_user(monkeypatch, grid_worker):
+    """partyorg keeps no copy of the "active account" rule: it uses grids'."""
+    from partyorg import permissions
+
+    assert permissions.can_post_wish(grid_worker)
+    monkeypatch.setattr(permissions, "is_active_user", lambda user: False)
+    assert not permissions.can_post_wish(grid_worker)
+    assert not permissions.can_record_claim(grid_worker)
+    grid_worker.is_active = False
+    monkeypatch.undo()
+    assert not permissions.can_post_wish(grid_worker)
+
+
 def test_full_lifecycle_writes_one_event_per_step(
     wish, member, grid_worker, community_staff, django_capture_on_commit_callbacks
 ):
