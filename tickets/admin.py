@@ -426,6 +426,13 @@ class BaseTicketAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return Ticket.objects.visible_to(request.user)
 
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not _is_street_staff(request.user):
+            # 派单 is the street centre's (supervisors, communities: no).
+            actions.pop("bulk_dispatch", None)
+        return actions
+
     def has_module_permission(self, request):
         return can_view(request.user)
 

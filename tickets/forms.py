@@ -2,15 +2,14 @@
 it feeds checks stage, role and scope and writes."""
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from grids.choices import GRID_LEVELS, RegionLevel, UserRole
+from grids.choices import GRID_LEVELS, RegionLevel
 from grids.models import Region
 
 from .choices import RESIDENT_VERDICTS, DeadlineClass, Verdict
 from .models import Category, Department, Ticket
-from .permissions import department_serves
+from .permissions import department_serves, leader_choices
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -43,17 +42,6 @@ def _departments(user):
     """Active departments that serve (part of) the user's area; the service
     checks each ticket's place."""
     return Department.objects.active().dispatchable_by(user)
-
-
-def _staff(user):
-    User = get_user_model()
-    qs = User.objects.filter(is_active=True).exclude(role="")
-    if user.is_superuser or user.region_id is None:
-        return qs
-    # Leaders are people of the actor's own area or above it.
-    return qs.filter(
-        region__in=user.region.get_ancestors(include_self=True)
-    ) | qs.filter(region__in=Region.objects.visible_to(user))
 
 
 class TicketIntakeForm(forms.ModelForm):
@@ -110,13 +98,7 @@ class TriageDispatchForm(forms.Form):
     def __init__(self, *args, user, ticket=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = _regions(user, GRID_LEVELS)
-        self.fields["responsible_leader"].queryset = _staff(user).filter(
-            role__in=[
-                UserRole.STREET_STAFF,
-                UserRole.COMMUNITY_STAFF,
-                UserRole.SUPERVISOR,
-            ]
-        )
+        self.fields["responsible_leader"].queryset = leader_choices(user)
         self.fields["handling_region"].queryset = _regions(
             user, [RegionLevel.COMMUNITY]
         )

@@ -4,7 +4,7 @@ locking the ticket; pages call them to show only the actions a user may take."""
 from django.utils.translation import gettext as _
 
 from grids.choices import UserRole
-from grids.permissions import require, require_in_scope
+from grids.permissions import is_active_user, require, require_in_scope
 
 from .choices import TRANSITIONS, Action, Stage
 
@@ -19,18 +19,16 @@ HANDLER_ROLES = {
 EVALUATION_RECORDER_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF}
 # 考单 is the governance centre's: street staff and supervisors (综治中心).
 ASSESSOR_ROLES = {UserRole.STREET_STAFF, UserRole.SUPERVISOR}
-
-
-def _active(user) -> bool:
-    return user is not None and user.is_authenticated and user.is_active
+# 责任领导: who may be named the responsible leader at 制单.
+LEADER_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF, UserRole.SUPERVISOR}
 
 
 def has_role(user, roles) -> bool:
-    return _active(user) and (user.is_superuser or user.role in roles)
+    return is_active_user(user) and (user.is_superuser or user.role in roles)
 
 
 def in_scope(user, region) -> bool:
-    return _active(user) and region is not None and user.can_see_region(region)
+    return is_active_user(user) and region is not None and user.can_see_region(region)
 
 
 def can_create(user) -> bool:
@@ -39,6 +37,29 @@ def can_create(user) -> bool:
 
 def can_triage(user, ticket) -> bool:
     return has_role(user, CENTRE_ROLES) and in_scope(user, ticket.region)
+
+
+def may_lead(actor, leader) -> bool:
+    """``leader`` may be named responsible leader by ``actor``: an active staff
+    account (street, community or supervisor) working inside the actor's area."""
+    return (
+        is_active_user(leader)
+        and leader.role in LEADER_ROLES
+        and in_scope(actor, leader.region)
+    )
+
+
+def leader_choices(actor):
+    """The accounts ``may_lead`` allows, as one query (for forms)."""
+    from django.contrib.auth import get_user_model
+
+    from grids.querysets import scope_q
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, role__in=LEADER_ROLES)
+        .filter(scope_q(actor, "region"))
+    )
 
 
 def department_serves(department, region) -> bool:
@@ -51,7 +72,7 @@ def department_serves(department, region) -> bool:
 
 def is_department_member(user, department) -> bool:
     return (
-        _active(user)
+        is_active_user(user)
         and department is not None
         and department.members.filter(pk=user.pk).exists()
     )
@@ -59,7 +80,7 @@ def is_department_member(user, department) -> bool:
 
 def is_handling_unit(user, ticket) -> bool:
     """The user speaks for the unit the ticket was dispatched to."""
-    if not _active(user):
+    if not is_active_user(user):
         return False
     if user.is_superuser:
         return True
@@ -69,7 +90,7 @@ def is_handling_unit(user, ticket) -> bool:
 
 
 def is_handler(user, ticket) -> bool:
-    return _active(user) and (user.is_superuser or ticket.handler_id == user.pk)
+    return is_active_user(user) and (user.is_superuser or ticket.handler_id == user.pk)
 
 
 def can_record_verdict(user, ticket) -> bool:
@@ -81,7 +102,7 @@ def can_assess(user, ticket) -> bool:
 
 
 def can_see(user, ticket) -> bool:
-    if not _active(user):
+    if not is_active_user(user):
         return False
     return (
         user.is_superuser

@@ -269,3 +269,15 @@ def test_malformed_filter_values_show_an_empty_list(client, lifecycle, name, que
     response = client.get(reverse(f"admin:{name}") + query)
     assert response.status_code == 200
     assert f"#{ticket.pk}</a>" not in response.content.decode()
+
+
+def test_bulk_dispatch_action_only_for_the_street_centre(client, lifecycle, supervisor):
+    walk_to(Stage.TRIAGED, **lifecycle)
+    url = reverse("admin:tickets_triagequeueticket_changelist")
+    client.force_login(lifecycle["street_staff"])
+    assert "bulk_dispatch" in client.get(url).content.decode()
+    for user in (supervisor, lifecycle["community_staff"]):
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "bulk_dispatch" not in response.content.decode()

@@ -153,6 +153,55 @@ def test_triage_out_of_scope(lifecycle, other_tree):
         )
 
 
+def test_triage_refuses_a_leader_outside_the_area_or_inactive(
+    lifecycle, other_tree, grid_worker
+):
+    ticket = walk_to(Stage.RECEIVED, **lifecycle)
+    tree = lifecycle["tree"]
+    outsider = UserFactory(role=UserRole.STREET_STAFF, region=other_tree["street"])
+    inactive = UserFactory(
+        role=UserRole.STREET_STAFF, region=tree["street"], is_active=False
+    )
+    for leader in (outsider, inactive, grid_worker):
+        with pytest.raises(DomainError) as exc:
+            services.ticket_triage(
+                actor=lifecycle["street_staff"],
+                ticket_id=ticket.pk,
+                category=lifecycle["category"],
+                region=tree["grids"][0],
+                responsible_leader=leader,
+            )
+        assert exc.value.code == "invalid_leader"
+    ticket.refresh_from_db()
+    assert ticket.stage == Stage.RECEIVED
+    assert ticket.responsible_leader_id is None
+    assert _events(ticket) == [Action.CREATE]
+    community_leader = UserFactory(
+        role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1]
+    )
+    services.ticket_triage(
+        actor=lifecycle["street_staff"],
+        ticket_id=ticket.pk,
+        category=lifecycle["category"],
+        region=tree["grids"][0],
+        responsible_leader=community_leader,
+    )
+    ticket.refresh_from_db()
+    assert ticket.responsible_leader == community_leader
+
+
+def test_triage_form_offers_only_leaders_of_the_area(lifecycle, other_tree):
+    from tickets.forms import TriageDispatchForm
+
+    outsider = UserFactory(role=UserRole.STREET_STAFF, region=other_tree["street"])
+    ticket = walk_to(Stage.RECEIVED, **lifecycle)
+    form = TriageDispatchForm(user=lifecycle["street_staff"], ticket=ticket)
+    offered = set(form.fields["responsible_leader"].queryset)
+    assert lifecycle["street_staff"] in offered
+    assert outsider not in offered
+    assert lifecycle["handler"] not in offered  # a grid worker
+
+
 def test_triage_needs_a_grid(lifecycle):
     ticket = walk_to(Stage.RECEIVED, **lifecycle)
     with pytest.raises(DomainError) as exc:
@@ -457,6 +506,29 @@ def test_report_up_goes_one_level_up_and_waits_to_be_accepted(lifecycle):
         ticket_id=ticket.pk,
         handler=lifecycle["street_staff"],
     )
+
+
+def test_street_of_and_report_up_from_a_shared_department(lifecycle):
+    from tickets.services.common import street_of
+
+    tree = lifecycle["tree"]
+    assert street_of(tree["grids"][3]) == tree["street"]
+    assert street_of(tree["communities"][0]) == tree["street"]
+    assert street_of(tree["street"]) == tree["street"]
+    assert street_of(tree["district"]) == tree["district"]
+    assert street_of(None) is None
+    member = UserFactory(role=UserRole.GRID_WORKER, region=tree["street"])
+    shared = DepartmentFactory(name="共享民政", region=None)
+    shared.members.add(member)
+    ticket = walk_to(Stage.TRIAGED, **lifecycle)
+    services.ticket_dispatch(
+        actor=lifecycle["street_staff"], ticket_id=ticket.pk, handling_department=shared
+    )
+    services.ticket_accept(actor=member, ticket_id=ticket.pk, handler=member)
+    services.ticket_report_up(actor=member, ticket_id=ticket.pk, reason="跨部门")
+    ticket.refresh_from_db()
+    assert ticket.handling_region == tree["street"]
+    assert ticket.holder_region == tree["street"]
 
 
 def test_report_up_by_someone_else_is_refused(lifecycle):

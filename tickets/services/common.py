@@ -210,12 +210,9 @@ def unit_staff_ids(*, region=None, department=None) -> list[int]:
 
 def street_of(region):
     """The street (or town) above ``region``: where 制单 and 派单 happen."""
-    if region is None or region.level in (RegionLevel.STREET, RegionLevel.DISTRICT):
-        return region
-    return (
-        region.get_ancestors().filter(level=RegionLevel.STREET).order_by("-lft").first()
-        or region
-    )
+    if region is None:
+        return None
+    return region.ancestor_of_level(RegionLevel.STREET) or region
 
 
 def holder_of(ticket: Ticket):

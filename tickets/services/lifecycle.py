@@ -30,6 +30,7 @@ from .common import (
     record_event,
     require_text,
     save_photos,
+    street_of,
     unit_staff_ids,
 )
 
@@ -50,10 +51,13 @@ def _triage(
             _("The place must be a grid or a building."), code="invalid_region"
         )
     permissions.require_in_scope(actor, region)
-    if not (responsible_leader.is_active and responsible_leader.role):
+    if not permissions.may_lead(actor, responsible_leader):
         raise DomainError(
-            _("The responsible leader must be an active staff account."),
-            code="invalid",
+            _(
+                "The responsible leader must be an active staff account "
+                "working in your area."
+            ),
+            code="invalid_leader",
         )
     from_stage = ticket.stage
     # The 1-working-day clock of 制单+派单 keeps running: the deadline stays.
@@ -441,12 +445,8 @@ def _report_up_target(ticket) -> Region | None:
         department = ticket.handling_department
         if department.region_id:
             return department.region
-        return (
-            ticket.region.get_ancestors()
-            .filter(level=RegionLevel.STREET)
-            .order_by("-lft")
-            .first()
-        )
+        street = street_of(ticket.region)
+        return street if street and street.level == RegionLevel.STREET else None
     return ticket.handling_region.parent if ticket.handling_region_id else None
 
 
