@@ -6,7 +6,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Min, OuterRef, Q, Subquery
+from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -122,9 +122,13 @@ class RuleCategoryAdmin(RulesAdminMixin, admin.ModelAdmin):
     list_editable = ("sort_order", "is_active")
     inlines = [RuleItemInline]
 
-    @admin.display(description=_("items"))
+    def get_queryset(self, request):
+        # One count per row, in the list's own query.
+        return super().get_queryset(request).annotate(item_count=Count("items"))
+
+    @admin.display(description=_("items"), ordering="item_count")
     def item_count(self, obj):
-        return obj.items.count()
+        return obj.item_count
 
 
 @admin.register(RuleItem)

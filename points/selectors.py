@@ -14,20 +14,6 @@ from grids.querysets import subtree_q
 
 from .choices import AwardStatus
 from .models import Award, CommunityPointsPolicy, LedgerEntry, PointsAccount, Prize
-from .querysets import ancestors_or_self_q
-
-
-def community_of(region: Region) -> Region | None:
-    """The community (社区/村) that ``region`` lies in, or is."""
-    if region is None:
-        return None
-    if region.level == RegionLevel.COMMUNITY:
-        return region
-    return (
-        Region.objects.filter(ancestors_or_self_q(region, ""))
-        .filter(level=RegionLevel.COMMUNITY)
-        .first()
-    )
 
 
 def policy_for(community: Region | None) -> CommunityPointsPolicy:
@@ -42,7 +28,9 @@ def policy_for(community: Region | None) -> CommunityPointsPolicy:
 def account_lookup_for(resident) -> dict:
     """The filter that finds ``resident``'s account under their community's policy:
     their own, or their household's pooled account."""
-    policy = policy_for(community_of(resident.household.region))
+    policy = policy_for(
+        resident.household.region.ancestor_of_level(RegionLevel.COMMUNITY)
+    )
     if policy.pool_by_household:
         return {"household_id": resident.household_id, "resident__isnull": True}
     return {"resident_id": resident.pk}
@@ -114,6 +102,8 @@ def statement(*, resident, history_limit: int = 50) -> dict:
     prizes = list(prizes_available_to(resident).filter(stock__gt=0))
     return {
         "resident": resident,
+        # The statement link is public (whoever holds it): the name is masked.
+        "resident_name": mask_name(resident.name),
         "account": account,
         "balance": balance,
         "entries": entries,

@@ -31,7 +31,9 @@ def statement(request, token):
     if resident is None:
         raise Http404(_("This link is not valid or has expired."))
     context = selectors.statement(resident=resident)
-    context["community"] = selectors.community_of(resident.household.region)
+    context["community"] = resident.household.region.ancestor_of_level(
+        RegionLevel.COMMUNITY
+    )
     response = render(request, "points/statement.html", context)
     # The link is the key: keep it out of caches and referrers.
     response["Cache-Control"] = "private, no-store"

@@ -290,3 +290,32 @@ def test_admin_lists_do_not_query_per_row(staff_client, tree, credit, model):
     few = count()
     add_rows(6)
     assert count() == few
+
+
+def test_rule_categories_list_counts_items_without_a_query_per_row(staff_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.points.factories import RuleCategoryFactory, RuleItemFactory
+
+    url = reverse("admin:points_rulecategory_changelist")
+
+    def add_categories(n):
+        for i in range(n):
+            category = RuleCategoryFactory()
+            for _ in range(i % 3):
+                RuleItemFactory(category=category)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            response = staff_client.get(url)
+            assert response.status_code == 200
+        return len(queries), response
+
+    add_categories(2)
+    few, _response = count()
+    add_categories(8)
+    many, response = count()
+    assert many == few
+    counts = sorted(row.item_count for row in response.context["cl"].result_list)
+    assert counts == sorted([0, 1] + [i % 3 for i in range(8)])

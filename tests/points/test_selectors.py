@@ -35,7 +35,31 @@ def test_prizes_available_to_a_resident(tree, resident):
     assert set(selectors.prizes_available_to(resident)) == {own, street}
 
 
-def test_community_of(tree):
-    assert selectors.community_of(tree["grids"][3]) == tree["communities"][1]
-    assert selectors.community_of(tree["communities"][0]) == tree["communities"][0]
-    assert selectors.community_of(tree["street"]) is None
+def test_the_points_app_keeps_no_copy_of_the_grids_helpers():
+    from grids import permissions as grids_permissions
+    from points import permissions
+
+    # The community comes from Region.ancestor_of_level, the active-user rule
+    # from grids.permissions: one definition each.
+    assert not hasattr(selectors, "community_of")
+    assert not hasattr(permissions, "_active")
+    assert permissions.is_active_user is grids_permissions.is_active_user
+
+
+def test_policy_of_a_building_is_its_communitys(tree, community_staff):
+    from grids.choices import RegionLevel
+    from points import services
+    from tests.grids.factories import HouseholdFactory, RegionFactory, ResidentFactory
+
+    services.policy_set(
+        actor=community_staff,
+        community=tree["communities"][0],
+        pool_by_household=True,
+        expire_at_year_end=False,
+    )
+    building = RegionFactory(parent=tree["grids"][0], level=RegionLevel.BUILDING)
+    resident = ResidentFactory(household=HouseholdFactory(region=building))
+    assert selectors.account_lookup_for(resident) == {
+        "household_id": resident.household_id,
+        "resident__isnull": True,
+    }

@@ -34,6 +34,14 @@ def test_statement_shows_balance_history_and_affordable_prizes(
     assert "别处的奖品" not in response.content.decode()
 
 
+def test_statement_masks_the_residents_name(client, resident):
+    # The link is a reusable public link (90 days): whoever holds it sees the page.
+    page = client.get(statement_url(resident)).content.decode()
+    assert resident.name == "张三丰"
+    assert "张三丰" not in page
+    assert "张*丰" in page
+
+
 def test_statement_without_points_is_empty(client, resident):
     response = client.get(statement_url(resident))
     assert response.status_code == 200
