@@ -32,6 +32,15 @@ MEMBER_EDITABLE_FIELDS = (
 )
 
 
+def _member_conflicts() -> dict:
+    """The message of a uniqueness clash on a member, per field (a Conflict)."""
+    return {
+        "phone": _("Another party member already has this phone number."),
+        "grid_worker": _("This grid worker is already linked to another party member."),
+        "user": _("This login account is already linked to another party member."),
+    }
+
+
 def _check_links(actor, *, organisation, grid_worker) -> None:
     if organisation is not None:
         require_in_scope(actor, organisation.region)
@@ -85,7 +94,11 @@ def party_member_create(
         user=user,
     )
     with transaction.atomic():
-        full_clean(member)
+        full_clean(
+            member,
+            conflict_messages=_member_conflicts(),
+            conflict_code="duplicate_member",
+        )
         try:
             with transaction.atomic():
                 member.save()
@@ -132,7 +145,11 @@ def party_member_update(*, actor, member_id: int, **changes) -> PartyMember:
             setattr(member, field, value)
         try:
             with transaction.atomic():
-                full_clean(member)
+                full_clean(
+                    member,
+                    conflict_messages=_member_conflicts(),
+                    conflict_code="duplicate_member",
+                )
                 member.save(update_fields=list(changes))
         except IntegrityError:
             raise Conflict(

@@ -2,7 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from grids.choices import UserRole
 from grids.errors import Conflict, DomainError, NotAllowed, OutOfScope
@@ -65,8 +65,52 @@ def test_duplicate_phone_is_refused(community_staff, party):
         "organisation": party["branches"][0],
     }
     services.party_member_create(**kwargs)
-    with pytest.raises(DomainError):
-        services.party_member_create(**kwargs)
+    with pytest.raises(Conflict) as excinfo:
+        services.party_member_create(**{**kwargs, "name": "王芳二"})
+    assert excinfo.value.code == "duplicate_member"
+    assert excinfo.value.message == translation.gettext(
+        "Another party member already has this phone number."
+    )
+    assert excinfo.value.extra == {"fields": ["phone"]}
+    assert PartyMember.objects.filter(phone="13812345678").count() == 1
+
+
+def test_changing_to_a_taken_phone_is_a_conflict(community_staff, party):
+    PartyMemberFactory(organisation=party["branches"][0], phone="13812345678")
+    other = PartyMemberFactory(organisation=party["branches"][0], phone="13900000000")
+    with pytest.raises(Conflict) as excinfo:
+        services.party_member_update(
+            actor=community_staff, member_id=other.pk, phone="138 1234 5678"
+        )
+    assert excinfo.value.code == "duplicate_member"
+    assert "phone" in excinfo.value.extra["fields"]
+    other.refresh_from_db()
+    assert other.phone == "13900000000"
+
+
+def test_linking_a_roster_person_twice_is_a_conflict(community_staff, tree, party):
+    worker = GridAssignmentFactory(grid=tree["grids"][0]).worker
+    PartyMemberFactory(organisation=party["branches"][0], grid_worker=worker)
+    other = PartyMemberFactory(organisation=party["branches"][0])
+    with pytest.raises(Conflict) as excinfo:
+        services.party_member_update(
+            actor=community_staff, member_id=other.pk, grid_worker=worker
+        )
+    assert excinfo.value.message == translation.gettext(
+        "This grid worker is already linked to another party member."
+    )
+
+
+def test_an_invalid_phone_stays_a_plain_domain_error(community_staff, party):
+    with pytest.raises(DomainError) as excinfo:
+        services.party_member_create(
+            actor=community_staff,
+            name="王芳",
+            phone="12345",
+            organisation=party["branches"][0],
+        )
+    assert not isinstance(excinfo.value, Conflict)
+    assert excinfo.value.code == "invalid"
 
 
 def test_in_service_member_without_branch_is_registered_at_once(community_staff, tree):
