@@ -433,3 +433,13 @@ def test_wish_action_submit_only_acts_on_a_valid_post(rf, community_staff, tree)
     wish.refresh_from_db()
     assert wish.state == WishState.WITHDRAWN
     assert [m.level_tag for m in request._messages] == ["success"]
+
+
+@pytest.mark.parametrize(
+    "model", ["partyorg", "partymember", "registration", "servicerecord", "wish"]
+)
+@pytest.mark.parametrize("raw", ["²", "9" * 30])
+def test_admin_change_page_with_a_malformed_id(client, street_staff, model, raw):
+    client.force_login(street_staff)
+    url = reverse(f"admin:partyorg_{model}_changelist") + f"{raw}/change/"
+    assert client.get(url).status_code in {302, 404}
