@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, OuterRef, Subquery, Value
+from django.db.models import Count, F, Max, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Concat, Length, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -545,33 +545,50 @@ def patrol_record(
 def region_counts_refresh() -> int:
     """Recount households and residents of every Region from the household file.
 
-    Two set-based UPDATEs over the MPTT ranges (a node counts its whole subtree),
-    whatever the size of the tree. Idempotent. Returns the number of regions.
+    Set-based and bottom-up: one UPDATE gives every node its own rows' counts,
+    then one UPDATE per tree depth (deepest first) adds the children's totals, so
+    each node ends with its whole subtree. The number of statements depends on
+    the depth of the tree (six levels at most), never on the number of rows.
+    Idempotent. Returns the number of regions.
     """
-    in_subtree = {
-        "region__tree_id": OuterRef("tree_id"),
-        "region__lft__gte": OuterRef("lft"),
-        "region__rght__lte": OuterRef("rght"),
-    }
-    households = (
-        Household.objects.filter(**in_subtree)
+    own_households = (
+        Household.objects.filter(region=OuterRef("pk"))
         .order_by()
-        .values("region__tree_id")
+        .values("region")
         .annotate(n=Count("pk"))
         .values("n")
     )
-    residents = (
-        Resident.objects.filter(
-            is_active=True, **{f"household__{k}": v for k, v in in_subtree.items()}
+    own_residents = (
+        Resident.objects.filter(is_active=True, household__region=OuterRef("pk"))
+        .order_by()
+        .values("household__region")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+
+    def children_sum(field):
+        return Coalesce(
+            Subquery(
+                Region.objects.filter(parent=OuterRef("pk"))
+                .order_by()
+                .values("parent")
+                .annotate(total=Sum(field))
+                .values("total")
+            ),
+            0,
         )
-        .order_by()
-        .values("household__region__tree_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+
     with transaction.atomic():
         updated = Region.objects.update(
-            households_count=Coalesce(Subquery(households), 0),
-            population_count=Coalesce(Subquery(residents), 0),
+            households_count=Coalesce(Subquery(own_households), 0),
+            population_count=Coalesce(Subquery(own_residents), 0),
         )
+        deepest = Region.objects.aggregate(deepest=Max("depth"))["deepest"] or 0
+        for depth in range(deepest - 1, -1, -1):
+            Region.objects.filter(depth=depth).update(
+                households_count=F("households_count")
+                + children_sum("households_count"),
+                population_count=F("population_count")
+                + children_sum("population_count"),
+            )
     return updated
