@@ -3,17 +3,15 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
-admin.site.site_header = "Gridwork"
+from . import views
 
 urlpatterns = [
-    path(
-        "",
-        RedirectView.as_view(pattern_name="admin:index", permanent=False),
-        name="home",
-    ),
+    path("", views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("tickets/", include("tickets.urls")),

@@ -19,7 +19,8 @@ class AwardProposalForm(forms.Form):
     resident = forms.ModelChoiceField(label=_("Resident"), queryset=Resident.objects)
     rule_item = forms.ModelChoiceField(label=_("Rule item"), queryset=RuleItem.objects)
     awarded_on = forms.DateField(
-        label=_("Date of the deed"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date of the deed"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     note = forms.CharField(
         label=_("Note"),

@@ -35,9 +35,10 @@ def statement(request, token):
         RegionLevel.COMMUNITY
     )
     response = render(request, "points/statement.html", context)
-    # The link is the key: keep it out of caches and referrers.
+    # The link is the key: keep it out of caches and out of other sites' referrers
+    # (same-origin still sends it to us: the CSRF check of the language form needs it).
     response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -61,7 +61,7 @@ def _login_by_cookie(page, live_server, client, user):
     )
 
 
-def _fill_admin_login(page, username):
+def _fill_login(page, username):
     page.fill("#id_username", username)
     page.fill("#id_password", "pass-for-tests")
     page.click("input[type=submit]")
@@ -256,15 +256,6 @@ def test_statement_shows_balance_history_prizes_and_hides_personal_data(
     _shot(phone_page, tmp_path, "rankings")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: the rankings column msgid 'Name' is translated by django_celery_beat's "
-        "catalogue as 任务名 (task name): django_celery_beat precedes points in "
-        "INSTALLED_APPS, so points' own 姓名 loses; 'History' likewise reads 历史 "
-        "(django.contrib.admin) instead of 积分明细 on the statement"
-    ),
-)
 def test_rankings_name_column_reads_name_in_chinese(
     phone_page, live_server, tree, street_staff
 ):
@@ -335,14 +326,6 @@ def test_grid_worker_proposes_points_and_a_repeated_submit_makes_one_proposal(
     _shot(phone_page, tmp_path, "propose_done")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: points/forms.py AwardProposalForm.awarded_on uses DateInput(type=date) "
-        "without format='%Y-%m-%d'; in Chinese it renders value='2026/11/23', which "
-        "the browser's date input drops, so the required field comes up empty"
-    ),
-)
 def test_propose_date_defaults_to_today(phone_page, live_server, client, grid_worker):
     _login_by_cookie(phone_page, live_server, client, grid_worker)
     phone_page.goto(f"{live_server.url}/points/propose/")
@@ -351,18 +334,10 @@ def test_propose_date_defaults_to_today(phone_page, live_server, client, grid_wo
     assert phone_page.input_value("#id_awarded_on") == today
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: LOGIN_URL is admin:login and there is no other login page; the "
-        "admin login refuses users with is_staff=False, so a grid worker "
-        "account (is_staff defaults to False) cannot log in to the phone pages"
-    ),
-)
 def test_grid_worker_logs_in_to_the_phone_pages(phone_page, live_server, grid_worker):
     phone_page.goto(f"{live_server.url}/points/propose/")
-    assert "/admin/login/" in phone_page.url  # sent to the login page
-    _fill_admin_login(phone_page, grid_worker.username)
+    assert "/accounts/login/" in phone_page.url  # sent to the login page
+    _fill_login(phone_page, grid_worker.username)
     expect(phone_page.locator("h1")).to_have_text("积分申报", timeout=5000)
 
 
@@ -374,8 +349,8 @@ def test_community_staff_posts_a_wish_on_the_phone(
 ):
     grid = tree["grids"][1]  # a grid of the staff's community
     phone_page.goto(f"{live_server.url}/party/wishes/")
-    assert "/admin/login/" in phone_page.url
-    _fill_admin_login(phone_page, community_staff.username)
+    assert "/accounts/login/" in phone_page.url
+    _fill_login(phone_page, community_staff.username)
     expect(phone_page.locator("h1")).to_have_text("微心愿")
     _shot(phone_page, tmp_path, "wishes_empty")
 
@@ -471,14 +446,6 @@ def test_rankings_page_switches_to_english_and_back(
     expect(phone_page.locator("h1")).to_have_text("诚信文明积分排行")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: points/views.py statement() sends Referrer-Policy: no-referrer, so "
-        "Chromium sends Origin: null with the page's POST forms and Django's CSRF "
-        "check answers 403 to the header's language button"
-    ),
-)
 def test_statement_switches_to_english(phone_page, live_server, tree):
     resident = _resident(tree["grids"][0], name="张三丰")
     phone_page.goto(live_server.url + statement_url(resident))
