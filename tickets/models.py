@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from mptt.models import MPTTModel, TreeForeignKey
 
 from grids.masking import mask_name, mask_phone
@@ -198,7 +199,7 @@ class Ticket(models.Model):
     )
     reporter_name = models.CharField(_("reporter"), max_length=50, blank=True)
     reporter_phone = models.CharField(_("reporter phone"), max_length=20, blank=True)
-    description = models.TextField(_("description"))
+    description = models.TextField(pgettext_lazy("ticket", "description"))
     received_at = models.DateTimeField(_("received at"))
     # Who: 包村/分管领导, the handling unit (community or department), the handler.
     responsible_leader = models.ForeignKey(
@@ -295,7 +296,9 @@ class Ticket(models.Model):
         blank=True,
         related_name="merged_tickets",
     )
-    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_at = models.DateTimeField(
+        pgettext_lazy("ticket", "closed at"), null=True, blank=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("received by"),

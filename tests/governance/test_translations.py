@@ -39,3 +39,25 @@ def test_default_language_is_chinese_and_english_on_request(client, db):
     assert "登录" in response.content.decode()
     response = client.get("/admin/login/", headers={"accept-language": "en"})
     assert "Log in" in response.content.decode()
+
+
+@pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda p: p.parts[-5])
+def test_our_wording_is_what_users_see(po_path):
+    """Catalogues merge: for a msgid that Django or another app also translates,
+    the earlier app wins. A msgid whose meaning here differs needs a context."""
+    from django.utils import translation
+
+    po = polib.pofile(str(po_path))
+    shadowed = []
+    with translation.override("zh-hans"):
+        for entry in po.translated_entries():
+            if entry.msgid_plural:
+                continue
+            shown = (
+                translation.pgettext(entry.msgctxt, entry.msgid)
+                if entry.msgctxt
+                else translation.gettext(entry.msgid)
+            )
+            if shown != entry.msgstr:
+                shadowed.append((entry.msgid, entry.msgstr, shown))
+    assert shadowed == []
