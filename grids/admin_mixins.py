@@ -7,6 +7,7 @@ Set ``scope_path`` to the lookup from the model to its Region (``"region"``,
 roles that may add or change rows. Deleting is off unless ``allow_delete``.
 """
 
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db import models
 from import_export.admin import ImportExportMixin
 
@@ -15,8 +16,26 @@ from .choices import UserRole
 from .models import Region
 from .querysets import scope_q
 
+_DATE_PART_RANGES = {"year": (1900, 2999), "month": (1, 12), "day": (1, 31)}
 
-class ScopedAdminMixin:
+
+class SafeDateHierarchyMixin:
+    def get_changelist_instance(self, request):
+        """Refuse a malformed ``<date_hierarchy>__year/month/day`` like any other
+        bad filter (the admin redirects with ``?e=1``) instead of a 500."""
+        if self.date_hierarchy:
+            for part, (low, high) in _DATE_PART_RANGES.items():
+                raw = request.GET.get(f"{self.date_hierarchy}__{part}")
+                if raw is None:
+                    continue
+                if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
+                    raise IncorrectLookupParameters(raw)
+                if not low <= int(raw) <= high:
+                    raise IncorrectLookupParameters(raw)
+        return super().get_changelist_instance(request)
+
+
+class ScopedAdminMixin(SafeDateHierarchyMixin):
     scope_path = "region"
     write_roles = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
     allow_delete = False

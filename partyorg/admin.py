@@ -6,7 +6,6 @@ editing the state field.
 """
 
 from django.contrib import admin, messages
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -37,29 +36,10 @@ from .services.wishes import stale_days, stale_wish_q
 STREET_ONLY = frozenset({UserRole.STREET_STAFF})
 STAFF = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
 
+
 # The date drill-down's bounds: Django builds datetime(year, month, day) and the
 # next year/month from the query string, and a year of 9999 (or 30 digits)
 # overflows outside its own ValueError guard — a 500 instead of "bad lookup".
-_DATE_PART_RANGES = {"year": (1900, 2999), "month": (1, 12), "day": (1, 31)}
-
-
-class SafeDateHierarchyMixin:
-    """Refuse a malformed ``<date_hierarchy>__year/month/day`` like any other bad
-    filter (the admin redirects with ``?e=1``) before Django's ChangeList sees it."""
-
-    def get_changelist_instance(self, request):
-        if self.date_hierarchy:
-            for part, (low, high) in _DATE_PART_RANGES.items():
-                raw = request.GET.get(f"{self.date_hierarchy}__{part}")
-                if raw is None:
-                    continue
-                if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
-                    raise IncorrectLookupParameters(raw)
-                if not low <= int(raw) <= high:
-                    raise IncorrectLookupParameters(raw)
-        return super().get_changelist_instance(request)
-
-
 @admin.register(PartyOrg)
 class PartyOrgAdmin(ScopedAdminMixin, ServiceErrorMixin, MPTTModelAdmin):
     write_roles = STREET_ONLY
@@ -252,9 +232,7 @@ class RegistrationAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
 
 
 @admin.register(ServiceRecord)
-class ServiceRecordAdmin(
-    SafeDateHierarchyMixin, ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin
-):
+class ServiceRecordAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = "registration__community"
     write_roles = STAFF
     list_display = ("served_on", "member_name", "community", "task", "hours")
@@ -329,9 +307,7 @@ class WishEventInline(admin.TabularInline):
 
 
 @admin.register(Wish)
-class WishAdmin(
-    SafeDateHierarchyMixin, ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin
-):
+class WishAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     write_roles = frozenset({UserRole.COMMUNITY_STAFF, UserRole.GRID_WORKER})
     list_display = (
         "title",

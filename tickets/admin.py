@@ -19,7 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
-from grids.admin_mixins import ScopedAdminMixin
+from grids.admin_mixins import SafeDateHierarchyMixin, ScopedAdminMixin
 from grids.choices import RegionLevel, UserRole
 from grids.errors import DomainError
 from grids.models import Region
@@ -110,7 +110,7 @@ class CategoryAdmin(MPTTModelAdmin):
 
 
 @admin.register(WorkCalendarDay)
-class WorkCalendarDayAdmin(admin.ModelAdmin):
+class WorkCalendarDayAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
     list_display = ("date", "weekday", "is_workday", "source", "note")
     list_filter = ("is_workday", "source")
     date_hierarchy = "date"

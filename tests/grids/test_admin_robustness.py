@@ -73,3 +73,21 @@ def test_notifications_are_private_and_marked_read_on_open(
     client.get(reverse("admin:grids_notification_change", args=[mine.pk]))
     mine.refresh_from_db()
     assert mine.read_at is not None
+
+
+@pytest.mark.parametrize(
+    ("url_name", "field"),
+    [
+        ("admin:grids_patrol_changelist", "occurred_at"),
+        ("admin:tickets_workcalendarday_changelist", "date"),
+        ("admin:points_ledgerentry_changelist", "created_at"),
+    ],
+)
+@pytest.mark.parametrize("year", ["99999", "²", "0", "abc"])
+def test_date_drill_down_with_a_bad_year_is_not_a_500(
+    client, street_staff, url_name, field, year
+):
+    client.force_login(street_staff)
+    response = client.get(reverse(url_name), {f"{field}__year": year})
+    assert response.status_code == 302
+    assert "e=1" in response.url
