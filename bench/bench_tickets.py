@@ -1,0 +1,674 @@
+"""Province scale for the ticket jobs: N tickets (default 1,000,000) over a tree of
+10 districts (4,900 grids), spread over every stage, ~5 % of them overdue in an
+escalating stage. Measures the periodic jobs (escalation run twice, reminders,
+未评价) and the scoped ticket list of a street and a district, with their SQL
+statement counts and the plans of the jobs' candidate queries. Prints one JSON
+object.
+
+    .venv/bin/python bench/bench_tickets.py                 # builds once, measures
+    BENCH_TICKETS=100000 .venv/bin/python bench/bench_tickets.py
+
+The data are anchored at a fixed instant (``BENCH_NOW``, a Wednesday 15:00 in
+Beijing, when the reminders of today's 17:30 deadlines are due) and every job gets
+that instant as ``now``, so a rerun measures the same work. The jobs run inside a
+transaction the bench rolls back, so the data stay as built; the SAVEPOINT
+statements that nesting adds are not counted.
+"""
+
+import datetime as dt
+import io
+import json
+import os
+import random
+import statistics
+import time
+
+os.environ.setdefault(
+    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gridwork_bench_tickets"
+)
+os.environ.setdefault("BENCH_DISTRICTS", "10")
+
+TICKETS = int(os.environ.get("BENCH_TICKETS", 1_000_000))
+OVERDUE_SHARE = float(os.environ.get("BENCH_OVERDUE_SHARE", 0.05))
+NOW_ISO = os.environ.get("BENCH_NOW", "2026-11-18T15:00:00+08:00")
+COPY_CHUNK = 50_000
+
+# Share of the tickets in each stage: most are closed, a fifth still escalate.
+STAGE_MIX = (
+    ("received", 0.02),
+    ("triaged", 0.01),
+    ("dispatched", 0.04),
+    ("accepted", 0.13),
+    ("handled", 0.07),
+    ("evaluated", 0.03),
+    ("merged", 0.02),
+    ("closed", 0.68),
+)
+# Handled tickets whose 3-day wait for the resident's verdict is over (未评价).
+HANDLED_PAST_WAIT_SHARE = 0.3
+# Open tickets escalated before, for an earlier deadline (must not escalate now).
+EARLIER_ESCALATION_SHARE = 0.03
+DEPARTMENT_SHARE = 0.15
+SOURCES = (
+    ("hotline", 0.45),
+    ("patrol", 0.35),
+    ("letter_visit", 0.05),
+    ("petition", 0.05),
+    ("department", 0.05),
+    ("self_report", 0.05),
+)
+BENCH_DEPARTMENT = "Bench 城管执法"
+BENCH_CATEGORIES = (
+    ("Bench 简易纠纷", "easy"),
+    ("Bench 一般纠纷", "general"),
+    ("Bench 疑难复杂", "hard"),
+)
+DEPARTMENT_MEMBERS = 5
+EVALUATED_VERDICTS = ("satisfied", "satisfied", "ordinary", "dissatisfied")
+CLOSED_VERDICTS = (*EVALUATED_VERDICTS, "satisfied", "unevaluated")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.fromisoformat(NOW_ISO)
+
+
+# --- the tree, the catalogue and the accounts -------------------------------
+
+
+def _tree() -> dict:
+    """Grids with their community, street and district ids; the node parents."""
+    from grids.models import Region
+
+    rows = list(Region.objects.values_list("pk", "parent_id", "level"))
+    parent = {pk: parent_id for pk, parent_id, _level in rows}
+    grids = []
+    for pk, parent_id, level in rows:
+        if level == "grid":
+            community = parent_id
+            street = parent[community]
+            grids.append((pk, community, street, parent[street]))
+    grids.sort()
+    by_level = {}
+    for pk, _parent_id, level in rows:
+        by_level.setdefault(level, []).append(pk)
+    return {"grids": grids, "parent": parent, "levels": by_level}
+
+
+def _user_specs(tree: dict) -> list[tuple[str, str, int | None]]:
+    """(username, role, region id) of every bench account."""
+    levels = tree["levels"]
+    specs = [(f"bench-sup-{pk}", "supervisor", pk) for pk in levels["district"]]
+    for pk in levels["street"]:
+        specs.append((f"bench-sup-{pk}", "supervisor", pk))
+        specs.append((f"bench-street-{pk}", "street_staff", pk))
+    specs += [(f"bench-comm-{pk}", "community_staff", pk) for pk in levels["community"]]
+    specs += [(f"bench-grid-{pk}", "grid_worker", pk) for pk in levels["grid"]]
+    specs += [
+        (f"bench-dept-{k}", "grid_worker", None) for k in range(DEPARTMENT_MEMBERS)
+    ]
+    return specs
+
+
+def _ticket_tables():
+    from grids.models import Notification
+    from tickets.models import (
+        Ticket,
+        TicketAssessment,
+        TicketEvaluation,
+        TicketEvent,
+        TicketPhoto,
+        UsedEvaluationToken,
+    )
+
+    models = (
+        TicketPhoto,
+        TicketEvent,
+        TicketEvaluation,
+        TicketAssessment,
+        UsedEvaluationToken,
+        Ticket,
+        Notification,
+    )
+    return ", ".join(m._meta.db_table for m in models)
+
+
+def _clear_tickets():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {_ticket_tables()} RESTART IDENTITY CASCADE")
+
+
+def build_accounts(tree: dict) -> dict:
+    """The catalogue and the accounts, once. Returns the ids the tickets use."""
+    from grids.models import User
+    from tickets.models import Category, Department
+
+    department, _created = Department.objects.get_or_create(name=BENCH_DEPARTMENT)
+    categories = []
+    for name, deadline_class in BENCH_CATEGORIES:
+        category = Category.objects.filter(parent=None, name=name).first()
+        if category is None:
+            category = Category.objects.create(name=name, deadline_class=deadline_class)
+        categories.append((category.pk, deadline_class))
+    specs = _user_specs(tree)
+    if User.objects.filter(username__startswith="bench-").count() != len(specs):
+        User.objects.filter(username__startswith="bench-").delete()
+        User.objects.bulk_create(
+            [
+                User(username=name, role=role, region_id=region_id, password="!")
+                for name, role, region_id in specs
+            ],
+            batch_size=5000,
+        )
+        members = User.objects.filter(username__startswith="bench-dept-")
+        department.members.set(members)
+    ids = dict(
+        User.objects.filter(username__startswith="bench-").values_list("username", "pk")
+    )
+    return {
+        "department": department.pk,
+        "categories": categories,
+        "users": ids,
+        "department_members": [
+            ids[f"bench-dept-{k}"] for k in range(DEPARTMENT_MEMBERS)
+        ],
+    }
+
+
+# --- the tickets -------------------------------------------------------------
+
+
+class Deadlines:
+    """``set_deadline`` of the services, cached by (local start date, days): the
+    deadline depends on nothing else (see ``tickets.workcalendar``)."""
+
+    def __init__(self):
+        from tickets.services.common import reminder_hours
+        from tickets.workcalendar import WorkCalendar
+
+        self.calendar = WorkCalendar()
+        self.hours = reminder_hours()
+        self.cache = {}
+
+    def fields(self, start: dt.datetime, days: int) -> dict:
+        from django.utils import timezone
+
+        from tickets.workcalendar import add_working_days, working_hours_before
+
+        key = (timezone.localtime(start).date(), days)
+        if key not in self.cache:
+            deadline = add_working_days(start, days, calendar=self.calendar)
+            self.cache[key] = (
+                deadline.at,
+                deadline.provisional,
+                working_hours_before(deadline.at, self.hours, calendar=self.calendar),
+            )
+        at, provisional, remind_at = self.cache[key]
+        return {
+            "stage_deadline": at,
+            "deadline_provisional": provisional,
+            "deadline_basis_at": start,
+            "deadline_working_days": days,
+            "remind_at": remind_at,
+        }
+
+
+def _pick(rng, mix):
+    x = rng.random()
+    for value, share in mix:
+        x -= share
+        if x < 0:
+            return value
+    return mix[-1][0]
+
+
+def _hours(n: float) -> dt.timedelta:
+    return dt.timedelta(hours=n)
+
+
+def _open_ticket(row, stage, rng, *, deadlines, overdue, now, handling_days):
+    """Stage fields of a ticket still in an escalating stage or 待评单, set the
+    way the services set them (``ticket_create`` … ``ticket_handle``)."""
+    from tickets.choices import ACCEPT_WORKING_DAYS, TRIAGE_WORKING_DAYS
+
+    days = {
+        "received": TRIAGE_WORKING_DAYS,
+        "triaged": TRIAGE_WORKING_DAYS,  # the 制单+派单 clock keeps running
+        "dispatched": ACCEPT_WORKING_DAYS,
+        "accepted": handling_days,
+        "handled": 3,  # TICKETS_EVALUATION_WORKING_DAYS
+    }[stage]
+    if overdue:
+        entered = now - dt.timedelta(days=days * 1.5 + 2 + rng.uniform(0, 10))
+        fields = deadlines.fields(entered, days)
+        while fields["stage_deadline"] >= now:
+            entered -= dt.timedelta(days=3)
+            fields = deadlines.fields(entered, days)
+    else:
+        entered = now - _hours(rng.uniform(0, 24 * days * 1.4))
+        fields = deadlines.fields(entered, days)
+        if fields["stage_deadline"] <= now:
+            entered = now - _hours(rng.uniform(0, 6))
+            fields = deadlines.fields(entered, days)
+    row.update(fields, stage_entered_at=entered)
+    row["received_at"] = entered
+    if stage in ("dispatched", "accepted", "handled"):
+        row["received_at"] = entered - _hours(rng.uniform(2, 24 * (days + 2)))
+    return row
+
+
+def ticket_rows(tree: dict, accounts: dict, count: int):
+    """Yield one dict of column values per ticket (ids 1..count)."""
+    from django.utils import timezone
+
+    from tickets.choices import (
+        HANDLING_WORKING_DAYS,
+        HOTLINE_HANDLING_WORKING_DAYS,
+    )
+    from tickets.models import Ticket
+
+    now = _now()
+    rng = random.Random(20261118)
+    deadlines = Deadlines()
+    users = accounts["users"]
+    parent = tree["parent"]
+    grids = tree["grids"]
+    escalating = {"received", "triaged", "dispatched", "accepted"}
+    escalating_share = sum(share for stage, share in STAGE_MIX if stage in escalating)
+    overdue_in_escalating = min(1.0, OVERDUE_SHARE / escalating_share)
+    defaults = {
+        f.attname: f.get_default() for f in Ticket._meta.concrete_fields if f.attname
+    }
+    defaults["updated_at"] = now
+    for pk in range(1, count + 1):
+        grid, community, street, _district = grids[rng.randrange(len(grids))]
+        stage = _pick(rng, STAGE_MIX)
+        source = _pick(rng, SOURCES)
+        category_id, deadline_class = rng.choice(accounts["categories"])
+        street_staff = users[f"bench-street-{street}"]
+        row = dict(defaults)
+        row.update(
+            id=pk,
+            source=source,
+            hotline_number=f"BENCH{pk:09d}" if source == "hotline" else None,
+            stage=stage,
+            category_id=category_id,
+            deadline_class=deadline_class,
+            region_id=grid,
+            address=f"{grid}号楼{pk % 30}单元",
+            reporter_name="张三",
+            reporter_phone=f"138{pk % 100_000_000:08d}",
+            description=f"工单{pk}: 小区门口占道经营, 影响通行",
+            created_by_id=street_staff,
+            responsible_leader_id=street_staff,
+            holder_region_id=street,
+        )
+        if stage == "received" and rng.random() < 0.5:
+            row.update(category_id=None, responsible_leader_id=None)
+        by_department = rng.random() < DEPARTMENT_SHARE
+        if stage in ("dispatched", "accepted", "handled", "evaluated", "closed"):
+            if by_department:
+                # A shared department (no region): held at the ticket's street.
+                row["handling_department_id"] = accounts["department"]
+                row["instructions"] = "请城管执法队处理"
+            else:
+                row["handling_region_id"] = community
+                row["holder_region_id"] = community
+                row["instructions"] = "请社区尽快处理"
+        if stage in ("accepted", "handled", "evaluated", "closed"):
+            row["handler_id"] = (
+                rng.choice(accounts["department_members"])
+                if by_department
+                else users[f"bench-grid-{grid}"]
+            )
+        if stage in ("handled", "evaluated", "closed"):
+            row.update(cause="摊贩", measures="劝离", result="已清理")
+        handling_days = (
+            HOTLINE_HANDLING_WORKING_DAYS
+            if source == "hotline"
+            else HANDLING_WORKING_DAYS[deadline_class]
+        )
+        if stage in escalating or stage == "handled":
+            overdue = rng.random() < (
+                HANDLED_PAST_WAIT_SHARE if stage == "handled" else overdue_in_escalating
+            )
+            _open_ticket(
+                row,
+                stage,
+                rng,
+                deadlines=deadlines,
+                overdue=overdue,
+                now=now,
+                handling_days=handling_days,
+            )
+            earlier = rng.random() < EARLIER_ESCALATION_SHARE
+            if stage in escalating and not overdue and earlier:
+                row.update(
+                    escalation_level=1,
+                    escalated_for_deadline=row["stage_deadline"] - dt.timedelta(days=2),
+                    escalated_to_id=parent[row["holder_region_id"]],
+                )
+        else:
+            # Evaluated, closed or merged: no deadline (``move(working_days=None)``).
+            received = now - dt.timedelta(days=rng.uniform(1, 730))
+            entered = received + dt.timedelta(days=rng.uniform(0.2, 20))
+            entered = min(entered, now - _hours(1))
+            row.update(received_at=received, stage_entered_at=entered)
+            if stage == "evaluated":
+                row["verdict"] = rng.choice(EVALUATED_VERDICTS)
+            elif stage == "closed":
+                row.update(
+                    verdict=rng.choice(CLOSED_VERDICTS),
+                    closed_at=entered,
+                )
+                if rng.random() < 0.08:
+                    escalated = parent.get(row["holder_region_id"])
+                    row.update(
+                        escalation_level=1,
+                        escalated_to_id=escalated or row["holder_region_id"],
+                        escalated_for_deadline=received + dt.timedelta(days=1),
+                    )
+            else:  # merged into an earlier ticket, before triage finished
+                row.update(
+                    merged_into_id=rng.randrange(1, pk) if pk > 1 else None,
+                    closed_at=entered,
+                )
+        row["received_at"] = timezone.localtime(row["received_at"])
+        yield row
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return r"\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return (
+            value.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return str(value)
+
+
+def build_tickets(tree: dict, accounts: dict) -> float | None:
+    """Insert the tickets once with COPY, in chunks; None if already there."""
+    from django.db import connection, transaction
+
+    from tickets.models import Ticket
+
+    if Ticket.objects.count() == TICKETS:
+        return None
+    started = time.perf_counter()
+    _clear_tickets()
+    fields = list(Ticket._meta.concrete_fields)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    attnames = [f.attname for f in fields]
+    sql = f"COPY {Ticket._meta.db_table} ({columns}) FROM STDIN"
+    buffer = io.StringIO()
+    rows_in_buffer = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+
+        def flush():
+            buffer.seek(0)
+            cursor.copy_expert(sql, buffer)
+            buffer.seek(0)
+            buffer.truncate()
+
+        for row in ticket_rows(tree, accounts, TICKETS):
+            buffer.write("\t".join(_copy_text(row[name]) for name in attnames))
+            buffer.write("\n")
+            rows_in_buffer += 1
+            if rows_in_buffer == COPY_CHUNK:
+                flush()
+                rows_in_buffer = 0
+        if rows_in_buffer:
+            flush()
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
+            [Ticket._meta.db_table, TICKETS],
+        )
+    return time.perf_counter() - started
+
+
+def build() -> dict:
+    """The tree (from ``bench_grids``), the catalogue, the accounts and the
+    tickets, each only if missing."""
+    import bench_grids
+    from django.db import connection
+
+    from grids.models import Region, User
+    from tickets.models import Department
+
+    expected = bench_grids.DISTRICTS * bench_grids.STREETS
+    expected *= bench_grids.COMMUNITIES * bench_grids.GRIDS
+    timings = {}
+    if Region.objects.filter(level="grid").count() < expected:
+        # Tickets, accounts and departments protect the old tree's nodes.
+        _clear_tickets()
+        User.objects.filter(region__isnull=False).delete()
+        Department.objects.filter(region__isnull=False).delete()
+        started = time.perf_counter()
+        bench_grids.build_tree()
+        timings["tree_seconds"] = round(time.perf_counter() - started, 1)
+    tree = _tree()
+    accounts = build_accounts(tree)
+    tickets_seconds = build_tickets(tree, accounts)
+    if tickets_seconds is not None:
+        timings["tickets_seconds"] = round(tickets_seconds, 1)
+    # The steady state autovacuum keeps: statistics and visibility map current
+    # (the rolled-back runs of the jobs leave dead rows behind).
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) tickets_ticket")
+    return {"tree": tree, "accounts": accounts, "build": timings}
+
+
+# --- measuring ---------------------------------------------------------------
+
+SAVEPOINT_SQL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+def _statements(captured) -> list[str]:
+    return [
+        q["sql"] for q in captured if not q["sql"].lstrip().startswith(SAVEPOINT_SQL)
+    ]
+
+
+def run_job(fn, **kwargs) -> tuple[dict, list[str]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        result = fn(**kwargs)
+        seconds = time.perf_counter() - started
+    kept = [
+        q
+        for q in captured.captured_queries
+        if not q["sql"].lstrip().startswith(SAVEPOINT_SQL)
+    ]
+    return (
+        {
+            "result": result,
+            "seconds": round(seconds, 3),
+            "queries": len(kept),
+            # Where the time goes: each statement's first words and seconds.
+            "statement_seconds": [
+                [" ".join(q["sql"].split()[:3])[:40], float(q["time"])] for q in kept
+            ],
+        },
+        [q["sql"] for q in kept],
+    )
+
+
+def explain(sql: str, params=None) -> dict:
+    """EXPLAIN (ANALYZE, BUFFERS) in short: time, rows, and how the tickets
+    table was read (index or sequential scan)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
+        (plan,) = cursor.fetchone()[0]
+    scans, filtered = [], 0
+
+    def walk(node):
+        nonlocal filtered
+        kind = node["Node Type"]
+        if ("Scan" in kind and "Relation Name" in node) or "Index Name" in node:
+            target = node.get("Index Name") or node.get("Relation Name")
+            scans.append(f"{kind} {target}")
+        filtered += node.get("Rows Removed by Filter", 0)
+        filtered += node.get("Rows Removed by Index Recheck", 0)
+        for child in node.get("Plans", ()):
+            walk(child)
+
+    top = plan["Plan"]
+    walk(top)
+    return {
+        "execution_ms": round(plan["Execution Time"], 1),
+        "planning_ms": round(plan["Planning Time"], 1),
+        "rows": top["Actual Rows"],
+        "scans": scans,
+        "rows_removed_by_filter": filtered,
+        "shared_buffers_hit": top.get("Shared Hit Blocks", 0),
+        "shared_buffers_read": top.get("Shared Read Blocks", 0),
+    }
+
+
+def _first_select(statements: list[str]) -> str:
+    return next(s for s in statements if s.lstrip().upper().startswith("SELECT"))
+
+
+def measure_jobs(now: dt.datetime) -> dict:
+    """The periodic jobs, each run twice (the second run must find nothing),
+    inside one transaction rolled back at the end."""
+    from django.db import transaction
+
+    from tickets.choices import ESCALATING_STAGES
+    from tickets.models import Ticket
+    from tickets.services import (
+        tickets_escalate_overdue,
+        tickets_mark_unevaluated,
+        tickets_send_reminders,
+    )
+    from tickets.services.escalation import _due_for_escalation
+
+    results = {}
+    with transaction.atomic():
+        results["overdue_in_escalating_stages"] = Ticket.objects.filter(
+            stage__in=ESCALATING_STAGES, stage_deadline__lt=now
+        ).count()
+        candidates = (
+            _due_for_escalation(now)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        sql, params = candidates.query.get_compiler(using=candidates.db).as_sql()
+        plan_before = explain(sql, params)
+        first, _statements_run = run_job(tickets_escalate_overdue, now=now)
+        second, statements = run_job(tickets_escalate_overdue, now=now)
+        results["escalate_overdue"] = {
+            "first_run": first,
+            "second_run": second,
+            "candidate_query_plan_first_run": plan_before,
+            "candidate_query_plan_second_run": explain(_first_select(statements)),
+        }
+        for name, job in (
+            ("send_reminders", tickets_send_reminders),
+            ("mark_unevaluated", tickets_mark_unevaluated),
+        ):
+            first, statements = run_job(job, now=now)
+            candidate = _first_select(statements)
+            second, _statements_run = run_job(job, now=now)
+            results[name] = {
+                "first_run": first,
+                "second_run": second,
+                "candidate_query_plan_second_run": explain(candidate),
+            }
+        transaction.set_rollback(True)
+    return results
+
+
+def measure_list(actor, repeat: int = 3) -> dict:
+    """The scoped list as the admin and the API page it: first page of 50 and
+    the count."""
+    from django.core.paginator import Paginator
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.selectors import ticket_list
+
+    def first_page():
+        paginator = Paginator(ticket_list(actor=actor), 50)
+        page = paginator.page(1)
+        return len(list(page.object_list)), paginator.count
+
+    samples = []
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            rows, count = first_page()
+            samples.append(time.perf_counter() - started)
+    statements = _statements(captured.captured_queries)
+    count_sql = next(s for s in statements if "COUNT(" in s.upper())
+    page_sql = next(s for s in statements if "LIMIT" in s.upper())
+    return {
+        "median_ms": round(statistics.median(samples) * 1000, 1),
+        "queries": len(statements),
+        "rows": rows,
+        "count": count,
+        "count_plan": explain(count_sql),
+        "page_plan": explain(page_sql),
+    }
+
+
+def main():
+    from _setup import setup
+
+    setup()
+    from django.conf import settings
+    from django.db.models import Count
+
+    from grids.models import Region, User
+    from tickets.models import Ticket
+
+    settings.DEBUG = False  # no unbounded query log during the build
+    built = build()
+    levels = built["tree"]["levels"]
+    street = sorted(levels["street"])[len(levels["street"]) // 2]
+    district = sorted(levels["district"])[len(levels["district"]) // 2]
+    street_user = User.objects.select_related("region").get(
+        username=f"bench-street-{street}"
+    )
+    district_user = User.objects.select_related("region").get(
+        username=f"bench-sup-{district}"
+    )
+    now = _now()
+    results = {
+        "tickets": Ticket.objects.count(),
+        "grids": Region.objects.filter(level="grid").count(),
+        "districts": len(levels["district"]),
+        "accounts": len(built["accounts"]["users"]),
+        "now": now.isoformat(),
+        "build_seconds": built["build"] or None,
+        "stages": dict(
+            Ticket.objects.order_by()
+            .values_list("stage")
+            .annotate(n=Count("pk"))
+            .values_list("stage", "n")
+        ),
+    }
+    results.update(measure_jobs(now))
+    results["street_ticket_list"] = measure_list(street_user)
+    results["district_supervisor_ticket_list"] = measure_list(district_user)
+    print(json.dumps(results, ensure_ascii=False, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
