@@ -28,11 +28,11 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py seed_demo && \
 	$(BIN)/python manage.py setup_schedules && \
-	trap 'kill 0' INT TERM EXIT; \
+	trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	$(BIN)/celery -A governance worker --beat --scheduler django_celery_beat.schedulers:DatabaseScheduler \
 		--loglevel=INFO --concurrency=2 --schedule=var/celerybeat-schedule & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
-	wait
+	wait -n
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,7 +3,7 @@
 import os
 import tempfile
 
-os.environ.setdefault("GRIDWORK_TESTING", "1")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use")
 os.environ.setdefault("GRIDWORK_VAR_DIR", tempfile.mkdtemp(prefix="gridwork-test-"))
 
 from .settings import *  # noqa: F403

@@ -6,13 +6,13 @@ service's message. Querysets and choices are scoped by ``ScopedAdminMixin``.
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
 from . import permissions, services
 from .admin_mixins import ScopedAdminMixin, ServiceImportExportMixin
-from .choices import GRID_LEVELS, RegionLevel, UserRole
+from .choices import RegionLevel, UserRole
 from .errors import DomainError
 from .models import (
     GridAssignment,
@@ -25,6 +25,7 @@ from .models import (
     ResidentTag,
     User,
 )
+from .querysets import scope_q
 from .resources import (
     HouseholdResource,
     RegionResource,
@@ -62,10 +63,35 @@ class FullTimeWorkerFilter(admin.SimpleListFilter):
         if self.value() == "missing":
             from .selectors import active_full_time_exists
 
-            return queryset.filter(level__in=GRID_LEVELS).exclude(
+            return queryset.filter(level=RegionLevel.GRID).exclude(
                 active_full_time_exists()
             )
         return queryset
+
+
+class VisibleTagFilter(admin.SimpleListFilter):
+    """Special-group tags, only those the user's role may see; a hidden tag's id
+    in the query string filters nothing."""
+
+    title = _("special-group tags")
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        from .selectors import visible_tag_queryset
+
+        return [(str(t.pk), t.name) for t in visible_tag_queryset(request.user)]
+
+    def queryset(self, request, queryset):
+        from .selectors import visible_tag_queryset
+
+        value = self.value()
+        if not value:
+            return queryset
+        if not (value.isascii() and value.isdigit()):
+            return queryset.none()
+        if not visible_tag_queryset(request.user).filter(pk=int(value)).exists():
+            return queryset.none()
+        return queryset.filter(tags__pk=int(value))
 
 
 class GridAssignmentInline(admin.TabularInline):
@@ -173,13 +199,14 @@ class RegionAdmin(
     def save_formset(self, request, form, formset, change):
         if formset.model is not GridAssignment:
             return super().save_formset(request, form, formset, change)
+        created, ended = [], []
         for inline_form in formset.forms:
             if not inline_form.has_changed() or not inline_form.cleaned_data:
                 continue
             data = inline_form.cleaned_data
             instance = inline_form.instance
             if instance.pk is None:
-                services.assignment_start(
+                stint = services.assignment_start(
                     actor=request.user,
                     worker=data["worker"],
                     grid=form.instance,
@@ -187,23 +214,39 @@ class RegionAdmin(
                     started_on=data["started_on"],
                 )
                 if data.get("ended_on"):
-                    latest = GridAssignment.objects.filter(
-                        worker=data["worker"],
-                        grid=form.instance,
-                        role=data["role"],
-                        ended_on__isnull=True,
-                    ).first()
-                    services.assignment_end(
+                    stint = services.assignment_end(
                         actor=request.user,
-                        assignment_id=latest.pk,
+                        assignment_id=stint.pk,
                         ended_on=data["ended_on"],
                     )
-            elif "ended_on" in inline_form.changed_data and data.get("ended_on"):
-                services.assignment_end(
-                    actor=request.user,
-                    assignment_id=instance.pk,
-                    ended_on=data["ended_on"],
+                created.append(stint)
+                continue
+            _refuse_stint_rewrite(inline_form.changed_data, data.get("ended_on"))
+            if "ended_on" in inline_form.changed_data:
+                ended.append(
+                    services.assignment_end(
+                        actor=request.user,
+                        assignment_id=instance.pk,
+                        ended_on=data["ended_on"],
+                    )
                 )
+        # What the admin's change message reads (formset.save() is not called).
+        formset.new_objects = created
+        formset.changed_objects = [(stint, ["ended_on"]) for stint in ended]
+        formset.deleted_objects = []
+
+
+def _refuse_stint_rewrite(changed_fields, ended_on) -> None:
+    """A stint's history is kept: only its end date may be set, once."""
+    if set(changed_fields) - {"ended_on"}:
+        raise DomainError(
+            _(
+                "Only the end date of an existing stint can be changed; "
+                "end it and start a new one."
+            )
+        )
+    if "ended_on" in changed_fields and not ended_on:
+        raise DomainError(_("An ended stint cannot be reopened; start a new one."))
 
 
 @admin.register(User)
@@ -236,28 +279,61 @@ class StaffUserAdmin(DjangoUserAdmin):
 
 
 @admin.register(GridWorker)
-class GridWorkerAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class GridWorkerAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = ""
     list_display = ("name", "masked_phone", "is_party_member", "active_grids")
     list_filter = ("is_party_member",)
-    search_fields = ("name", "phone")
+    search_fields = ("name", "=phone")  # a whole number only: no digit-by-digit probing
+    ordering = ("name", "pk")
 
     def get_queryset(self, request):
-        # A worker is visible when any of their stints lies in the user's scope.
-        from .querysets import scope_q
-
-        qs = admin.ModelAdmin.get_queryset(self, request)
+        # Visible: workers with a stint in the user's scope, and workers with no
+        # stint yet (just added, waiting to be assigned).
+        qs = admin.ModelAdmin.get_queryset(self, request).prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=GridAssignment.objects.current().select_related("grid"),
+                to_attr="current_stints",
+            )
+        )
         if request.user.is_superuser:
             return qs
-        return qs.filter(
-            Q(
-                Exists(
-                    GridAssignment.objects.filter(
-                        scope_q(request.user, "grid"), worker=OuterRef("pk")
-                    )
-                )
+        in_scope = GridAssignment.objects.filter(
+            scope_q(request.user, "grid"), worker=OuterRef("pk")
+        )
+        any_stint = GridAssignment.objects.filter(worker=OuterRef("pk"))
+        return qs.filter(Q(Exists(in_scope)) | ~Exists(any_stint))
+
+    def get_fields(self, request, obj=None):
+        if permissions.can_manage_roster(request.user):
+            fields = ["name", "phone", "is_party_member"]
+            return [*fields, "user"] if request.user.is_superuser else fields
+        return ["name", "masked_phone", "is_party_member"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if permissions.can_manage_roster(request.user):
+            return ()
+        return ("name", "masked_phone", "is_party_member")
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.grid_worker_update(
+                actor=request.user,
+                worker_id=obj.pk,
+                name=data["name"],
+                phone=data["phone"],
+                is_party_member=data["is_party_member"],
+                user=data.get("user"),
             )
-        ).annotate(_n=Count("pk"))
+        else:
+            obj.pk = services.grid_worker_upsert(
+                actor=request.user,
+                name=data["name"],
+                phone=data["phone"],
+                is_party_member=data["is_party_member"],
+                user=data.get("user"),
+            ).pk
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
@@ -265,9 +341,7 @@ class GridWorkerAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("grids served now"))
     def active_grids(self, obj):
-        return ", ".join(
-            a.grid.name for a in obj.assignments.current().select_related("grid")
-        )
+        return ", ".join(stint.grid.name for stint in obj.current_stints)
 
 
 @admin.register(GridAssignment)
@@ -295,10 +369,12 @@ class GridAssignmentAdmin(
                 started_on=obj.started_on,
             )
             obj.pk = created.pk
-        elif "ended_on" in form.changed_data and obj.ended_on:
-            services.assignment_end(
-                actor=request.user, assignment_id=obj.pk, ended_on=obj.ended_on
-            )
+        else:
+            _refuse_stint_rewrite(form.changed_data, obj.ended_on)
+            if "ended_on" in form.changed_data:
+                services.assignment_end(
+                    actor=request.user, assignment_id=obj.pk, ended_on=obj.ended_on
+                )
 
 
 class ResidentInline(admin.TabularInline):
@@ -374,7 +450,15 @@ class ResidentAdmin(
         "household",
         "residence_type",
     )
-    list_filter = ("residence_type", "gender", "relationship", "tags")
+    list_filter = ("residence_type", "gender", "relationship", VisibleTagFilter)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Tags are filtered only through VisibleTagFilter (?tag=), which knows
+        # which tags the user's role may see.
+        if lookup.split("__")[0] == "tags":
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
     list_select_related = ("household",)
     search_fields = ("name", "household__address")
     autocomplete_fields = ("household",)

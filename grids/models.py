@@ -30,7 +30,11 @@ from .querysets import (
     RegionManager,
     ResidentQuerySet,
 )
-from .validators import validate_id_number, validate_mainland_phone
+from .validators import (
+    validate_geojson_boundary,
+    validate_id_number,
+    validate_mainland_phone,
+)
 
 
 class Region(MPTTModel):
@@ -69,7 +73,12 @@ class Region(MPTTModel):
     longitude = models.DecimalField(
         _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
     )
-    boundary = models.JSONField(_("boundary (GeoJSON)"), null=True, blank=True)
+    boundary = models.JSONField(
+        _("boundary (GeoJSON)"),
+        null=True,
+        blank=True,
+        validators=[validate_geojson_boundary],
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = RegionManager()
@@ -101,11 +110,14 @@ class Region(MPTTModel):
 
     def clean(self):
         super().clean()
+        if self.level not in RegionLevel.values:
+            return  # the level field reports its own error
         parent_level = self.parent.level if self.parent_id else None
         if self.level not in ALLOWED_CHILD_LEVELS.get(parent_level, set()):
+            # Under "parent": on a change form the level is read-only.
             raise ValidationError(
                 {
-                    "level": _("A %(level)s cannot be placed under %(parent)s.")
+                    "parent": _("A %(level)s cannot be placed under %(parent)s.")
                     % {
                         "level": RegionLevel(self.level).label,
                         "parent": RegionLevel(parent_level).label
@@ -139,7 +151,7 @@ class Region(MPTTModel):
         if not code:
             return None  # codes are recommended, not required
         prefix = cls.expected_code_prefix(parent)
-        if not code.isdigit() or len(code) != len(prefix) + digits:
+        if not (code.isascii() and code.isdigit()) or len(code) != len(prefix) + digits:
             return _("The code must be %(length)d digits.") % {
                 "length": len(prefix) + digits
             }

@@ -235,8 +235,12 @@ class RosterResource(ServiceResource):
             actor=self.user,
             name=_cell(row, "worker_name"),
             phone=normalize_phone(_cell(row, "worker_phone")),
-            is_party_member=widgets.BooleanWidget().clean(row.get("is_party_member"))
-            or False,
+            # an empty or missing column keeps what the roster says
+            is_party_member=(
+                None
+                if row.get("is_party_member") in (None, "")
+                else widgets.BooleanWidget().clean(row.get("is_party_member"))
+            ),
         )
         open_stint = GridAssignment.objects.filter(
             worker=worker, grid=instance.grid, role=instance.role, ended_on__isnull=True

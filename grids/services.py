@@ -28,6 +28,7 @@ from .models import (
     Resident,
     ResidentTag,
 )
+from .querysets import scope_q
 from .uploads import validate_image_upload
 from .validators import (
     birth_date_from_id,
@@ -91,6 +92,10 @@ def region_create(
     is_active: bool = True,
 ) -> Region:
     permissions.require(permissions.can_manage_hierarchy(actor))
+    if level not in RegionLevel.values:
+        raise DomainError(
+            _("Unknown level “%(level)s”.") % {"level": level}, code="invalid"
+        )
     with transaction.atomic():
         if parent is not None:
             parent = Region.objects.select_for_update().get(pk=parent.pk)
@@ -205,13 +210,14 @@ def region_move(
     """
     permissions.require(permissions.can_manage_hierarchy(actor))
     with transaction.atomic():
+        trees = Region.objects.filter(pk__in=[region_id, new_parent_id]).values_list(
+            "tree_id", flat=True
+        )
+        _lock_trees(*trees)
         region = Region.objects.filter(pk=region_id).first()
         new_parent = Region.objects.filter(pk=new_parent_id).first()
         permissions.require_in_scope(actor, region)
         permissions.require_in_scope(actor, new_parent)
-        _lock_trees(region.tree_id, new_parent.tree_id)
-        region.refresh_from_db()
-        new_parent.refresh_from_db()
         if region.contains(new_parent):
             raise DomainError(
                 _("A region cannot be moved under itself or its own descendants."),
@@ -260,23 +266,92 @@ def region_move(
 
 # --- Roster ------------------------------------------------------------------
 
+STINT_EXISTS = gettext_lazy("This worker already serves this grid in this role.")
+
 
 def grid_worker_upsert(
-    *, actor, name: str, phone: str, is_party_member: bool = False, user=None
+    *,
+    actor,
+    name: str,
+    phone: str,
+    is_party_member: bool | None = None,
+    user=None,
 ) -> GridWorker:
-    """The roster person with this phone, created or updated (phones are unique)."""
+    """The roster person with this phone, created or updated (phones are unique).
+
+    An existing person is changed only by someone whose scope holds one of their
+    stints, or who may see every grid; ``is_party_member=None`` keeps the flag.
+    """
     permissions.require(permissions.can_manage_roster(actor))
     phone = normalize_phone(phone)
     with transaction.atomic():
         worker = GridWorker.objects.select_for_update().filter(phone=phone).first()
         if worker is None:
-            worker = GridWorker(phone=phone)
+            worker = GridWorker(phone=phone, is_party_member=bool(is_party_member))
+        elif (
+            not actor.is_superuser
+            and not GridAssignment.objects.filter(
+                scope_q(actor, "grid"), worker=worker
+            ).exists()
+        ):
+            raise Conflict(
+                _(
+                    "This phone number belongs to a grid worker outside your area; "
+                    "ask their street or community to change them."
+                ),
+                code="worker_elsewhere",
+            )
         worker.name = (name or "").strip()
-        worker.is_party_member = is_party_member
+        if is_party_member is not None:
+            worker.is_party_member = is_party_member
         if user is not None:
+            if not actor.is_superuser and not actor.can_see_region(user.region):
+                permissions.require_in_scope(actor, None)
             worker.user = user
-        _full_clean(worker, exclude=["phone"] if worker.pk else None)
+        _full_clean(
+            worker,
+            exclude=["phone"] if worker.pk else None,
+            conflict_message=_("Another grid worker has this phone number."),
+        )
         worker.save()
+    return worker
+
+
+def grid_worker_update(
+    *,
+    actor,
+    worker_id: int,
+    name: str,
+    phone: str,
+    is_party_member: bool,
+    user=None,
+) -> GridWorker:
+    """Change a roster person (name, phone, party flag; the login link only by an
+    administrator). Their stints must lie in the actor's scope, or they have none."""
+    permissions.require(permissions.can_manage_roster(actor))
+    with transaction.atomic():
+        worker = GridWorker.objects.select_for_update().filter(pk=worker_id).first()
+        if worker is None or (
+            not actor.is_superuser
+            and GridAssignment.objects.filter(worker=worker).exists()
+            and not GridAssignment.objects.filter(
+                scope_q(actor, "grid"), worker=worker
+            ).exists()
+        ):
+            permissions.require_in_scope(actor, None)
+        worker.name = (name or "").strip()
+        worker.phone = normalize_phone(phone)
+        worker.is_party_member = is_party_member
+        if actor.is_superuser:
+            worker.user = user
+        _full_clean(
+            worker, conflict_message=_("Another grid worker has this phone number.")
+        )
+        try:
+            with transaction.atomic():
+                worker.save()
+        except IntegrityError:
+            raise Conflict(_("Another grid worker has this phone number.")) from None
     return worker
 
 
@@ -296,12 +371,16 @@ def assignment_start(
         if GridAssignment.objects.filter(
             worker=worker, grid=grid, role=role, ended_on__isnull=True
         ).exists():
-            raise Conflict(_("This worker already serves this grid in this role."))
+            raise Conflict(STINT_EXISTS)
         assignment = GridAssignment(
             worker=worker, grid=grid, role=role, started_on=started_on
         )
         _full_clean(assignment)
-        assignment.save()
+        try:
+            with transaction.atomic():
+                assignment.save()
+        except IntegrityError:
+            raise Conflict(STINT_EXISTS) from None
     return assignment
 
 

@@ -2,15 +2,18 @@
 
 import datetime as dt
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+# ASCII digits only: Chinese input methods type full-width ones (１２３), which
+# normalize_* turns into ASCII before these patterns see them.
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_LANDLINE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}$")
 
 
 def id_number_check_char(first17: str) -> str:
@@ -22,7 +25,7 @@ def id_number_check_char(first17: str) -> str:
 
 
 def normalize_id_number(value: str) -> str:
-    return (value or "").strip().upper()
+    return unicodedata.normalize("NFKC", value or "").strip().upper()
 
 
 def validate_id_number(value: str) -> None:
@@ -39,12 +42,14 @@ def validate_id_number(value: str) -> None:
             code="id_shape",
         )
     try:
-        dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        born = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
+        born = None
+    if born is None or born > dt.date.today() or born.year < 1890:
         raise ValidationError(
             _("The birth date inside the ID-card number is not a real date."),
             code="id_birth_date",
-        ) from None
+        )
     if id_number_check_char(value[:17]) != value[17]:
         raise ValidationError(
             _(
@@ -65,7 +70,7 @@ def gender_from_id(value: str) -> str:
 
 
 def normalize_phone(value: str) -> str:
-    value = re.sub(r"[\s()]", "", value or "")
+    value = re.sub(r"[\s()]", "", unicodedata.normalize("NFKC", value or ""))
     if value.startswith("+86"):
         value = value[3:]
     return value
@@ -87,3 +92,25 @@ def build_id_number(area_code: str, birth_date: dt.date, sequence: int) -> str:
     sequence (odd for men), check character."""
     first17 = f"{area_code[:6]:0<6}{birth_date:%Y%m%d}{sequence % 1000:03d}"
     return first17 + id_number_check_char(first17)
+
+
+GEOJSON_AREA_TYPES = ("Polygon", "MultiPolygon")
+
+
+def validate_geojson_boundary(value) -> None:
+    """A GeoJSON Polygon or MultiPolygon geometry (or a Feature holding one)."""
+    if value in (None, ""):
+        return
+    geometry = value.get("geometry") if isinstance(value, dict) else None
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        value = geometry
+    if (
+        not isinstance(value, dict)
+        or value.get("type") not in GEOJSON_AREA_TYPES
+        or not isinstance(value.get("coordinates"), list)
+        or not value["coordinates"]
+    ):
+        raise ValidationError(
+            _("The boundary must be a GeoJSON Polygon or MultiPolygon."),
+            code="geojson",
+        )

@@ -30,7 +30,6 @@ def process_env(**overrides) -> dict:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "governance.settings",
         "DATABASE_URL": test_database_url(),
-        "GRIDWORK_TESTING": "1",
         "SECRET_KEY": "a-test-only-secret-key-for-subprocesses",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "PYTHONPATH": str(ROOT),

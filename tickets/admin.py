@@ -19,7 +19,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
-from grids.admin_mixins import SafeDateHierarchyMixin, ScopedAdminMixin
+from grids.admin_mixins import (
+    SafeDateHierarchyMixin,
+    ScopedAdminMixin,
+    SensitiveLookupMixin,
+)
 from grids.choices import RegionLevel, UserRole
 from grids.errors import DomainError
 from grids.models import Region
@@ -388,7 +392,7 @@ def _page_actions(user, ticket):
     return [a for a in actions if a in ACTION_FORMS]
 
 
-class BaseTicketAdmin(admin.ModelAdmin):
+class BaseTicketAdmin(SensitiveLookupMixin, admin.ModelAdmin):
     list_display = (
         "number",
         "stage",

@@ -68,7 +68,6 @@ def test_escalation_through_a_real_worker_on_redis(lifecycle, tmp_path):
         **os.environ,
         "DATABASE_URL": _database_url(),
         "DJANGO_SETTINGS_MODULE": "governance.settings",
-        "GRIDWORK_TESTING": "1",
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }
     log = (tmp_path / "worker.log").open("w")
