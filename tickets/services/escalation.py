@@ -10,6 +10,7 @@ condition, so a row another worker escalated in between no longer matches.
 """
 
 import datetime as dt
+import functools
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -109,7 +110,15 @@ def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
 
 
 def _ticket_url(pk) -> str:
-    return reverse("admin:tickets_ticket_change", args=[pk])
+    # One reverse() per job run, not per row: a backlog can be tens of thousands.
+    return _ticket_url_template().format(pk=pk)
+
+
+@functools.cache
+def _ticket_url_template() -> str:
+    return reverse("admin:tickets_ticket_change", args=[987654321]).replace(
+        "987654321", "{pk}"
+    )
 
 
 def _escalation_recipients(rows) -> dict[int, list[int]]:
