@@ -8,7 +8,6 @@ roles that may add or change rows. Deleting is off unless ``allow_delete``.
 """
 
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db import models
 from django.db.models.constants import LOOKUP_SEP
 from import_export.admin import ImportExportMixin
 
@@ -86,10 +85,6 @@ class ScopedAdminMixin(SensitiveLookupMixin, SafeDateHierarchyMixin):
         elif hasattr(related.objects, "visible_to"):
             kwargs["queryset"] = related.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-def region_choices_for(user) -> models.QuerySet:
-    return Region.objects.visible_to(user)
 
 
 class ServiceImportExportMixin(ImportExportMixin):

@@ -28,10 +28,10 @@ def region_list(*, actor, levels=None, search: str = "") -> QuerySet:
 
 
 def grid_list(*, actor) -> QuerySet:
-    """Grids and micro-grids in scope, each with its active-worker flag and counts."""
+    """Grids and micro-grids in scope, each with its active-worker flag (household
+    and population counts are the nightly ``households_count`` / ``population_count``)."""
     return region_list(actor=actor, levels=GRID_LEVELS).annotate(
         has_full_time_worker=active_full_time_exists(),
-        household_total=Count("households", distinct=True),
     )
 
 

@@ -26,7 +26,6 @@ from .models import (
     Patrol,
     Region,
     Resident,
-    ResidentTag,
 )
 from .querysets import scope_q
 from .uploads import validate_image_upload
@@ -562,11 +561,6 @@ def _resident_save(resident: Resident, *, actor, tags=None, **fields) -> Residen
             )
             resident.tags.set(visible + hidden_kept)
     return resident
-
-
-def visible_tags(user):
-    """Special-group tags this user may see (the tag rule lives on ResidentTag)."""
-    return [t for t in ResidentTag.objects.all() if t.is_visible_to(user)]
 
 
 # --- Patrols -------------------------------------------------------------------

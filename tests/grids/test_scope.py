@@ -156,3 +156,18 @@ def test_subtree_listing_takes_fixed_queries_whatever_the_tree_size(
             households = [h.region.name for h in selectors.household_list(actor=user)]
         assert len(households) == len(tree_["grids"])
     assert Household.objects.count() == 49
+
+
+def test_resident_detail_says_who_may_see_the_whole_number(
+    tree, community_staff, supervisor, other_tree
+):
+    resident = ResidentFactory(household__region=tree["grids"][0])
+    found, whole = selectors.resident_detail(
+        actor=community_staff, resident_id=resident.pk
+    )
+    assert (found, whole) == (resident, True)
+    found, whole = selectors.resident_detail(actor=supervisor, resident_id=resident.pk)
+    assert (found, whole) == (resident, False)
+    outsider = ResidentFactory(household__region=other_tree["grids"][0])
+    with pytest.raises(OutOfScope):
+        selectors.resident_detail(actor=community_staff, resident_id=outsider.pk)
