@@ -11,7 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
 from . import permissions, services
-from .admin_mixins import ScopedAdminMixin, ServiceImportExportMixin
+from .admin_mixins import (
+    ScopedAdminMixin,
+    ServiceImportExportMixin,
+    SharedListAdminMixin,
+)
 from .choices import RegionLevel, UserRole
 from .errors import DomainError
 from .models import (
@@ -525,21 +529,9 @@ class ResidentAdmin(
 
 
 @admin.register(ResidentTag)
-class ResidentTagAdmin(admin.ModelAdmin):
+class ResidentTagAdmin(SharedListAdminMixin, admin.ModelAdmin):
     list_display = ("name", "code", "visible_to_roles")
     search_fields = ("name", "code")
-
-    def has_module_permission(self, request):
-        return permissions.can_view(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return permissions.can_view(request.user)
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser or request.user.role == UserRole.STREET_STAFF
-
-    def has_change_permission(self, request, obj=None):
-        return self.has_add_permission(request)
 
     def get_queryset(self, request):
         from .selectors import visible_tag_queryset

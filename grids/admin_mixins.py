@@ -113,3 +113,24 @@ class ServiceImportExportMixin(ImportExportMixin):
 
     def has_export_permission(self, request):
         return permissions.can_view(request.user)
+
+
+class SharedListAdminMixin:
+    """A list shared by every area (a catalogue, the calendar): every staff user
+    reads it, street staff keep it, nobody deletes (rows are referred to; switch
+    one off instead)."""
+
+    def has_module_permission(self, request):
+        return permissions.can_view(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_view(request.user)
+
+    def has_add_permission(self, request, *args):
+        return permissions.can_keep_shared_lists(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.can_keep_shared_lists(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

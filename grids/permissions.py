@@ -30,6 +30,12 @@ def can_manage_hierarchy(user) -> bool:
     return _active(user) and (user.is_superuser or user.role == UserRole.STREET_STAFF)
 
 
+def can_keep_shared_lists(user) -> bool:
+    """Province-wide lists (ticket categories, the work calendar, the points rules,
+    special-group tags) are kept by street staff; everyone else reads them."""
+    return _active(user) and (user.is_superuser or user.role == UserRole.STREET_STAFF)
+
+
 def can_manage_roster(user) -> bool:
     return _active(user) and (user.is_superuser or user.role in STAFF_ROLES)
 

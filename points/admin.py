@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from grids.admin import ServiceErrorMixin
-from grids.admin_mixins import ScopedAdminMixin
+from grids.admin_mixins import ScopedAdminMixin, SharedListAdminMixin
 from grids.choices import UserRole
 from grids.errors import DomainError
 from grids.models import Resident
@@ -81,24 +81,9 @@ def _reason_action(modeladmin, request, queryset, *, title, action, apply):
 # --- the rules catalogue -----------------------------------------------------
 
 
-class RulesAdminMixin:
+class RulesAdminMixin(SharedListAdminMixin):
     """The catalogue is shared by every community: everyone views, street staff
     edit, nobody deletes (awards refer to it; switch an item off instead)."""
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
-
-    def has_add_permission(self, request, *args):
-        return permissions.can_manage_rules(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return permissions.can_manage_rules(request.user)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RuleItemInline(RulesAdminMixin, admin.TabularInline):

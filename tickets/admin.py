@@ -23,6 +23,7 @@ from grids.admin_mixins import (
     SafeDateHierarchyMixin,
     ScopedAdminMixin,
     SensitiveLookupMixin,
+    SharedListAdminMixin,
 )
 from grids.choices import RegionLevel, UserRole
 from grids.errors import DomainError
@@ -89,32 +90,19 @@ class DepartmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(MPTTModelAdmin):
+class CategoryAdmin(SharedListAdminMixin, MPTTModelAdmin):
     list_display = ("name", "default_department", "deadline_class", "is_active")
     list_filter = ("deadline_class", "is_active")
     search_fields = ("name",)
-
-    def has_module_permission(self, request):
-        return can_view(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return can_view(request.user)
-
-    def has_add_permission(self, request):
-        return _is_street_staff(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return _is_street_staff(request.user)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- working calendar --------------------------------------------------------------
 
 
 @admin.register(WorkCalendarDay)
-class WorkCalendarDayAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
+class WorkCalendarDayAdmin(
+    SharedListAdminMixin, SafeDateHierarchyMixin, admin.ModelAdmin
+):
     list_display = ("date", "weekday", "is_workday", "source", "note")
     list_filter = ("is_workday", "source")
     date_hierarchy = "date"
@@ -124,21 +112,6 @@ class WorkCalendarDayAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
     @admin.display(description=_("weekday"))
     def weekday(self, obj):
         return obj.date.strftime("%a")
-
-    def has_module_permission(self, request):
-        return can_view(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return can_view(request.user)
-
-    def has_add_permission(self, request):
-        return _is_street_staff(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return _is_street_staff(request.user)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         return ("date",) if obj is not None else ()
@@ -153,25 +126,10 @@ class WorkCalendarDayAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
 
 
 @admin.register(WorkCalendarYear)
-class WorkCalendarYearAdmin(admin.ModelAdmin):
+class WorkCalendarYearAdmin(SharedListAdminMixin, admin.ModelAdmin):
     list_display = ("year", "source", "confirmed", "confirmed_by", "confirmed_at")
     actions = ["fill_from_chinese_calendar", "prefill_from_holidays", "confirm"]
     fields = ("year",)
-
-    def has_module_permission(self, request):
-        return can_view(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return can_view(request.user)
-
-    def has_add_permission(self, request):
-        return _is_street_staff(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return _is_street_staff(request.user)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         return ("year",) if obj is not None else ()
