@@ -13,6 +13,7 @@ from mptt.admin import MPTTModelAdmin
 from . import permissions, services
 from .admin_mixins import (
     ScopedAdminMixin,
+    SensitiveLookupMixin,
     ServiceImportExportMixin,
     SharedListAdminMixin,
 )
@@ -254,7 +255,11 @@ def _refuse_stint_rewrite(changed_fields, ended_on) -> None:
 
 
 @admin.register(User)
-class StaffUserAdmin(DjangoUserAdmin):
+class StaffUserAdmin(SensitiveLookupMixin, ServiceErrorMixin, DjangoUserAdmin):
+    """Administrators see every account with Django's full form; street staff
+    open, change and close the accounts of their own street, through the services,
+    with the roles they may grant."""
+
     list_display = (
         "username",
         "last_name",
@@ -264,6 +269,7 @@ class StaffUserAdmin(DjangoUserAdmin):
         "is_active",
     )
     list_filter = ("role", "is_active", "is_staff")
+    list_select_related = ("region",)
     search_fields = ("username", "first_name", "last_name")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
@@ -273,13 +279,83 @@ class StaffUserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         (_("Gridwork"), {"fields": ("role", "region")}),
     )
+    street_fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("last_name", "first_name", "phone")}),
+        (_("Gridwork"), {"fields": ("role", "region", "is_active")}),
+    )
+    street_add_fieldsets = (
+        (None, {"fields": ("username", "password1", "password2")}),
+        (_("Personal info"), {"fields": ("last_name", "first_name", "phone")}),
+        (_("Gridwork"), {"fields": ("role", "region")}),
+    )
     autocomplete_fields = ("region",)
 
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(scope_q(request.user, "region"), is_superuser=False)
+
     def has_module_permission(self, request):
-        return request.user.is_superuser
+        return permissions.can_manage_accounts(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return permissions.can_manage_accounts(request.user)
+
+    def has_add_permission(self, request):
+        return permissions.can_manage_accounts(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.can_manage_accounts(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser  # others close an account instead
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return self.street_fieldsets if obj else self.street_add_fieldsets
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if "role" in form.base_fields:
+            grantable = permissions.roles_grantable_by(request.user)
+            form.base_fields["role"].choices = [
+                (value, label)
+                for value, label in UserRole.choices
+                if value in grantable
+            ]
+            form.base_fields["role"].required = True
+        if "region" in form.base_fields:
+            form.base_fields["region"].required = True
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if request.user.is_superuser:
+            return super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        common = {
+            "role": data["role"],
+            "region": data["region"],
+            "last_name": data.get("last_name", ""),
+            "first_name": data.get("first_name", ""),
+            "phone": data.get("phone", ""),
+        }
+        if change:
+            services.staff_account_update(
+                actor=request.user,
+                user_id=obj.pk,
+                is_active=data.get("is_active", obj.is_active),
+                **common,
+            )
+        else:
+            obj.pk = services.staff_account_create(
+                actor=request.user,
+                username=data["username"],
+                password=data["password1"],
+                **common,
+            ).pk
 
 
 @admin.register(GridWorker)

@@ -36,6 +36,26 @@ def can_keep_shared_lists(user) -> bool:
     return _active(user) and (user.is_superuser or user.role == UserRole.STREET_STAFF)
 
 
+# Roles a street's staff may give to accounts in their street; supervisors and
+# administrators are made by an administrator.
+ROLES_STREET_STAFF_MAY_GRANT = frozenset(
+    {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF, UserRole.GRID_WORKER}
+)
+
+
+def can_manage_accounts(user) -> bool:
+    """Street staff open and close the accounts of their street's people."""
+    return _active(user) and (user.is_superuser or user.role == UserRole.STREET_STAFF)
+
+
+def roles_grantable_by(user) -> frozenset:
+    if user.is_superuser:
+        return frozenset(UserRole.values)
+    if can_manage_accounts(user):
+        return ROLES_STREET_STAFF_MAY_GRANT
+    return frozenset()
+
+
 def can_manage_roster(user) -> bool:
     return _active(user) and (user.is_superuser or user.role in STAFF_ROLES)
 
