@@ -314,7 +314,7 @@ def _accounts():
                 "region": scope,
                 "last_name": last,
                 "first_name": first,
-                "is_staff": True,
+                "is_staff": role != UserRole.GRID_WORKER,  # grid workers: phone pages
             },
         )
         if created:
