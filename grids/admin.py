@@ -4,7 +4,7 @@ Every write goes through ``grids.services``; a refused action is shown as the
 service's message. Querysets and choices are scoped by ``ScopedAdminMixin``.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.utils.translation import gettext_lazy as _
@@ -12,8 +12,10 @@ from mptt.admin import MPTTModelAdmin
 
 from . import permissions, services
 from .admin_mixins import (
+    ReadOnlyMixin,
     ScopedAdminMixin,
     SensitiveLookupMixin,
+    ServiceErrorMixin,
     ServiceImportExportMixin,
     SharedListAdminMixin,
 )
@@ -42,19 +44,6 @@ STREET_ONLY = frozenset({UserRole.STREET_STAFF})
 HOUSEHOLD_WRITERS = frozenset(
     {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF, UserRole.GRID_WORKER}
 )
-
-
-class ServiceErrorMixin:
-    """Show a DomainError from a service as an error message, not a 500."""
-
-    def changeform_view(self, request, *args, **kwargs):
-        try:
-            return super().changeform_view(request, *args, **kwargs)
-        except DomainError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
-            from django.http import HttpResponseRedirect
-
-            return HttpResponseRedirect(request.get_full_path())
 
 
 class FullTimeWorkerFilter(admin.SimpleListFilter):
@@ -616,8 +605,8 @@ class ResidentTagAdmin(SharedListAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Patrol)
-class PatrolAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    write_roles = frozenset()  # recorded from the phone pages through patrol_record
+class PatrolAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
+    # Recorded from the phone pages through patrol_record; read here.
     list_display = ("occurred_at", "kind", "region", "worker", "household")
     list_filter = ("kind", "occurred_at")
     list_select_related = ("region", "worker", "household")

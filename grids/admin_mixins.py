@@ -7,12 +7,15 @@ Set ``scope_path`` to the lookup from the model to its Region (``"region"``,
 roles that may add or change rows. Deleting is off unless ``allow_delete``.
 """
 
+from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models.constants import LOOKUP_SEP
+from django.http import HttpResponseRedirect
 from import_export.admin import ImportExportMixin
 
 from . import permissions
 from .choices import UserRole
+from .errors import DomainError
 from .models import Region
 from .querysets import scope_q
 
@@ -131,6 +134,31 @@ class SharedListAdminMixin:
 
     def has_change_permission(self, request, obj=None):
         return permissions.can_keep_shared_lists(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ServiceErrorMixin:
+    """Show a DomainError from a service as an error message, not a 500."""
+
+    def changeform_view(self, request, *args, **kwargs):
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyMixin:
+    """Rows written only by services (logs, ledgers): nobody adds, changes or
+    deletes them here, administrators included."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

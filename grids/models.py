@@ -221,10 +221,6 @@ class User(AbstractUser):
     def scope_region(self):
         return self.region
 
-    @property
-    def is_supervisor(self) -> bool:
-        return self.role == UserRole.SUPERVISOR
-
     def can_see_region(self, region) -> bool:
         if self.is_superuser:
             return True

@@ -62,9 +62,6 @@ class RegionQuerySet(TreeQuerySet):
     def active(self):
         return self.filter(is_active=True)
 
-    def of_level(self, *levels):
-        return self.filter(level__in=levels)
-
 
 class RegionManager(TreeManager.from_queryset(RegionQuerySet)):
     pass

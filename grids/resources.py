@@ -7,7 +7,6 @@ reason; with any such row, nothing of the file is written (see ``import_dataset`
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
 
 from . import permissions, services
@@ -400,9 +399,3 @@ def import_errors(result) -> list[tuple[int, str]]:
             messages.extend(f"{label}{m}" for m in field_messages)
         errors.append((invalid.number, "; ".join(messages)))
     return sorted(errors)
-
-
-IMPORT_HELP = gettext_lazy(
-    "Rows are checked by the same rules as the forms; if any row is refused, "
-    "nothing of the file is written and each refused row is listed with its number."
-)

@@ -3,7 +3,7 @@
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from . import permissions
-from .choices import GRID_LEVELS, RegionLevel, UserRole, WorkerRole
+from .choices import GRID_LEVELS, RegionLevel, WorkerRole
 from .models import GridAssignment, Household, Region, Resident, ResidentTag
 from .querysets import subtree_q
 
@@ -93,14 +93,3 @@ def visible_tag_queryset(user) -> QuerySet:
         return qs
     ids = [t.pk for t in qs if t.is_visible_to(user)]
     return ResidentTag.objects.filter(pk__in=ids)
-
-
-def supervisors_of(region) -> QuerySet:
-    """Supervisor accounts whose scope contains ``region`` (for escalation notices)."""
-    from django.contrib.auth import get_user_model
-
-    User = get_user_model()
-    ancestors = region.get_ancestors(include_self=True)
-    return User.objects.filter(
-        role=UserRole.SUPERVISOR, is_active=True, region__in=ancestors
-    )

@@ -15,8 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
-from grids.admin import ServiceErrorMixin
-from grids.admin_mixins import ScopedAdminMixin
+from grids.admin_mixins import ReadOnlyMixin, ScopedAdminMixin, ServiceErrorMixin
 from grids.choices import RegionLevel, UserRole
 from grids.errors import DomainError
 from grids.models import Region
@@ -436,11 +435,10 @@ class WishAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
 
 
 @admin.register(WishEvent)
-class WishEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class WishEventAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     """The append-only log: read only for everybody."""
 
     scope_path = "wish__region"
-    write_roles = frozenset()
     list_display = ("created_at", "wish", "action", "from_state", "to_state", "actor")
     list_filter = ("action",)
     list_select_related = ("wish", "actor")

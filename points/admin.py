@@ -15,8 +15,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from grids.admin import ServiceErrorMixin
-from grids.admin_mixins import ScopedAdminMixin, SharedListAdminMixin
+from grids.admin_mixins import (
+    ReadOnlyMixin,
+    ScopedAdminMixin,
+    ServiceErrorMixin,
+    SharedListAdminMixin,
+)
 from grids.choices import UserRole
 from grids.errors import DomainError
 from grids.models import Resident
@@ -511,17 +515,6 @@ class RedemptionAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
 
 
 # --- accounts and the ledger (read-only) -----------------------------------------
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PointsAccount)

@@ -34,13 +34,6 @@ def can_manage_policy(user) -> bool:
     return is_active_user(user) and (user.is_superuser or user.role in STAFF_ROLES)
 
 
-def can_manage_rules(user) -> bool:
-    """The rules catalogue is shared by every community: street staff keep it."""
-    return is_active_user(user) and (
-        user.is_superuser or user.role == UserRole.STREET_STAFF
-    )
-
-
 def can_export_ledger(user) -> bool:
     return is_active_user(user) and (
         user.is_superuser or user.role in STAFF_ROLES | {UserRole.SUPERVISOR}

@@ -23,6 +23,7 @@ from grids.admin_mixins import (
     SafeDateHierarchyMixin,
     ScopedAdminMixin,
     SensitiveLookupMixin,
+    ServiceErrorMixin,
     SharedListAdminMixin,
 )
 from grids.choices import RegionLevel, UserRole
@@ -350,7 +351,7 @@ def _page_actions(user, ticket):
     return [a for a in actions if a in ACTION_FORMS]
 
 
-class BaseTicketAdmin(SensitiveLookupMixin, admin.ModelAdmin):
+class BaseTicketAdmin(SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin):
     list_display = (
         "number",
         "stage",
@@ -452,13 +453,6 @@ class BaseTicketAdmin(SensitiveLookupMixin, admin.ModelAdmin):
             photos=data.get("photos") or [],
         )
         obj.pk = ticket.pk
-
-    def add_view(self, request, form_url="", extra_context=None):
-        try:
-            return super().add_view(request, form_url, extra_context)
-        except DomainError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     def response_add(self, request, obj, post_url_continue=None):
         return HttpResponseRedirect(

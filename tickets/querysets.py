@@ -73,8 +73,7 @@ class TicketQuerySet(models.QuerySet):
 
 
 class TicketEventQuerySet(models.QuerySet):
-    def for_ticket(self, ticket):
-        return self.filter(ticket=ticket).select_related("actor")
+    """The append-only log; read through ``selectors.ticket_timeline``."""
 
 
 class DepartmentQuerySet(ScopedQuerySet):

@@ -68,9 +68,6 @@ class WorkCalendar:
             )
         return self._years[year]
 
-    def is_confirmed(self, year: int) -> bool:
-        return year in self._confirmed
-
     def day(self, day: dt.date) -> tuple[bool, bool]:
         """(is it a working day, is that a guess)."""
         rows = self._rows(day.year)
