@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from .choices import UserRole
 from .errors import NotAllowed, OutOfScope
 
-STAFF_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF}
+STREET_ROLES = frozenset({UserRole.STREET_STAFF})
+STAFF_ROLES = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
 WRITE_ROLES = STAFF_ROLES | {UserRole.GRID_WORKER}
 
 
@@ -21,19 +22,25 @@ def is_active_user(user) -> bool:
 _active = is_active_user
 
 
+def has_role(user, roles) -> bool:
+    """An active account with one of ``roles``, or an administrator: the first
+    line of every app's role rules."""
+    return is_active_user(user) and (user.is_superuser or user.role in roles)
+
+
 def can_view(user) -> bool:
     return _active(user) and (user.is_superuser or bool(user.role and user.region_id))
 
 
 def can_manage_hierarchy(user) -> bool:
     """Create, rename and move Region nodes and keep the roster: street staff."""
-    return _active(user) and (user.is_superuser or user.role == UserRole.STREET_STAFF)
+    return has_role(user, STREET_ROLES)
 
 
 def can_keep_shared_lists(user) -> bool:
     """Province-wide lists (ticket categories, the work calendar, the points rules,
     special-group tags) are kept by street staff; everyone else reads them."""
-    return _active(user) and (user.is_superuser or user.role == UserRole.STREET_STAFF)
+    return has_role(user, STREET_ROLES)
 
 
 # Roles a street's staff may give to accounts in their street; supervisors and
@@ -45,7 +52,7 @@ ROLES_STREET_STAFF_MAY_GRANT = frozenset(
 
 def can_manage_accounts(user) -> bool:
     """Street staff open and close the accounts of their street's people."""
-    return _active(user) and (user.is_superuser or user.role == UserRole.STREET_STAFF)
+    return has_role(user, STREET_ROLES)
 
 
 def roles_grantable_by(user) -> frozenset:
@@ -57,21 +64,21 @@ def roles_grantable_by(user) -> frozenset:
 
 
 def can_manage_roster(user) -> bool:
-    return _active(user) and (user.is_superuser or user.role in STAFF_ROLES)
+    return has_role(user, STAFF_ROLES)
 
 
 def can_manage_households(user) -> bool:
     """Households and residents: street and community staff, and grid workers."""
-    return _active(user) and (user.is_superuser or user.role in WRITE_ROLES)
+    return has_role(user, WRITE_ROLES)
 
 
 def can_see_full_id_number(user) -> bool:
     """Only staff who keep households see an unmasked ID number, on its detail view."""
-    return _active(user) and (user.is_superuser or user.role in STAFF_ROLES)
+    return has_role(user, STAFF_ROLES)
 
 
 def can_record_patrol(user) -> bool:
-    return _active(user) and (user.is_superuser or user.role in WRITE_ROLES)
+    return has_role(user, WRITE_ROLES)
 
 
 def require(allowed: bool, message=None) -> None:

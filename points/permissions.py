@@ -2,39 +2,37 @@
 with ``grids.permissions.require_in_scope``."""
 
 from grids.choices import UserRole
-from grids.permissions import STAFF_ROLES, is_active_user
+from grids.permissions import STAFF_ROLES, WRITE_ROLES, has_role
 
-PROPOSER_ROLES = STAFF_ROLES | {UserRole.GRID_WORKER}
+PROPOSER_ROLES = WRITE_ROLES
 
 
 def can_propose_award(user) -> bool:
     """Grid workers propose awards; staff may too."""
-    return is_active_user(user) and (user.is_superuser or user.role in PROPOSER_ROLES)
+    return has_role(user, PROPOSER_ROLES)
 
 
 def can_decide_award(user) -> bool:
     """Community (and street) staff approve or reject proposals."""
-    return is_active_user(user) and (user.is_superuser or user.role in STAFF_ROLES)
+    return has_role(user, STAFF_ROLES)
 
 
 def can_redeem(user) -> bool:
     """Staff at the points supermarket's counter hand out prizes."""
-    return is_active_user(user) and (user.is_superuser or user.role in STAFF_ROLES)
+    return has_role(user, STAFF_ROLES)
 
 
 def can_cancel_redemption(user) -> bool:
-    return is_active_user(user) and (user.is_superuser or user.role in STAFF_ROLES)
+    return has_role(user, STAFF_ROLES)
 
 
 def can_manage_prizes(user) -> bool:
-    return is_active_user(user) and (user.is_superuser or user.role in STAFF_ROLES)
+    return has_role(user, STAFF_ROLES)
 
 
 def can_manage_policy(user) -> bool:
-    return is_active_user(user) and (user.is_superuser or user.role in STAFF_ROLES)
+    return has_role(user, STAFF_ROLES)
 
 
 def can_export_ledger(user) -> bool:
-    return is_active_user(user) and (
-        user.is_superuser or user.role in STAFF_ROLES | {UserRole.SUPERVISOR}
-    )
+    return has_role(user, STAFF_ROLES | {UserRole.SUPERVISOR})

@@ -4,27 +4,27 @@ locking the ticket; pages call them to show only the actions a user may take."""
 from django.utils.translation import gettext as _
 
 from grids.choices import UserRole
-from grids.permissions import is_active_user, require, require_in_scope
+from grids.permissions import (
+    STAFF_ROLES,
+    STREET_ROLES,
+    WRITE_ROLES,
+    has_role,
+    is_active_user,
+    require,
+    require_in_scope,
+)
 
 from .choices import TRANSITIONS, Action, Stage
 
-INTAKE_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF, UserRole.GRID_WORKER}
-CENTRE_ROLES = {UserRole.STREET_STAFF}  # 街道/镇综治中心: 制单, 派单, 合并
-UNIT_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF}  # 社区 / 街道
-HANDLER_ROLES = {
-    UserRole.STREET_STAFF,
-    UserRole.COMMUNITY_STAFF,
-    UserRole.GRID_WORKER,
-}
-EVALUATION_RECORDER_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF}
+INTAKE_ROLES = WRITE_ROLES
+CENTRE_ROLES = STREET_ROLES  # 街道/镇综治中心: 制单, 派单, 合并
+UNIT_ROLES = STAFF_ROLES  # 社区 / 街道
+HANDLER_ROLES = WRITE_ROLES
+EVALUATION_RECORDER_ROLES = STAFF_ROLES
 # 考单 is the governance centre's: street staff and supervisors (综治中心).
 ASSESSOR_ROLES = {UserRole.STREET_STAFF, UserRole.SUPERVISOR}
 # 责任领导: who may be named the responsible leader at 制单.
 LEADER_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF, UserRole.SUPERVISOR}
-
-
-def has_role(user, roles) -> bool:
-    return is_active_user(user) and (user.is_superuser or user.role in roles)
 
 
 def in_scope(user, region) -> bool:

@@ -43,7 +43,7 @@ def test_the_points_app_keeps_no_copy_of_the_grids_helpers():
     # from grids.permissions: one definition each.
     assert not hasattr(selectors, "community_of")
     assert not hasattr(permissions, "_active")
-    assert permissions.is_active_user is grids_permissions.is_active_user
+    assert permissions.has_role is grids_permissions.has_role
 
 
 def test_policy_of_a_building_is_its_communitys(tree, community_staff):

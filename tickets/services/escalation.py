@@ -25,8 +25,7 @@ from grids.models import Notification, Region
 
 from ..choices import ESCALATING_STAGES, Action, Stage
 from ..models import Ticket, TicketEvent
-
-UNIT_ROLES = (UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF)
+from ..permissions import UNIT_ROLES
 
 
 def _due_for_escalation(now):
