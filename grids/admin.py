@@ -40,11 +40,6 @@ from .resources import (
     RosterResource,
 )
 
-STREET_ONLY = frozenset({UserRole.STREET_STAFF})
-HOUSEHOLD_WRITERS = frozenset(
-    {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF, UserRole.GRID_WORKER}
-)
-
 
 class FullTimeWorkerFilter(admin.SimpleListFilter):
     title = _("full-time worker")
@@ -111,7 +106,7 @@ class RegionAdmin(
 ):
     resource_classes = [RegionResource]
     scope_path = ""
-    write_roles = STREET_ONLY
+    write_permission = staticmethod(permissions.can_manage_hierarchy)
     mptt_level_indent = 24
     list_display = (
         "name",
@@ -478,7 +473,7 @@ class HouseholdAdmin(
     ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
 ):
     resource_classes = [HouseholdResource]
-    write_roles = HOUSEHOLD_WRITERS
+    write_permission = staticmethod(permissions.can_manage_households)
     list_display = ("address", "region", "household_number", "resident_count")
     list_select_related = ("region",)
     search_fields = ("address", "household_number")
@@ -509,7 +504,7 @@ class ResidentAdmin(
 ):
     resource_classes = [ResidentResource]
     scope_path = "household__region"
-    write_roles = HOUSEHOLD_WRITERS
+    write_permission = staticmethod(permissions.can_manage_households)
     list_display = (
         "name",
         "masked_id",

@@ -3,8 +3,10 @@ edits only rows inside the user's Region subtree, and lets the role rules of
 ``grids.permissions`` decide what the user may do.
 
 Set ``scope_path`` to the lookup from the model to its Region (``"region"``,
-``"household__region"``; ``""`` for Region itself) and ``write_roles`` to the
-roles that may add or change rows. Deleting is off unless ``allow_delete``.
+``"household__region"``; ``""`` for Region itself) and ``write_permission`` to
+the app's rule (a function of the user, from its ``permissions`` module) for who
+may add or change rows, so the admin and the services agree. Deleting is off
+unless ``allow_delete``.
 """
 
 from django.contrib import messages
@@ -14,7 +16,6 @@ from django.http import HttpResponseRedirect
 from import_export.admin import ImportExportMixin
 
 from . import permissions
-from .choices import UserRole
 from .errors import DomainError
 from .models import Region
 from .querysets import scope_q
@@ -52,7 +53,7 @@ class SensitiveLookupMixin:
 
 class ScopedAdminMixin(SensitiveLookupMixin, SafeDateHierarchyMixin):
     scope_path = "region"
-    write_roles = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
+    write_permission = staticmethod(permissions.is_area_staff)
     allow_delete = False
 
     def get_queryset(self, request):
@@ -61,9 +62,8 @@ class ScopedAdminMixin(SensitiveLookupMixin, SafeDateHierarchyMixin):
         )
 
     def _may_write(self, request) -> bool:
-        user = request.user
-        return user.is_superuser or (
-            permissions.can_view(user) and user.role in self.write_roles
+        return permissions.can_view(request.user) and self.write_permission(
+            request.user
         )
 
     def has_module_permission(self, request):

@@ -32,6 +32,11 @@ def can_view(user) -> bool:
     return _active(user) and (user.is_superuser or bool(user.role and user.region_id))
 
 
+def is_area_staff(user) -> bool:
+    """Street or community staff: who keeps most records of an area."""
+    return has_role(user, STAFF_ROLES)
+
+
 def can_manage_hierarchy(user) -> bool:
     """Create, rename and move Region nodes and keep the roster: street staff."""
     return has_role(user, STREET_ROLES)

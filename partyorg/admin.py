@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
 from grids.admin_mixins import ReadOnlyMixin, ScopedAdminMixin, ServiceErrorMixin
-from grids.choices import RegionLevel, UserRole
+from grids.choices import RegionLevel
 from grids.errors import DomainError
 from grids.models import Region
 
@@ -32,16 +32,13 @@ from .models import (
 )
 from .services.wishes import stale_days, stale_wish_q
 
-STREET_ONLY = frozenset({UserRole.STREET_STAFF})
-STAFF = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
-
 
 # The date drill-down's bounds: Django builds datetime(year, month, day) and the
 # next year/month from the query string, and a year of 9999 (or 30 digits)
 # overflows outside its own ValueError guard — a 500 instead of "bad lookup".
 @admin.register(PartyOrg)
 class PartyOrgAdmin(ScopedAdminMixin, ServiceErrorMixin, MPTTModelAdmin):
-    write_roles = STREET_ONLY
+    write_permission = staticmethod(permissions.can_manage_orgs)
     mptt_level_indent = 24
     change_list_template = "admin/partyorg/partyorg/change_list.html"
     list_display = ("name", "org_type", "region", "secretary", "is_active")
@@ -97,7 +94,7 @@ class RegistrationInline(admin.TabularInline):
 @admin.register(PartyMember)
 class PartyMemberAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = "organisation__region"
-    write_roles = STAFF
+    write_permission = staticmethod(permissions.can_manage_members)
     list_display = (
         "name",
         "masked_phone_display",
@@ -199,7 +196,7 @@ class ServiceRecordInline(admin.TabularInline):
 @admin.register(Registration)
 class RegistrationAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = "community"
-    write_roles = STAFF
+    write_permission = staticmethod(permissions.can_manage_members)
     list_display = ("member", "community", "registered_on", "is_active", "ended_on")
     list_filter = ("is_active",)
     list_select_related = ("member", "community")
@@ -233,7 +230,7 @@ class RegistrationAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
 @admin.register(ServiceRecord)
 class ServiceRecordAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = "registration__community"
-    write_roles = STAFF
+    write_permission = staticmethod(permissions.can_record_service)
     list_display = ("served_on", "member_name", "community", "task", "hours")
     list_filter = ("served_on",)
     list_select_related = ("registration__member", "registration__community")
@@ -307,7 +304,7 @@ class WishEventInline(admin.TabularInline):
 
 @admin.register(Wish)
 class WishAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
-    write_roles = frozenset({UserRole.COMMUNITY_STAFF, UserRole.GRID_WORKER})
+    write_permission = staticmethod(permissions.can_post_wish)
     list_display = (
         "title",
         "beneficiary",

@@ -21,7 +21,6 @@ from grids.admin_mixins import (
     ServiceErrorMixin,
     SharedListAdminMixin,
 )
-from grids.choices import UserRole
 from grids.errors import DomainError
 from grids.models import Resident
 from grids.permissions import require_in_scope
@@ -42,9 +41,6 @@ from .models import (
     RuleItem,
 )
 from .querysets import ancestors_or_self_q
-
-STAFF = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
-PROPOSERS = STAFF | {UserRole.GRID_WORKER}
 
 
 def _reason_action(modeladmin, request, queryset, *, title, action, apply):
@@ -149,7 +145,7 @@ class PolicyForm(forms.ModelForm):
 @admin.register(CommunityPointsPolicy)
 class CommunityPointsPolicyAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = "community"
-    write_roles = STAFF
+    write_permission = staticmethod(permissions.can_manage_policy)
     form = PolicyForm
     list_display = (
         "community",
@@ -216,7 +212,7 @@ class AwardStatusFilter(admin.SimpleListFilter):
 @admin.register(Award)
 class AwardAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = "resident__household__region"
-    write_roles = PROPOSERS
+    write_permission = staticmethod(permissions.can_propose_award)
     form = AwardProposalAdminForm
     list_display = (
         "created_at",
@@ -356,7 +352,7 @@ class PrizeForm(forms.ModelForm):
 
 @admin.register(Prize)
 class PrizeAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
-    write_roles = STAFF
+    write_permission = staticmethod(permissions.can_manage_prizes)
     form = PrizeForm
     list_display = ("name", "region", "price", "stock", "is_active")
     list_filter = ("is_active",)
@@ -423,7 +419,7 @@ class RedemptionForm(forms.ModelForm):
 @admin.register(Redemption)
 class RedemptionAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = "account__household__region"
-    write_roles = STAFF
+    write_permission = staticmethod(permissions.can_redeem)
     form = RedemptionForm
     list_display = (
         "created_at",

@@ -26,7 +26,7 @@ from grids.admin_mixins import (
     ServiceErrorMixin,
     SharedListAdminMixin,
 )
-from grids.choices import RegionLevel, UserRole
+from grids.choices import RegionLevel
 from grids.errors import DomainError
 from grids.models import Region
 from grids.permissions import can_view
@@ -43,8 +43,6 @@ from .models import (
     WorkCalendarYear,
 )
 
-STREET_ONLY = frozenset({UserRole.STREET_STAFF})
-
 
 def _is_street_staff(user) -> bool:
     return permissions.has_role(user, permissions.CENTRE_ROLES)
@@ -55,7 +53,7 @@ def _is_street_staff(user) -> bool:
 
 @admin.register(Department)
 class DepartmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    write_roles = STREET_ONLY
+    write_permission = staticmethod(permissions.can_manage_departments)
     list_display = ("name", "region", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name",)

@@ -31,6 +31,11 @@ def in_scope(user, region) -> bool:
     return is_active_user(user) and region is not None and user.can_see_region(region)
 
 
+def can_manage_departments(user) -> bool:
+    """The list of departments is kept by the street centre."""
+    return has_role(user, CENTRE_ROLES)
+
+
 def can_create(user) -> bool:
     return has_role(user, INTAKE_ROLES)
 
