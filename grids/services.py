@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from . import permissions
 from .choices import ALLOWED_CHILD_LEVELS, GRID_LEVELS, RegionLevel, UserRole
+from .cleaning import full_clean
 from .errors import Conflict, DomainError, NotAllowed
 from .models import (
     GridAssignment,
@@ -37,30 +38,6 @@ from .validators import (
     normalize_id_number,
     normalize_phone,
 )
-
-UNIQUE_ERROR_CODES = {"unique", "unique_together"}
-
-
-def _validation_to_domain(exc: ValidationError, conflict_message=None) -> DomainError:
-    if hasattr(exc, "error_dict"):
-        errors = [
-            (f, e) for f, field_errors in exc.error_dict.items() for e in field_errors
-        ]
-    else:
-        errors = [(None, e) for e in exc.error_list]
-    if conflict_message and any(e.code in UNIQUE_ERROR_CODES for _f, e in errors):
-        return Conflict(conflict_message)
-    messages = [m for _f, e in errors for m in e.messages]
-    extra = {"fields": exc.message_dict} if hasattr(exc, "error_dict") else {}
-    return DomainError(" ".join(messages), code="invalid", extra=extra)
-
-
-def _full_clean(instance, exclude=None, conflict_message=None) -> None:
-    """Model validation as a DomainError; a uniqueness clash as a Conflict."""
-    try:
-        instance.full_clean(exclude=exclude)
-    except ValidationError as exc:
-        raise _validation_to_domain(exc, conflict_message) from None
 
 
 def _lock_trees(*tree_ids) -> None:
@@ -118,7 +95,7 @@ def region_create(
             boundary=boundary,
             is_active=is_active,
         )
-        _full_clean(
+        full_clean(
             region,
             exclude=["lft", "rght", "tree_id", "depth"],
             conflict_message=_("Another region already has the code %(code)s.")
@@ -163,7 +140,7 @@ def region_update(*, actor, region_id: int, **changes) -> Region:
             if field == "code":
                 value = (value or "").strip() or None
             setattr(region, field, value)
-        _full_clean(
+        full_clean(
             region,
             exclude=["lft", "rght", "tree_id", "depth", "parent"],
             conflict_message=_("Another region already has that code."),
@@ -318,7 +295,7 @@ def staff_account_create(
     except ValidationError as exc:
         raise DomainError(" ".join(exc.messages), code="weak_password") from None
     user.set_password(password)
-    _full_clean(
+    full_clean(
         user, exclude=["password"], conflict_message=_("This username is taken.")
     )
     try:
@@ -363,7 +340,7 @@ def staff_account_update(
         user.first_name = (first_name or "").strip()
         user.phone = normalize_phone(phone)
         user.is_staff = role != UserRole.GRID_WORKER
-        _full_clean(user, exclude=["password"])
+        full_clean(user, exclude=["password"])
         user.save(
             update_fields=[
                 "role",
@@ -422,7 +399,7 @@ def grid_worker_upsert(
             if not actor.is_superuser and not actor.can_see_region(user.region):
                 permissions.require_in_scope(actor, None)
             worker.user = user
-        _full_clean(
+        full_clean(
             worker,
             exclude=["phone"] if worker.pk else None,
             conflict_message=_("Another grid worker has this phone number."),
@@ -458,7 +435,7 @@ def grid_worker_update(
         worker.is_party_member = is_party_member
         if actor.is_superuser:
             worker.user = user
-        _full_clean(
+        full_clean(
             worker, conflict_message=_("Another grid worker has this phone number.")
         )
         try:
@@ -489,7 +466,7 @@ def assignment_start(
         assignment = GridAssignment(
             worker=worker, grid=grid, role=role, started_on=started_on
         )
-        _full_clean(assignment)
+        full_clean(assignment)
         try:
             with transaction.atomic():
                 assignment.save()
@@ -542,7 +519,7 @@ def household_create(
         household_number=(household_number or "").strip(),
         notes=notes or "",
     )
-    _full_clean(household, conflict_message=HOUSEHOLD_EXISTS)
+    full_clean(household, conflict_message=HOUSEHOLD_EXISTS)
     try:
         with transaction.atomic():
             household.save()
@@ -570,7 +547,7 @@ def household_update(*, actor, household_id: int, **changes) -> Household:
             permissions.require_in_scope(actor, changes["region"])
         for field, value in changes.items():
             setattr(household, field, value)
-        _full_clean(household, conflict_message=HOUSEHOLD_EXISTS)
+        full_clean(household, conflict_message=HOUSEHOLD_EXISTS)
         try:
             with transaction.atomic():
                 household.save()
@@ -661,7 +638,7 @@ def _resident_save(resident: Resident, *, actor, tags=None, **fields) -> Residen
         except ValueError:
             pass  # full_clean reports the bad number with its reason
     with transaction.atomic():
-        _full_clean(resident, conflict_message=RESIDENT_EXISTS)
+        full_clean(resident, conflict_message=RESIDENT_EXISTS)
         try:
             with transaction.atomic():
                 resident.save()
@@ -722,7 +699,7 @@ def patrol_record(
         notes=(notes or "").strip(),
         photo=photo or "",
     )
-    _full_clean(patrol)
+    full_clean(patrol)
     patrol.save()
     return patrol
 

@@ -9,13 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.choices import RegionLevel
+from grids.cleaning import full_clean
 from grids.errors import Conflict, DomainError
 from grids.models import GridWorker, Region
+from grids.permissions import require, require_in_scope
 from grids.validators import normalize_phone
 
 from .. import permissions
 from ..models import PartyMember, PartyOrg, Registration, ServiceRecord
-from ._common import full_clean, require, require_in_scope
 
 MEMBER_EDITABLE_FIELDS = (
     "name",

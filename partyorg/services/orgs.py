@@ -3,12 +3,13 @@
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from grids.cleaning import full_clean
 from grids.errors import Conflict, DomainError
 from grids.models import Region
+from grids.permissions import require, require_in_scope
 
 from .. import permissions
 from ..models import PartyOrg
-from ._common import full_clean, require, require_in_scope
 
 ORG_EDITABLE_FIELDS = ("name", "secretary", "is_active")
 

@@ -23,15 +23,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.choices import GRID_LEVELS, RegionLevel, UserRole
+from grids.cleaning import full_clean
 from grids.errors import Conflict, DomainError, NotAllowed
 from grids.models import Region, Resident
 from grids.notifications import notify
+from grids.permissions import require, require_in_scope
 from grids.uploads import validate_image_upload
 
 from .. import permissions
 from ..choices import ALLOWED_WISH_TRANSITIONS, WishAction, WishState
 from ..models import PartyMember, Registration, Wish, WishEvent
-from ._common import full_clean, require, require_in_scope
 
 DEFAULT_STALE_DAYS = 7
 

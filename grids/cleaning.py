@@ -1,9 +1,13 @@
-"""Helpers shared by the partyorg services."""
+"""Model validation as domain errors, for every app's services.
+
+``full_clean`` runs Django's model validation and raises a ``DomainError`` with
+the translated messages, or a ``Conflict`` when the failure is a uniqueness clash
+the caller named (a duplicate code, phone or ID number).
+"""
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from grids import permissions as grid_permissions
-from grids.errors import Conflict, DomainError
+from .errors import Conflict, DomainError
 
 # Django's codes for a unique field, a unique_together or a one-field
 # UniqueConstraint clash.
@@ -22,36 +26,36 @@ def _has_unique(errors) -> bool:
 
 
 def full_clean(
-    instance, exclude=None, *, conflict_messages=None, conflict_code=None, **options
+    instance,
+    *,
+    exclude=None,
+    conflict_message=None,
+    conflict_messages=None,
+    conflict_code=None,
+    **options,
 ) -> None:
-    """Validate a model instance and turn Django's error into a DomainError.
+    """Validate ``instance``; refuse with a DomainError, or a Conflict for a clash.
 
-    ``conflict_messages`` maps a field name to the message of a uniqueness clash
-    on it (a duplicate phone, a roster person already linked): such a clash is
-    raised as a Conflict (409) with that message and ``conflict_code`` — not as
-    the generic "invalid" DomainError (mirrors ``grids.services._full_clean``).
+    ``conflict_message``: the message for a uniqueness clash on any field.
+    ``conflict_messages``: a message per field (the clashing fields go in
+    ``extra``), with ``conflict_code`` as the error's code.
     """
     try:
         instance.full_clean(exclude=exclude, **options)
     except ValidationError as exc:
-        clashes = [f for f in _unique_clashes(exc) if f in (conflict_messages or {})]
-        if clashes:
+        clashes = _unique_clashes(exc)
+        named = [f for f in clashes if f in (conflict_messages or {})]
+        if named:
             raise Conflict(
-                conflict_messages[clashes[0]],
+                conflict_messages[named[0]],
                 code=conflict_code or "duplicate",
-                extra={"fields": clashes},
+                extra={"fields": named},
             ) from None
-        if hasattr(exc, "message_dict"):
+        if clashes and conflict_message:
+            raise Conflict(conflict_message, code=conflict_code) from None
+        if hasattr(exc, "error_dict"):
             messages = [str(m) for ms in exc.message_dict.values() for m in ms]
             extra = {"fields": exc.message_dict}
         else:
             messages, extra = [str(m) for m in exc.messages], {}
         raise DomainError(" ".join(messages), code="invalid", extra=extra) from None
-
-
-def require(allowed: bool, message=None) -> None:
-    grid_permissions.require(allowed, message)
-
-
-def require_in_scope(user, region) -> None:
-    grid_permissions.require_in_scope(user, region)
