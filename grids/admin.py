@@ -32,6 +32,7 @@ from .models import (
     ResidentTag,
     User,
 )
+from .params import parse_id
 from .querysets import scope_q
 from .resources import (
     HouseholdResource,
@@ -76,11 +77,12 @@ class VisibleTagFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        if not (value.isascii() and value.isdigit()):
+        tag_id = parse_id(value)
+        if tag_id is None:
             return queryset.none()
-        if not visible_tag_queryset(request.user).filter(pk=int(value)).exists():
+        if not visible_tag_queryset(request.user).filter(pk=tag_id).exists():
             return queryset.none()
-        return queryset.filter(tags__pk=int(value))
+        return queryset.filter(tags__pk=tag_id)
 
 
 class GridAssignmentInline(admin.TabularInline):
@@ -638,9 +640,10 @@ class NotificationAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         from .notifications import notifications_mark_read
 
-        if str(object_id).isascii() and str(object_id).isdigit():
+        notification_id = parse_id(object_id)
+        if notification_id is not None:
             notifications_mark_read(
-                user=request.user, notification_ids=[int(object_id)]
+                user=request.user, notification_ids=[notification_id]
             )
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -17,26 +17,12 @@ from django.utils.translation import gettext as _
 from grids import permissions as grid_permissions
 from grids.errors import DomainError, OutOfScope
 from grids.models import Region
+from grids.params import parse_id
 
 from . import permissions, selectors, services
 from .choices import OPEN_WISH_STATES, WishState
 from .forms import WishPostForm, wish_action_submit
 from .services.wishes import stale_days, stale_wish_q
-
-
-def _query_int(raw: str | None) -> int | None:
-    """A query parameter as a whole number, or None when it is not one.
-
-    ``str.isdigit`` alone is not enough: "²" or "٣" are digits to Python but
-    ``int()`` refuses the first, so only plain ASCII digits (and not absurdly
-    many of them) are accepted.
-    """
-    if not raw or len(raw) > 18 or not (raw.isascii() and raw.isdigit()):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        return None
 
 
 def _region_from_request(request) -> Region | None:
@@ -47,7 +33,7 @@ def _region_from_request(request) -> Region | None:
     raw = request.GET.get("region")
     if not raw:
         return request.user.scope_region
-    region_id = _query_int(raw)
+    region_id = parse_id(raw)
     if region_id is None:
         raise Http404
     region = Region.objects.visible_to(request.user).filter(pk=region_id).first()
@@ -92,7 +78,7 @@ def service_totals(request):
     """In-service members' service hours for a year, per community and member."""
     region = _region_from_request(request)
     # A missing or malformed ?year= falls back to this year; an absurd one is a 404.
-    year = _query_int(request.GET.get("year"))
+    year = parse_id(request.GET.get("year"))
     if year is None:
         year = timezone.localdate().year
     if not 2000 <= year <= 2100:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from grids.choices import RegionLevel
 from grids.errors import DomainError
 from grids.models import Region, Resident
+from grids.params import parse_id
 
 from . import permissions, selectors, services
 from .forms import AwardProposalForm
@@ -43,11 +44,8 @@ def statement(request, token):
 
 
 def _int_param(request, name, default, low, high):
-    try:
-        value = int(request.GET.get(name, default))
-    except (TypeError, ValueError):
-        return default
-    return value if low <= value <= high else default
+    value = parse_id(request.GET.get(name))
+    return value if value is not None and low <= value <= high else default
 
 
 def rankings(request, community_id):

@@ -29,6 +29,7 @@ from grids.admin_mixins import (
 from grids.choices import RegionLevel
 from grids.errors import DomainError
 from grids.models import Region
+from grids.params import parse_id
 from grids.permissions import can_view
 from grids.querysets import scope_q
 
@@ -176,12 +177,6 @@ class WorkCalendarYearAdmin(SharedListAdminMixin, admin.ModelAdmin):
 # --- ticket list filters ----------------------------------------------------------------
 
 
-def _pk_param(value) -> int | None:
-    """A primary key from a query parameter; None for anything malformed."""
-    value = str(value)
-    return int(value) if value.isascii() and value.isdigit() else None
-
-
 class RegionSubtreeFilter(admin.SimpleListFilter):
     title = _("region (with everything under it)")
     parameter_name = "region"
@@ -198,7 +193,7 @@ class RegionSubtreeFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            pk = _pk_param(self.value())
+            pk = parse_id(self.value())
             if pk is None:
                 return queryset.none()
             region = Region.objects.visible_to(request.user).filter(pk=pk).first()
@@ -218,7 +213,7 @@ class CategorySubtreeFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            pk = _pk_param(self.value())
+            pk = parse_id(self.value())
             category = Category.objects.filter(pk=pk).first() if pk else None
             if category is None:
                 return queryset.none()
