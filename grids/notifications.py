@@ -21,18 +21,39 @@ def notify(
     caller runs (conflicting rows are skipped). Returns the number of recipients.
     Call it inside the caller's transaction or from ``transaction.on_commit``.
     """
+    return notify_many(
+        [
+            {
+                "recipients": recipients,
+                "title": title,
+                "body": body,
+                "url": url,
+                "channel": channel,
+                "dedupe_key": dedupe_key,
+            }
+        ]
+    )
+
+
+def notify_many(messages) -> int:
+    """Several messages (dicts with the arguments of ``notify``) in one INSERT,
+    for periodic jobs that tell many people about many things at once.
+    Returns the number of inbox rows offered."""
     rows = [
         Notification(
-            recipient_id=getattr(r, "pk", r),
-            channel=channel,
-            title=str(title)[:200],
-            body=str(body),
-            url=url,
-            dedupe_key=dedupe_key,
+            recipient_id=recipient_id,
+            channel=message.get("channel", "in_app"),
+            title=str(message["title"])[:200],
+            body=str(message.get("body", "")),
+            url=message.get("url", ""),
+            dedupe_key=message.get("dedupe_key", ""),
         )
-        for r in {getattr(r, "pk", r) for r in recipients}
+        for message in messages
+        for recipient_id in {getattr(r, "pk", r) for r in message["recipients"]}
     ]
-    Notification.objects.bulk_create(rows, ignore_conflicts=bool(dedupe_key))
+    Notification.objects.bulk_create(
+        rows, ignore_conflicts=any(row.dedupe_key for row in rows)
+    )
     return len(rows)
 
 

@@ -26,7 +26,7 @@ from grids.choices import GRID_LEVELS, RegionLevel, UserRole
 from grids.cleaning import full_clean
 from grids.errors import Conflict, DomainError, NotAllowed
 from grids.models import Region, Resident
-from grids.notifications import notify
+from grids.notifications import notify, notify_many
 from grids.permissions import require, require_in_scope
 from grids.uploads import validate_image_upload
 
@@ -420,14 +420,16 @@ def wishes_notify_stale(*, now: dt.datetime | None = None) -> int:
         .values_list("pk", "region_id")
     ):
         staff_by_community.setdefault(region_id, []).append(user_id)
-    for row in stale:
-        recipients = staff_by_community.get(row["community_id"])
-        if recipients:
-            notify(
-                recipients=recipients,
-                title=_("Micro-wish unclaimed for %(days)d days: %(title)s")
-                % {"days": stale_days(), "title": row["title"]},
-                url=reverse("partyorg:wish_detail", args=[row["pk"]]),
-                dedupe_key=f"partyorg:wish:{row['pk']}:stale",
-            )
+    days = stale_days()
+    notify_many(
+        {
+            "recipients": staff_by_community[row["community_id"]],
+            "title": _("Micro-wish unclaimed for %(days)d days: %(title)s")
+            % {"days": days, "title": row["title"]},
+            "url": reverse("partyorg:wish_detail", args=[row["pk"]]),
+            "dedupe_key": f"partyorg:wish:{row['pk']}:stale",
+        }
+        for row in stale
+        if row["community_id"] in staff_by_community
+    )
     return len(stale)

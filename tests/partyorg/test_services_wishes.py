@@ -489,6 +489,26 @@ def test_stale_notice_task_runs_twice_and_notifies_once(tree, community_staff):
     assert Wish.objects.filter(state=WishState.POSTED).count() == 3
 
 
+def test_stale_notice_job_takes_the_same_queries_for_few_and_many(
+    tree, community_staff
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from partyorg.services.wishes import wishes_notify_stale
+
+    old = timezone.now() - dt.timedelta(days=10)
+    counts = []
+    for batch in (2, 12):
+        for _ in range(batch):
+            WishFactory(region=tree["grids"][0], posted_at=old)
+        with CaptureQueriesContext(connection) as queries:
+            wishes_notify_stale()
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert Notification.objects.filter(recipient=community_staff).count() == 14
+
+
 def test_claimable_member_list_agrees_with_the_claim_rule(
     tree, party, street_staff, django_assert_max_num_queries
 ):
