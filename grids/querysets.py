@@ -23,6 +23,19 @@ def subtree_q(region, prefix: str = "") -> Q:
     )
 
 
+def ancestors_or_self_q(region, prefix: str = "") -> Q:
+    """Rows whose region (reached through ``prefix``) is ``region`` or one of its
+    ancestors: e.g. the prizes or departments that serve a place."""
+    p = f"{prefix}__" if prefix else ""
+    return Q(
+        **{
+            f"{p}tree_id": region.tree_id,
+            f"{p}lft__lte": region.lft,
+            f"{p}rght__gte": region.rght,
+        }
+    )
+
+
 def scope_q(user, prefix: str = "") -> Q:
     """The condition for what ``user`` may see, through the Region path ``prefix``.
 

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from grids import permissions as grid_permissions
 from grids.choices import RegionLevel, WorkerRole
 from grids.models import GridAssignment, Region
-from grids.querysets import subtree_q
+from grids.querysets import ancestors_or_self_q, subtree_q
 
 from .choices import COVERING_TYPES
 from .models import PartyMember, PartyOrg, ServiceRecord, Wish
@@ -220,11 +220,7 @@ def members_who_may_claim(*, actor, community: Region) -> QuerySet:
     from .models import Registration
 
     org_region_inside = subtree_q(community, "organisation__region")
-    org_region_above = Q(
-        organisation__region__tree_id=community.tree_id,
-        organisation__region__lft__lte=community.lft,
-        organisation__region__rght__gte=community.rght,
-    )
+    org_region_above = ancestors_or_self_q(community, "organisation__region")
     registered_here = Exists(
         Registration.objects.filter(
             member=OuterRef("pk"), community=community, is_active=True

@@ -24,6 +24,7 @@ from grids.admin_mixins import (
 from grids.errors import DomainError
 from grids.models import Resident
 from grids.permissions import require_in_scope
+from grids.querysets import ancestors_or_self_q
 
 from . import permissions, services
 from .choices import AwardStatus, RedemptionStatus
@@ -40,7 +41,6 @@ from .models import (
     RuleCategory,
     RuleItem,
 )
-from .querysets import ancestors_or_self_q
 
 
 def _reason_action(modeladmin, request, queryset, *, title, action, apply):
@@ -468,7 +468,7 @@ class RedemptionAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
             qs = Prize.objects.active()
             if not user.is_superuser and user.region_id:
                 qs = qs.filter(
-                    Q(ancestors_or_self_q(user.region))
+                    Q(ancestors_or_self_q(user.region, "region"))
                     | Q(pk__in=Prize.objects.visible_to(user))
                 )
             kwargs["queryset"] = qs.select_related("region")

@@ -3,20 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
-from grids.querysets import ScopedQuerySet
-
-
-def ancestors_or_self_q(region, prefix: str = "region") -> Q:
-    """Rows whose region (through ``prefix``) is ``region`` or one of its ancestors:
-    the prizes a resident of ``region`` may take, from their community or street."""
-    p = f"{prefix}__" if prefix else ""
-    return Q(
-        **{
-            f"{p}tree_id": region.tree_id,
-            f"{p}lft__lte": region.lft,
-            f"{p}rght__gte": region.rght,
-        }
-    )
+from grids.querysets import ScopedQuerySet, ancestors_or_self_q
 
 
 class PolicyQuerySet(ScopedQuerySet):
@@ -63,7 +50,7 @@ class PrizeQuerySet(ScopedQuerySet):
 
     def available_in(self, region):
         """Prizes of ``region``'s community or street (its ancestors or itself)."""
-        return self.filter(ancestors_or_self_q(region))
+        return self.filter(ancestors_or_self_q(region, "region"))
 
 
 class RedemptionQuerySet(ScopedQuerySet):

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from grids.models import Region
-from grids.querysets import ScopedQuerySet, scope_q, subtree_q
+from grids.querysets import ScopedQuerySet, ancestors_or_self_q, scope_q, subtree_q
 
 # Up to this many regions, a scope is sent as lists of ids, which PostgreSQL
 # answers with index scans on region / handling_region; a larger subtree (a whole
@@ -102,8 +102,4 @@ class DepartmentQuerySet(ScopedQuerySet):
 
 
 def _serving_q(region) -> Q:
-    return Q(region__isnull=True) | Q(
-        region__tree_id=region.tree_id,
-        region__lft__lte=region.lft,
-        region__rght__gte=region.rght,
-    )
+    return Q(region__isnull=True) | ancestors_or_self_q(region, "region")
