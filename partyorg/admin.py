@@ -18,7 +18,7 @@ from mptt.admin import MPTTModelAdmin
 from grids.admin_mixins import ReadOnlyMixin, ScopedAdminMixin, ServiceErrorMixin
 from grids.choices import RegionLevel
 from grids.errors import DomainError
-from grids.models import Region
+from grids.selectors import region_list
 
 from . import permissions, services
 from .forms import PartyMemberAdminForm, wish_action_submit
@@ -132,9 +132,9 @@ class PartyMemberAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         if "community" in form.base_fields:
-            form.base_fields["community"].queryset = Region.objects.visible_to(
-                request.user
-            ).filter(level=RegionLevel.COMMUNITY)
+            form.base_fields["community"].queryset = region_list(
+                actor=request.user, levels=[RegionLevel.COMMUNITY]
+            )
         return form
 
     def get_queryset(self, request):

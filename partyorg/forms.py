@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from grids.choices import GRID_LEVELS, RegionLevel
 from grids.errors import DomainError
 from grids.models import Region
+from grids.selectors import region_list
 
 from . import permissions, selectors, services
 from .choices import WishState
@@ -152,11 +153,9 @@ class WishPostForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region"].queryset = (
-            Region.objects.visible_to(user)
-            .filter(level__in=(*GRID_LEVELS, RegionLevel.COMMUNITY), is_active=True)
-            .order_by("tree_id", "lft")
-        )
+        self.fields["region"].queryset = region_list(
+            actor=user, levels=(*GRID_LEVELS, RegionLevel.COMMUNITY)
+        ).filter(is_active=True)
 
 
 class PartyMemberAdminForm(forms.ModelForm):

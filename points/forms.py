@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from grids.choices import RegionLevel
 from grids.models import Region, Resident
+from grids.selectors import region_list
 
 from .models import RuleItem
 
@@ -69,10 +70,8 @@ class LedgerExportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["community"].queryset = (
-            Region.objects.visible_to(user)
-            .filter(level=RegionLevel.COMMUNITY)
-            .order_by("tree_id", "lft")
+        self.fields["community"].queryset = region_list(
+            actor=user, levels=[RegionLevel.COMMUNITY]
         )
         if not self.is_bound:
             today = timezone.localdate()

@@ -32,6 +32,7 @@ from grids.models import Region
 from grids.params import parse_id
 from grids.permissions import can_view
 from grids.querysets import scope_q
+from grids.selectors import region_list
 
 from . import forms, permissions, selectors, services
 from .choices import Action, Stage, Verdict
@@ -182,12 +183,9 @@ class RegionSubtreeFilter(admin.SimpleListFilter):
     parameter_name = "region"
 
     def lookups(self, request, model_admin):
-        regions = (
-            Region.objects.visible_to(request.user)
-            .filter(
-                level__in=[RegionLevel.STREET, RegionLevel.AREA, RegionLevel.COMMUNITY]
-            )
-            .order_by("tree_id", "lft")
+        regions = region_list(
+            actor=request.user,
+            levels=[RegionLevel.STREET, RegionLevel.AREA, RegionLevel.COMMUNITY],
         )
         return [(r.pk, f"{'· ' * r.depth}{r.name}") for r in regions[:200]]
 

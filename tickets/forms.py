@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from grids.choices import GRID_LEVELS, RegionLevel
-from grids.models import Region
+from grids.selectors import region_list
 
 from .choices import RESIDENT_VERDICTS, DeadlineClass, Verdict
 from .models import Category, Department, Ticket
@@ -28,14 +28,6 @@ class MultipleFileField(forms.FileField):
         if isinstance(data, list | tuple):
             return [super(MultipleFileField, self).clean(d, initial) for d in data]
         return [super().clean(data, initial)] if data else []
-
-
-def _regions(user, levels):
-    return (
-        Region.objects.visible_to(user)
-        .filter(level__in=levels)
-        .order_by("tree_id", "lft")
-    )
 
 
 def _departments(user):
@@ -97,10 +89,10 @@ class TriageDispatchForm(forms.Form):
 
     def __init__(self, *args, user, ticket=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region"].queryset = _regions(user, GRID_LEVELS)
+        self.fields["region"].queryset = region_list(actor=user, levels=GRID_LEVELS)
         self.fields["responsible_leader"].queryset = leader_choices(user)
-        self.fields["handling_region"].queryset = _regions(
-            user, [RegionLevel.COMMUNITY]
+        self.fields["handling_region"].queryset = region_list(
+            actor=user, levels=[RegionLevel.COMMUNITY]
         )
         self.fields["handling_department"].queryset = _departments(user)
         if ticket is not None:
@@ -140,8 +132,8 @@ class DispatchForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["handling_region"].queryset = _regions(
-            user, [RegionLevel.COMMUNITY]
+        self.fields["handling_region"].queryset = region_list(
+            actor=user, levels=[RegionLevel.COMMUNITY]
         )
         self.fields["handling_department"].queryset = _departments(user)
 
