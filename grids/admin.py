@@ -364,8 +364,8 @@ class GridWorkerAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
         )
         if request.user.is_superuser:
             return qs
-        in_scope = GridAssignment.objects.filter(
-            scope_q(request.user, "grid"), worker=OuterRef("pk")
+        in_scope = GridAssignment.objects.visible_to(request.user).filter(
+            worker=OuterRef("pk")
         )
         any_stint = GridAssignment.objects.filter(worker=OuterRef("pk"))
         return qs.filter(Q(Exists(in_scope)) | ~Exists(any_stint))

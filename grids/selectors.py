@@ -70,6 +70,11 @@ def subtree_worker_figures(*, region) -> dict:
     return figures
 
 
+def worker_serves_in_scope(*, actor, worker) -> bool:
+    """Whether any stint of ``worker`` (current or past) lies in the actor's area."""
+    return GridAssignment.objects.visible_to(actor).filter(worker=worker).exists()
+
+
 def household_list(*, actor) -> QuerySet:
     return Household.objects.visible_to(actor).select_related("region")
 

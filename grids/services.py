@@ -30,7 +30,7 @@ from .models import (
     Region,
     Resident,
 )
-from .querysets import scope_q
+from .selectors import worker_serves_in_scope
 from .uploads import validate_image_upload
 from .validators import (
     birth_date_from_id,
@@ -379,11 +379,8 @@ def grid_worker_upsert(
         worker = GridWorker.objects.select_for_update().filter(phone=phone).first()
         if worker is None:
             worker = GridWorker(phone=phone, is_party_member=bool(is_party_member))
-        elif (
-            not actor.is_superuser
-            and not GridAssignment.objects.filter(
-                scope_q(actor, "grid"), worker=worker
-            ).exists()
+        elif not actor.is_superuser and not worker_serves_in_scope(
+            actor=actor, worker=worker
         ):
             raise Conflict(
                 _(
@@ -425,9 +422,7 @@ def grid_worker_update(
         if worker is None or (
             not actor.is_superuser
             and GridAssignment.objects.filter(worker=worker).exists()
-            and not GridAssignment.objects.filter(
-                scope_q(actor, "grid"), worker=worker
-            ).exists()
+            and not worker_serves_in_scope(actor=actor, worker=worker)
         ):
             permissions.require_in_scope(actor, None)
         worker.name = (name or "").strip()

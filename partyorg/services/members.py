@@ -13,6 +13,7 @@ from grids.cleaning import full_clean
 from grids.errors import Conflict, DomainError
 from grids.models import GridWorker, Region
 from grids.permissions import require, require_in_scope
+from grids.selectors import worker_serves_in_scope
 from grids.validators import normalize_phone
 
 from .. import permissions
@@ -45,12 +46,13 @@ def _member_conflicts() -> dict:
 def _check_links(actor, *, organisation, grid_worker) -> None:
     if organisation is not None:
         require_in_scope(actor, organisation.region)
-    if grid_worker is not None and not actor.is_superuser:
-        # The roster person must serve (or have served) a grid in the actor's area.
-        from grids.querysets import scope_q
-
-        if not grid_worker.assignments.filter(scope_q(actor, "grid")).exists():
-            require_in_scope(actor, None)
+    # The roster person must serve (or have served) a grid in the actor's area.
+    if (
+        grid_worker is not None
+        and not actor.is_superuser
+        and not worker_serves_in_scope(actor=actor, worker=grid_worker)
+    ):
+        require_in_scope(actor, None)
 
 
 def party_member_create(

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.errors import DomainError
+from grids.permissions import can_keep_shared_lists
 
 from .. import permissions
 from ..choices import OPEN_STAGES, Action, CalendarSource
@@ -25,7 +26,8 @@ from .common import reminder_hours
 
 def _require_calendar_keeper(actor) -> None:
     if actor is not None:  # None: the system (migration, command)
-        permissions.require(permissions.has_role(actor, permissions.CENTRE_ROLES))
+        # The same rule as the calendar's admin pages (a shared list).
+        permissions.require(can_keep_shared_lists(actor))
 
 
 def _upsert_days(rows, source: str, *, overwrite_staff: bool) -> int:
