@@ -25,20 +25,23 @@ def policy_for(community: Region | None) -> CommunityPointsPolicy:
     return CommunityPointsPolicy(community=community)
 
 
-def account_lookup_for(resident) -> dict:
+def account_lookup_for(resident, community=None) -> dict:
     """The filter that finds ``resident``'s account under their community's policy:
-    their own, or their household's pooled account."""
-    policy = policy_for(
-        resident.household.region.ancestor_of_level(RegionLevel.COMMUNITY)
-    )
+    their own, or their household's pooled account. Pass ``community`` when the
+    caller already has it."""
+    if community is None:
+        community = resident.household.region.ancestor_of_level(RegionLevel.COMMUNITY)
+    policy = policy_for(community)
     if policy.pool_by_household:
         return {"household_id": resident.household_id, "resident__isnull": True}
     return {"resident_id": resident.pk}
 
 
-def account_of(resident) -> PointsAccount | None:
+def account_of(resident, community=None) -> PointsAccount | None:
     """``resident``'s account if one is open (reads never open one)."""
-    return PointsAccount.objects.filter(**account_lookup_for(resident)).first()
+    return PointsAccount.objects.filter(
+        **account_lookup_for(resident, community)
+    ).first()
 
 
 def period_bounds(day: dt.date, period: str) -> tuple[dt.date, dt.date]:
@@ -88,7 +91,8 @@ def prizes_available_to(resident) -> QuerySet:
 
 def statement(*, resident, history_limit: int = 50) -> dict:
     """What the resident's statement page shows: balance, history, prizes."""
-    account = account_of(resident)
+    community = resident.household.region.ancestor_of_level(RegionLevel.COMMUNITY)
+    account = account_of(resident, community)
     balance = account.balance if account else 0
     entries = (
         list(
@@ -102,6 +106,7 @@ def statement(*, resident, history_limit: int = 50) -> dict:
     prizes = list(prizes_available_to(resident).filter(stock__gt=0))
     return {
         "resident": resident,
+        "community": community,
         # The statement link is public (whoever holds it): the name is masked.
         "resident_name": mask_name(resident.name),
         "account": account,

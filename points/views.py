@@ -32,9 +32,6 @@ def statement(request, token):
     if resident is None:
         raise Http404(_("This link is not valid or has expired."))
     context = selectors.statement(resident=resident)
-    context["community"] = resident.household.region.ancestor_of_level(
-        RegionLevel.COMMUNITY
-    )
     response = render(request, "points/statement.html", context)
     # The link is the key: keep it out of caches and out of other sites' referrers
     # (same-origin still sends it to us: the CSRF check of the language form needs it).

@@ -22,7 +22,7 @@ def test_statement_shows_balance_history_and_affordable_prizes(
     PrizeFactory(region=tree["street"], name="食用油", price=80, stock=3)
     PrizeFactory(region=tree["communities"][1], name="别处的奖品", price=10)
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         response = client.get(statement_url(resident))
 
     assert response.status_code == 200
