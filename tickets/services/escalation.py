@@ -21,7 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.choices import UserRole
-from grids.models import Notification, Region
+from grids.models import Region
+from grids.notifications import notify_many
 
 from ..choices import ESCALATING_STAGES, Action, Stage
 from ..models import Ticket, TicketEvent
@@ -172,28 +173,22 @@ def _notify_escalations(rows) -> None:
     """Tell each escalated ticket's node (see ``_escalation_recipients``): one
     read of the accounts, one INSERT of the messages."""
     recipients = _escalation_recipients(rows)
-    messages = []
-    for row in rows:
-        for recipient_id in recipients.get(row["escalated_to_id"], ()):
-            messages.append(
-                Notification(
-                    recipient_id=recipient_id,
-                    title=str(
-                        _(
-                            "Ticket #%(id)s is overdue (%(stage)s), escalated to %(node)s"
-                        )
-                        % {
-                            "id": row["pk"],
-                            "stage": Stage(row["stage"]).label,
-                            "node": row["escalated_to__name"],
-                        }
-                    )[:200],
-                    body=row["description"][:200],
-                    url=_ticket_url(row["pk"]),
-                    dedupe_key=f"ticket:{row['pk']}:escalation:{row['escalation_level']}",
-                )
-            )
-    Notification.objects.bulk_create(messages, ignore_conflicts=True)
+    notify_many(
+        {
+            "recipients": recipients[row["escalated_to_id"]],
+            "title": _("Ticket #%(id)s is overdue (%(stage)s), escalated to %(node)s")
+            % {
+                "id": row["pk"],
+                "stage": Stage(row["stage"]).label,
+                "node": row["escalated_to__name"],
+            },
+            "body": row["description"][:200],
+            "url": _ticket_url(row["pk"]),
+            "dedupe_key": f"ticket:{row['pk']}:escalation:{row['escalation_level']}",
+        }
+        for row in rows
+        if recipients.get(row["escalated_to_id"])
+    )
 
 
 def tickets_send_reminders(*, now: dt.datetime | None = None) -> int:
@@ -260,23 +255,20 @@ def tickets_send_reminders(*, now: dt.datetime | None = None) -> int:
             else:
                 recipients = {row["responsible_leader_id"] or row["created_by_id"]}
             local_deadline = timezone.localtime(row["stage_deadline"])
-            for recipient in recipients - {None}:
-                messages.append(
-                    Notification(
-                        recipient_id=recipient,
-                        title=str(
-                            _("Ticket #%(id)s is due at %(deadline)s")
-                            % {
-                                "id": row["pk"],
-                                "deadline": f"{local_deadline:%Y-%m-%d %H:%M}",
-                            }
-                        )[:200],
-                        url=_ticket_url(row["pk"]),
-                        dedupe_key=(
-                            f"ticket:{row['pk']}:remind:"
-                            f"{row['stage_deadline'].timestamp():.0f}"
-                        ),
-                    )
-                )
-        Notification.objects.bulk_create(messages, ignore_conflicts=True)
+            messages.append(
+                {
+                    "recipients": recipients - {None},
+                    "title": _("Ticket #%(id)s is due at %(deadline)s")
+                    % {
+                        "id": row["pk"],
+                        "deadline": f"{local_deadline:%Y-%m-%d %H:%M}",
+                    },
+                    "url": _ticket_url(row["pk"]),
+                    "dedupe_key": (
+                        f"ticket:{row['pk']}:remind:"
+                        f"{row['stage_deadline'].timestamp():.0f}"
+                    ),
+                }
+            )
+        notify_many(messages)
     return len(rows)
