@@ -16,12 +16,10 @@ from ..choices import OPEN_STAGES, Action, CalendarSource
 from ..models import Ticket, TicketEvent, WorkCalendarDay, WorkCalendarYear
 from ..workcalendar import (
     WorkCalendar,
-    add_working_days,
     calendar_days_for_year,
     holiday_guess_for_year,
-    working_hours_before,
 )
-from .common import reminder_hours
+from .common import set_deadline
 
 
 def _require_calendar_keeper(actor) -> None:
@@ -169,13 +167,11 @@ def _recompute_provisional() -> int:
     events = []
     for ticket in tickets:
         old = ticket.stage_deadline
-        deadline = add_working_days(
-            ticket.deadline_basis_at, ticket.deadline_working_days, calendar=calendar
-        )
-        ticket.stage_deadline = deadline.at
-        ticket.deadline_provisional = deadline.provisional
-        ticket.remind_at = working_hours_before(
-            deadline.at, reminder_hours(), calendar=calendar
+        set_deadline(
+            ticket,
+            start=ticket.deadline_basis_at,
+            working_days=ticket.deadline_working_days,
+            calendar=calendar,
         )
         events.append(
             TicketEvent(
@@ -185,10 +181,10 @@ def _recompute_provisional() -> int:
                 at=now,
                 from_stage=ticket.stage,
                 to_stage=ticket.stage,
-                deadline=deadline.at,
+                deadline=ticket.stage_deadline,
                 data={
                     "old": old.isoformat() if old else None,
-                    "provisional": deadline.provisional,
+                    "provisional": ticket.deadline_provisional,
                 },
             )
         )
