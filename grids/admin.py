@@ -22,6 +22,7 @@ from .admin_mixins import (
 from .choices import RegionLevel, UserRole
 from .errors import DomainError
 from .models import (
+    AuditEntry,
     GridAssignment,
     GridWorker,
     Household,
@@ -661,3 +662,30 @@ class NotificationAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Changes of the reference data, as the services wrote them; street staff and
+    administrators read it."""
+
+    list_display = ("at", "actor", "content_type", "object_repr", "action")
+    list_filter = ("action", "content_type")
+    list_select_related = ("actor", "content_type")
+    search_fields = ("object_repr",)
+    readonly_fields = (
+        "at",
+        "actor",
+        "content_type",
+        "object_id",
+        "object_repr",
+        "action",
+        "changes",
+    )
+    fields = readonly_fields
+
+    def has_module_permission(self, request):
+        return permissions.can_keep_shared_lists(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_keep_shared_lists(request.user)

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RegionLevel(models.TextChoices):
@@ -96,3 +97,9 @@ class NotificationChannel(models.TextChoices):
     IN_APP = "in_app", _("In-app inbox")
     SMS = "sms", _("SMS")
     WECHAT = "wechat", _("WeChat")
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", pgettext_lazy("audit", "Created")  # 新增
+    UPDATE = "update", pgettext_lazy("audit", "Changed")  # 修改
+    DEACTIVATE = "deactivate", pgettext_lazy("audit", "Deactivated")  # 停用

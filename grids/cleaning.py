@@ -2,10 +2,13 @@
 
 ``full_clean`` runs Django's model validation and raises a ``DomainError`` with
 the translated messages, or a ``Conflict`` when the failure is a uniqueness clash
-the caller named (a duplicate code, phone or ID number).
+the caller named (a duplicate code, phone or ID number). ``validated_save``
+adds the save, with a clash the database finds mapped to the same Conflict.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from .errors import Conflict, DomainError
 
@@ -59,3 +62,40 @@ def full_clean(
         else:
             messages, extra = [str(m) for m in exc.messages], {}
         raise DomainError(" ".join(messages), code="invalid", extra=extra) from None
+
+
+def validated_save(
+    instance,
+    *,
+    exclude=None,
+    update_fields=None,
+    conflict_message=None,
+    conflict_messages=None,
+    conflict_code=None,
+    **options,
+):
+    """``full_clean`` then save in a savepoint; a uniqueness clash the database
+    finds (a concurrent insert that validation could not see) becomes the same
+    ``Conflict`` as one found by validation. Returns the saved instance.
+
+    The one spelling of "validate → save → IntegrityError is a Conflict" for
+    every app's services.
+    """
+    full_clean(
+        instance,
+        exclude=exclude,
+        conflict_message=conflict_message,
+        conflict_messages=conflict_messages,
+        conflict_code=conflict_code,
+        **options,
+    )
+    try:
+        with transaction.atomic():
+            instance.save(update_fields=update_fields)
+    except IntegrityError:
+        message = conflict_message or next(
+            iter((conflict_messages or {}).values()),
+            _("This clashes with an existing record."),
+        )
+        raise Conflict(message, code=conflict_code) from None
+    return instance

@@ -9,10 +9,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
+from .append_only import AppendOnlyModel
 from .choices import (
     ALLOWED_CHILD_LEVELS,
     CODE_SEGMENT_DIGITS,
     GRID_LEVELS,
+    AuditAction,
     Gender,
     NotificationChannel,
     PatrolKind,
@@ -522,3 +524,46 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class AuditEntry(AppendOnlyModel):
+    """One change of reference data (审计记录): who changed what, when, from what
+    to what. Written by the services (``grids.audit.audit_record``), never edited."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType",
+        verbose_name=_("kind of record"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    object_id = models.CharField(_("record id"), max_length=64)
+    object_repr = models.CharField(_("record"), max_length=200)
+    action = models.CharField(_("action"), max_length=16, choices=AuditAction.choices)
+    changes = models.JSONField(
+        _("changes"),
+        default=dict,
+        blank=True,
+        help_text=_("Each changed field with its value before and after."),
+    )
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["content_type", "object_id", "at"], name="audit_object_time"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.object_repr}"
