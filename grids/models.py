@@ -326,6 +326,8 @@ class ResidentTag(models.Model):
         blank=True,
         help_text=_("Roles that may see this tag; empty means every role."),
     )
+    # A tag in use is switched off, not deleted: residents keep it, nobody adds it.
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         verbose_name = _("special-group tag")
@@ -334,6 +336,14 @@ class ResidentTag(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        roles = self.visible_to_roles
+        if not isinstance(roles, list) or set(map(str, roles)) - set(UserRole.values):
+            raise ValidationError(
+                {"visible_to_roles": _("Choose roles from the list of roles.")}
+            )
 
     def is_visible_to(self, user) -> bool:
         return (

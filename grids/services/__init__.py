@@ -1,0 +1,71 @@
+"""Writes of the grids app: one function per use case, by family.
+
+Every change to the Region tree, the staff accounts, the roster, households,
+residents, special-group tags and patrols goes through here, whether it comes
+from the admin, an import, the API or ``seed_demo``. Each function checks the
+actor's role and scope after taking its locks, validates, and saves in one
+transaction. ``from grids import services; services.region_create(...)`` and
+``from grids.services import region_create`` both work.
+"""
+
+from .accounts import ROLE_SCOPE_LEVELS, staff_account_create, staff_account_update
+from .households import (
+    HOUSEHOLD_EDITABLE_FIELDS,
+    HOUSEHOLD_EXISTS,
+    RESIDENT_EDITABLE_FIELDS,
+    RESIDENT_EXISTS,
+    household_create,
+    household_update,
+    resident_create,
+    resident_update,
+)
+from .patrols import patrol_record
+from .regions import (
+    REGION_EDITABLE_FIELDS,
+    region_counts_refresh,
+    region_create,
+    region_move,
+    region_update,
+)
+from .roster import (
+    STINT_EXISTS,
+    assignment_end,
+    assignment_start,
+    grid_worker_update,
+    grid_worker_upsert,
+)
+from .tags import (
+    TAG_CODE_TAKEN,
+    resident_tag_create,
+    resident_tag_deactivate,
+    resident_tag_update,
+)
+
+__all__ = [
+    "HOUSEHOLD_EDITABLE_FIELDS",
+    "HOUSEHOLD_EXISTS",
+    "REGION_EDITABLE_FIELDS",
+    "RESIDENT_EDITABLE_FIELDS",
+    "RESIDENT_EXISTS",
+    "ROLE_SCOPE_LEVELS",
+    "STINT_EXISTS",
+    "TAG_CODE_TAKEN",
+    "assignment_end",
+    "assignment_start",
+    "grid_worker_update",
+    "grid_worker_upsert",
+    "household_create",
+    "household_update",
+    "patrol_record",
+    "region_counts_refresh",
+    "region_create",
+    "region_move",
+    "region_update",
+    "resident_create",
+    "resident_tag_create",
+    "resident_tag_deactivate",
+    "resident_tag_update",
+    "resident_update",
+    "staff_account_create",
+    "staff_account_update",
+]

@@ -1,0 +1,141 @@
+"""Households (一户一档) and their residents, with the special-group tags the
+actor's role may see."""
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy
+
+from .. import permissions
+from ..cleaning import validated_save
+from ..models import Household, Region, Resident
+from ..validators import (
+    birth_date_from_id,
+    gender_from_id,
+    normalize_id_number,
+    normalize_phone,
+)
+from ._common import refuse_unknown_fields
+
+HOUSEHOLD_EXISTS = gettext_lazy(
+    "A household at this address already exists in this grid."
+)
+RESIDENT_EXISTS = gettext_lazy(
+    "A resident with this ID-card number is already registered."
+)
+
+HOUSEHOLD_EDITABLE_FIELDS = ("region", "address", "household_number", "notes")
+# What an update may change besides the tags (which keep the hidden ones).
+RESIDENT_EDITABLE_FIELDS = (
+    "name",
+    "id_number",
+    "phone",
+    "relationship",
+    "residence_type",
+    "is_active",
+    "household",
+)
+
+
+def household_create(
+    *, actor, region: Region, address: str, household_number: str = "", notes: str = ""
+) -> Household:
+    permissions.require(permissions.can_manage_households(actor))
+    permissions.require_in_scope(actor, region)
+    household = Household(
+        region=region,
+        address=(address or "").strip(),
+        household_number=(household_number or "").strip(),
+        notes=notes or "",
+    )
+    return validated_save(household, conflict_message=HOUSEHOLD_EXISTS)
+
+
+def household_update(*, actor, household_id: int, **changes) -> Household:
+    refuse_unknown_fields(changes, HOUSEHOLD_EDITABLE_FIELDS)
+    permissions.require(permissions.can_manage_households(actor))
+    with transaction.atomic():
+        household = (
+            Household.objects.select_for_update()
+            .select_related("region")
+            .filter(pk=household_id)
+            .first()
+        )
+        permissions.require_in_scope(actor, household.region if household else None)
+        if "region" in changes:
+            permissions.require_in_scope(actor, changes["region"])
+        for field, value in changes.items():
+            setattr(household, field, value)
+        validated_save(household, conflict_message=HOUSEHOLD_EXISTS)
+    return household
+
+
+def resident_create(
+    *,
+    actor,
+    household: Household,
+    name: str,
+    id_number: str,
+    phone: str = "",
+    relationship: str = "head",
+    residence_type: str = "registered",
+    tags=(),
+) -> Resident:
+    permissions.require(permissions.can_manage_households(actor))
+    permissions.require_in_scope(actor, household.region)
+    resident = Resident(household=household)
+    return _resident_save(
+        resident,
+        actor=actor,
+        name=name,
+        id_number=id_number,
+        phone=phone,
+        relationship=relationship,
+        residence_type=residence_type,
+        tags=tags,
+    )
+
+
+def resident_update(*, actor, resident_id: int, **changes) -> Resident:
+    refuse_unknown_fields(changes, (*RESIDENT_EDITABLE_FIELDS, "tags"))
+    permissions.require(permissions.can_manage_households(actor))
+    with transaction.atomic():
+        resident = (
+            Resident.objects.select_for_update()
+            .select_related("household__region")
+            .filter(pk=resident_id)
+            .first()
+        )
+        permissions.require_in_scope(
+            actor, resident.household.region if resident else None
+        )
+        if "household" in changes:
+            permissions.require_in_scope(actor, changes["household"].region)
+        tags = changes.pop("tags", None)
+        for field in RESIDENT_EDITABLE_FIELDS:
+            changes.setdefault(field, getattr(resident, field))
+        return _resident_save(resident, actor=actor, tags=tags, **changes)
+
+
+def _resident_save(resident: Resident, *, actor, tags=None, **fields) -> Resident:
+    id_number = normalize_id_number(fields.pop("id_number"))
+    resident.id_number = id_number
+    resident.phone = normalize_phone(fields.pop("phone", "") or "")
+    resident.name = (fields.pop("name") or "").strip()
+    for field, value in fields.items():
+        setattr(resident, field, value)
+    if len(id_number) == 18:
+        try:
+            resident.birth_date = birth_date_from_id(id_number)
+            resident.gender = gender_from_id(id_number)
+        except ValueError:
+            pass  # full_clean reports the bad number with its reason
+    with transaction.atomic():
+        validated_save(resident, conflict_message=RESIDENT_EXISTS)
+        if tags is not None:
+            visible = [t for t in tags if t.is_visible_to(actor)]
+            hidden_kept = (
+                [t for t in resident.tags.all() if not t.is_visible_to(actor)]
+                if resident.pk
+                else []
+            )
+            resident.tags.set(visible + hidden_kept)
+    return resident
