@@ -4,10 +4,16 @@ Every write goes through ``grids.services``; a refused action is shown as the
 service's message. Querysets and choices are scoped by ``ScopedAdminMixin``.
 """
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from mptt.admin import MPTTModelAdmin
 
 from . import permissions, services
@@ -555,9 +561,9 @@ class ResidentAdmin(
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         if "tags" in form.base_fields:
-            from .selectors import visible_tag_queryset
+            from .selectors import tag_choices
 
-            form.base_fields["tags"].queryset = visible_tag_queryset(request.user)
+            form.base_fields["tags"].queryset = tag_choices(request.user, obj)
         return form
 
     def get_fields(self, request, obj=None):
@@ -591,15 +597,58 @@ class ResidentAdmin(
             self.save_formset(request, form, formset, change=change)
 
 
+class ResidentTagForm(forms.ModelForm):
+    """Roles picked from the list by their Chinese names, not typed as JSON."""
+
+    visible_to_roles = forms.MultipleChoiceField(
+        label=_("visible to roles"),
+        choices=UserRole.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Roles that may see this tag; empty means every role."),
+    )
+
+    class Meta:
+        model = ResidentTag
+        fields = ("name", "code", "description", "visible_to_roles", "is_active")
+
+
 @admin.register(ResidentTag)
-class ResidentTagAdmin(SharedListAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "code", "visible_to_roles")
-    search_fields = ("name", "code")
+class ResidentTagAdmin(SharedListAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+    """Street staff keep the tags through the services (validated, audited)."""
+
+    form = ResidentTagForm
+    list_display = ("name", "description", "visible_roles", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "code", "description")
 
     def get_queryset(self, request):
         from .selectors import visible_tag_queryset
 
+        # Those who keep the list see all of it; others, the tags of their role.
+        if permissions.can_keep_shared_lists(request.user):
+            return super().get_queryset(request)
         return visible_tag_queryset(request.user)
+
+    @admin.display(description=_("visible to roles"))
+    def visible_roles(self, obj):
+        if not obj.visible_to_roles:
+            return _("every role")
+        labels = dict(UserRole.choices)
+        return "、".join(str(labels.get(r, r)) for r in obj.visible_to_roles)
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in ResidentTagForm.Meta.fields}
+        if change:
+            changed = {f: v for f, v in data.items() if f in form.changed_data}
+            if changed:
+                services.resident_tag_update(
+                    actor=request.user, tag_id=obj.pk, **changed
+                )
+        else:
+            data.pop("is_active")
+            obj.pk = services.resident_tag_create(actor=request.user, **data).pk
+        obj.refresh_from_db()
 
 
 @admin.register(Patrol)
@@ -614,9 +663,14 @@ class PatrolAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("title", "created_at", "read_at", "channel")
+    """The user's own inbox. A message is opened by a POST to ``…/open/`` (the
+    title's button), which marks it read and goes to its link; viewing a message
+    changes nothing."""
+
+    list_display = ("open_title", "created_at", "read_at", "channel")
+    list_display_links = ("created_at",)
     list_filter = (("read_at", admin.EmptyFieldListFilter), "channel")
-    readonly_fields = ("title", "body", "url", "channel", "created_at", "read_at")
+    readonly_fields = ("title", "body", "open_link", "channel", "created_at", "read_at")
     fields = readonly_fields
     actions = ["mark_read"]
 
@@ -638,15 +692,53 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        from .notifications import notifications_mark_read
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/open/",
+                self.admin_site.admin_view(self.open_view),
+                name="grids_notification_open",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(require_POST)
+    def open_view(self, request, object_id):
+        from .notifications import notification_open
 
         notification_id = parse_id(object_id)
-        if notification_id is not None:
-            notifications_mark_read(
-                user=request.user, notification_ids=[notification_id]
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
+        target = (
+            notification_open(user=request.user, notification_id=notification_id)
+            if notification_id is not None and self.has_view_permission(request)
+            else None
+        )
+        if target is None:
+            raise Http404
+        return HttpResponseRedirect(
+            target or reverse("admin:grids_notification_change", args=[notification_id])
+        )
+
+    def _open_button(self, obj, label):
+        # Inside the page's own POST form (changelist or change form), which
+        # carries the CSRF token; format_html escapes the title.
+        return format_html(
+            '<button type="submit" formaction="{}" formmethod="post" '
+            'formnovalidate class="inbox-open">{}</button>',
+            reverse("admin:grids_notification_open", args=[obj.pk]),
+            label,
+        )
+
+    @admin.display(description=_("title"), ordering="title")
+    def open_title(self, obj):
+        return self._open_button(obj, obj.title)
+
+    @admin.display(description=_("link"))
+    def open_link(self, obj):
+        from .notifications import is_site_link
+
+        if not is_site_link(obj.url):
+            return "-"
+        return self._open_button(obj, _("Open"))
 
     @admin.action(description=_("Mark as read"))
     def mark_read(self, request, queryset):

@@ -1,9 +1,42 @@
-"""Writing to and reading from the in-app inbox (shared by every app)."""
+"""Writing to and reading from the in-app inbox (shared by every app).
+
+A message's link is a path inside this site ("/tickets/12/"): anything else (an
+absolute or protocol-relative URL, ``javascript:``) is dropped when the message
+is written, with a warning in the log, and refused again when it is opened.
+"""
+
+import logging
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+
+def is_site_link(url: str) -> bool:
+    """Whether ``url`` is a path on this site: starts with one "/", no scheme, no
+    host, no backslash or control character."""
+    return (
+        isinstance(url, str)
+        and url.startswith("/")
+        and not url.startswith("//")
+        and "\\" not in url
+        and url.isprintable()
+        and " " not in url
+        and url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+    )
+
+
+def site_link(url) -> str:
+    """``url`` if it is a link inside this site, else "" (logged: a caller's bug)."""
+    url = str(url or "").strip()
+    if url and not is_site_link(url):
+        logger.warning("notification link dropped, not a path on this site: %r", url)
+        return ""
+    return url
 
 
 def notify(
@@ -45,7 +78,7 @@ def notify_many(messages) -> int:
             channel=message.get("channel", "in_app"),
             title=str(message["title"])[:200],
             body=str(message.get("body", "")),
-            url=message.get("url", ""),
+            url=site_link(message.get("url", "")),
             dedupe_key=message.get("dedupe_key", ""),
         )
         for message in messages
@@ -68,3 +101,19 @@ def notifications_mark_read(*, user, notification_ids=None) -> int:
     if notification_ids is not None:
         qs = qs.filter(pk__in=notification_ids)
     return qs.update(read_at=timezone.now())
+
+
+def notification_open(*, user, notification_id: int) -> str | None:
+    """The user opens one of their messages: it is marked read. Returns its link
+    ("" when it has none), or None when the message is not theirs."""
+    notification = (
+        Notification.objects.filter(
+            pk=notification_id, recipient=user, channel="in_app"
+        )
+        .only("url")
+        .first()
+    )
+    if notification is None:
+        return None
+    notifications_mark_read(user=user, notification_ids=[notification_id])
+    return notification.url if is_site_link(notification.url) else ""

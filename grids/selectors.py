@@ -98,3 +98,11 @@ def visible_tag_queryset(user) -> QuerySet:
         return qs
     ids = [t.pk for t in qs if t.is_visible_to(user)]
     return ResidentTag.objects.filter(pk__in=ids)
+
+
+def tag_choices(user, resident=None) -> QuerySet:
+    """The tags a user may put on ``resident``: the visible, active ones, and the
+    switched-off ones it already has (so that saving does not drop them)."""
+    in_use = Q(residents=resident) if resident is not None and resident.pk else Q()
+    condition = Q(is_active=True) | in_use if in_use else Q(is_active=True)
+    return visible_tag_queryset(user).filter(condition).distinct()

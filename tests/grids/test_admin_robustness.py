@@ -58,6 +58,7 @@ def test_notifications_are_private_and_marked_read_on_open(
     notify(recipients=[street_staff], title="工单超期", dedupe_key="t:1")
     notify(recipients=[street_staff], title="工单超期", dedupe_key="t:1")  # once only
     mine = Notification.objects.get(recipient=street_staff)
+    open_url = reverse("admin:grids_notification_open", args=[mine.pk])
     client.force_login(community_staff)
     assert (
         client.get(
@@ -65,12 +66,17 @@ def test_notifications_are_private_and_marked_read_on_open(
         ).status_code
         == 302
     )
+    assert client.post(open_url).status_code == 404
     mine.refresh_from_db()
     assert mine.read_at is None
     client.force_login(street_staff)
     page = client.get(reverse("admin:grids_notification_changelist")).content.decode()
     assert "(1)" in page  # unread count in the header
+    # looking at a message changes nothing; opening it (a POST) marks it read
     client.get(reverse("admin:grids_notification_change", args=[mine.pk]))
+    mine.refresh_from_db()
+    assert mine.read_at is None
+    client.post(open_url)
     mine.refresh_from_db()
     assert mine.read_at is not None
 
