@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, pgettext_lazy
 from django.views.decorators.http import require_POST
 from mptt.admin import MPTTModelAdmin
 
@@ -47,6 +48,29 @@ from .resources import (
     ResidentResource,
     RosterResource,
 )
+
+
+# Strings of Django's admin templates that Django's zh_Hans catalogue lacks,
+# shown on these pages (the index's column headings for screen readers, the
+# title of a form with errors, the account add page); translated here.
+DJANGO_ADMIN_STRINGS = (
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
+    gettext_noop("Error:"),
+    gettext_noop(
+        "After you’ve created a user, you’ll be able to edit more user options."
+    ),
+)
+
+
+class GeoJSONField(forms.JSONField):
+    """An empty boundary is an empty box (not the text ``null``) and saves as NULL."""
+
+    def prepare_value(self, value):
+        if value is None:
+            return ""
+        return super().prepare_value(value)
 
 
 class FullTimeWorkerFilter(admin.SimpleListFilter):
@@ -157,6 +181,11 @@ class RegionAdmin(
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None and obj.is_grid else []
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "boundary":
+            kwargs["form_class"] = GeoJSONField
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         return ("level",) if obj is not None else ()
@@ -738,7 +767,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
         if not is_site_link(obj.url):
             return "-"
-        return self._open_button(obj, _("Open"))
+        return self._open_button(obj, pgettext_lazy("notification", "Open"))
 
     @admin.action(description=_("Mark as read"))
     def mark_read(self, request, queryset):
