@@ -24,6 +24,7 @@ from .admin_mixins import (
     SensitiveLookupMixin,
     ServiceErrorMixin,
     ServiceImportExportMixin,
+    ServiceSaveMixin,
     SharedListAdminMixin,
 )
 from .choices import RegionLevel, UserRole
@@ -48,7 +49,6 @@ from .resources import (
     ResidentResource,
     RosterResource,
 )
-
 
 # Strings of Django's admin templates that Django's zh_Hans catalogue lacks,
 # shown on these pages (the index's column headings for screen readers, the
@@ -508,9 +508,14 @@ class ResidentInline(admin.TabularInline):
 
 @admin.register(Household)
 class HouseholdAdmin(
-    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
+    ScopedAdminMixin,
+    ServiceErrorMixin,
+    ServiceSaveMixin,
+    ServiceImportExportMixin,
+    admin.ModelAdmin,
 ):
     resource_classes = [HouseholdResource]
+    service_fields = services.HOUSEHOLD_EDITABLE_FIELDS
     write_permission = staticmethod(permissions.can_manage_households)
     list_display = ("address", "region", "household_number", "resident_count")
     list_select_related = ("region",)
@@ -525,15 +530,13 @@ class HouseholdAdmin(
     def resident_count(self, obj):
         return obj._residents
 
-    def save_model(self, request, obj, form, change):
-        fields = {
-            f: form.cleaned_data[f]
-            for f in ("region", "address", "household_number", "notes")
-        }
-        if change:
-            services.household_update(actor=request.user, household_id=obj.pk, **fields)
-        else:
-            obj.pk = services.household_create(actor=request.user, **fields).pk
+    def service_create(self, request, fields):
+        return services.household_create(actor=request.user, **fields)
+
+    def service_update(self, request, obj, changed):
+        return services.household_update(
+            actor=request.user, household_id=obj.pk, **changed
+        )
 
 
 @admin.register(Resident)
@@ -643,10 +646,13 @@ class ResidentTagForm(forms.ModelForm):
 
 
 @admin.register(ResidentTag)
-class ResidentTagAdmin(SharedListAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+class ResidentTagAdmin(
+    SharedListAdminMixin, ServiceErrorMixin, ServiceSaveMixin, admin.ModelAdmin
+):
     """Street staff keep the tags through the services (validated, audited)."""
 
     form = ResidentTagForm
+    service_fields = ResidentTagForm.Meta.fields
     list_display = ("name", "description", "visible_roles", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name", "code", "description")
@@ -666,18 +672,13 @@ class ResidentTagAdmin(SharedListAdminMixin, ServiceErrorMixin, admin.ModelAdmin
         labels = dict(UserRole.choices)
         return "、".join(str(labels.get(r, r)) for r in obj.visible_to_roles)
 
-    def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in ResidentTagForm.Meta.fields}
-        if change:
-            changed = {f: v for f, v in data.items() if f in form.changed_data}
-            if changed:
-                services.resident_tag_update(
-                    actor=request.user, tag_id=obj.pk, **changed
-                )
-        else:
-            data.pop("is_active")
-            obj.pk = services.resident_tag_create(actor=request.user, **data).pk
-        obj.refresh_from_db()
+    def service_create(self, request, fields):
+        return services.resident_tag_create(actor=request.user, **fields)
+
+    def service_update(self, request, obj, changed):
+        return services.resident_tag_update(
+            actor=request.user, tag_id=obj.pk, **changed
+        )
 
 
 @admin.register(Patrol)

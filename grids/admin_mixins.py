@@ -162,3 +162,38 @@ class ReadOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ServiceSaveMixin:
+    """A ModelAdmin whose form saves through a create and an update service.
+
+    On add, the form's ``service_fields`` (less ``create_drops``) go to
+    ``service_create(request, fields)``; on change, only the changed ones go to
+    ``service_update(request, obj, changed)``, and nothing is called when nothing
+    changed. Mix in after ``ServiceErrorMixin`` so a refusal is a message.
+    """
+
+    service_fields = ()
+    create_drops = ("is_active",)
+
+    def service_create(self, request, fields):
+        raise NotImplementedError
+
+    def service_update(self, request, obj, changed):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        data = {
+            f: form.cleaned_data[f]
+            for f in self.service_fields
+            if f in form.cleaned_data
+        }
+        if change:
+            changed = {f: v for f, v in data.items() if f in form.changed_data}
+            if changed:
+                self.service_update(request, obj, changed)
+        else:
+            for field in self.create_drops:
+                data.pop(field, None)
+            obj.pk = self.service_create(request, data).pk
+        obj.refresh_from_db()

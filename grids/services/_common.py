@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext as _
 
+from .. import permissions
 from ..errors import DomainError
 
 
@@ -13,3 +14,11 @@ def refuse_unknown_fields(changes, allowed) -> None:
             _("These fields cannot be changed here: %(fields)s.")
             % {"fields": ", ".join(sorted(unknown))}
         )
+
+
+def lock_in_scope(queryset, pk, *, actor, region_of):
+    """The row ``pk`` of ``queryset``, locked, if ``region_of(row)`` lies in the
+    actor's area; otherwise refused as if it did not exist."""
+    row = queryset.select_for_update().filter(pk=pk).first()
+    permissions.require_in_scope(actor, region_of(row) if row is not None else None)
+    return row

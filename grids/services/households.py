@@ -13,7 +13,7 @@ from ..validators import (
     normalize_id_number,
     normalize_phone,
 )
-from ._common import refuse_unknown_fields
+from ._common import lock_in_scope, refuse_unknown_fields
 
 HOUSEHOLD_EXISTS = gettext_lazy(
     "A household at this address already exists in this grid."
@@ -53,13 +53,12 @@ def household_update(*, actor, household_id: int, **changes) -> Household:
     refuse_unknown_fields(changes, HOUSEHOLD_EDITABLE_FIELDS)
     permissions.require(permissions.can_manage_households(actor))
     with transaction.atomic():
-        household = (
-            Household.objects.select_for_update()
-            .select_related("region")
-            .filter(pk=household_id)
-            .first()
+        household = lock_in_scope(
+            Household.objects.select_related("region"),
+            household_id,
+            actor=actor,
+            region_of=lambda h: h.region,
         )
-        permissions.require_in_scope(actor, household.region if household else None)
         if "region" in changes:
             permissions.require_in_scope(actor, changes["region"])
         for field, value in changes.items():
@@ -98,14 +97,11 @@ def resident_update(*, actor, resident_id: int, **changes) -> Resident:
     refuse_unknown_fields(changes, (*RESIDENT_EDITABLE_FIELDS, "tags"))
     permissions.require(permissions.can_manage_households(actor))
     with transaction.atomic():
-        resident = (
-            Resident.objects.select_for_update()
-            .select_related("household__region")
-            .filter(pk=resident_id)
-            .first()
-        )
-        permissions.require_in_scope(
-            actor, resident.household.region if resident else None
+        resident = lock_in_scope(
+            Resident.objects.select_related("household__region"),
+            resident_id,
+            actor=actor,
+            region_of=lambda r: r.household.region,
         )
         if "household" in changes:
             permissions.require_in_scope(actor, changes["household"].region)

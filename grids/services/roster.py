@@ -13,6 +13,7 @@ from ..errors import Conflict, DomainError
 from ..models import GridAssignment, GridWorker, Region
 from ..selectors import worker_serves_in_scope
 from ..validators import normalize_phone
+from ._common import lock_in_scope
 
 STINT_EXISTS = gettext_lazy("This worker already serves this grid in this role.")
 PHONE_TAKEN = gettext_lazy("Another grid worker has this phone number.")
@@ -122,13 +123,12 @@ def assignment_end(
     permissions.require(permissions.can_manage_roster(actor))
     ended_on = ended_on or timezone.localdate()
     with transaction.atomic():
-        assignment = (
-            GridAssignment.objects.select_for_update()
-            .select_related("grid")
-            .filter(pk=assignment_id)
-            .first()
+        assignment = lock_in_scope(
+            GridAssignment.objects.select_related("grid"),
+            assignment_id,
+            actor=actor,
+            region_of=lambda a: a.grid,
         )
-        permissions.require_in_scope(actor, assignment.grid if assignment else None)
         if assignment.ended_on is not None:
             raise Conflict(_("This stint has already ended."))
         if ended_on < assignment.started_on:
