@@ -7,11 +7,12 @@ service's message. Querysets and choices are scoped by ``ScopedAdminMixin``.
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, pgettext_lazy
 from django.views.decorators.http import require_POST
@@ -786,6 +787,16 @@ class NotificationAdmin(admin.ModelAdmin):
         return actions
 
 
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, list):
+        return "、".join(map(str, value)) or "-"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    return str(value)
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Changes of the reference data, as the services wrote them; street staff and
@@ -802,9 +813,22 @@ class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "object_id",
         "object_repr",
         "action",
-        "changes",
+        "changes_by_field",
     )
     fields = readonly_fields
+
+    @admin.display(description=_("changes"))
+    def changes_by_field(self, obj):
+        """One line per field, under its Chinese name: old → new."""
+        model = obj.content_type.model_class() if obj.content_type_id else None
+        lines = []
+        for name, (old, new) in sorted(obj.changes.items()):
+            try:
+                label = model._meta.get_field(name).verbose_name if model else name
+            except FieldDoesNotExist:
+                label = name
+            lines.append(format_html("{}：{} → {}", label, _shown(old), _shown(new)))
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
 
     def has_module_permission(self, request):
         return permissions.can_keep_shared_lists(request.user)

@@ -171,3 +171,18 @@ def test_tag_list_shows_names_and_roles_in_chinese(client, street_staff):
     assert "社区工作人员、网格员" in page
     assert "所有角色" in page
     assert "serious_illness" not in page and "community_staff" not in page
+
+
+def test_audit_page_shows_the_changes_under_chinese_field_names(client, street_staff):
+    tag = _create(street_staff)
+    services.resident_tag_update(
+        actor=street_staff, tag_id=tag.pk, name="独居老人(80+)", visible_to_roles=[]
+    )
+    entry = audit_history(tag).first()
+    client.force_login(street_staff)
+    page = client.get(
+        reverse("admin:grids_auditentry_change", args=[entry.pk]),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).content.decode()
+    assert "名称：独居老人 → 独居老人(80+)" in page
+    assert '"name"' not in page
