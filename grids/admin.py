@@ -754,7 +754,9 @@ class NotificationAdmin(admin.ModelAdmin):
         # carries the CSRF token; format_html escapes the title.
         return format_html(
             '<button type="submit" formaction="{}" formmethod="post" '
-            'formnovalidate class="inbox-open">{}</button>',
+            'formnovalidate class="inbox-open" style="background:none;border:0;'
+            "padding:0;font:inherit;color:var(--link-fg);cursor:pointer;"
+            'text-align:start">{}</button>',
             reverse("admin:grids_notification_open", args=[obj.pk]),
             label,
         )
