@@ -14,10 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from grids import sms
+from grids.choices import UserRole
 from grids.errors import Conflict, DomainError, NotAllowed, OutOfScope
 from grids.sms import LoggingSmsBackend, SmsMessage
 from tests.grids.factories import UserFactory
-from tests.tickets.factories import walk_to
+from tests.tickets.factories import CategoryFactory, handler_for, walk_to
 from tickets import services
 from tickets.choices import Action, Stage
 from tickets.models import TicketEvent
@@ -151,7 +152,7 @@ def test_who_may_not_record_a_verdict_may_not_send(
 
 def test_staff_outside_the_area_may_not_send(lifecycle, other_tree, locmem_sms):
     ticket = walk_to(Stage.HANDLED, **lifecycle)
-    stranger = UserFactory(role="street_staff", region=other_tree["street"])
+    stranger = UserFactory(role=UserRole.STREET_STAFF, region=other_tree["street"])
     with pytest.raises(OutOfScope):
         _send(stranger, ticket)
     assert not _sendings(ticket).exists()
@@ -312,3 +313,41 @@ def test_refused_send_from_the_page_shows_the_reason(client, lifecycle, locmem_s
     assert response.status_code == 200
     assert not _sendings(ticket).exists()
     assert locmem_sms == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_copy_button_copies_the_whole_link_in_a_browser(browser, live_server, tree):
+    staff = UserFactory(role=UserRole.STREET_STAFF, region=tree["street"])
+    community = UserFactory(
+        username="shequ", role=UserRole.COMMUNITY_STAFF, region=tree["communities"][0]
+    )
+    ticket = walk_to(
+        Stage.HANDLED,
+        tree=tree,
+        street_staff=staff,
+        community_staff=community,
+        handler=handler_for(tree, 0),
+        category=CategoryFactory(name="占道经营"),
+    )
+    context = browser.new_context(
+        locale="zh-CN", permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("#id_username", "shequ")
+        page.fill("#id_password", "pass-for-tests")
+        page.click("input[type=submit]")
+        page.goto(f"{live_server.url}{_page(ticket)}")
+        shown = page.inner_text("#evaluation-link-url").strip()
+        assert shown.startswith(f"{live_server.url}/tickets/evaluate/{ticket.pk}/")
+        assert page.locator(".evaluation-link-qr svg").count() == 1
+        page.click("[data-copy-from=evaluation-link-url]")
+        page.wait_for_function(
+            "document.querySelector('.evaluation-link-copy-state').textContent !== ''"
+        )
+        assert page.inner_text(".evaluation-link-copy-state") == "已复制"
+        assert page.evaluate("navigator.clipboard.readText()") == shown
+    finally:
+        context.close()
