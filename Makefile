@@ -54,10 +54,16 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 # Re-extract and compile every app's zh-hans catalogue after changing strings.
+# governance's catalogue (LOCALE_PATHS) also holds the project-level templates/, so
+# it is extracted from the top, leaving the apps' folders to their own catalogues.
+I18N_ENV := DEBUG=1 PYTHONPATH=$(CURDIR) DJANGO_SETTINGS_MODULE=governance.settings
 messages: $(STAMP)
-	for app in governance grids partyorg points tickets; do \
-		(cd $$app && DEBUG=1 PYTHONPATH=.. DJANGO_SETTINGS_MODULE=governance.settings ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete && \
-		 DEBUG=1 PYTHONPATH=.. DJANGO_SETTINGS_MODULE=governance.settings ../$(BIN)/django-admin compilemessages); \
+	$(I18N_ENV) $(BIN)/django-admin makemessages -l zh_Hans --no-obsolete \
+		-i grids -i partyorg -i points -i tickets -i tests -i bench -i docs -i var -i .venv -i '*.egg-info'
+	(cd governance && $(I18N_ENV) ../$(BIN)/django-admin compilemessages)
+	for app in grids partyorg points tickets; do \
+		(cd $$app && $(I18N_ENV) ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete && \
+		 $(I18N_ENV) ../$(BIN)/django-admin compilemessages); \
 	done
 
 clean:

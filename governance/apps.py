@@ -6,3 +6,6 @@ class GovernanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "governance"
     verbose_name = _("Governance")
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -204,6 +204,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
+# --- Text messages (grids.sms) ------------------------------------------------------
+# The sender, by dotted path: the default writes to the log (masked number, link
+# token removed) and sends nothing; a provider's adapter subclasses
+# grids.sms.BaseSmsBackend and gets SMS_BACKEND_OPTIONS (JSON) as keyword arguments.
+# A path that does not import, or options it refuses, stop manage.py at start.
+SMS_BACKEND = env.str("SMS_BACKEND", default="grids.sms.LoggingSmsBackend")
+SMS_BACKEND_OPTIONS = env.json("SMS_BACKEND_OPTIONS", default={})
+
 # --- Import/export --------------------------------------------------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
@@ -218,6 +226,11 @@ TICKETS_REMINDER_WORKING_HOURS = env.float("TICKETS_REMINDER_WORKING_HOURS", def
 TICKETS_EVALUATION_WORKING_DAYS = env.int("TICKETS_EVALUATION_WORKING_DAYS", default=3)
 TICKETS_EVALUATION_LINK_MAX_AGE_DAYS = env.int(
     "TICKETS_EVALUATION_LINK_MAX_AGE_DAYS", default=14
+)
+# Sending the link by SMS: the same round's link to the same number is not sent
+# again within this many minutes unless staff ask for it (a double click sends once).
+TICKETS_EVALUATION_LINK_RESEND_MINUTES = env.int(
+    "TICKETS_EVALUATION_LINK_RESEND_MINUTES", default=10
 )
 # Likely duplicates at intake: same grid and category, this close, this recent.
 TICKETS_DUPLICATE_RADIUS_M = env.int("TICKETS_DUPLICATE_RADIUS_M", default=200)

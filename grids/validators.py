@@ -76,6 +76,11 @@ def normalize_phone(value: str) -> str:
     return value
 
 
+def is_mobile_phone(value: str) -> bool:
+    """A mainland mobile number (the only kind that receives text messages)."""
+    return bool(_MOBILE.match(normalize_phone(value)))
+
+
 def validate_mainland_phone(value: str) -> None:
     value = normalize_phone(value)
     if not (_MOBILE.match(value) or _LANDLINE.match(value)):

@@ -72,6 +72,7 @@ class Action(models.TextChoices):
     ESCALATE = "escalate", _("Escalated")  # 超期升级
     MESSAGE = "message", _("Message from the reporter")  # 群众留言
     RECALCULATE = "recalculate", _("Deadline recomputed")  # 工作日历确认后重算
+    SEND_LINK = "send_link", _("Evaluation link sent")  # 短信发送评价链接
 
 
 # Each stage-changing action: the stages it starts from and the stage it leads to.

@@ -1,14 +1,21 @@
 """Reads of tickets, scoped to the actor: the list with its filters, the detail
-with its timeline, and counts."""
+with its timeline, the evaluation link panel, and counts."""
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from grids.masking import mask_phone
 from grids.models import Region
 from grids.permissions import require_in_scope
+from grids.qr import qr_svg
+from grids.validators import is_mobile_phone
 
-from .choices import ESCALATING_STAGES, Verdict
+from . import permissions
+from .choices import ESCALATING_STAGES, TRANSITIONS, Action, Verdict
 from .models import Ticket, TicketEvent
+from .services.evaluation import evaluation_url, last_link_sending
 
 
 def ticket_list(*, actor, filters: dict | None = None) -> QuerySet:
@@ -79,3 +86,25 @@ def verdict_counts(*, actor) -> dict:
         .values_list("verdict", "n")
     )
     return {v: counts.get(v, 0) for v in Verdict.values}
+
+
+def evaluation_link_context(request, ticket: Ticket) -> dict:
+    """What the ticket page shows of the reporter's evaluation link: the whole
+    URL, its QR code (inline SVG), where to send it by SMS and when this round's
+    link was last sent. Empty unless the user may record the verdict now (the
+    rule of the SMS service) and the ticket has a reporter phone."""
+    if (
+        ticket.stage not in TRANSITIONS[Action.EVALUATE][0]
+        or not ticket.reporter_phone
+        or not permissions.can_record_verdict(request.user, ticket)
+    ):
+        return {}
+    url = request.build_absolute_uri(evaluation_url(ticket=ticket))
+    return {
+        "url": url,
+        "qr_svg": qr_svg(url, title=_("QR code of the evaluation link")),
+        "masked_phone": mask_phone(ticket.reporter_phone),
+        "can_sms": is_mobile_phone(ticket.reporter_phone),
+        "send_url": reverse("tickets:evaluation_link_send", args=[ticket.pk]),
+        "last_sent": last_link_sending(ticket),
+    }

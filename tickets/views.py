@@ -1,10 +1,14 @@
-"""Public pages of the tickets app: the resident's evaluation link (no account)."""
+"""Pages of the tickets app outside the admin: the resident's evaluation link
+(no account), and the staff's "send the link by SMS" action of the ticket page."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from grids.errors import DomainError
 
@@ -51,3 +55,37 @@ def evaluate(request, ticket_id: int, token: str):
             "verdicts": [(v, Verdict(v).label) for v in RESIDENT_VERDICTS],
         },
     )
+
+
+@login_required
+@require_POST
+def evaluation_link_send(request, ticket_id: int):
+    """Send the reporter their evaluation link by SMS, then back to the ticket."""
+    try:
+        outcome = evaluation.ticket_send_evaluation_link(
+            actor=request.user,
+            ticket_id=ticket_id,
+            base_url=request.build_absolute_uri("/"),
+            resend=bool(request.POST.get("resend")),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        values = {
+            "phone": outcome.event.data["to"],
+            "at": timezone.localtime(outcome.event.at).strftime("%H:%M"),
+        }
+        if outcome.sent:
+            messages.success(
+                request, _("The evaluation link was sent to %(phone)s.") % values
+            )
+        else:
+            messages.warning(
+                request,
+                _(
+                    "The link was already sent to %(phone)s at %(at)s, so it was "
+                    "not sent twice. Tick “Send again” to send it once more."
+                )
+                % values,
+            )
+    return redirect(reverse("admin:tickets_ticket_change", args=[ticket_id]))

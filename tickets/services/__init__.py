@@ -20,6 +20,7 @@ from .evaluation import (
     ticket_evaluate_by_link,
     ticket_record_phone_verdict,
     ticket_reporter_message,
+    ticket_send_evaluation_link,
     tickets_mark_unevaluated,
 )
 from .intake import ticket_create, ticket_likely_duplicates, ticket_merge
@@ -52,6 +53,7 @@ __all__ = [
     "ticket_report_up",
     "ticket_reporter_message",
     "ticket_return",
+    "ticket_send_evaluation_link",
     "ticket_triage",
     "ticket_triage_and_dispatch",
     "tickets_bulk_dispatch",

@@ -1,9 +1,10 @@
 """评单 and 考单: the resident's verdict (by phone or by a signed one-time link),
-the rework loop (返工), 未评价 after the wait, the assessment, and a reporter's
-later messages."""
+sending that link by SMS, the rework loop (返工), 未评价 after the wait, the
+assessment, and a reporter's later messages."""
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core import signing
@@ -14,7 +15,9 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from grids.errors import Conflict, DomainError, NotAllowed
-from grids.validators import normalize_phone
+from grids.masking import mask_phone
+from grids.sms import SmsMessage, send_sms
+from grids.validators import is_mobile_phone, normalize_phone
 
 from .. import permissions
 from ..choices import (
@@ -466,3 +469,113 @@ def evaluation_link_state(*, ticket_id: int, token: str) -> dict:
         and not UsedEvaluationToken.objects.filter(digest=digest).exists()
     )
     return {"ticket": ticket, "can_evaluate": can_evaluate}
+
+
+# --- Sending the link by SMS ---------------------------------------------------------
+
+
+def resend_interval() -> dt.timedelta:
+    return dt.timedelta(minutes=setting("TICKETS_EVALUATION_LINK_RESEND_MINUTES", 10))
+
+
+@dataclass(frozen=True)
+class LinkSending:
+    """The outcome of ``ticket_send_evaluation_link``: the event that records the
+    sending, and whether this call sent it (False: the same link went to the same
+    number moments ago and was not sent twice)."""
+
+    event: TicketEvent
+    sent: bool
+
+
+def last_link_sending(
+    ticket: Ticket, *, phone: str | None = None, since: dt.datetime | None = None
+) -> TicketEvent | None:
+    """The latest sending of this round's link (to ``phone``, after ``since``)."""
+    events = TicketEvent.objects.filter(
+        ticket=ticket, action=Action.SEND_LINK, data__round=ticket.evaluation_round
+    )
+    if phone:
+        events = events.filter(data__p=_phone_digest(phone))
+    if since is not None:
+        events = events.filter(at__gte=since)
+    return events.order_by("-at", "-pk").first()
+
+
+def evaluation_link_message(*, to: str, url: str, token: str) -> SmsMessage:
+    """The text the reporter receives; its log copy leaves the token out."""
+    body = _(
+        "Your request has been handled. Please tell us whether you are satisfied: "
+        "%(url)s"
+    ) % {"url": url}
+    return SmsMessage(to=to, body=body, redacted_body=body.replace(token, "…"))
+
+
+def ticket_send_evaluation_link(
+    *,
+    actor,
+    ticket_id: int,
+    base_url: str,
+    phone: str | None = None,
+    resend: bool = False,
+) -> LinkSending:
+    """Send the reporter the signed evaluation link by SMS, after commit.
+
+    Who may: whoever may record the reporter's verdict on this ticket now (the same
+    rule, ``permissions.can_record_verdict``, in 待评单). ``base_url`` is the site's
+    address (``https://host``) the link starts with. The sending is an event on the
+    ticket with the masked number, never the token. The same round's link to the
+    same number is not sent again within ``TICKETS_EVALUATION_LINK_RESEND_MINUTES``
+    unless ``resend`` (a double click sends once)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket_id)
+        permissions.require_action(actor, ticket, Action.EVALUATE)
+        phone = normalize_phone(phone or ticket.reporter_phone)
+        if not phone:
+            raise DomainError(
+                _("The ticket has no reporter phone to send a link to."),
+                code="no_phone",
+            )
+        if phone not in reporter_phones(ticket):
+            raise NotAllowed(
+                _("The link goes only to the reporter of this ticket."),
+                code="not_reporter",
+            )
+        if not is_mobile_phone(phone):
+            raise DomainError(
+                _(
+                    "%(phone)s cannot receive text messages: call the reporter "
+                    "and record the verdict instead."
+                )
+                % {"phone": mask_phone(phone)},
+                code="not_mobile",
+            )
+        if not resend:
+            recent = last_link_sending(
+                ticket, phone=phone, since=now - resend_interval()
+            )
+            if recent is not None:
+                return LinkSending(event=recent, sent=False)
+        token = evaluation_token(ticket=ticket, phone=phone)
+        url = base_url.rstrip("/") + reverse(
+            "tickets:evaluate", args=[ticket.pk, token]
+        )
+        message = evaluation_link_message(to=phone, url=url, token=token)
+        event = record_event(
+            ticket,
+            action=Action.SEND_LINK,
+            actor=actor,
+            from_stage=ticket.stage,
+            note=mask_phone(phone),
+            data={
+                "round": ticket.evaluation_round,
+                "to": mask_phone(phone),
+                # The keyed digest the link itself carries: which number, unreadable.
+                "p": _phone_digest(phone),
+                "resend": bool(resend),
+            },
+            at=now,
+        )
+        transaction.on_commit(lambda: send_sms(message))
+    return LinkSending(event=event, sent=True)
