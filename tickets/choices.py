@@ -42,7 +42,9 @@ STANDARD_DEADLINE_CLASSES = {
 }
 HOTLINE_DEADLINE_CLASS = DeadlineClass.GENERAL
 # Kept for callers that read the plain numbers (bench); the days live in the table.
-HANDLING_WORKING_DAYS = {code: days for code, (days, _u) in STANDARD_DEADLINE_CLASSES.items()}
+HANDLING_WORKING_DAYS = {
+    code: days for code, (days, _u) in STANDARD_DEADLINE_CLASSES.items()
+}
 HOTLINE_HANDLING_WORKING_DAYS = STANDARD_DEADLINE_CLASSES[HOTLINE_DEADLINE_CLASS][0]
 # 制单+派单 within 1 working day of receipt; 接单 within 1 of dispatch.
 TRIAGE_WORKING_DAYS = 1

@@ -37,9 +37,7 @@ def test_same_content_again_is_the_same_ticket_without_a_new_event(tree, street_
         description=" 小区门口占道经营 ",
     )
     assert again.pk == first.pk
-    assert list(TicketEvent.objects.values_list("action", flat=True)) == [
-        Action.CREATE
-    ]
+    assert list(TicketEvent.objects.values_list("action", flat=True)) == [Action.CREATE]
 
 
 def test_same_content_after_triage_is_still_the_same_ticket(
@@ -130,9 +128,7 @@ def test_two_pushes_of_one_number_at_once_make_one_ticket(tree, street_staff):
     for descriptions in (["同一件事", "同一件事"], ["一件事", "另一件事"]):
         Ticket.objects.filter(hotline_number=NUMBER).update(hotline_number="old")
         results.clear()
-        threads = [
-            threading.Thread(target=create, args=(d,)) for d in descriptions
-        ]
+        threads = [threading.Thread(target=create, args=(d,)) for d in descriptions]
         for t in threads:
             t.start()
         for t in threads:

@@ -170,9 +170,7 @@ def _recompute_provisional() -> int:
         set_deadline(
             ticket,
             start=ticket.deadline_basis_at,
-            working_days=DayCount(
-                ticket.deadline_working_days, ticket.deadline_unit
-            ),
+            working_days=DayCount(ticket.deadline_working_days, ticket.deadline_unit),
             calendar=calendar,
         )
         events.append(

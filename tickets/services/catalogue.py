@@ -148,6 +148,7 @@ def department_deactivate(*, actor, department_id: int) -> Department:
 
 # --- categories ----------------------------------------------------------------
 
+
 def _save_category(category: Category) -> None:
     same_name = _("This parent already has a category of this name.")
     # PostgreSQL's unique (parent, name) lets top-level names repeat (NULL parent).

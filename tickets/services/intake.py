@@ -36,7 +36,6 @@ from .common import (
     street_of,
 )
 
-
 # What a 12345 push is, for telling a repeated push from a clash: the fields the
 # platform sends, compared after the same clean-up as intake (spacing trimmed, the
 # phone normalised; category and place by id). Coordinates and photos are not
