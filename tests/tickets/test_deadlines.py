@@ -27,9 +27,7 @@ CALENDAR, WORKING = DeadlineUnit.CALENDAR_DAYS, DeadlineUnit.WORKING_DAYS
 
 
 def test_migration_created_the_three_standard_classes():
-    rows = {
-        c.code: (c.days, c.unit, c.region_id) for c in HandlingLimit.objects.all()
-    }
+    rows = {c.code: (c.days, c.unit, c.region_id) for c in HandlingLimit.objects.all()}
     assert rows == {
         DeadlineClass.EASY: (5, CALENDAR, None),
         DeadlineClass.GENERAL: (7, CALENDAR, None),
@@ -235,9 +233,7 @@ def test_a_ticket_triaged_with_the_streets_class_gets_its_limit(
         assert handling_days(ticket).unit == CALENDAR
 
 
-def test_another_street_cannot_change_or_see_a_streets_class(
-    other_tree, street_class
-):
+def test_another_street_cannot_change_or_see_a_streets_class(other_tree, street_class):
     other_street_staff = UserFactory(
         role=UserRole.STREET_STAFF, region=other_tree["street"]
     )
