@@ -8,6 +8,24 @@ from grids.choices import UserRole
 from tests.grids.factories import UserFactory, make_tree
 
 
+@pytest.fixture(autouse=True)
+def _rows_the_migrations_write(request):
+    """A ``transaction=True`` test ends with a flush that empties every table,
+    rows the migrations wrote included: put back the standard deadline classes
+    (tickets refer to them) for the tests that use the database."""
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    if "transactional_db" in names or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif marker is not None or "db" in names:
+        request.getfixturevalue("db")
+    else:
+        return
+    from tickets.services.catalogue import deadline_classes_ensure_standard
+
+    deadline_classes_ensure_standard()
+
+
 @pytest.fixture
 def tree(db):
     """district → street → 2 communities → 2 grids each."""

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +31,7 @@ from grids.choices import RegionLevel
 from grids.errors import DomainError
 from grids.models import Region
 from grids.params import parse_id
-from grids.permissions import can_view
+from grids.permissions import can_keep_shared_lists, can_view
 from grids.querysets import scope_q
 from grids.selectors import region_list
 
@@ -39,6 +40,7 @@ from .choices import Action, Stage, Verdict
 from .models import (
     Category,
     Department,
+    HandlingLimit,
     Ticket,
     TriageQueueTicket,
     WorkCalendarDay,
@@ -51,15 +53,35 @@ def _is_street_staff(user) -> bool:
 
 
 # --- catalogue -------------------------------------------------------------------
+# The catalogue admins save through ``services.catalogue`` (validation, scope,
+# one audit entry per change); a refused change shows the service's message.
+
+
+def _changed(form, fields) -> dict:
+    return {f: form.cleaned_data[f] for f in fields if f in form.changed_data}
+
+
+def _save_with_deactivation(obj, form, *, fields, update, deactivate):
+    """Update the changed fields; switching ``is_active`` off is a deactivation
+    of its own (its own audit entry)."""
+    changes = _changed(form, fields)
+    deactivating = changes.get("is_active") is False
+    if deactivating:
+        del changes["is_active"]
+    saved = update(changes) if changes or not deactivating else obj
+    if deactivating:
+        saved = deactivate()
+    return saved
 
 
 @admin.register(Department)
-class DepartmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class DepartmentAdmin(ServiceErrorMixin, ScopedAdminMixin, admin.ModelAdmin):
     write_permission = staticmethod(permissions.can_manage_departments)
     list_display = ("name", "region", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name",)
     filter_horizontal = ("members",)
+    fields = ("name", "region", "members", "is_active")
 
     def get_queryset(self, request):
         qs = admin.ModelAdmin.get_queryset(self, request)
@@ -89,12 +111,195 @@ class DepartmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
             )
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def save_model(self, request, obj, form, change):
+        members = form.cleaned_data.get("members")
+        if not change:
+            saved = services.department_create(
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                region=form.cleaned_data.get("region"),
+                members=members or (),
+            )
+            if not form.cleaned_data.get("is_active", True):
+                saved = services.department_deactivate(
+                    actor=request.user, department_id=saved.pk
+                )
+        else:
+            saved = _save_with_deactivation(
+                obj,
+                form,
+                fields=("name", "region", "is_active"),
+                update=lambda changes: services.department_update(
+                    actor=request.user,
+                    department_id=obj.pk,
+                    members=members if "members" in form.changed_data else None,
+                    **changes,
+                ),
+                deactivate=lambda: services.department_deactivate(
+                    actor=request.user, department_id=obj.pk
+                ),
+            )
+        obj.pk = saved.pk
+
+    def save_related(self, request, form, formsets, change):
+        # Members were saved by the service, with the rest of the change.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
 
 @admin.register(Category)
-class CategoryAdmin(SharedListAdminMixin, MPTTModelAdmin):
-    list_display = ("name", "default_department", "deadline_class", "is_active")
+class CategoryAdmin(ServiceErrorMixin, SharedListAdminMixin, MPTTModelAdmin):
+    list_display = (
+        "name",
+        "service_code",
+        "default_department",
+        "deadline",
+        "is_active",
+    )
     list_filter = ("deadline_class", "is_active")
-    search_fields = ("name",)
+    list_select_related = ("deadline_class", "default_department")
+    search_fields = ("name", "service_code")
+    fields = (
+        "parent",
+        "name",
+        "service_code",
+        "default_department",
+        "deadline_class",
+        "is_active",
+    )
+
+    @admin.display(description=_("deadline class"), ordering="deadline_class__days")
+    def deadline(self, obj):
+        return str(obj.deadline_class)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        code = form.base_fields.get("service_code")
+        if code is not None and obj is None:
+            # A new category is given a meaningful code, not a placeholder.
+            code.initial = None
+            code.show_hidden_initial = False
+        return form
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            saved = services.category_create(
+                actor=request.user,
+                name=data["name"],
+                service_code=data.get("service_code", ""),
+                parent=data.get("parent"),
+                default_department=data.get("default_department"),
+                deadline_class=data["deadline_class"],
+            )
+            if not data.get("is_active", True):
+                saved = services.category_deactivate(
+                    actor=request.user, category_id=saved.pk
+                )
+        else:
+            saved = _save_with_deactivation(
+                obj,
+                form,
+                fields=(
+                    "parent",
+                    "name",
+                    "service_code",
+                    "default_department",
+                    "deadline_class",
+                    "is_active",
+                ),
+                update=lambda changes: services.category_update(
+                    actor=request.user, category_id=obj.pk, **changes
+                ),
+                deactivate=lambda: services.category_deactivate(
+                    actor=request.user, category_id=obj.pk
+                ),
+            )
+        obj.pk = saved.pk
+
+
+@admin.register(HandlingLimit)
+class HandlingLimitAdmin(ServiceErrorMixin, admin.ModelAdmin):
+    """Deadline classes: the shared ones (read-only but for administrators) and a
+    street's own, kept by its staff for its subtree."""
+
+    list_display = ("name", "code", "limit", "region", "is_active")
+    list_filter = ("unit", "is_active")
+    list_select_related = ("region",)
+    search_fields = ("name", "code")
+    fields = ("code", "name", "days", "unit", "region", "is_active")
+
+    @admin.display(description=_("limit"), ordering="days")
+    def limit(self, obj):
+        return obj.limit_label
+
+    def get_queryset(self, request):
+        return HandlingLimit.objects.visible_to(request.user)
+
+    def has_module_permission(self, request):
+        return can_view(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_view(request.user)
+
+    def has_add_permission(self, request):
+        return can_keep_shared_lists(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if not can_keep_shared_lists(request.user):
+            return False
+        if obj is None:
+            return True
+        return HandlingLimit.objects.kept_by(request.user).filter(pk=obj.pk).exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code", "region") if obj is not None else ()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_superuser and "region" in form.base_fields:
+            # Street staff keep classes of their own area only.
+            form.base_fields["region"].required = True
+        return form
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "region":
+            kwargs["queryset"] = Region.objects.visible_to(request.user).filter(
+                level__in=[RegionLevel.DISTRICT, RegionLevel.STREET]
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            saved = services.deadline_class_create(
+                actor=request.user,
+                code=data["code"],
+                name=data["name"],
+                days=data["days"],
+                unit=data["unit"],
+                region=data.get("region"),
+            )
+            if not data.get("is_active", True):
+                saved = services.deadline_class_deactivate(
+                    actor=request.user, code=saved.pk
+                )
+        else:
+            saved = _save_with_deactivation(
+                obj,
+                form,
+                fields=("name", "days", "unit", "is_active"),
+                update=lambda changes: services.deadline_class_update(
+                    actor=request.user, code=obj.pk, **changes
+                ),
+                deactivate=lambda: services.deadline_class_deactivate(
+                    actor=request.user, code=obj.pk
+                ),
+            )
+        obj.pk = saved.pk
 
 
 # --- working calendar --------------------------------------------------------------
@@ -112,7 +317,8 @@ class WorkCalendarDayAdmin(
 
     @admin.display(description=_("weekday"))
     def weekday(self, obj):
-        return obj.date.strftime("%a")
+        # Django's own translated names (星期一…), not strftime's English.
+        return WEEKDAYS[obj.date.weekday()]
 
     def get_readonly_fields(self, request, obj=None):
         return ("date",) if obj is not None else ()
@@ -147,7 +353,7 @@ class WorkCalendarYearAdmin(SharedListAdminMixin, admin.ModelAdmin):
             except DomainError as exc:
                 self.message_user(request, exc.message, level=messages.ERROR)
 
-    @admin.action(description=_("Fill from the chinese-calendar package"))
+    @admin.action(description=_("Fill from the State Council holiday schedule"))
     def fill_from_chinese_calendar(self, request, queryset):
         self._each(
             request,

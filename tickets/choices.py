@@ -15,19 +15,37 @@ class Source(models.TextChoices):
 
 
 class DeadlineClass(models.TextChoices):
-    EASY = "easy", _("Easy (5 working days)")  # 简易纠纷
-    GENERAL = "general", _("General (7 working days)")  # 一般纠纷 / 12345
-    HARD = "hard", _("Hard (30 working days)")  # 疑难复杂
+    """The codes of the three standard deadline classes (seed 004); the classes
+    themselves, with their days and unit, are rows of ``HandlingLimit``."""
+
+    EASY = "easy", _("Easy disputes (5 days)")  # 简易纠纷: 5日
+    GENERAL = "general", _("General and 12345 (7 days)")  # 一般纠纷、12345: 7日
+    HARD = "hard", _("Hard cases (30 working days)")  # 疑难复杂: 30个工作日
 
 
-# Working days to handle a ticket (做单) by class; every 12345 ticket gets the
-# hotline's 7 days whatever its category says (seed 004).
-HANDLING_WORKING_DAYS = {
-    DeadlineClass.EASY: 5,
-    DeadlineClass.GENERAL: 7,
-    DeadlineClass.HARD: 30,
+class DeadlineUnit(models.TextChoices):
+    """How a limit counts, as the seed writes it (日 or 工作日)."""
+
+    # 日: calendar days; a last day that is a holiday or rest day moves to the
+    # next working day (the rule for statutory periods).
+    CALENDAR_DAYS = "calendar_days", _("days (calendar)")
+    # 工作日: working days of the calendar, with 调休.
+    WORKING_DAYS = "working_days", _("working days")
+
+
+# The standard classes the migration creates: code → (days, unit). Every 12345
+# ticket is handled within the general class's limit whatever its category says.
+STANDARD_DEADLINE_CLASSES = {
+    DeadlineClass.EASY: (5, DeadlineUnit.CALENDAR_DAYS),
+    DeadlineClass.GENERAL: (7, DeadlineUnit.CALENDAR_DAYS),
+    DeadlineClass.HARD: (30, DeadlineUnit.WORKING_DAYS),
 }
-HOTLINE_HANDLING_WORKING_DAYS = 7
+HOTLINE_DEADLINE_CLASS = DeadlineClass.GENERAL
+# Kept for callers that read the plain numbers (bench); the days live in the table.
+HANDLING_WORKING_DAYS = {
+    code: days for code, (days, _u) in STANDARD_DEADLINE_CLASSES.items()
+}
+HOTLINE_HANDLING_WORKING_DAYS = STANDARD_DEADLINE_CLASSES[HOTLINE_DEADLINE_CLASS][0]
 # 制单+派单 within 1 working day of receipt; 接单 within 1 of dispatch.
 TRIAGE_WORKING_DAYS = 1
 ACCEPT_WORKING_DAYS = 1
@@ -122,6 +140,8 @@ class EvaluationChannel(models.TextChoices):
 
 
 class CalendarSource(models.TextChoices):
-    CHINESE_CALENDAR = "chinese_calendar", _("chinese-calendar package")
-    HOLIDAYS = "holidays", _("holidays package (no make-up workdays)")
+    # 国务院办公厅放假安排, as the chinese-calendar package carries it.
+    CHINESE_CALENDAR = "chinese_calendar", _("State Council holiday schedule")
+    # The statutory holidays only, from the holidays package: no 调休.
+    HOLIDAYS = "holidays", _("Statutory holidays only (no make-up workdays)")
     STAFF = "staff", _("Entered by staff")

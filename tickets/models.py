@@ -2,14 +2,20 @@
 categories and departments, the working-day calendar, the event log, resident
 evaluations and assessments."""
 
+import uuid
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 from django.urls import reverse
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from mptt.models import MPTTModel, TreeForeignKey
 
+from grids.append_only import AppendOnlyModel
 from grids.masking import mask_name, mask_phone
 from grids.models import Region
 
@@ -18,12 +24,103 @@ from .choices import (
     Action,
     CalendarSource,
     DeadlineClass,
+    DeadlineUnit,
     EvaluationChannel,
     Source,
     Stage,
     Verdict,
 )
-from .querysets import DepartmentQuerySet, TicketEventQuerySet, TicketQuerySet
+from .querysets import (
+    DepartmentQuerySet,
+    HandlingLimitQuerySet,
+    TicketEventQuerySet,
+    TicketQuerySet,
+)
+
+
+def limit_text(days: int, unit: str) -> str:
+    """A limit with its unit, as staff read it: "7 日（自然日）", "30 个工作日"."""
+    if unit == DeadlineUnit.CALENDAR_DAYS:
+        return gettext("%(days)s days (calendar days)") % {"days": days}
+    return gettext("%(days)s working days") % {"days": days}
+
+
+class HandlingLimit(models.Model):
+    """A deadline class (办理时限类别): how long 做单 may take, in the unit the
+    seed writes (seed 004: "5日", "7日", "30个工作日"). Shared classes have no
+    region; a street may keep its own for its subtree."""
+
+    code = models.SlugField(
+        _("code"),
+        max_length=32,
+        primary_key=True,
+        help_text=_("A stable code (letters, digits, hyphens), never changed."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    days = models.PositiveSmallIntegerField(
+        _("limit"), validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    unit = models.CharField(
+        _("unit"),
+        max_length=16,
+        choices=DeadlineUnit.choices,
+        default=DeadlineUnit.CALENDAR_DAYS,
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("kept by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: shared by every area. A street: its own subtree only."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = HandlingLimitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("deadline class")
+        verbose_name_plural = _("deadline classes")
+        ordering = ["days", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "name"],
+                name="handling_limit_unique_name_per_region",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.limit_label}"
+
+    @property
+    def limit_label(self) -> str:
+        return limit_text(self.days, self.unit)
+
+
+class _CodeOrClassDescriptor(ForwardManyToOneDescriptor):
+    """Takes a ``HandlingLimit`` or its code: the three standard codes were plain
+    strings before classes became rows, and callers still pass them."""
+
+    def __set__(self, instance, value):
+        if isinstance(value, str):
+            setattr(instance, self.field.attname, value)
+            return
+        super().__set__(instance, value)
+
+
+class DeadlineClassField(models.ForeignKey):
+    """The deadline class of a category or a ticket: a foreign key to
+    ``HandlingLimit`` kept in the old ``deadline_class`` column (the code)."""
+
+    forward_related_accessor_class = _CodeOrClassDescriptor
+
+
+def new_service_code() -> str:
+    """A unique placeholder code for a category written without one (rows made
+    outside the catalogue service); staff replace it with a meaningful one."""
+    return f"category-{uuid.uuid4().hex[:8]}"
 
 
 class Department(models.Model):
@@ -79,11 +176,22 @@ class Category(MPTTModel):
         blank=True,
         related_name="+",
     )
-    deadline_class = models.CharField(
-        _("deadline class"),
-        max_length=16,
-        choices=DeadlineClass.choices,
+    # Open311's service_code: stable, what outside systems refer to.
+    service_code = models.SlugField(
+        _("service code"),
+        max_length=50,
+        unique=True,
+        default=new_service_code,
+        help_text=_("A stable code for outside systems (Open311); never reused."),
+    )
+    deadline_class = DeadlineClassField(
+        HandlingLimit,
+        verbose_name=_("deadline class"),
+        on_delete=models.PROTECT,
+        db_column="deadline_class",
         default=DeadlineClass.GENERAL,
+        related_name="+",
+        limit_choices_to={"region__isnull": True, "is_active": True},
     )
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -103,6 +211,20 @@ class Category(MPTTModel):
         if self.parent_id:
             return f"{self.parent.name} > {self.name}"
         return self.name
+
+    def clean(self):
+        # The catalogue is shared: a street's own class cannot serve it.
+        if self.deadline_class_id:
+            limit = HandlingLimit.objects.filter(pk=self.deadline_class_id).first()
+            if limit is not None and limit.region_id is not None:
+                raise ValidationError(
+                    {
+                        "deadline_class": _(
+                            "A category of the shared catalogue takes a shared "
+                            "deadline class."
+                        )
+                    }
+                )
 
 
 class WorkCalendarYear(models.Model):
@@ -176,11 +298,13 @@ class Ticket(models.Model):
         blank=True,
         related_name="tickets",
     )
-    deadline_class = models.CharField(
-        _("deadline class"),
-        max_length=16,
-        choices=DeadlineClass.choices,
+    deadline_class = DeadlineClassField(
+        HandlingLimit,
+        verbose_name=_("deadline class"),
+        on_delete=models.PROTECT,
+        db_column="deadline_class",
         default=DeadlineClass.GENERAL,
+        related_name="+",
     )
     # Where: at intake any node in the receiver's area; a grid or building once
     # triaged (制单).
@@ -250,6 +374,14 @@ class Ticket(models.Model):
     deadline_basis_at = models.DateTimeField(null=True, blank=True, editable=False)
     deadline_working_days = models.PositiveSmallIntegerField(
         null=True, blank=True, editable=False
+    )
+    # The unit ``deadline_working_days`` counts in; deadlines set before units
+    # existed counted working days.
+    deadline_unit = models.CharField(
+        max_length=16,
+        choices=DeadlineUnit.choices,
+        default=DeadlineUnit.WORKING_DAYS,
+        editable=False,
     )
     deadline_provisional = models.BooleanField(
         _("provisional deadline"),
@@ -387,9 +519,10 @@ class TicketPhoto(models.Model):
         return self.image.name
 
 
-class TicketEvent(models.Model):
+class TicketEvent(AppendOnlyModel):
     """One entry of a ticket's append-only log: who did what, when, from which
-    stage to which, with a note and photos."""
+    stage to which, with a note and photos. Rows are never changed or deleted
+    (the model, the queryset and a PostgreSQL trigger refuse)."""
 
     ticket = models.ForeignKey(
         Ticket,

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from grids.append_only import AppendOnlyQuerySetMixin
 from grids.models import Region
 from grids.querysets import ScopedQuerySet, ancestors_or_self_q, scope_q, subtree_q
 
@@ -72,8 +73,50 @@ class TicketQuerySet(models.QuerySet):
         )
 
 
-class TicketEventQuerySet(models.QuerySet):
-    """The append-only log; read through ``selectors.ticket_timeline``."""
+class TicketEventQuerySet(AppendOnlyQuerySetMixin, models.QuerySet):
+    """The append-only log (bulk ``update``/``delete`` refused); read through
+    ``selectors.ticket_timeline``."""
+
+
+class HandlingLimitQuerySet(models.QuerySet):
+    """Deadline classes: shared ones (no region) and a street's own, which serve
+    its subtree only."""
+
+    def active(self):
+        return self.filter(is_active=True)
+
+    def usable_in(self, region):
+        """Active classes a ticket placed in ``region`` may take: shared ones and
+        those of ``region`` or a node above it."""
+        condition = Q(region__isnull=True)
+        if region is not None:
+            condition |= ancestors_or_self_q(region, "region")
+        return self.active().filter(condition)
+
+    def visible_to(self, user):
+        """What ``user`` reads: shared classes, those serving the user's node
+        (a community sees its street's) and those inside the user's area."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        region = user.scope_region
+        if region is None:
+            return self.filter(region__isnull=True)
+        return self.filter(
+            Q(region__isnull=True)
+            | ancestors_or_self_q(region, "region")
+            | subtree_q(region, "region")
+        )
+
+    def kept_by(self, user):
+        """The classes ``user`` may change: a street's own, inside the user's area;
+        shared ones are the administrator's."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(region__isnull=False).filter(scope_q(user, "region"))
 
 
 class DepartmentQuerySet(ScopedQuerySet):

@@ -1,9 +1,16 @@
 """Chinese working days: the one place that computes a deadline.
 
-The rule: a deadline of N working days falls at the end of the working day
-(17:30 local time) of the N-th working day *after* the day of the start. A ticket
-received on Monday at any hour with one working day to go is due on Tuesday at
-17:30; received on the Friday before National Day, on the first workday after it.
+A limit is counted in the unit the seed writes it in (``DeadlineUnit``):
+
+- N working days (工作日): the deadline falls at the end of the working day
+  (17:30 local time) of the N-th working day *after* the day of the start. A
+  ticket received on Monday at any hour with one working day to go is due on
+  Tuesday at 17:30; received on the Friday before National Day, on the first
+  workday after it. Make-up workdays (调休) count.
+- N days (日, calendar days): the N-th calendar day after the day of the start,
+  at 17:30; when that day is a holiday or a rest day, the limit ends on the next
+  working day at 17:30 (the usual rule for statutory periods).
+
 Working hours (for reminders) run from 09:00 to 17:30 on working days.
 
 The ``WorkCalendarDay`` table is the source (filled from ``chinese-calendar``
@@ -92,6 +99,42 @@ def _at(day: dt.date, time: dt.time) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, time))
 
 
+def add_calendar_days(
+    start: dt.datetime, days: int, *, calendar: WorkCalendar | None = None
+) -> Deadline:
+    """The deadline ``days`` calendar days after ``start``, moved to the next
+    working day when it falls on a day off (see the module rule)."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    calendar = calendar or WorkCalendar()
+    day = _local(start).date() + dt.timedelta(days=days)
+    is_workday, provisional = calendar.day(day)
+    for _ in range(366):
+        if is_workday:
+            break
+        day += dt.timedelta(days=1)
+        is_workday, guessed = calendar.day(day)
+        provisional = provisional or guessed
+    return Deadline(at=_at(day, WORKDAY_END), provisional=provisional)
+
+
+def add_days(
+    start: dt.datetime,
+    days: int,
+    unit: str,
+    *,
+    calendar: WorkCalendar | None = None,
+) -> Deadline:
+    """The deadline of a limit of ``days`` in ``unit`` (a ``DeadlineUnit``)."""
+    from .choices import DeadlineUnit
+
+    if unit == DeadlineUnit.CALENDAR_DAYS:
+        return add_calendar_days(start, days, calendar=calendar)
+    if unit == DeadlineUnit.WORKING_DAYS:
+        return add_working_days(start, days, calendar=calendar)
+    raise ValueError(f"unknown deadline unit {unit!r}")
+
+
 def add_working_days(
     start: dt.datetime, days: int, *, calendar: WorkCalendar | None = None
 ) -> Deadline:
@@ -133,8 +176,24 @@ def working_hours_before(
     return cursor
 
 
+# The note of a make-up workday (调休上班): data in the calendar table, in the
+# language of the State Council's notice like the holiday names.
+MAKE_UP_WORKDAY_NOTE = "调休上班"
+
+
+def chinese_holiday_name(name: str) -> str:
+    """The Chinese name of a ``chinese-calendar`` holiday (it reports English)."""
+    from chinese_calendar.constants import Holiday
+
+    try:
+        return Holiday(name).chinese
+    except ValueError:
+        return name
+
+
 def calendar_days_for_year(year: int):
-    """Every day of ``year`` from ``chinese-calendar``: (date, is_workday, note).
+    """Every day of ``year`` from ``chinese-calendar``: (date, is_workday, note),
+    holidays named in Chinese.
 
     Raises NotImplementedError for a year the package does not know.
     """
@@ -146,9 +205,9 @@ def calendar_days_for_year(year: int):
         is_workday = chinese_calendar.is_workday(day)
         is_holiday, name = chinese_calendar.get_holiday_detail(day)
         if is_workday and day.weekday() >= 5:
-            note = "调休上班"
+            note = MAKE_UP_WORKDAY_NOTE
         elif is_holiday and name:
-            note = str(name)
+            note = chinese_holiday_name(str(name))
         else:
             note = ""
         out.append((day, is_workday, note))
@@ -157,8 +216,9 @@ def calendar_days_for_year(year: int):
 
 
 def holiday_guess_for_year(year: int):
-    """Every day of ``year`` guessed from ``holidays.China`` plus weekends."""
-    names = holidays.China(years=year)
+    """Every day of ``year`` guessed from ``holidays.China`` plus weekends,
+    holidays named in Chinese."""
+    names = holidays.China(years=year, language="zh_CN")
     day = dt.date(year, 1, 1)
     out = []
     while day.year == year:

@@ -11,6 +11,18 @@ from .calendar import (
     work_calendar_prefill_year,
     work_calendar_set_day,
 )
+from .catalogue import (
+    category_create,
+    category_deactivate,
+    category_update,
+    deadline_class_create,
+    deadline_class_deactivate,
+    deadline_class_for,
+    deadline_class_update,
+    department_create,
+    department_deactivate,
+    department_update,
+)
 from .escalation import tickets_escalate_overdue, tickets_send_reminders
 from .evaluation import (
     evaluation_token,
@@ -37,6 +49,16 @@ from .lifecycle import (
 )
 
 __all__ = [
+    "category_create",
+    "category_deactivate",
+    "category_update",
+    "deadline_class_create",
+    "deadline_class_deactivate",
+    "deadline_class_for",
+    "deadline_class_update",
+    "department_create",
+    "department_deactivate",
+    "department_update",
     "evaluation_token",
     "evaluation_url",
     "handler_choices",

@@ -19,7 +19,7 @@ from ..workcalendar import (
     calendar_days_for_year,
     holiday_guess_for_year,
 )
-from .common import set_deadline
+from .common import DayCount, set_deadline
 
 
 def _require_calendar_keeper(actor) -> None:
@@ -145,8 +145,8 @@ def work_calendar_confirm_year(*, actor, year: int) -> int:
 
 
 def tickets_recompute_provisional_deadlines() -> int:
-    """Recompute every open ticket's provisional deadline from its inputs (start
-    and working days) with the calendar as it is now; log the change."""
+    """Recompute every open ticket's provisional deadline from its inputs (start,
+    days and their unit) with the calendar as it is now; log the change."""
     with transaction.atomic():
         return _recompute_provisional()
 
@@ -170,7 +170,7 @@ def _recompute_provisional() -> int:
         set_deadline(
             ticket,
             start=ticket.deadline_basis_at,
-            working_days=ticket.deadline_working_days,
+            working_days=DayCount(ticket.deadline_working_days, ticket.deadline_unit),
             calendar=calendar,
         )
         events.append(

@@ -17,13 +17,13 @@ from grids.notifications import notify
 from grids.uploads import validate_image_upload
 
 from ..choices import (
-    HANDLING_WORKING_DAYS,
-    HOTLINE_HANDLING_WORKING_DAYS,
+    HOTLINE_DEADLINE_CLASS,
+    DeadlineUnit,
     Source,
     Stage,
 )
-from ..models import Ticket, TicketEvent, TicketPhoto
-from ..workcalendar import WorkCalendar, add_working_days, working_hours_before
+from ..models import HandlingLimit, Ticket, TicketEvent, TicketPhoto
+from ..workcalendar import WorkCalendar, add_days, working_hours_before
 
 
 def setting(name: str, default):
@@ -38,10 +38,37 @@ def evaluation_wait_days() -> int:
     return setting("TICKETS_EVALUATION_WORKING_DAYS", 3)
 
 
-def handling_days(ticket: Ticket) -> int:
+class DayCount(int):
+    """A number of days with its unit (``DeadlineUnit``): what ``set_deadline``
+    counts. A plain ``int`` counts working days."""
+
+    unit: str
+
+    def __new__(cls, days: int, unit: str = DeadlineUnit.WORKING_DAYS):
+        count = super().__new__(cls, days)
+        count.unit = unit
+        return count
+
+    def __repr__(self):
+        return f"DayCount({int(self)}, {self.unit!r})"
+
+
+def unit_of(days) -> str:
+    return getattr(days, "unit", DeadlineUnit.WORKING_DAYS)
+
+
+def handling_limit(ticket: Ticket) -> HandlingLimit:
+    """The deadline class 做单 is counted by: a 12345 ticket takes the general
+    class (the hotline's 7 日) whatever its category says (seed 004)."""
     if ticket.source == Source.HOTLINE:
-        return HOTLINE_HANDLING_WORKING_DAYS
-    return HANDLING_WORKING_DAYS[ticket.deadline_class]
+        return HandlingLimit.objects.get(pk=HOTLINE_DEADLINE_CLASS)
+    return ticket.deadline_class
+
+
+def handling_days(ticket: Ticket) -> DayCount:
+    """The 做单 limit of ``ticket``, with its unit (日 or 工作日)."""
+    limit = handling_limit(ticket)
+    return DayCount(limit.days, limit.unit)
 
 
 def lock_ticket(ticket_id) -> Ticket:
@@ -59,6 +86,7 @@ STAGE_FIELDS = [
     "deadline_provisional",
     "deadline_basis_at",
     "deadline_working_days",
+    "deadline_unit",
     "remind_at",
 ]
 
@@ -70,20 +98,25 @@ def set_deadline(
     working_days: int | None,
     calendar: WorkCalendar | None = None,
 ) -> None:
-    """Set the current stage's deadline: ``working_days`` after ``start``."""
+    """Set the current stage's deadline: ``working_days`` after ``start``, counted
+    in its unit (a ``DayCount`` carries one; a plain int counts working days).
+    The inputs are kept so that a provisional deadline can be recomputed."""
     if start is None or not working_days:
         ticket.stage_deadline = None
         ticket.deadline_provisional = False
         ticket.deadline_basis_at = None
         ticket.deadline_working_days = None
+        ticket.deadline_unit = DeadlineUnit.WORKING_DAYS
         ticket.remind_at = None
         return
     calendar = calendar or WorkCalendar()
-    deadline = add_working_days(start, working_days, calendar=calendar)
+    unit = unit_of(working_days)
+    deadline = add_days(start, int(working_days), unit, calendar=calendar)
     ticket.stage_deadline = deadline.at
     ticket.deadline_provisional = deadline.provisional
     ticket.deadline_basis_at = start
-    ticket.deadline_working_days = working_days
+    ticket.deadline_working_days = int(working_days)
+    ticket.deadline_unit = unit
     ticket.remind_at = working_hours_before(
         deadline.at, reminder_hours(), calendar=calendar
     )

@@ -10,13 +10,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.choices import RegionLevel
-from grids.errors import Conflict, DomainError
+from grids.errors import Conflict, DomainError, OutOfScope
 from grids.models import Region
 from grids.querysets import subtree_q
 from grids.validators import normalize_phone, validate_mainland_phone
 
 from .. import permissions
-from ..choices import TRIAGE_WORKING_DAYS, Action, DeadlineClass, Source, Stage
+from ..choices import (
+    TRIAGE_WORKING_DAYS,
+    Action,
+    DeadlineClass,
+    Source,
+    Stage,
+)
 from ..models import Category, Ticket
 from .common import (
     check_photos,
@@ -29,6 +35,59 @@ from .common import (
     setting,
     street_of,
 )
+
+# What a 12345 push is, for telling a repeated push from a clash: the fields the
+# platform sends, compared after the same clean-up as intake (spacing trimmed, the
+# phone normalised; category and place by id). Coordinates and photos are not
+# compared: the platform sends them late or not at all.
+HOTLINE_CONTENT_FIELDS = (
+    "description",
+    "address",
+    "reporter_name",
+    "reporter_phone",
+    "category",
+    "region",
+)
+
+
+def _hotline_content(ticket: Ticket) -> dict:
+    return {
+        "description": ticket.description,
+        "address": ticket.address,
+        "reporter_name": ticket.reporter_name,
+        "reporter_phone": ticket.reporter_phone,
+        "category": ticket.category_id,
+        "region": ticket.region_id,
+    }
+
+
+def _received_content(existing: Ticket) -> dict:
+    """What the platform sent the first time: kept in the CREATE event, since
+    triage changes the place and category afterwards."""
+    event = existing.events.filter(action=Action.CREATE).order_by("at", "pk").first()
+    if event is not None and "hotline" in event.data:
+        return event.data["hotline"]
+    return _hotline_content(existing)
+
+
+def _replay(actor, existing: Ticket, pushed: Ticket) -> Ticket:
+    """The answer to a hotline number already received: the same ticket for the
+    same content, a Conflict for another, OutOfScope outside the caller's area."""
+    if not permissions.can_see(actor, existing):
+        raise OutOfScope(_("This object does not exist or lies outside your area."))
+    received, now = _received_content(existing), _hotline_content(pushed)
+    different = [f for f in HOTLINE_CONTENT_FIELDS if received.get(f) != now[f]]
+    if different:
+        raise Conflict(
+            _(
+                "12345 ticket %(number)s was already received with other "
+                "content; it is not overwritten."
+            )
+            % {"number": existing.hotline_number},
+            code="hotline_number_conflict",
+            extra={"ticket": existing.pk, "fields": different},
+        )
+    return existing
 
 
 def ticket_create(
@@ -47,8 +106,16 @@ def ticket_create(
     received_at: dt.datetime | None = None,
     photos=(),
 ) -> Ticket:
-    """Receive a ticket. A 12345 ticket pushed again (same hotline number) returns
-    the ticket already received instead of a second one."""
+    """Receive a ticket.
+
+    A 12345 ticket pushed again (same hotline number) with the same content (see
+    ``HOTLINE_CONTENT_FIELDS``) returns the ticket already received, with no new
+    event; with other content it is refused (``Conflict``,
+    ``hotline_number_conflict``) and nothing is overwritten; a ticket of that
+    number outside the caller's area is refused as ``OutOfScope``. Two pushes at
+    once are one ticket: the database's unique number decides, and the loser gets
+    the same answer as a later push.
+    """
     permissions.require(permissions.can_create(actor))
     permissions.require_in_scope(actor, region)
     if source not in Source.values:
@@ -58,10 +125,6 @@ def ticket_create(
         raise DomainError(
             _("A 12345 ticket needs the hotline's ticket number."), code="required"
         )
-    if hotline_number:
-        existing = Ticket.objects.filter(hotline_number=hotline_number).first()
-        if existing is not None:
-            return existing
     description = require_text(description, _("Describe the matter."))
     reporter_phone = normalize_phone(reporter_phone)
     if reporter_phone:
@@ -69,7 +132,6 @@ def ticket_create(
             validate_mainland_phone(reporter_phone)
         except ValidationError as exc:
             raise DomainError(" ".join(exc.messages), code="invalid") from None
-    checked = check_photos(photos)
     now = timezone.now()
     received_at = received_at or now
     ticket = Ticket(
@@ -77,7 +139,6 @@ def ticket_create(
         hotline_number=hotline_number,
         region=region,
         category=category,
-        deadline_class=category.deadline_class if category else DeadlineClass.GENERAL,
         address=(address or "").strip(),
         latitude=latitude,
         longitude=longitude,
@@ -89,22 +150,39 @@ def ticket_create(
         stage_entered_at=received_at,
         created_by=actor,
     )
+    if hotline_number:
+        existing = Ticket.objects.filter(hotline_number=hotline_number).first()
+        if existing is not None:
+            return _replay(actor, existing, ticket)
+    checked = check_photos(photos)
+    # The category's class; a 12345 ticket is handled within the general class
+    # whatever it says (``common.handling_limit``).
+    ticket.deadline_class = (
+        category.deadline_class_id if category else DeadlineClass.GENERAL
+    )
     ticket.holder_region = street_of(region)
     # 制单 and 派单 together within one working day of receipt.
     set_deadline(ticket, start=received_at, working_days=TRIAGE_WORKING_DAYS)
+    data = {"hotline": _hotline_content(ticket)} if hotline_number else {}
     try:
         with transaction.atomic():
             ticket.save()
             event = record_event(
-                ticket, action=Action.CREATE, actor=actor, at=now, note=""
+                ticket, action=Action.CREATE, actor=actor, at=now, note="", data=data
             )
             save_photos(ticket, event, checked)
     except IntegrityError:
-        # Another push of the same hotline ticket won the race.
-        existing = Ticket.objects.filter(hotline_number=hotline_number).first()
-        if hotline_number and existing is not None:
-            return existing
-        raise
+        # Another push of the same hotline ticket won the race: answer as to a
+        # push that came after it.
+        existing = (
+            Ticket.objects.filter(hotline_number=hotline_number).first()
+            if hotline_number
+            else None
+        )
+        if existing is None:
+            raise
+        ticket.pk = None
+        return _replay(actor, existing, ticket)
     return ticket
 
 
