@@ -176,8 +176,19 @@ def test_triage_refuses_a_leader_outside_the_area_or_inactive(
     assert ticket.stage == Stage.RECEIVED
     assert ticket.responsible_leader_id is None
     assert _events(ticket) == [Action.CREATE]
+    # A community's staff leads a ticket placed in their community, not elsewhere.
+    elsewhere = UserFactory(role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1])
+    with pytest.raises(DomainError) as exc:
+        services.ticket_triage(
+            actor=lifecycle["street_staff"],
+            ticket_id=ticket.pk,
+            category=lifecycle["category"],
+            region=tree["grids"][0],
+            responsible_leader=elsewhere,
+        )
+    assert exc.value.code == "invalid_leader"
     community_leader = UserFactory(
-        role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1]
+        role=UserRole.COMMUNITY_STAFF, region=tree["communities"][0]
     )
     services.ticket_triage(
         actor=lifecycle["street_staff"],
@@ -325,7 +336,7 @@ def test_bulk_dispatch_reports_each_refusal(lifecycle):
         handling_region=lifecycle["tree"]["communities"][0],
     )
     assert done == 1
-    assert len(errors) == 1 and f"#{bad.pk}" in errors[0]
+    assert len(errors) == 1 and bad.number in errors[0]
 
 
 # --- accept or return (接单, 退单) ---------------------------------------------------

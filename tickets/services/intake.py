@@ -18,6 +18,7 @@ from grids.validators import normalize_phone, validate_mainland_phone
 from .. import permissions
 from ..choices import TRIAGE_WORKING_DAYS, Action, DeadlineClass, Source, Stage
 from ..models import Category, Ticket
+from . import numbers
 from .common import (
     check_photos,
     lock_ticket,
@@ -94,6 +95,7 @@ def ticket_create(
     set_deadline(ticket, start=received_at, working_days=TRIAGE_WORKING_DAYS)
     try:
         with transaction.atomic():
+            ticket.number = numbers.next_ticket_number(received_at)
             ticket.save()
             event = record_event(
                 ticket, action=Action.CREATE, actor=actor, at=now, note=""
