@@ -552,6 +552,8 @@ class QueueAdmin(BaseTicketAdmin):
         "deadline_display",
     )
     list_select_related = ("category__parent", "region", "responsible_leader")
+    # Oldest deadline first (the model's own ordering is newest first).
+    ordering = ("stage_deadline", "pk")
 
     def has_add_permission(self, request):
         return False

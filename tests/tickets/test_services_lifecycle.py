@@ -177,7 +177,9 @@ def test_triage_refuses_a_leader_outside_the_area_or_inactive(
     assert ticket.responsible_leader_id is None
     assert _events(ticket) == [Action.CREATE]
     # A community's staff leads a ticket placed in their community, not elsewhere.
-    elsewhere = UserFactory(role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1])
+    elsewhere = UserFactory(
+        role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1]
+    )
     with pytest.raises(DomainError) as exc:
         services.ticket_triage(
             actor=lifecycle["street_staff"],
