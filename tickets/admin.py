@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from mptt.admin import MPTTModelAdmin
 
 from grids.admin_mixins import (
@@ -328,7 +329,7 @@ class BaseTicketAdmin(SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin)
             return f"{obj.display_number} · {obj.hotline_number}"
         return obj.display_number
 
-    @admin.display(description=_("content"))
+    @admin.display(description=pgettext_lazy("ticket", "content"))
     def description_short(self, obj):
         return Truncator(obj.description).chars(40)
 
