@@ -108,3 +108,21 @@ def test_two_intakes_at_once_get_different_numbers(tree, street_staff):
         t.join(timeout=30)
     assert errors == []
     assert len(set(numbers)) == 2
+
+
+def test_the_residents_page_shows_the_number(client, lifecycle):
+    from tickets import services
+
+    ticket = walk_to(Stage.HANDLED, **lifecycle)
+    html = client.get(services.evaluation_url(ticket=ticket)).content.decode()
+    assert ticket.number in html
+    assert f"#{ticket.pk}" not in html
+
+
+def test_notices_name_the_number(lifecycle, django_capture_on_commit_callbacks):
+    from grids.models import Notification
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = walk_to(Stage.ACCEPTED, **lifecycle)
+    titles = list(Notification.objects.values_list("title", flat=True))
+    assert titles and all(ticket.number in title for title in titles)
