@@ -16,9 +16,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from mptt.admin import MPTTModelAdmin
 
 from grids.admin_mixins import (
@@ -48,7 +47,6 @@ from .models import (
     WorkCalendarDay,
     WorkCalendarYear,
 )
-
 
 # --- catalogue -------------------------------------------------------------------
 
