@@ -16,7 +16,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.text import Truncator
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
@@ -30,27 +31,24 @@ from grids.admin_mixins import (
 from grids.choices import RegionLevel
 from grids.errors import DomainError
 from grids.models import Region
-from grids.params import parse_id
 from grids.permissions import can_keep_shared_lists, can_view
 from grids.querysets import scope_q
 from grids.selectors import region_list
 
+from . import actions as ticket_actions
 from . import forms, permissions, selectors, services
 from .choices import Action, Stage, Verdict
+from .filters import TicketFilterSet, filter_tickets
 from .models import (
     Category,
     Department,
     HandlingLimit,
+    LeaderQueueTicket,
     Ticket,
     TriageQueueTicket,
     WorkCalendarDay,
     WorkCalendarYear,
 )
-
-
-def _is_street_staff(user) -> bool:
-    return permissions.has_role(user, permissions.CENTRE_ROLES)
-
 
 # --- catalogue -------------------------------------------------------------------
 # The catalogue admins save through ``services.catalogue`` (validation, scope,
@@ -382,9 +380,36 @@ class WorkCalendarYearAdmin(SharedListAdminMixin, admin.ModelAdmin):
 
 
 # --- ticket list filters ----------------------------------------------------------------
+# Each list filter hands its parameter to ``TicketFilterSet``: the rule for
+# "overdue", "category subtree" and the rest is stated there once.
 
 
-class RegionSubtreeFilter(admin.SimpleListFilter):
+class TicketFilter(admin.SimpleListFilter):
+    """A list filter backed by one filter of ``filters.TicketFilterSet``."""
+
+    def lookups(self, request, model_admin):
+        field = TicketFilterSet(actor=request.user).form.fields[self.parameter_name]
+        return [(value, label) for value, label in field.choices if value != ""]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return filter_tickets(
+            actor=request.user,
+            filters={self.parameter_name: self.value()},
+            queryset=queryset,
+        )
+
+
+def _filter(name, title):
+    return type(
+        f"{name.title().replace('_', '')}Filter",
+        (TicketFilter,),
+        {"parameter_name": name, "title": title, "__module__": __name__},
+    )
+
+
+class RegionSubtreeFilter(TicketFilter):
     title = _("region (with everything under it)")
     parameter_name = "region"
 
@@ -395,17 +420,13 @@ class RegionSubtreeFilter(admin.SimpleListFilter):
         )
         return [(r.pk, f"{'· ' * r.depth}{r.name}") for r in regions[:200]]
 
-    def queryset(self, request, queryset):
-        if self.value():
-            pk = parse_id(self.value())
-            if pk is None:
-                return queryset.none()
-            region = Region.objects.visible_to(request.user).filter(pk=pk).first()
-            return queryset.in_subtree(region) if region else queryset.none()
-        return queryset
+
+class HolderRegionFilter(RegionSubtreeFilter):
+    title = _("held at (with everything under it)")
+    parameter_name = "holder_region"
 
 
-class CategorySubtreeFilter(admin.SimpleListFilter):
+class CategorySubtreeFilter(TicketFilter):
     title = _("category")
     parameter_name = "category"
 
@@ -415,142 +436,24 @@ class CategorySubtreeFilter(admin.SimpleListFilter):
             for c in Category.objects.order_by("tree_id", "lft")
         ]
 
-    def queryset(self, request, queryset):
-        if self.value():
-            pk = parse_id(self.value())
-            category = Category.objects.filter(pk=pk).first() if pk else None
-            if category is None:
-                return queryset.none()
-            return queryset.filter(
-                category__in=category.get_descendants(include_self=True).values("pk")
-            )
-        return queryset
 
-
-class OverdueFilter(admin.SimpleListFilter):
-    title = _("overdue")
-    parameter_name = "overdue"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Overdue now"))]
-
-    def queryset(self, request, queryset):
-        return queryset.overdue() if self.value() == "yes" else queryset
-
-
-class EscalatedFilter(admin.SimpleListFilter):
-    title = _("escalated")
-    parameter_name = "escalated"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Escalated at least once")), ("no", _("Never escalated"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(escalation_level__gt=0)
-        if self.value() == "no":
-            return queryset.filter(escalation_level=0)
-        return queryset
+StageFilter = _filter("stage", _("stage"))
+SourceFilter = _filter("source", _("source"))
+VerdictFilter = _filter("verdict", _("verdict"))
+MineFilter = _filter("mine", _("handled by me"))
+ToDispatchByMeFilter = _filter("to_dispatch_by_me", _("to dispatch by me"))
+DueTodayFilter = _filter("due_today", _("due today"))
+OverdueFilter = _filter("overdue", _("overdue"))
+EscalatedFilter = _filter("escalated", _("escalated"))
 
 
 # --- tickets -------------------------------------------------------------------------
 
 
-ACTION_FORMS = {
-    Action.TRIAGE: forms.TriageDispatchForm,
-    Action.ACCEPT: forms.AcceptForm,
-    Action.RETURN: forms.ReasonForm,
-    Action.HANDLE: forms.HandleForm,
-    Action.REPORT_UP: forms.ReasonForm,
-    Action.EVALUATE: forms.PhoneVerdictForm,
-    Action.ASSESS: forms.AssessForm,
-    Action.MERGE: forms.MergeForm,
-}
-
-
-ACTION_LABELS = {
-    Action.TRIAGE: _("Triage and dispatch"),  # 制单 + 派单
-    Action.ACCEPT: _("Accept and name the handler"),  # 接单
-    Action.RETURN: _("Return to the centre"),  # 退单
-    Action.HANDLE: _("Record the handling"),  # 做单
-    Action.REPORT_UP: _("Report up one level"),  # 上报
-    Action.EVALUATE: _("Record the reporter's verdict (phone)"),  # 评单
-    Action.ASSESS: _("Assess and close"),  # 考单
-    Action.MERGE: _("Merge into another ticket"),  # 合并
-}
-
-
-def _run_action(action, *, user, ticket, data):
-    """Call the service behind one action of the ticket page."""
-    pk = ticket.pk
-    if action == Action.TRIAGE:
-        return services.ticket_triage_and_dispatch(
-            actor=user,
-            ticket_id=pk,
-            category=data["category"],
-            region=data["region"],
-            responsible_leader=data["responsible_leader"],
-            handling_region=data.get("handling_region"),
-            handling_department=data.get("handling_department"),
-            instructions=data.get("instructions", ""),
-            deadline_class=data.get("deadline_class") or None,
-        )
-    if action == Action.ACCEPT:
-        return services.ticket_accept(
-            actor=user, ticket_id=pk, handler=data["handler"], note=data.get("note", "")
-        )
-    if action == Action.RETURN:
-        return services.ticket_return(actor=user, ticket_id=pk, reason=data["reason"])
-    if action == Action.HANDLE:
-        return services.ticket_handle(
-            actor=user,
-            ticket_id=pk,
-            cause=data.get("cause", ""),
-            crux=data.get("crux", ""),
-            measures=data.get("measures", ""),
-            result=data["result"],
-            photos=data.get("photos") or [],
-        )
-    if action == Action.REPORT_UP:
-        return services.ticket_report_up(
-            actor=user, ticket_id=pk, reason=data["reason"]
-        )
-    if action == Action.EVALUATE:
-        return services.ticket_record_phone_verdict(
-            actor=user,
-            ticket_id=pk,
-            verdict=data["verdict"],
-            call_note=data["call_note"],
-            reporter_phone=data.get("reporter_phone") or None,
-            comment=data.get("comment", ""),
-        )
-    if action == Action.ASSESS:
-        return services.ticket_assess(
-            actor=user,
-            ticket_id=pk,
-            satisfaction_score=data["satisfaction_score"],
-            timeliness_score=data["timeliness_score"],
-            effect_score=data["effect_score"],
-            note=data.get("note", ""),
-        )
-    if action == Action.MERGE:
-        return services.ticket_merge(
-            actor=user, ticket_id=pk, into_id=data["into"], note=data.get("note", "")
-        )
-    raise DomainError(gettext("Unknown action."))
-
-
-def _page_actions(user, ticket):
-    """The actions the page offers: 制单 and 派单 are one form."""
-    actions = permissions.available_actions(user, ticket)
-    if Action.DISPATCH in actions and Action.TRIAGE not in actions:
-        actions.append(Action.TRIAGE)
-    return [a for a in actions if a in ACTION_FORMS]
-
-
 class BaseTicketAdmin(SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin):
     list_display = (
-        "number",
+        "number_display",
+        "description_short",
         "stage",
         "source",
         "category",
@@ -561,17 +464,23 @@ class BaseTicketAdmin(SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin)
         "escalation_level",
         "verdict",
     )
-    list_display_links = ("number",)
+    list_display_links = ("number_display",)
     list_filter = (
-        "stage",
-        "source",
+        StageFilter,
+        SourceFilter,
         CategorySubtreeFilter,
         RegionSubtreeFilter,
+        HolderRegionFilter,
+        MineFilter,
+        ToDispatchByMeFilter,
+        DueTodayFilter,
         OverdueFilter,
         EscalatedFilter,
-        "verdict",
+        VerdictFilter,
     )
-    search_fields = ("=id", "hotline_number", "description", "address")
+    # The text search is the FilterSet's (see ``get_search_results``).
+    search_fields = ("number",)
+    search_help_text = _("Ticket number, 12345 number, content or address.")
     list_select_related = (
         "category__parent",
         "region",
@@ -586,10 +495,20 @@ class BaseTicketAdmin(SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin)
     def get_queryset(self, request):
         return Ticket.objects.visible_to(request.user)
 
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return (
+            filter_tickets(
+                actor=request.user, filters={"q": search_term}, queryset=queryset
+            ),
+            False,
+        )
+
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if not _is_street_staff(request.user):
-            # 派单 is the street centre's (supervisors, communities: no).
+        if not permissions.can_lead(request.user):
+            # 派单 is the responsible leader's (supervisors, grid workers: no).
             actions.pop("bulk_dispatch", None)
         return actions
 
@@ -608,9 +527,15 @@ class BaseTicketAdmin(SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin)
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description=_("number"), ordering="pk")
-    def number(self, obj):
-        return obj.hotline_number or f"#{obj.pk}"
+    @admin.display(description=_("number"), ordering="number")
+    def number_display(self, obj):
+        if obj.hotline_number:
+            return f"{obj.display_number} · {obj.hotline_number}"
+        return obj.display_number
+
+    @admin.display(description=pgettext_lazy("ticket", "content"))
+    def description_short(self, obj):
+        return Truncator(obj.description).chars(40)
 
     @admin.display(description=_("handling unit"))
     def handling_unit_display(self, obj):
@@ -685,32 +610,35 @@ class BaseTicketAdmin(SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin)
 
     def render_ticket_page(self, request, ticket, bound=None):
         user = request.user
-        page_actions = _page_actions(user, ticket)
+        offered = ticket_actions.available(user, ticket)
         action_forms = []
-        for action in page_actions:
-            if bound and bound[0] == action:
+        for spec in offered:
+            if bound and bound[0] == spec.action:
                 form = bound[1]
             else:
-                form = ACTION_FORMS[action](user=user, ticket=ticket, prefix=action)
+                form = ticket_actions.form_for(
+                    spec.action, user=user, ticket=ticket, prefix=spec.action
+                )
             action_forms.append(
                 {
-                    "action": action,
-                    "label": ACTION_LABELS[action],
+                    "action": spec.action,
+                    "label": spec.label,
                     "form": form,
                     "url": reverse(
-                        "admin:tickets_ticket_action", args=[ticket.pk, action]
+                        "admin:tickets_ticket_action", args=[ticket.pk, spec.action]
                     ),
                 }
             )
+        offered_actions = {spec.action for spec in offered}
         left, overdue = selectors.time_left(ticket)
         duplicates = []
-        if Action.MERGE in page_actions:
+        if Action.MERGE in offered_actions:
             duplicates = services.ticket_likely_duplicates(ticket=ticket)
         evaluation_link = ""
         if (
             ticket.stage == Stage.HANDLED
             and ticket.reporter_phone
-            and (Action.EVALUATE in page_actions)
+            and (Action.EVALUATE in offered_actions)
         ):
             evaluation_link = request.build_absolute_uri(
                 services.evaluation_url(ticket=ticket)
@@ -718,7 +646,7 @@ class BaseTicketAdmin(SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": gettext("Ticket %(number)s") % {"number": self.number(ticket)},
+            "title": gettext("Ticket %(number)s") % {"number": ticket.display_number},
             "ticket": ticket,
             "timeline": selectors.ticket_timeline(ticket=ticket),
             "time_left": left,
@@ -744,26 +672,34 @@ class BaseTicketAdmin(SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin)
             self.message_user(request, exc.message, level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:tickets_ticket_changelist"))
         page = reverse("admin:tickets_ticket_change", args=[ticket.pk])
-        if request.method != "POST" or action not in ACTION_FORMS:
+        if request.method != "POST" or action not in ticket_actions.SPECS:
             return HttpResponseRedirect(page)
-        form = ACTION_FORMS[action](
-            request.POST, request.FILES, user=request.user, ticket=ticket, prefix=action
-        )
-        if not form.is_valid():
+        try:
+            form, done = ticket_actions.submit(
+                action,
+                actor=request.user,
+                ticket=ticket,
+                data=request.POST,
+                files=request.FILES,
+                prefix=action,
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            form = ticket_actions.form_for(
+                action,
+                user=request.user,
+                ticket=ticket,
+                data=request.POST,
+                files=request.FILES,
+                prefix=action,
+            )
+            return self.render_ticket_page(request, ticket, bound=(action, form))
+        if done is None:
             self.message_user(
                 request, gettext("Please correct the errors below."), messages.ERROR
             )
             return self.render_ticket_page(request, ticket, bound=(action, form))
-        try:
-            _run_action(
-                action, user=request.user, ticket=ticket, data=form.cleaned_data
-            )
-        except DomainError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
-            return self.render_ticket_page(request, ticket, bound=(action, form))
-        self.message_user(
-            request, gettext("Done: %(action)s.") % {"action": ACTION_LABELS[action]}
-        )
+        self.message_user(request, ticket_actions.SPECS[action].success_message)
         return HttpResponseRedirect(page)
 
     # --- bulk dispatch --------------------------------------------------------------
@@ -807,18 +743,22 @@ class TicketAdmin(BaseTicketAdmin):
     pass
 
 
-@admin.register(TriageQueueTicket)
-class TriageQueueAdmin(BaseTicketAdmin):
-    """New tickets waiting for 制单/派单, oldest deadline first."""
+class QueueAdmin(BaseTicketAdmin):
+    """A queue page: its rows open the ticket page."""
 
-    list_filter = ("source", CategorySubtreeFilter, RegionSubtreeFilter, OverdueFilter)
-
-    def get_queryset(self, request):
-        return (
-            Ticket.objects.visible_to(request.user)
-            .filter(stage__in=[Stage.RECEIVED, Stage.TRIAGED])
-            .order_by("stage_deadline", "pk")
-        )
+    list_display = (
+        "number_display",
+        "description_short",
+        "stage",
+        "source",
+        "category",
+        "region",
+        "responsible_leader",
+        "deadline_display",
+    )
+    list_select_related = ("category__parent", "region", "responsible_leader")
+    # Oldest deadline first (the model's own ordering is newest first).
+    ordering = ("stage_deadline", "pk")
 
     def has_add_permission(self, request):
         return False
@@ -827,3 +767,43 @@ class TriageQueueAdmin(BaseTicketAdmin):
         return HttpResponseRedirect(
             reverse("admin:tickets_ticket_change", args=[object_id])
         )
+
+
+@admin.register(TriageQueueTicket)
+class TriageQueueAdmin(QueueAdmin):
+    """New tickets waiting for 制单/派单, oldest deadline first."""
+
+    list_filter = (
+        SourceFilter,
+        CategorySubtreeFilter,
+        RegionSubtreeFilter,
+        OverdueFilter,
+    )
+
+    def get_queryset(self, request):
+        return (
+            Ticket.objects.visible_to(request.user)
+            .filter(stage__in=[Stage.RECEIVED, Stage.TRIAGED])
+            .order_by("stage_deadline", "pk")
+        )
+
+
+@admin.register(LeaderQueueTicket)
+class LeaderQueueAdmin(QueueAdmin):
+    """待我派单: triaged tickets whose responsible leader is the user, oldest
+    deadline first (the same rule as the list's "to dispatch by me")."""
+
+    list_filter = (SourceFilter, CategorySubtreeFilter, OverdueFilter)
+
+    def get_queryset(self, request):
+        return filter_tickets(
+            actor=request.user,
+            filters={"to_dispatch_by_me": True},
+            queryset=Ticket.objects.visible_to(request.user),
+        ).order_by("stage_deadline", "pk")
+
+    def has_module_permission(self, request):
+        return permissions.can_lead(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_lead(request.user)

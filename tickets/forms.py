@@ -2,6 +2,7 @@
 it feeds checks stage, role and scope and writes."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from grids.choices import GRID_LEVELS, RegionLevel
@@ -9,7 +10,7 @@ from grids.selectors import region_list
 
 from .choices import RESIDENT_VERDICTS, DeadlineClass, Verdict
 from .models import Category, Department, Ticket
-from .permissions import department_serves, leader_choices
+from .permissions import can_lead, department_serves, leader_choices
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -57,8 +58,41 @@ class TicketIntakeForm(forms.ModelForm):
         ]
 
 
-class TriageDispatchForm(forms.Form):
-    """制单 + 派单 on one page."""
+def _dispatch_fields(form, user) -> None:
+    """The fields of 派单: a community or a department, and instructions."""
+    form.fields["handling_region"] = forms.ModelChoiceField(
+        label=_("handling community"),
+        queryset=region_list(actor=user, levels=[RegionLevel.COMMUNITY]),
+        required=False,
+    )
+    form.fields["handling_department"] = forms.ModelChoiceField(
+        label=_("handling department"),
+        queryset=_departments(user),
+        required=False,
+        help_text=_("Either a community or a department."),
+    )
+    form.fields["instructions"] = forms.CharField(
+        label=_("handling instructions"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+
+def _check_unit(form, data, place) -> None:
+    region, department = data.get("handling_region"), data.get("handling_department")
+    if region and department:
+        form.add_error("handling_department", _("Either a community or a department."))
+    if department and place and not department_serves(department, place):
+        form.add_error(
+            "handling_department",
+            _("%(department)s does not serve the ticket's place.")
+            % {"department": department.name},
+        )
+
+
+class TriageForm(forms.Form):
+    """制单: category, place and the responsible leader. A triager who may lead
+    also sees the fields of 派单, used only when they name themself leader."""
 
     category = forms.ModelChoiceField(
         label=_("category"), queryset=Category.objects.filter(is_active=True)
@@ -72,70 +106,78 @@ class TriageDispatchForm(forms.Form):
         choices=[("", _("from the category")), *DeadlineClass.choices],
         required=False,
     )
-    handling_region = forms.ModelChoiceField(
-        label=_("handling community"), queryset=None, required=False
-    )
-    handling_department = forms.ModelChoiceField(
-        label=_("handling department"),
-        queryset=Department.objects.none(),
-        required=False,
-        help_text=_("Either a community or a department."),
-    )
-    instructions = forms.CharField(
-        label=_("handling instructions"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-    )
 
     def __init__(self, *args, user, ticket=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["region"].queryset = region_list(actor=user, levels=GRID_LEVELS)
         self.fields["responsible_leader"].queryset = leader_choices(user)
-        self.fields["handling_region"].queryset = region_list(
-            actor=user, levels=[RegionLevel.COMMUNITY]
-        )
-        self.fields["handling_department"].queryset = _departments(user)
+        self.offers_dispatch = user.is_superuser or can_lead(user)
+        if self.offers_dispatch:
+            _dispatch_fields(self, user)
+            self.fields["handling_region"].help_text = _(
+                "Only if you are the responsible leader: dispatch at once."
+            )
         if ticket is not None:
             self.initial.setdefault("category", ticket.category_id)
             if ticket.region.level in GRID_LEVELS:
                 self.initial.setdefault("region", ticket.region_id)
-            self.initial.setdefault("responsible_leader", ticket.responsible_leader_id)
+            self.initial.setdefault(
+                "responsible_leader", ticket.responsible_leader_id or user.pk
+            )
+
+    @property
+    def dispatches(self) -> bool:
+        """The triager asked to dispatch in the same step."""
+        data = getattr(self, "cleaned_data", {})
+        return bool(data.get("handling_region") or data.get("handling_department"))
 
     def clean(self):
         data = super().clean()
-        department, region = data.get("handling_department"), data.get("region")
-        if department and region and not department_serves(department, region):
+        if not self.offers_dispatch:
+            return data
+        _check_unit(self, data, data.get("region"))
+        leader = data.get("responsible_leader")
+        if (
+            self.dispatches
+            and leader is not None
+            and not self.user.is_superuser
+            and leader.pk != self.user.pk
+        ):
             self.add_error(
-                "handling_department",
-                _("%(department)s does not serve the ticket's place.")
-                % {"department": department.name},
+                "responsible_leader",
+                _(
+                    "Only the responsible leader dispatches: leave the "
+                    "handling unit empty, or name yourself."
+                ),
             )
         return data
 
 
+# The name other modules used for the triage form.
+TriageDispatchForm = TriageForm
+
+
 class DispatchForm(forms.Form):
-    """派单 for several tickets at once (bulk action)."""
+    """派单 by the responsible leader: one ticket, or several (bulk action)."""
 
-    handling_region = forms.ModelChoiceField(
-        label=_("handling community"), queryset=None, required=False
-    )
-    handling_department = forms.ModelChoiceField(
-        label=_("handling department"),
-        queryset=Department.objects.none(),
-        required=False,
-    )
-    instructions = forms.CharField(
-        label=_("handling instructions"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-    )
-
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, ticket=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["handling_region"].queryset = region_list(
-            actor=user, levels=[RegionLevel.COMMUNITY]
-        )
-        self.fields["handling_department"].queryset = _departments(user)
+        self.ticket = ticket
+        _dispatch_fields(self, user)
+        if ticket is not None and ticket.category_id:
+            department = ticket.category.default_department
+            if department is not None:
+                self.initial.setdefault("handling_department", department.pk)
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("handling_region") or data.get("handling_department")):
+            raise forms.ValidationError(
+                _("Dispatch to either a community or a department.")
+            )
+        _check_unit(self, data, getattr(self.ticket, "region", None))
+        return data
 
 
 class AcceptForm(forms.Form):
@@ -226,8 +268,29 @@ class AssessForm(forms.Form):
 
 
 class MergeForm(forms.Form):
-    into = forms.IntegerField(label=_("merge into ticket number"), min_value=1)
+    into = forms.CharField(
+        label=_("merge into ticket number"),
+        max_length=40,
+        help_text=_("e.g. 2026-000123"),
+    )
     note = forms.CharField(label=_("note"), required=False)
 
     def __init__(self, *args, user=None, ticket=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_into(self) -> int:
+        """The readable number (or the 12345 number, or the bare id) as an id;
+        the service checks the ticket it names."""
+        value = self.cleaned_data["into"].strip().lstrip("#")
+        found = (
+            Ticket.objects.visible_to(self.user)
+            .filter(Q(number=value) | Q(hotline_number=value))
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if found is None and value.isascii() and value.isdigit():
+            found = int(value)
+        if found is None:
+            raise forms.ValidationError(_("No ticket has this number."))
+        return found

@@ -278,6 +278,16 @@ class WorkCalendarDay(models.Model):
 class Ticket(models.Model):
     """One matter raised by a resident or found on patrol, through its six stages."""
 
+    # 工单编号: our own readable number, year of receipt + sequence (2026-000123),
+    # given by ``services.numbers.next_ticket_number`` at intake.
+    number = models.CharField(
+        _("ticket number"),
+        max_length=20,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+    )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices)
     # The 12345 platform's own ticket number: a push repeated is one ticket.
     hotline_number = models.CharField(
@@ -470,10 +480,15 @@ class Ticket(models.Model):
         ]
 
     def __str__(self):
-        return f"#{self.pk} {self.description[:30]}"
+        return f"{self.display_number} {self.description[:30]}"
 
     def get_absolute_url(self):
         return reverse("admin:tickets_ticket_change", args=[self.pk])
+
+    @property
+    def display_number(self) -> str:
+        """The readable number (rows inserted without one show their id)."""
+        return self.number or f"#{self.pk}"
 
     @property
     def masked_reporter_phone(self) -> str:
@@ -658,6 +673,20 @@ class UsedEvaluationToken(models.Model):
         return self.digest[:12]
 
 
+class TicketNumberCounter(models.Model):
+    """The last sequence number given in a year (locked while a number is taken)."""
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    last = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("ticket number counter")
+        verbose_name_plural = _("ticket number counters")
+
+    def __str__(self):
+        return f"{self.year}: {self.last}"
+
+
 class TriageQueueTicket(Ticket):
     """The triage queue (待制单/待派单) as its own page in the admin."""
 
@@ -665,3 +694,12 @@ class TriageQueueTicket(Ticket):
         proxy = True
         verbose_name = _("new ticket (triage queue)")
         verbose_name_plural = _("triage queue")
+
+
+class LeaderQueueTicket(Ticket):
+    """待我派单: triaged tickets whose responsible leader is the user."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("ticket to dispatch")
+        verbose_name_plural = _("to dispatch by me")

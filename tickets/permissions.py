@@ -17,14 +17,15 @@ from grids.permissions import (
 from .choices import TRANSITIONS, Action, Stage
 
 INTAKE_ROLES = WRITE_ROLES
-CENTRE_ROLES = STREET_ROLES  # 街道/镇综治中心: 制单, 派单, 合并
+CENTRE_ROLES = STREET_ROLES  # 街道/镇综治中心: 制单, 合并
 UNIT_ROLES = STAFF_ROLES  # 社区 / 街道
 HANDLER_ROLES = WRITE_ROLES
 EVALUATION_RECORDER_ROLES = STAFF_ROLES
 # 考单 is the governance centre's: street staff and supervisors (综治中心).
 ASSESSOR_ROLES = {UserRole.STREET_STAFF, UserRole.SUPERVISOR}
-# 责任领导: who may be named the responsible leader at 制单.
-LEADER_ROLES = {UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF, UserRole.SUPERVISOR}
+# 责任领导 (分管领导 / 包村负责人): who may be named the responsible leader at
+# 制单 and then dispatches (派单, seed 004): street or community staff.
+LEADER_ROLES = frozenset({UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF})
 
 
 def in_scope(user, region) -> bool:
@@ -44,26 +45,50 @@ def can_triage(user, ticket) -> bool:
     return has_role(user, CENTRE_ROLES) and in_scope(user, ticket.region)
 
 
-def may_lead(actor, leader) -> bool:
-    """``leader`` may be named responsible leader by ``actor``: an active staff
-    account (street, community or supervisor) working inside the actor's area."""
+def may_lead(actor, leader, region=None) -> bool:
+    """``leader`` may be named responsible leader by ``actor``: an active street
+    or community staff account working inside the actor's area and, given the
+    ticket's place ``region``, whose own area holds that place (so the leader
+    can see and dispatch the ticket)."""
     return (
         is_active_user(leader)
         and leader.role in LEADER_ROLES
         and in_scope(actor, leader.region)
+        and (region is None or in_scope(leader, region))
     )
 
 
-def leader_choices(actor):
+def leader_choices(actor, region=None):
     """The accounts ``may_lead`` allows, as one query (for forms)."""
     from django.contrib.auth import get_user_model
 
-    from grids.querysets import scope_q
+    from grids.querysets import ancestors_or_self_q, scope_q
 
-    return (
+    qs = (
         get_user_model()
         .objects.filter(is_active=True, role__in=LEADER_ROLES)
         .filter(scope_q(actor, "region"))
+    )
+    if region is not None:
+        qs = qs.filter(ancestors_or_self_q(region, "region"))
+    return qs
+
+
+def can_lead(user) -> bool:
+    """The user may be a responsible leader (has a 待我派单 queue)."""
+    return has_role(user, LEADER_ROLES)
+
+
+def is_responsible_leader(user, ticket) -> bool:
+    """派单 is the named responsible leader's (or an administrator's)."""
+    if not is_active_user(user):
+        return False
+    if user.is_superuser:
+        return True
+    return (
+        ticket.responsible_leader_id == user.pk
+        and user.role in LEADER_ROLES
+        and in_scope(user, ticket.region)
     )
 
 
@@ -121,7 +146,7 @@ def can_see(user, ticket) -> bool:
 # Which check guards each action a staff user takes on an existing ticket.
 ACTION_CHECKS = {
     Action.TRIAGE: can_triage,
-    Action.DISPATCH: can_triage,
+    Action.DISPATCH: is_responsible_leader,
     Action.MERGE: can_triage,
     Action.ACCEPT: is_handling_unit,
     Action.RETURN: is_handling_unit,

@@ -53,6 +53,18 @@ def ticket_scope_q(user, prefix: str = "") -> Q:
     return condition
 
 
+def open_deadline_q() -> Q:
+    """Tickets whose stage deadline someone must meet (the escalating stages)."""
+    from .choices import ESCALATING_STAGES
+
+    return Q(stage__in=sorted(ESCALATING_STAGES))
+
+
+def overdue_q(now=None) -> Q:
+    """Past the stage deadline in a stage that escalates: the one overdue rule."""
+    return open_deadline_q() & Q(stage_deadline__lt=now or timezone.now())
+
+
 class TicketQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(ticket_scope_q(user))
@@ -66,11 +78,7 @@ class TicketQuerySet(models.QuerySet):
         return self.filter(stage__in=OPEN_STAGES)
 
     def overdue(self, now=None):
-        from .choices import ESCALATING_STAGES
-
-        return self.filter(
-            stage__in=ESCALATING_STAGES, stage_deadline__lt=now or timezone.now()
-        )
+        return self.filter(overdue_q(now))
 
 
 class TicketEventQuerySet(AppendOnlyQuerySetMixin, models.QuerySet):

@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.masking import mask_phone
-from grids.models import Region
 from grids.permissions import require_in_scope
 from grids.qr import qr_svg
 from grids.validators import is_mobile_phone
@@ -18,35 +17,17 @@ from .models import Ticket, TicketEvent
 from .services.evaluation import evaluation_url, last_link_sending
 
 
-def ticket_list(*, actor, filters: dict | None = None) -> QuerySet:
-    """Tickets the actor may see. ``filters``: stage, source, category (id, with
-    its subcategories), region (id: that subtree), overdue, escalated, verdict."""
-    filters = filters or {}
-    qs = Ticket.objects.visible_to(actor).select_related(
-        "category", "region", "handling_region", "handling_department", "handler"
-    )
-    if filters.get("stage"):
-        qs = qs.filter(stage=filters["stage"])
-    if filters.get("source"):
-        qs = qs.filter(source=filters["source"])
-    if filters.get("category"):
-        from .models import Category
+def ticket_list(*, actor, filters=None) -> QuerySet:
+    """Tickets the actor may see, narrowed by ``filters`` (the parameters of
+    ``filters.TicketFilterSet``: stage, source, category and region subtrees,
+    overdue, escalated, verdict, mine, due today, text search…; a dict of
+    Python values or a QueryDict). A malformed value gives an empty list."""
+    from .filters import filter_tickets
 
-        category = Category.objects.filter(pk=filters["category"]).first()
-        if category is not None:
-            qs = qs.filter(
-                category__in=category.get_descendants(include_self=True).values("pk")
-            )
-    if filters.get("region"):
-        region = Region.objects.visible_to(actor).filter(pk=filters["region"]).first()
-        qs = qs.in_subtree(region) if region is not None else qs.none()
-    if filters.get("overdue"):
-        qs = qs.overdue()
-    if filters.get("escalated"):
-        qs = qs.filter(escalation_level__gt=0)
-    if filters.get("verdict"):
-        qs = qs.filter(verdict=filters["verdict"])
-    return qs.order_by("-received_at", "-pk")
+    qs = filter_tickets(actor=actor, filters=filters)
+    return qs.select_related(
+        "category", "region", "handling_region", "handling_department", "handler"
+    ).order_by("-received_at", "-pk")
 
 
 def ticket_detail(*, actor, ticket_id: int) -> Ticket:

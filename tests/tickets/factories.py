@@ -36,6 +36,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Ticket
 
+    number = factory.Sequence(lambda n: f"1999-{n:06d}")
     source = Source.PATROL
     description = factory.Sequence(lambda n: f"问题{n}")
     received_at = factory.LazyFunction(timezone.now)
@@ -59,8 +60,20 @@ def new_ticket(actor, tree, **kwargs):
     return services.ticket_create(actor=actor, **data)
 
 
-def walk_to(stage, *, tree, street_staff, community_staff, handler, category, **kw):
-    """Create a ticket and move it to ``stage`` through the services."""
+def walk_to(
+    stage,
+    *,
+    tree,
+    street_staff,
+    community_staff,
+    handler,
+    category,
+    leader=None,
+    **kw,
+):
+    """Create a ticket and move it to ``stage`` through the services; 派单 is
+    done by the responsible leader (``leader``, by default the street staff)."""
+    leader = leader or street_staff
     ticket = new_ticket(street_staff, tree, **kw)
     if stage == Stage.RECEIVED:
         return ticket
@@ -69,12 +82,12 @@ def walk_to(stage, *, tree, street_staff, community_staff, handler, category, **
         ticket_id=ticket.pk,
         category=category,
         region=tree["grids"][0],
-        responsible_leader=street_staff,
+        responsible_leader=leader,
     )
     if stage == Stage.TRIAGED:
         return _fresh(ticket)
     services.ticket_dispatch(
-        actor=street_staff,
+        actor=leader,
         ticket_id=ticket.pk,
         handling_region=tree["communities"][0],
         instructions="请尽快处理",

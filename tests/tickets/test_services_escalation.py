@@ -227,7 +227,7 @@ def test_reminder_before_deadline_once(lifecycle):
     assert services.tickets_send_reminders(now=at) == 1
     assert services.tickets_send_reminders(now=at) == 0
     note = Notification.objects.get(recipient=lifecycle["handler"])
-    assert f"#{ticket.pk}" in note.title
+    assert ticket.number in note.title
 
 
 def test_reminder_for_a_dispatched_ticket_goes_to_the_unit(lifecycle):

@@ -162,7 +162,11 @@ def test_triage_refuses_a_leader_outside_the_area_or_inactive(
     inactive = UserFactory(
         role=UserRole.STREET_STAFF, region=tree["street"], is_active=False
     )
-    for leader in (outsider, inactive, grid_worker):
+    # A community's staff leads tickets placed in their own community only.
+    elsewhere = UserFactory(
+        role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1]
+    )
+    for leader in (outsider, inactive, grid_worker, elsewhere):
         with pytest.raises(DomainError) as exc:
             services.ticket_triage(
                 actor=lifecycle["street_staff"],
@@ -177,7 +181,7 @@ def test_triage_refuses_a_leader_outside_the_area_or_inactive(
     assert ticket.responsible_leader_id is None
     assert _events(ticket) == [Action.CREATE]
     community_leader = UserFactory(
-        role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1]
+        role=UserRole.COMMUNITY_STAFF, region=tree["communities"][0]
     )
     services.ticket_triage(
         actor=lifecycle["street_staff"],
@@ -325,7 +329,7 @@ def test_bulk_dispatch_reports_each_refusal(lifecycle):
         handling_region=lifecycle["tree"]["communities"][0],
     )
     assert done == 1
-    assert len(errors) == 1 and f"#{bad.pk}" in errors[0]
+    assert len(errors) == 1 and bad.number in errors[0]
 
 
 # --- accept or return (接单, 退单) ---------------------------------------------------

@@ -8,7 +8,7 @@ from grids.choices import UserRole
 from grids.errors import Conflict, NotAllowed, OutOfScope
 from tests.grids.factories import UserFactory
 from tests.tickets.factories import walk_to
-from tickets import services
+from tickets import actions, services
 from tickets.choices import TRANSITIONS, Action, Stage
 from tickets.models import Ticket, TicketEvent
 
@@ -18,47 +18,35 @@ STAGE_ACTIONS = [a for a in TRANSITIONS if a != Action.UNEVALUATED]
 
 
 def _invoke(action, actor, ticket, ctx):
-    tree, pk = ctx["tree"], ticket.pk
-    if action == Action.TRIAGE:
-        return services.ticket_triage(
+    """Take ``action`` through the registry every front end uses."""
+    tree = ctx["tree"]
+    data = {
+        Action.TRIAGE: {
+            "category": ctx["category"],
+            "region": tree["grids"][0],
+            "responsible_leader": ctx["street_staff"],
+        },
+        Action.DISPATCH: {"handling_region": tree["communities"][0]},
+        Action.ACCEPT: {"handler": ctx["handler"]},
+        Action.RETURN: {"reason": "不归我们"},
+        Action.HANDLE: {"result": "已处理"},
+        Action.REPORT_UP: {"reason": "解决不了"},
+        Action.EVALUATE: {"verdict": "satisfied", "call_note": "本人接听"},
+        Action.ASSESS: {
+            "satisfaction_score": 90,
+            "timeliness_score": 90,
+            "effect_score": 90,
+        },
+        Action.MERGE: {"into": ctx["survivor"].pk},
+    }
+    if action == Action.REWORK:  # 返工: the outcome of a 不满意 verdict
+        return actions.run(
+            Action.EVALUATE,
             actor=actor,
-            ticket_id=pk,
-            category=ctx["category"],
-            region=tree["grids"][0],
-            responsible_leader=ctx["street_staff"],
+            ticket_id=ticket.pk,
+            data={"verdict": "dissatisfied", "call_note": "本人接听"},
         )
-    if action == Action.DISPATCH:
-        return services.ticket_dispatch(
-            actor=actor, ticket_id=pk, handling_region=tree["communities"][0]
-        )
-    if action == Action.ACCEPT:
-        return services.ticket_accept(actor=actor, ticket_id=pk, handler=ctx["handler"])
-    if action == Action.RETURN:
-        return services.ticket_return(actor=actor, ticket_id=pk, reason="不归我们")
-    if action == Action.HANDLE:
-        return services.ticket_handle(actor=actor, ticket_id=pk, result="已处理")
-    if action == Action.REPORT_UP:
-        return services.ticket_report_up(actor=actor, ticket_id=pk, reason="解决不了")
-    if action in (Action.EVALUATE, Action.REWORK):
-        return services.ticket_record_phone_verdict(
-            actor=actor,
-            ticket_id=pk,
-            verdict="dissatisfied" if action == Action.REWORK else "satisfied",
-            call_note="本人接听",
-        )
-    if action == Action.ASSESS:
-        return services.ticket_assess(
-            actor=actor,
-            ticket_id=pk,
-            satisfaction_score=90,
-            timeliness_score=90,
-            effect_score=90,
-        )
-    if action == Action.MERGE:
-        return services.ticket_merge(
-            actor=actor, ticket_id=pk, into_id=ctx["survivor"].pk
-        )
-    raise AssertionError(action)
+    return actions.run(action, actor=actor, ticket_id=ticket.pk, data=data[action])
 
 
 LIFECYCLE_KEYS = ("tree", "street_staff", "community_staff", "handler", "category")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0002_remind_at_index'),
+        ('tickets', '0005_category_service_code_ticketevent_append_only'),
     ]
 
     operations = [

@@ -75,6 +75,7 @@ def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
             .filter(escalated_for_deadline=F("stage_deadline"))
             .values(
                 "pk",
+                "number",
                 "stage",
                 "stage_deadline",
                 "escalation_level",
@@ -176,9 +177,11 @@ def _notify_escalations(rows) -> None:
     notify_many(
         {
             "recipients": recipients[row["escalated_to_id"]],
-            "title": _("Ticket #%(id)s is overdue (%(stage)s), escalated to %(node)s")
+            "title": _(
+                "Ticket %(number)s is overdue (%(stage)s), escalated to %(node)s"
+            )
             % {
-                "id": row["pk"],
+                "number": row["number"] or f"#{row['pk']}",
                 "stage": Stage(row["stage"]).label,
                 "node": row["escalated_to__name"],
             },
@@ -209,6 +212,7 @@ def tickets_send_reminders(*, now: dt.datetime | None = None) -> int:
         rows = list(
             due.values(
                 "pk",
+                "number",
                 "stage",
                 "stage_deadline",
                 "handler_id",
@@ -258,9 +262,9 @@ def tickets_send_reminders(*, now: dt.datetime | None = None) -> int:
             messages.append(
                 {
                     "recipients": recipients - {None},
-                    "title": _("Ticket #%(id)s is due at %(deadline)s")
+                    "title": _("Ticket %(number)s is due at %(deadline)s")
                     % {
-                        "id": row["pk"],
+                        "number": row["number"] or f"#{row['pk']}",
                         "deadline": f"{local_deadline:%Y-%m-%d %H:%M}",
                     },
                     "url": _ticket_url(row["pk"]),

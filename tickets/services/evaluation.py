@@ -191,7 +191,8 @@ def _apply_verdict(
         )
         notify_on_commit(
             recipients=[ticket.handler_id],
-            title=_("Ticket #%(id)s sent back for rework") % {"id": ticket.pk},
+            title=_("Ticket %(number)s sent back for rework")
+            % {"number": ticket.display_number},
             body=comment,
             url=ticket.get_absolute_url(),
         )
@@ -447,7 +448,8 @@ def ticket_reporter_message(*, ticket_id: int, token: str, text: str) -> Ticket:
         recipient = target.handler_id or target.responsible_leader_id
         notify_on_commit(
             recipients=[recipient] if recipient else [target.created_by_id],
-            title=_("Message from the reporter of ticket #%(id)s") % {"id": target.pk},
+            title=_("Message from the reporter of ticket %(number)s")
+            % {"number": target.display_number},
             body=text,
             url=target.get_absolute_url(),
         )

@@ -24,6 +24,7 @@ from ..choices import (
     Stage,
 )
 from ..models import Category, Ticket
+from . import numbers
 from .common import (
     check_photos,
     lock_ticket,
@@ -166,6 +167,7 @@ def ticket_create(
     data = {"hotline": _hotline_content(ticket)} if hotline_number else {}
     try:
         with transaction.atomic():
+            ticket.number = numbers.next_ticket_number(received_at)
             ticket.save()
             event = record_event(
                 ticket, action=Action.CREATE, actor=actor, at=now, note="", data=data

@@ -51,11 +51,11 @@ def _triage(
             _("The place must be a grid or a building."), code="invalid_region"
         )
     permissions.require_in_scope(actor, region)
-    if not permissions.may_lead(actor, responsible_leader):
+    if not permissions.may_lead(actor, responsible_leader, region):
         raise DomainError(
             _(
-                "The responsible leader must be an active staff account "
-                "working in your area."
+                "The responsible leader must be an active street or community "
+                "staff account of your area whose area holds the ticket's place."
             ),
             code="invalid_leader",
         )
@@ -91,6 +91,17 @@ def _triage(
         },
         at=now,
     )
+    if responsible_leader.pk != getattr(actor, "pk", None):
+        # 批转: the leader learns the ticket is theirs to dispatch.
+        notify_on_commit(
+            recipients=[responsible_leader.pk],
+            title=_("Ticket %(number)s is yours to dispatch")
+            % {"number": ticket.display_number},
+            body=ticket.description[:200],
+            url=ticket.get_absolute_url(),
+            dedupe_key=f"ticket:{ticket.pk}:lead:{responsible_leader.pk}:"
+            f"{now.timestamp():.0f}",
+        )
 
 
 def _dispatch(
@@ -162,7 +173,8 @@ def _dispatch(
         recipients=unit_staff_ids(
             region=handling_region, department=handling_department
         ),
-        title=_("Ticket #%(id)s dispatched to you") % {"id": ticket.pk},
+        title=_("Ticket %(number)s dispatched to you")
+        % {"number": ticket.display_number},
         body=ticket.description[:200],
         url=ticket.get_absolute_url(),
         dedupe_key=f"ticket:{ticket.pk}:dispatch:{now.timestamp():.0f}",
@@ -204,7 +216,8 @@ def ticket_dispatch(
     handling_department: Department | None = None,
     instructions: str = "",
 ) -> Ticket:
-    """派单: send a triaged ticket to a community or a department."""
+    """派单: the responsible leader sends a triaged ticket to a community or a
+    department with handling instructions."""
     now = timezone.now()
     with transaction.atomic():
         ticket = lock_ticket(ticket_id)
@@ -232,7 +245,19 @@ def ticket_triage_and_dispatch(
     deadline_class: str | None = None,
     note: str = "",
 ) -> Ticket:
-    """制单 and 派单 from one page, in one transaction (two events)."""
+    """制单 and 派单 in one transaction (two events): only when the person who
+    triages names themself the responsible leader."""
+    if not (
+        getattr(actor, "is_superuser", False)
+        or getattr(responsible_leader, "pk", None) == getattr(actor, "pk", None)
+    ):
+        raise DomainError(
+            _(
+                "Only the responsible leader dispatches: triage the ticket, "
+                "or name yourself the responsible leader to dispatch it at once."
+            ),
+            code="not_leader",
+        )
     now = timezone.now()
     with transaction.atomic():
         ticket = lock_ticket(ticket_id)
@@ -266,8 +291,11 @@ def tickets_bulk_dispatch(
     instructions: str = "",
 ) -> tuple[int, list[str]]:
     """Dispatch several triaged tickets to one unit; each in its own transaction,
-    so one refusal does not undo the others. (dispatched count, error messages)"""
+    so one refusal (e.g. a ticket whose leader is someone else) does not undo
+    the others. (dispatched count, error messages)"""
     done, errors = 0, []
+    ticket_ids = list(ticket_ids)
+    numbers = dict(Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", "number"))
     for ticket_id in ticket_ids:
         try:
             ticket_dispatch(
@@ -279,7 +307,8 @@ def tickets_bulk_dispatch(
             )
             done += 1
         except DomainError as exc:
-            errors.append(f"#{ticket_id}: {exc.message}")
+            number = numbers.get(ticket_id) or f"#{ticket_id}"
+            errors.append(f"{number}: {exc.message}")
     return done, errors
 
 
@@ -331,7 +360,8 @@ def ticket_accept(*, actor, ticket_id: int, handler, note: str = "") -> Ticket:
         )
         notify_on_commit(
             recipients=[handler.pk],
-            title=_("Ticket #%(id)s is yours to handle") % {"id": ticket.pk},
+            title=_("Ticket %(number)s is yours to handle")
+            % {"number": ticket.display_number},
             body=ticket.description[:200],
             url=ticket.get_absolute_url(),
         )
@@ -378,7 +408,8 @@ def ticket_return(*, actor, ticket_id: int, reason: str) -> Ticket:
         )
         notify_on_commit(
             recipients=[ticket.responsible_leader_id, ticket.created_by_id],
-            title=_("Ticket #%(id)s was returned") % {"id": ticket.pk},
+            title=_("Ticket %(number)s was returned")
+            % {"number": ticket.display_number},
             body=reason,
             url=ticket.get_absolute_url(),
         )
@@ -498,8 +529,8 @@ def ticket_report_up(*, actor, ticket_id: int, reason: str) -> Ticket:
         )
         notify_on_commit(
             recipients=unit_staff_ids(region=target),
-            title=_("Ticket #%(id)s reported up to %(unit)s")
-            % {"id": ticket.pk, "unit": target.name},
+            title=_("Ticket %(number)s reported up to %(unit)s")
+            % {"number": ticket.display_number, "unit": target.name},
             body=reason,
             url=ticket.get_absolute_url(),
         )
