@@ -52,7 +52,7 @@ def test_number_in_str_title_list_and_search(client, lifecycle):
 
 
 def test_backfill_numbers_rows_by_year_of_receipt():
-    migration = importlib.import_module("tickets.migrations.0003_ticket_number")
+    migration = importlib.import_module("tickets.migrations.0007_ticket_number")
     old = TicketFactory(
         number=None,
         received_at=dt.datetime(2025, 12, 31, 20, 0, tzinfo=dt.UTC),  # 2026 in China
