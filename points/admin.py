@@ -173,6 +173,9 @@ class RuleCategoryAdmin(CatalogueAdminMixin, admin.ModelAdmin):
         )
 
     def save_formset(self, request, form, formset, change):
+        # What the admin's change message reads (formset.save() would set these).
+        formset.new_objects, formset.changed_objects = [], []
+        formset.deleted_objects = []
         for item_form in formset.forms:
             if not item_form.has_changed() or item_form in formset.deleted_forms:
                 continue
@@ -183,6 +186,7 @@ class RuleCategoryAdmin(CatalogueAdminMixin, admin.ModelAdmin):
                     services.rule_item_update(
                         actor=request.user, rule_item_id=item.pk, **changes
                     )
+                    formset.changed_objects.append((item, list(changes)))
                 continue
             data = item_form.cleaned_data
             _saved(
@@ -193,6 +197,7 @@ class RuleCategoryAdmin(CatalogueAdminMixin, admin.ModelAdmin):
                     **{f: data.get(f) for f in RULE_ITEM_FORM_FIELDS},
                 ),
             )
+            formset.new_objects.append(item)
 
 
 @admin.register(RuleItem)
