@@ -275,7 +275,9 @@ class CommunityPointsPolicyAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.Mode
 
 
 class AwardProposalAdminForm(forms.ModelForm):
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    idempotency_key = forms.CharField(
+        label=_("idempotency key"), widget=forms.HiddenInput, max_length=64
+    )
 
     class Meta:
         model = Award
@@ -545,7 +547,9 @@ class PrizeAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
 
 
 class RedemptionForm(forms.ModelForm):
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    idempotency_key = forms.CharField(
+        label=_("idempotency key"), widget=forms.HiddenInput, max_length=64
+    )
 
     class Meta:
         model = Redemption

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from grids.audit import audit_record, diff, field_values
 from grids.choices import AuditAction
 from grids.cleaning import validated_save
-from grids.errors import DomainError, OutOfScope
-from grids.permissions import require
+from grids.errors import DomainError
+from grids.permissions import require, require_in_scope
 
 from .. import permissions
 from ..models import RuleCategory, RuleItem
@@ -68,7 +68,7 @@ def _update(*, actor, model, pk, changes, fields, conflict_message):
     with transaction.atomic():
         instance = model.objects.select_for_update().filter(pk=pk).first()
         if instance is None:
-            raise OutOfScope(_("This object does not exist or lies outside your area."))
+            require_in_scope(actor, None)
         before = field_values(instance, fields)
         for field, value in _clean_strings(changes).items():
             setattr(instance, field, value)
