@@ -640,10 +640,14 @@ class RedemptionAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
         return [RedemptionEventInline] if obj is not None else []
 
     def get_actions(self, request):
+        """Offer 撤销兑换 only to a role that may take it, and not on a list
+        filtered to a status the table cannot cancel from."""
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
-        if not permissions.REDEMPTION_ACTION_ROLES[RedemptionAction.CANCEL](
-            request.user
+        starts, _to = REDEMPTION_TRANSITIONS[RedemptionAction.CANCEL]
+        status = request.GET.get("status__exact")
+        if (status and status not in starts) or not (
+            permissions.REDEMPTION_ACTION_ROLES[RedemptionAction.CANCEL](request.user)
         ):
             actions.pop("cancel_selected", None)
         return actions

@@ -162,3 +162,24 @@ def test_an_award_page_shows_its_log(client, community_staff, resident, rule_ite
     response = client.get(reverse("admin:points_award_change", args=[award.pk]))
     assert response.status_code == 200
     assert "照片不清" in response.content.decode()
+
+
+def test_the_redemption_list_offers_cancel_only_where_the_table_allows(
+    client, community_staff
+):
+    from points.choices import RedemptionStatus
+
+    client.force_login(community_staff)
+    url = reverse("admin:points_redemption_changelist")
+
+    def offered(query=""):
+        form = client.get(url + query).context["action_form"]
+        return (
+            {name for name, _label in form.fields["action"].choices if name}
+            if (form)
+            else set()
+        )
+
+    assert offered() == {"cancel_selected"}
+    assert offered(f"?status__exact={RedemptionStatus.REDEEMED}") == {"cancel_selected"}
+    assert offered(f"?status__exact={RedemptionStatus.CANCELLED}") == set()
