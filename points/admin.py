@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from grids import permissions as grid_permissions
 from grids.admin_mixins import (
     ReadOnlyMixin,
     ScopedAdminMixin,
@@ -27,17 +28,24 @@ from grids.permissions import require_in_scope
 from grids.querysets import ancestors_or_self_q
 
 from . import permissions, services
-from .choices import AwardStatus, RedemptionStatus
+from .choices import (
+    REDEMPTION_TRANSITIONS,
+    AwardAction,
+    AwardStatus,
+    RedemptionAction,
+)
 from .exports import export_filename, ledger_workbook
 from .forms import LedgerExportForm, ReasonForm
 from .links import statement_url
 from .models import (
     Award,
+    AwardEvent,
     CommunityPointsPolicy,
     LedgerEntry,
     PointsAccount,
     Prize,
     Redemption,
+    RedemptionEvent,
     RuleCategory,
     RuleItem,
 )
@@ -86,25 +94,53 @@ class RulesAdminMixin(SharedListAdminMixin):
     edit, nobody deletes (awards refer to it; switch an item off instead)."""
 
 
+class CatalogueAdminMixin(RulesAdminMixin, ServiceErrorMixin):
+    """Every change, in the form or in the list, goes through the catalogue
+    services; a refusal is shown as a message."""
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def _saved(obj, saved) -> None:
+    """Point the admin's unsaved ``obj`` at the row the service saved."""
+    obj.pk = saved.pk
+    obj._state.adding = False
+    obj.refresh_from_db()
+
+
+def _changes(form, fields) -> dict:
+    return {f: form.cleaned_data[f] for f in form.changed_data if f in fields}
+
+
+RULE_ITEM_FORM_FIELDS = (
+    "name",
+    "points",
+    "cap_count",
+    "cap_period",
+    "active_from",
+    "active_until",
+    "is_active",
+    "code",
+)
+
+
 class RuleItemInline(RulesAdminMixin, admin.TabularInline):
     model = RuleItem
     extra = 0
-    fields = (
-        "code",
-        "name",
-        "points",
-        "cap_count",
-        "cap_period",
-        "active_from",
-        "active_until",
-        "is_active",
-    )
+    fields = RULE_ITEM_FORM_FIELDS
 
 
 @admin.register(RuleCategory)
-class RuleCategoryAdmin(RulesAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "code", "sort_order", "is_active", "item_count")
+class RuleCategoryAdmin(CatalogueAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "sort_order", "is_active", "item_count")
     list_editable = ("sort_order", "is_active")
+    fields = ("name", "sort_order", "is_active", "code")
+    search_fields = ("name", "items__name")
     inlines = [RuleItemInline]
 
     def get_queryset(self, request):
@@ -115,9 +151,57 @@ class RuleCategoryAdmin(RulesAdminMixin, admin.ModelAdmin):
     def item_count(self, obj):
         return obj.item_count
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            changes = _changes(form, services.RULE_CATEGORY_FIELDS)
+            if changes:
+                services.rule_category_update(
+                    actor=request.user, category_id=obj.pk, **changes
+                )
+                obj.refresh_from_db()
+            return
+        data = form.cleaned_data
+        _saved(
+            obj,
+            services.rule_category_create(
+                actor=request.user,
+                code=data["code"],
+                name=data["name"],
+                sort_order=data.get("sort_order") or 0,
+                is_active=data.get("is_active", True),
+            ),
+        )
+
+    def save_formset(self, request, form, formset, change):
+        # What the admin's change message reads (formset.save() would set these).
+        formset.new_objects, formset.changed_objects = [], []
+        formset.deleted_objects = []
+        for item_form in formset.forms:
+            if not item_form.has_changed() or item_form in formset.deleted_forms:
+                continue
+            item = item_form.instance
+            if item.pk:
+                changes = _changes(item_form, services.RULE_ITEM_FIELDS)
+                if changes:
+                    services.rule_item_update(
+                        actor=request.user, rule_item_id=item.pk, **changes
+                    )
+                    formset.changed_objects.append((item, list(changes)))
+                continue
+            data = item_form.cleaned_data
+            _saved(
+                item,
+                services.rule_item_create(
+                    actor=request.user,
+                    category=form.instance,
+                    **{f: data.get(f) for f in RULE_ITEM_FORM_FIELDS},
+                ),
+            )
+            formset.new_objects.append(item)
+
 
 @admin.register(RuleItem)
-class RuleItemAdmin(RulesAdminMixin, admin.ModelAdmin):
+class RuleItemAdmin(CatalogueAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "category",
@@ -131,6 +215,25 @@ class RuleItemAdmin(RulesAdminMixin, admin.ModelAdmin):
     list_filter = ("category", "is_active", "cap_period")
     list_select_related = ("category",)
     search_fields = ("name", "code")
+    fields = ("category", *RULE_ITEM_FORM_FIELDS)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            changes = _changes(form, services.RULE_ITEM_FIELDS)
+            if changes:
+                services.rule_item_update(
+                    actor=request.user, rule_item_id=obj.pk, **changes
+                )
+                obj.refresh_from_db()
+            return
+        data = form.cleaned_data
+        _saved(
+            obj,
+            services.rule_item_create(
+                actor=request.user,
+                **{f: data.get(f) for f in ("category", *RULE_ITEM_FORM_FIELDS)},
+            ),
+        )
 
 
 # --- per-community policy ----------------------------------------------------
@@ -172,7 +275,9 @@ class CommunityPointsPolicyAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.Mode
 
 
 class AwardProposalAdminForm(forms.ModelForm):
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    idempotency_key = forms.CharField(
+        label=_("idempotency key"), widget=forms.HiddenInput, max_length=64
+    )
 
     class Meta:
         model = Award
@@ -209,6 +314,31 @@ class AwardStatusFilter(admin.SimpleListFilter):
         return queryset if value == "all" else queryset.filter(status=value)
 
 
+class EventInline(ReadOnlyMixin, admin.TabularInline):
+    """An append-only log under its row: shown to whoever sees the row."""
+
+    extra = 0
+    fields = ("at", "action", "actor", "from_status", "to_status", "note")
+    readonly_fields = fields
+    ordering = ("at", "pk")
+
+    def has_view_permission(self, request, obj=None):
+        return grid_permissions.can_view(request.user)
+
+
+class AwardEventInline(EventInline):
+    """The award's log: every proposal and decision, who and when."""
+
+    model = AwardEvent
+
+
+# The admin action that takes each table action on the selected rows.
+AWARD_ADMIN_ACTIONS = {
+    AwardAction.APPROVE: "approve_selected",
+    AwardAction.REJECT: "reject_selected",
+}
+
+
 @admin.register(Award)
 class AwardAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = "resident__household__region"
@@ -233,7 +363,7 @@ class AwardAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     )
     search_fields = ("resident__name", "rule_item__name", "note")
     autocomplete_fields = ("resident",)
-    actions = ["approve_selected", "reject_selected"]
+    actions = list(AWARD_ADMIN_ACTIONS.values())
     readonly = (
         "resident",
         "rule_item",
@@ -295,12 +425,25 @@ class AwardAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
                 request, gettext("This proposal was already received."), messages.INFO
             )
 
+    def get_inlines(self, request, obj):
+        return [AwardEventInline] if obj is not None else []
+
     def get_actions(self, request):
+        """Offer an action only where the table allows it from the listed status
+        and the user's role may take it."""
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
-        if not permissions.can_decide_award(request.user):
-            actions.pop("approve_selected", None)
-            actions.pop("reject_selected", None)
+        status = request.GET.get(AwardStatusFilter.parameter_name) or (
+            AwardStatus.PROPOSED
+        )
+        for action, name in AWARD_ADMIN_ACTIONS.items():
+            allowed_here = status == "all" or action in permissions.award_actions_from(
+                status
+            )
+            if not (
+                allowed_here and permissions.AWARD_ACTION_ROLES[action](request.user)
+            ):
+                actions.pop(name, None)
         return actions
 
     @admin.action(description=_("Approve selected proposals"))
@@ -404,7 +547,9 @@ class PrizeAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
 
 
 class RedemptionForm(forms.ModelForm):
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    idempotency_key = forms.CharField(
+        label=_("idempotency key"), widget=forms.HiddenInput, max_length=64
+    )
 
     class Meta:
         model = Redemption
@@ -414,6 +559,10 @@ class RedemptionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+
+class RedemptionEventInline(EventInline):
+    model = RedemptionEvent
 
 
 @admin.register(Redemption)
@@ -487,10 +636,19 @@ class RedemptionAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
             idempotency_key=data["idempotency_key"],
         ).pk
 
+    def get_inlines(self, request, obj):
+        return [RedemptionEventInline] if obj is not None else []
+
     def get_actions(self, request):
+        """Offer 撤销兑换 only to a role that may take it, and not on a list
+        filtered to a status the table cannot cancel from."""
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
-        if not permissions.can_cancel_redemption(request.user):
+        starts, _to = REDEMPTION_TRANSITIONS[RedemptionAction.CANCEL]
+        status = request.GET.get("status__exact")
+        if (status and status not in starts) or not (
+            permissions.REDEMPTION_ACTION_ROLES[RedemptionAction.CANCEL](request.user)
+        ):
             actions.pop("cancel_selected", None)
         return actions
 
@@ -499,9 +657,9 @@ class RedemptionAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
         return _reason_action(
             self,
             request,
-            queryset.filter(status=RedemptionStatus.REDEEMED).select_related(
-                "resident", "prize"
-            ),
+            queryset.filter(
+                status__in=REDEMPTION_TRANSITIONS[RedemptionAction.CANCEL][0]
+            ).select_related("resident", "prize"),
             title=gettext("Cancel selected redemptions"),
             action="cancel_selected",
             apply=lambda redemption, reason: services.redemption_cancel(

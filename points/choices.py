@@ -1,5 +1,5 @@
 """Choices of the points app (积分超市): award and redemption states, ledger kinds,
-cap periods. Allowed transitions are data next to each state class."""
+cap periods. Allowed transitions are data: one action-keyed table per state class."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -15,18 +15,30 @@ class CapPeriod(models.TextChoices):
 
 
 class AwardStatus(models.TextChoices):
-    # 待审核: a grid worker proposed it; no points are booked yet.
+    # 待审核: a grid worker proposed it (网格员提议); no points are booked yet.
     PROPOSED = "proposed", _("Proposed")
-    # 已通过: community staff approved it; its points are in the ledger.
+    # 已通过: community staff approved it (社区审核通过); its points are in the ledger.
     APPROVED = "approved", _("Approved")
-    # 已驳回: community staff rejected it; nothing is booked.
+    # 已驳回: community staff rejected it (社区审核驳回); nothing is booked.
     REJECTED = "rejected", _("Rejected")
 
 
+class AwardAction(models.TextChoices):
+    """What an event in an award's log records."""
+
+    PROPOSE = "propose", _("Proposal made")  # 网格员提议 (积分申报)
+    APPROVE = "approve", _("Proposal approved")  # 社区审核通过
+    REJECT = "reject", _("Proposal rejected")  # 社区审核驳回
+
+
+# Each action on an existing award: the states it starts from and the state it
+# leads to. A proposal (PROPOSE) creates the award in PROPOSED.
 AWARD_TRANSITIONS = {
-    AwardStatus.PROPOSED: {AwardStatus.APPROVED, AwardStatus.REJECTED},
-    AwardStatus.APPROVED: set(),
-    AwardStatus.REJECTED: set(),
+    # 社区审核通过: staff of the resident's community (or street) approve; the
+    # points are booked.
+    AwardAction.APPROVE: ({AwardStatus.PROPOSED}, AwardStatus.APPROVED),
+    # 社区审核驳回: the same staff reject, with a reason; nothing is booked.
+    AwardAction.REJECT: ({AwardStatus.PROPOSED}, AwardStatus.REJECTED),
 }
 
 
@@ -37,10 +49,37 @@ class RedemptionStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class RedemptionAction(models.TextChoices):
+    """What an event in a redemption's log records."""
+
+    REDEEM = "redeem", _("Prize redeemed")  # 兑换奖品
+    CANCEL = "cancel", _("Redemption cancelled")  # 撤销兑换
+
+
+# Each action on an existing redemption: start states → the state it leads to.
+# REDEEM creates the redemption in REDEEMED.
 REDEMPTION_TRANSITIONS = {
-    RedemptionStatus.REDEEMED: {RedemptionStatus.CANCELLED},
-    RedemptionStatus.CANCELLED: set(),
+    # 撤销兑换: staff give the points and the stock back with a reversing entry.
+    RedemptionAction.CANCEL: ({RedemptionStatus.REDEEMED}, RedemptionStatus.CANCELLED),
 }
+
+
+def allowed_states(transitions) -> dict[str, set[str]]:
+    """The state graph (state → states it may move to), derived from an
+    action-keyed table."""
+    graph: dict[str, set[str]] = {}
+    for from_states, to_state in transitions.values():
+        for state in from_states:
+            graph.setdefault(state, set()).add(to_state)
+    return graph
+
+
+AWARD_ALLOWED = {status: set() for status in AwardStatus} | allowed_states(
+    AWARD_TRANSITIONS
+)
+REDEMPTION_ALLOWED = {status: set() for status in RedemptionStatus} | allowed_states(
+    REDEMPTION_TRANSITIONS
+)
 
 
 class EntryKind(models.TextChoices):

@@ -36,7 +36,9 @@ class AwardProposalForm(forms.Form):
     )
     # Generated when the form is shown: submitting the same form twice (a double
     # tap, a retry on a bad connection) makes one proposal.
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    idempotency_key = forms.CharField(
+        label=_("idempotency key"), widget=forms.HiddenInput, max_length=64
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,22 +14,27 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from grids.append_only import AppendOnlyModel
 from grids.choices import RegionLevel
 
 from .choices import (
     CREDIT_KINDS,
     DEBIT_KINDS,
+    AwardAction,
     AwardStatus,
     CapPeriod,
     EntryKind,
+    RedemptionAction,
     RedemptionStatus,
 )
 from .querysets import (
     AccountQuerySet,
+    AwardEventQuerySet,
     AwardQuerySet,
     LedgerQuerySet,
     PolicyQuerySet,
     PrizeQuerySet,
+    RedemptionEventQuerySet,
     RedemptionQuerySet,
     RuleItemQuerySet,
 )
@@ -410,7 +415,87 @@ class Redemption(models.Model):
         return f"{self.resident} · {self.prize.name} × {self.quantity}"
 
 
-class LedgerEntry(models.Model):
+class AwardEvent(AppendOnlyModel):
+    """One decision in an award's append-only log (提议, 审核): who, when, from
+    which state to which, with a note. Written by ``points.services``."""
+
+    award = models.ForeignKey(
+        Award, verbose_name=_("award"), on_delete=models.PROTECT, related_name="events"
+    )
+    action = models.CharField(_("action"), max_length=12, choices=AwardAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    from_status = models.CharField(
+        _("from status"), max_length=12, choices=AwardStatus.choices, blank=True
+    )
+    to_status = models.CharField(
+        _("to status"), max_length=12, choices=AwardStatus.choices
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = AwardEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("award event")
+        verbose_name_plural = _("award events")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["award", "at"], name="points_awardevent_idx")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} · {self.award_id}"
+
+
+class RedemptionEvent(AppendOnlyModel):
+    """One decision in a redemption's append-only log (兑换, 撤销)."""
+
+    redemption = models.ForeignKey(
+        Redemption,
+        verbose_name=_("redemption"),
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    action = models.CharField(
+        _("action"), max_length=12, choices=RedemptionAction.choices
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    from_status = models.CharField(
+        _("from status"), max_length=12, choices=RedemptionStatus.choices, blank=True
+    )
+    to_status = models.CharField(
+        _("to status"), max_length=12, choices=RedemptionStatus.choices
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = RedemptionEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("redemption event")
+        verbose_name_plural = _("redemption events")
+        ordering = ["at", "pk"]
+        indexes = [
+            models.Index(fields=["redemption", "at"], name="points_redemptionevent_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} · {self.redemption_id}"
+
+
+class LedgerEntry(AppendOnlyModel):
     """One booking on an account. Append-only: never edited, never deleted; a
     mistake is corrected by a new entry (a reversal)."""
 
@@ -509,12 +594,3 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount:+d}"
-
-    def save(self, *args, **kwargs):
-        # Append-only: an existing entry is never saved again.
-        if self.pk is not None and not self._state.adding:
-            raise TypeError("The points ledger is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("The points ledger is append-only.")

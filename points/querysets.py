@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
+from grids.append_only import AppendOnlyQuerySetMixin
 from grids.querysets import ScopedQuerySet, ancestors_or_self_q
 
 
@@ -28,18 +29,18 @@ class AwardQuerySet(ScopedQuerySet):
     scope_path = "resident__household__region"
 
 
-class LedgerQuerySet(ScopedQuerySet):
+class LedgerQuerySet(AppendOnlyQuerySetMixin, ScopedQuerySet):
     """The ledger is append-only: a queryset refuses bulk updates and deletes."""
 
     scope_path = "account__household__region"
 
-    def update(self, **kwargs):
-        raise TypeError("The points ledger is append-only.")
 
-    def delete(self):
-        raise TypeError("The points ledger is append-only.")
+class AwardEventQuerySet(AppendOnlyQuerySetMixin, ScopedQuerySet):
+    scope_path = "award__resident__household__region"
 
-    delete.queryset_only = True
+
+class RedemptionEventQuerySet(AppendOnlyQuerySetMixin, ScopedQuerySet):
+    scope_path = "redemption__account__household__region"
 
 
 class PrizeQuerySet(ScopedQuerySet):
