@@ -18,6 +18,7 @@ from grids.validators import validate_mainland_phone
 from .choices import (
     ALLOWED_CHILD_TYPES,
     ALLOWED_REGION_LEVELS,
+    OPEN_WISH_STATES,
     OrgType,
     WishAction,
     WishState,
@@ -391,6 +392,11 @@ class Wish(models.Model):
     @property
     def is_budget_free(self) -> bool:
         return self.estimated_value is None
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet confirmed, withdrawn or cancelled: a next step may follow."""
+        return self.state in OPEN_WISH_STATES
 
 
 class WishEvent(AppendOnlyModel):
