@@ -218,6 +218,18 @@ def registration_create(
     return registration
 
 
+def _locked_registration(actor, registration_id: int) -> Registration:
+    """Lock a registration, then check it lies in the actor's area."""
+    registration = (
+        Registration.objects.select_for_update()
+        .select_related("community")
+        .filter(pk=registration_id)
+        .first()
+    )
+    require_in_scope(actor, registration.community if registration else None)
+    return registration
+
+
 def registration_end(
     *, actor, registration_id: int, ended_on: dt.date | None = None
 ) -> Registration:
@@ -225,13 +237,7 @@ def registration_end(
     require(permissions.can_manage_members(actor))
     ended_on = ended_on or timezone.localdate()
     with transaction.atomic():
-        registration = (
-            Registration.objects.select_for_update()
-            .select_related("community")
-            .filter(pk=registration_id)
-            .first()
-        )
-        require_in_scope(actor, registration.community if registration else None)
+        registration = _locked_registration(actor, registration_id)
         if not registration.is_active:
             raise Conflict(_("This registration has already ended."))
         if ended_on < registration.registered_on:
@@ -270,13 +276,7 @@ def service_record_log(
     if not task:
         raise DomainError(_("Say what the service was."), code="no_task")
     with transaction.atomic():
-        registration = (
-            Registration.objects.select_for_update()
-            .select_related("community")
-            .filter(pk=registration_id)
-            .first()
-        )
-        require_in_scope(actor, registration.community if registration else None)
+        registration = _locked_registration(actor, registration_id)
         if not registration.is_active:
             raise Conflict(
                 _("This registration has ended; no more services can be logged."),

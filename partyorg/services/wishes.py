@@ -85,12 +85,27 @@ def _locked_wish(actor, wish_id: int, action: str) -> Wish:
     return wish
 
 
-def _step(wish, action: str) -> str:
-    """Move ``wish`` (checked) to the state ``action`` leads to; returns the
-    state it came from, for the event row."""
-    from_state = wish.state
-    wish.state = WISH_TRANSITIONS[action][1]
-    return from_state
+def _take_step(*, actor, wish_id: int, action: str, note: str = "", **changes):
+    """One step of a wish, in one transaction: lock, check
+    (``permissions.require_wish_action``), move to the state ``action`` leads to
+    with ``changes``, save those fields, write the event (naming the member who
+    held the claim). Returns the wish and its event."""
+    with transaction.atomic():
+        wish = _locked_wish(actor, wish_id, action)
+        from_state, member = wish.state, wish.claimed_by
+        wish.state = WISH_TRANSITIONS[action][1]
+        for field, value in changes.items():
+            setattr(wish, field, value)
+        wish.save(update_fields=["state", *changes])
+        event = _record_event(
+            wish,
+            action=action,
+            from_state=from_state,
+            actor=actor,
+            member=member,
+            note=note,
+        )
+    return wish, event
 
 
 def wish_post(
@@ -201,21 +216,14 @@ def wish_claim(
 
 def wish_release(*, actor, wish_id: int, note: str = "") -> Wish:
     """Give a claim back: the wish is posted again for others to claim."""
-    with transaction.atomic():
-        wish = _locked_wish(actor, wish_id, WishAction.RELEASE)
-        member = wish.claimed_by
-        from_state = _step(wish, WishAction.RELEASE)
-        wish.claimed_by = None
-        wish.claimed_at = None
-        wish.save(update_fields=["state", "claimed_by", "claimed_at"])
-        _record_event(
-            wish,
-            action=WishAction.RELEASE,
-            from_state=from_state,
-            actor=actor,
-            member=member,
-            note=note,
-        )
+    wish, _event = _take_step(
+        actor=actor,
+        wish_id=wish_id,
+        action=WishAction.RELEASE,
+        note=note,
+        claimed_by=None,
+        claimed_at=None,
+    )
     return wish
 
 
@@ -237,19 +245,14 @@ def wish_fulfil(*, actor, wish_id: int, note: str, photo) -> Wish:
         raise DomainError(_("Add a photo of the fulfilled wish."), code="no_photo")
     validate_image_upload(photo)
     with transaction.atomic():
-        wish = _locked_wish(actor, wish_id, WishAction.FULFIL)
-        from_state = _step(wish, WishAction.FULFIL)
-        wish.fulfilled_at = timezone.now()
-        wish.fulfilment_note = note
-        wish.photo = photo
-        wish.save(update_fields=["state", "fulfilled_at", "fulfilment_note", "photo"])
-        event = _record_event(
-            wish,
-            action=WishAction.FULFIL,
-            from_state=from_state,
+        wish, event = _take_step(
             actor=actor,
-            member=wish.claimed_by,
+            wish_id=wish_id,
+            action=WishAction.FULFIL,
             note=note,
+            fulfilled_at=timezone.now(),
+            fulfilment_note=note,
+            photo=photo,
         )
         community_id, title = wish.community_id, wish.title
         transaction.on_commit(
@@ -268,21 +271,15 @@ def wish_fulfil(*, actor, wish_id: int, note: str, photo) -> Wish:
 
 def wish_confirm(*, actor, wish_id: int, note: str = "") -> Wish:
     """Community staff confirm the fulfilment with the resident. Final."""
-    with transaction.atomic():
-        wish = _locked_wish(actor, wish_id, WishAction.CONFIRM)
-        from_state = _step(wish, WishAction.CONFIRM)
-        now = timezone.now()
-        wish.confirmed_at = now
-        wish.closed_at = now
-        wish.save(update_fields=["state", "confirmed_at", "closed_at"])
-        _record_event(
-            wish,
-            action=WishAction.CONFIRM,
-            from_state=from_state,
-            actor=actor,
-            member=wish.claimed_by,
-            note=note,
-        )
+    now = timezone.now()
+    wish, _event = _take_step(
+        actor=actor,
+        wish_id=wish_id,
+        action=WishAction.CONFIRM,
+        note=note,
+        confirmed_at=now,
+        closed_at=now,
+    )
     return wish
 
 
@@ -291,36 +288,24 @@ def wish_reject(*, actor, wish_id: int, note: str) -> Wish:
     the wish goes back to the member who claimed it."""
     if not (note or "").strip():
         raise DomainError(_("Say why the fulfilment is refused."), code="no_note")
-    with transaction.atomic():
-        wish = _locked_wish(actor, wish_id, WishAction.REJECT)
-        from_state = _step(wish, WishAction.REJECT)
-        wish.fulfilled_at = None
-        wish.save(update_fields=["state", "fulfilled_at"])
-        _record_event(
-            wish,
-            action=WishAction.REJECT,
-            from_state=from_state,
-            actor=actor,
-            member=wish.claimed_by,
-            note=note,
-        )
+    wish, _event = _take_step(
+        actor=actor,
+        wish_id=wish_id,
+        action=WishAction.REJECT,
+        note=note,
+        fulfilled_at=None,
+    )
     return wish
 
 
 def _close(*, actor, wish_id: int, action, note: str) -> Wish:
-    with transaction.atomic():
-        wish = _locked_wish(actor, wish_id, action)
-        from_state = _step(wish, action)
-        wish.closed_at = timezone.now()
-        wish.save(update_fields=["state", "closed_at"])
-        _record_event(
-            wish,
-            action=action,
-            from_state=from_state,
-            actor=actor,
-            member=wish.claimed_by,
-            note=note,
-        )
+    wish, _event = _take_step(
+        actor=actor,
+        wish_id=wish_id,
+        action=action,
+        note=note,
+        closed_at=timezone.now(),
+    )
     return wish
 
 
