@@ -33,9 +33,6 @@ from .models import (
 from .services.wishes import stale_days, stale_wish_q
 
 
-# The date drill-down's bounds: Django builds datetime(year, month, day) and the
-# next year/month from the query string, and a year of 9999 (or 30 digits)
-# overflows outside its own ValueError guard — a 500 instead of "bad lookup".
 @admin.register(PartyOrg)
 class PartyOrgAdmin(ScopedAdminMixin, ServiceErrorMixin, MPTTModelAdmin):
     write_permission = staticmethod(permissions.can_manage_orgs)

@@ -64,22 +64,6 @@ class WishState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# Allowed wish transitions. CLAIMED → POSTED releases a claim (the member gives
-# it back); FULFILLED → CLAIMED is staff refusing the fulfilment.
-ALLOWED_WISH_TRANSITIONS = {
-    WishState.POSTED: {WishState.CLAIMED, WishState.WITHDRAWN, WishState.CANCELLED},
-    WishState.CLAIMED: {
-        WishState.FULFILLED,
-        WishState.POSTED,
-        WishState.WITHDRAWN,
-        WishState.CANCELLED,
-    },
-    WishState.FULFILLED: {WishState.CONFIRMED, WishState.CLAIMED},
-    WishState.CONFIRMED: set(),
-    WishState.WITHDRAWN: set(),
-    WishState.CANCELLED: set(),
-}
-
 OPEN_WISH_STATES = (WishState.POSTED, WishState.CLAIMED, WishState.FULFILLED)
 
 
@@ -94,3 +78,32 @@ class WishAction(models.TextChoices):
     CONFIRM = "confirm", _("confirmed")
     WITHDRAW = "withdraw", _("withdrawn")
     CANCEL = "cancel", _("cancelled")
+
+
+# Each step of a wish: the states it starts from and the state it leads to. The
+# one statement of the wish lifecycle (seed 002: 群众点单、社区派单、党员接单);
+# the state graph below, the actions a page offers and the check every wish
+# service makes after its lock (``permissions.require_wish_action``) read it.
+# Posting (群众点单 / 社区派单) creates the wish and is not a step of one.
+WISH_TRANSITIONS = {
+    # 党员接单: a party member claims (认领) a posted wish; one claim at a time.
+    WishAction.CLAIM: ({WishState.POSTED}, WishState.CLAIMED),
+    # 放弃认领: the member gives the claim back; others may claim it again.
+    WishAction.RELEASE: ({WishState.CLAIMED}, WishState.POSTED),
+    # 圆梦: the member reports the wish fulfilled, with a note and a photo.
+    WishAction.FULFIL: ({WishState.CLAIMED}, WishState.FULFILLED),
+    # 确认: community staff confirm the fulfilment with the resident. Final.
+    WishAction.CONFIRM: ({WishState.FULFILLED}, WishState.CONFIRMED),
+    # 退回: staff refuse the fulfilment; the wish goes back to the member.
+    WishAction.REJECT: ({WishState.FULFILLED}, WishState.CLAIMED),
+    # 撤回: the resident no longer needs it, before it is fulfilled.
+    WishAction.WITHDRAW: ({WishState.POSTED, WishState.CLAIMED}, WishState.WITHDRAWN),
+    # 取消: staff cancel it (a duplicate, not suitable), before it is fulfilled.
+    WishAction.CANCEL: ({WishState.POSTED, WishState.CLAIMED}, WishState.CANCELLED),
+}
+
+# The allowed state graph, derived from the steps above.
+ALLOWED_WISH_TRANSITIONS: dict[str, set[str]] = {state: set() for state in WishState}
+for _from_states, _to_state in WISH_TRANSITIONS.values():
+    for _state in _from_states:
+        ALLOWED_WISH_TRANSITIONS[_state].add(_to_state)

@@ -13,47 +13,50 @@ from grids.models import Region
 from grids.selectors import region_list
 
 from . import permissions, selectors, services
-from .choices import WishState
+from .choices import WishAction
 from .models import PartyMember
 
-# Action name → (the states it starts from, the role rule, its label): what the
-# form offers for a wish. The services check all of it again.
-WISH_ACTIONS = {
-    "claim": (
-        {WishState.POSTED},
-        permissions.can_record_claim,
-        _("Claim for a party member"),
-    ),
-    "release": (
-        {WishState.CLAIMED},
-        permissions.can_record_claim,
-        _("Release the claim"),
-    ),
-    "fulfil": (
-        {WishState.CLAIMED},
-        permissions.can_record_claim,
-        _("Report fulfilled (note and photo)"),
-    ),
-    "confirm": (
-        {WishState.FULFILLED},
-        permissions.can_confirm_wish,
-        _("Confirm with the resident"),
-    ),
-    "reject": (
-        {WishState.FULFILLED},
-        permissions.can_confirm_wish,
-        _("Refuse the fulfilment"),
-    ),
-    "withdraw": (
-        {WishState.POSTED, WishState.CLAIMED},
-        permissions.can_close_wish,
-        _("Withdrawn by resident"),
-    ),
-    "cancel": (
-        {WishState.POSTED, WishState.CLAIMED},
-        permissions.can_confirm_wish,
-        _("Cancel"),
-    ),
+# The label of each step on the form; which steps a user is offered comes from
+# ``permissions.available_wish_actions`` (the services check it all again).
+WISH_ACTION_LABELS = {
+    WishAction.CLAIM: _("Claim for a party member"),
+    WishAction.RELEASE: _("Release the claim"),
+    WishAction.FULFIL: _("Report fulfilled (note and photo)"),
+    WishAction.CONFIRM: _("Confirm with the resident"),
+    WishAction.REJECT: _("Refuse the fulfilment"),
+    WishAction.WITHDRAW: _("Withdrawn by resident"),
+    WishAction.CANCEL: _("Cancel"),
+}
+
+
+def _run_claim(*, actor, wish, data):
+    return services.wish_claim(
+        actor=actor, wish_id=wish.pk, member=data.get("member"), note=data["note"]
+    )
+
+
+def _run_fulfil(*, actor, wish, data):
+    return services.wish_fulfil(
+        actor=actor, wish_id=wish.pk, note=data["note"], photo=data.get("photo")
+    )
+
+
+def _run_with_note(service):
+    def run(*, actor, wish, data):
+        return service(actor=actor, wish_id=wish.pk, note=data["note"])
+
+    return run
+
+
+# The service each step calls, with what the form collected.
+WISH_ACTION_SERVICES = {
+    WishAction.CLAIM: _run_claim,
+    WishAction.RELEASE: _run_with_note(services.wish_release),
+    WishAction.FULFIL: _run_fulfil,
+    WishAction.CONFIRM: _run_with_note(services.wish_confirm),
+    WishAction.REJECT: _run_with_note(services.wish_reject),
+    WishAction.WITHDRAW: _run_with_note(services.wish_withdraw),
+    WishAction.CANCEL: _run_with_note(services.wish_cancel),
 }
 
 
@@ -74,33 +77,15 @@ class WishActionForm(forms.Form):
     def __init__(self, *args, wish, members, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [
-            (name, label)
-            for name, (states, allowed, label) in WISH_ACTIONS.items()
-            if wish.state in states and allowed(user)
+            (action, WISH_ACTION_LABELS[action])
+            for action in permissions.available_wish_actions(user, wish)
         ]
         self.fields["member"].queryset = members
 
     def run(self, *, actor, wish):
         """Call the service the chosen action stands for (raises DomainError)."""
-        data = self.cleaned_data
-        action, note = data["action"], data.get("note") or ""
-        if action == "claim":
-            return services.wish_claim(
-                actor=actor, wish_id=wish.pk, member=data.get("member"), note=note
-            )
-        if action == "release":
-            return services.wish_release(actor=actor, wish_id=wish.pk, note=note)
-        if action == "fulfil":
-            return services.wish_fulfil(
-                actor=actor, wish_id=wish.pk, note=note, photo=data.get("photo")
-            )
-        if action == "confirm":
-            return services.wish_confirm(actor=actor, wish_id=wish.pk, note=note)
-        if action == "reject":
-            return services.wish_reject(actor=actor, wish_id=wish.pk, note=note)
-        if action == "withdraw":
-            return services.wish_withdraw(actor=actor, wish_id=wish.pk, note=note)
-        return services.wish_cancel(actor=actor, wish_id=wish.pk, note=note)
+        data = {**self.cleaned_data, "note": self.cleaned_data.get("note") or ""}
+        return WISH_ACTION_SERVICES[data["action"]](actor=actor, wish=wish, data=data)
 
 
 def wish_action_submit(request, *, wish) -> tuple[WishActionForm, bool]:

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
+from grids.append_only import AppendOnlyModel
 from grids.choices import GRID_LEVELS, RegionLevel
 from grids.masking import mask_name, mask_phone
 from grids.validators import validate_mainland_phone
@@ -17,6 +18,7 @@ from grids.validators import validate_mainland_phone
 from .choices import (
     ALLOWED_CHILD_TYPES,
     ALLOWED_REGION_LEVELS,
+    OPEN_WISH_STATES,
     OrgType,
     WishAction,
     WishState,
@@ -251,8 +253,10 @@ class Registration(models.Model):
             raise ValidationError({"community": _("Members register at a community.")})
 
 
-class ServiceRecord(models.Model):
-    """One service an in-service member gave at their community (报到服务)."""
+class ServiceRecord(AppendOnlyModel):
+    """One service an in-service member gave at their community (报到服务).
+    Append-only: a wrong entry stays in the log (the model, the queryset and a
+    PostgreSQL trigger refuse edits and deletions)."""
 
     registration = models.ForeignKey(
         Registration,
@@ -389,12 +393,19 @@ class Wish(models.Model):
     def is_budget_free(self) -> bool:
         return self.estimated_value is None
 
+    @property
+    def is_open(self) -> bool:
+        """Not yet confirmed, withdrawn or cancelled: a next step may follow."""
+        return self.state in OPEN_WISH_STATES
 
-class WishEvent(models.Model):
-    """One change of a wish, append-only: who, when, from, to, which member."""
+
+class WishEvent(AppendOnlyModel):
+    """One change of a wish, append-only: who, when, from, to, which member. The
+    model, the queryset and a PostgreSQL trigger refuse edits and deletions, so a
+    wish with a log cannot be deleted either (PROTECT)."""
 
     wish = models.ForeignKey(
-        Wish, verbose_name=_("wish"), on_delete=models.CASCADE, related_name="events"
+        Wish, verbose_name=_("wish"), on_delete=models.PROTECT, related_name="events"
     )
     action = models.CharField(_("action"), max_length=16, choices=WishAction.choices)
     from_state = models.CharField(

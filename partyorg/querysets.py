@@ -4,6 +4,7 @@ from django.db.models import Exists, OuterRef, Q
 from mptt.managers import TreeManager
 from mptt.querysets import TreeQuerySet
 
+from grids.append_only import AppendOnlyQuerySetMixin
 from grids.querysets import ScopedQuerySet, scope_q, subtree_q
 
 
@@ -63,7 +64,9 @@ class RegistrationQuerySet(ScopedQuerySet):
         return self.filter(is_active=True)
 
 
-class ServiceRecordQuerySet(ScopedQuerySet):
+class ServiceRecordQuerySet(AppendOnlyQuerySetMixin, ScopedQuerySet):
+    """The service log (append-only): no bulk change or deletion."""
+
     scope_path = "registration__community"
 
 
@@ -71,5 +74,7 @@ class WishQuerySet(ScopedQuerySet):
     scope_path = "region"
 
 
-class WishEventQuerySet(ScopedQuerySet):
+class WishEventQuerySet(AppendOnlyQuerySetMixin, ScopedQuerySet):
+    """A wish's log (append-only): no bulk change or deletion."""
+
     scope_path = "wish__region"

@@ -4,12 +4,12 @@
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.choices import RegionLevel
-from grids.cleaning import full_clean
+from grids.cleaning import validated_save
 from grids.errors import Conflict, DomainError
 from grids.models import GridWorker, Region
 from grids.permissions import require, require_in_scope
@@ -34,12 +34,19 @@ MEMBER_EDITABLE_FIELDS = (
 )
 
 
-def _member_conflicts() -> dict:
-    """The message of a uniqueness clash on a member, per field (a Conflict)."""
+def _member_clash_messages() -> dict:
+    """How a uniqueness clash on a member is refused (a Conflict): a message per
+    field found by validation, one message for a clash the database finds."""
     return {
-        "phone": _("Another party member already has this phone number."),
-        "grid_worker": _("This grid worker is already linked to another party member."),
-        "user": _("This login account is already linked to another party member."),
+        "conflict_messages": {
+            "phone": _("Another party member already has this phone number."),
+            "grid_worker": _(
+                "This grid worker is already linked to another party member."
+            ),
+            "user": _("This login account is already linked to another party member."),
+        },
+        "conflict_message": _("A party member with this phone or link already exists."),
+        "conflict_code": "duplicate_member",
     }
 
 
@@ -97,19 +104,7 @@ def party_member_create(
         user=user,
     )
     with transaction.atomic():
-        full_clean(
-            member,
-            conflict_messages=_member_conflicts(),
-            conflict_code="duplicate_member",
-        )
-        try:
-            with transaction.atomic():
-                member.save()
-        except IntegrityError:
-            raise Conflict(
-                _("A party member with this phone or link already exists."),
-                code="duplicate_member",
-            ) from None
+        validated_save(member, **_member_clash_messages())
         if community is not None:
             registration_create(
                 actor=actor,
@@ -146,19 +141,7 @@ def party_member_update(*, actor, member_id: int, **changes) -> PartyMember:
             if isinstance(value, str):
                 value = value.strip()
             setattr(member, field, value)
-        try:
-            with transaction.atomic():
-                full_clean(
-                    member,
-                    conflict_messages=_member_conflicts(),
-                    conflict_code="duplicate_member",
-                )
-                member.save(update_fields=list(changes))
-        except IntegrityError:
-            raise Conflict(
-                _("A party member with this phone or link already exists."),
-                code="duplicate_member",
-            ) from None
+        validated_save(member, update_fields=list(changes), **_member_clash_messages())
     return member
 
 
@@ -227,14 +210,23 @@ def registration_create(
             registered_on=registered_on,
             recorded_by=actor,
         )
-        try:
-            with transaction.atomic():
-                registration.save()
-        except IntegrityError:
-            raise Conflict(
-                _("This member is already registered at this community."),
-                code="already_registered",
-            ) from None
+        validated_save(
+            registration,
+            conflict_message=_("This member is already registered at this community."),
+            conflict_code="already_registered",
+        )
+    return registration
+
+
+def _locked_registration(actor, registration_id: int) -> Registration:
+    """Lock a registration, then check it lies in the actor's area."""
+    registration = (
+        Registration.objects.select_for_update()
+        .select_related("community")
+        .filter(pk=registration_id)
+        .first()
+    )
+    require_in_scope(actor, registration.community if registration else None)
     return registration
 
 
@@ -245,13 +237,7 @@ def registration_end(
     require(permissions.can_manage_members(actor))
     ended_on = ended_on or timezone.localdate()
     with transaction.atomic():
-        registration = (
-            Registration.objects.select_for_update()
-            .select_related("community")
-            .filter(pk=registration_id)
-            .first()
-        )
-        require_in_scope(actor, registration.community if registration else None)
+        registration = _locked_registration(actor, registration_id)
         if not registration.is_active:
             raise Conflict(_("This registration has already ended."))
         if ended_on < registration.registered_on:
@@ -290,13 +276,7 @@ def service_record_log(
     if not task:
         raise DomainError(_("Say what the service was."), code="no_task")
     with transaction.atomic():
-        registration = (
-            Registration.objects.select_for_update()
-            .select_related("community")
-            .filter(pk=registration_id)
-            .first()
-        )
-        require_in_scope(actor, registration.community if registration else None)
+        registration = _locked_registration(actor, registration_id)
         if not registration.is_active:
             raise Conflict(
                 _("This registration has ended; no more services can be logged."),
@@ -316,6 +296,5 @@ def service_record_log(
             note=(note or "").strip(),
             recorded_by=actor,
         )
-        full_clean(record)
-        record.save()
+        validated_save(record)
     return record

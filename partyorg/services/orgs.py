@@ -1,9 +1,9 @@
 """Building the party tree over the grids (支部建在网格上)."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from grids.cleaning import full_clean
+from grids.cleaning import validated_save
 from grids.errors import Conflict, DomainError
 from grids.models import Region
 from grids.permissions import require, require_in_scope
@@ -12,6 +12,10 @@ from .. import permissions
 from ..models import PartyOrg
 
 ORG_EDITABLE_FIELDS = ("name", "secretary", "is_active")
+
+
+def _duplicate_name() -> str:
+    return _("An organisation of this name already exists under this parent.")
 
 
 def _lock_tree(tree_id) -> None:
@@ -68,26 +72,20 @@ def party_org_create(
             secretary=(secretary or "").strip(),
             is_active=is_active,
         )
-        # Uniqueness is checked below, under the tree lock, as a Conflict.
-        full_clean(
-            org, exclude=["lft", "rght", "tree_id", "depth"], validate_constraints=False
-        )
+        # Uniqueness is checked here, under the tree lock, as a Conflict (the
+        # constraint check of validation would run before it, as a plain error).
         if (
             parent is not None
             and PartyOrg.objects.filter(parent=parent, name=org.name).exists()
         ):
-            raise Conflict(
-                _("An organisation of this name already exists under this parent."),
-                code="duplicate_name",
-            )
-        try:
-            with transaction.atomic():
-                org.save()
-        except IntegrityError:
-            raise Conflict(
-                _("An organisation of this name already exists under this parent."),
-                code="duplicate_name",
-            ) from None
+            raise Conflict(_duplicate_name(), code="duplicate_name")
+        validated_save(
+            org,
+            exclude=["lft", "rght", "tree_id", "depth"],
+            validate_constraints=False,
+            conflict_message=_duplicate_name(),
+            conflict_code="duplicate_name",
+        )
     return org
 
 
@@ -113,12 +111,10 @@ def party_org_update(*, actor, org_id: int, **changes) -> PartyOrg:
             if isinstance(value, str):
                 value = value.strip()
             setattr(org, field, value)
-        full_clean(org, exclude=["lft", "rght", "tree_id", "depth", "parent"])
-        try:
-            with transaction.atomic():
-                org.save(update_fields=list(changes))
-        except IntegrityError:
-            raise Conflict(
-                _("An organisation of this name already exists under this parent.")
-            ) from None
+        validated_save(
+            org,
+            exclude=["lft", "rght", "tree_id", "depth", "parent"],
+            update_fields=list(changes),
+            conflict_message=_duplicate_name(),
+        )
     return org

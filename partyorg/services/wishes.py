@@ -1,7 +1,8 @@
 """The micro-wish lifecycle (微心愿: 群众点单、社区派单、党员接单).
 
 posted → claimed → fulfilled → confirmed, with releases, refusals, withdrawals
-and cancellations; the table of allowed moves is ``ALLOWED_WISH_TRANSITIONS``.
+and cancellations: the steps are ``choices.WISH_TRANSITIONS`` and every step
+checks ``permissions.require_wish_action`` after its lock.
 Every change writes one WishEvent. Claims are a conditional UPDATE on the state,
 so of two members claiming at once exactly one wins and the other gets a
 Conflict.
@@ -23,15 +24,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.choices import GRID_LEVELS, RegionLevel, UserRole
-from grids.cleaning import full_clean
-from grids.errors import Conflict, DomainError, NotAllowed
+from grids.cleaning import validated_save
+from grids.errors import DomainError, NotAllowed
 from grids.models import Region, Resident
 from grids.notifications import notify, notify_many
 from grids.permissions import require, require_in_scope
 from grids.uploads import validate_image_upload
 
 from .. import permissions
-from ..choices import ALLOWED_WISH_TRANSITIONS, WishAction, WishState
+from ..choices import WISH_TRANSITIONS, WishAction, WishState
 from ..models import PartyMember, Registration, Wish, WishEvent
 
 DEFAULT_STALE_DAYS = 7
@@ -59,15 +60,6 @@ def member_may_claim(*, member: PartyMember, community: Region) -> bool:
     ).exists()
 
 
-def _linked_member(actor) -> PartyMember | None:
-    return PartyMember.objects.filter(user_id=actor.pk).first()
-
-
-def _is_member_only(actor) -> bool:
-    """An account acting as a member, not as staff or grid worker."""
-    return not actor.is_superuser and actor.role not in permissions.ALL_WRITERS
-
-
 def _record_event(wish, *, action, from_state, actor, member=None, note=""):
     return WishEvent.objects.create(
         wish=wish,
@@ -80,40 +72,40 @@ def _record_event(wish, *, action, from_state, actor, member=None, note=""):
     )
 
 
-def _refuse_transition(wish, to_state) -> None:
-    raise Conflict(
-        _("A %(from)s wish cannot become %(to)s.")
-        % {
-            "from": WishState(wish.state).label,
-            "to": WishState(to_state).label,
-        },
-        code="illegal_transition",
-        extra={"state": wish.state},
-    )
-
-
-def _locked_wish(actor, wish_id: int, to_state: str, from_state=None) -> Wish:
-    """Lock the wish, then check scope and the transition (in that order).
-    ``from_state`` narrows the start when two moves end in the same state."""
+def _locked_wish(actor, wish_id: int, action: str) -> Wish:
+    """Lock the wish, then check scope, state and the actor's right to take
+    ``action`` (``permissions.require_wish_action``), in that order."""
     wish = (
         Wish.objects.select_for_update()
         .select_related("region", "community")
         .filter(pk=wish_id)
         .first()
     )
-    require_in_scope(actor, wish.region if wish else None)
-    if to_state not in ALLOWED_WISH_TRANSITIONS[WishState(wish.state)] or (
-        from_state is not None and wish.state != from_state
-    ):
-        _refuse_transition(wish, to_state)
+    permissions.require_wish_action(actor, wish, action)
     return wish
 
 
-def _require_own_claim(actor, wish) -> None:
-    if _is_member_only(actor):
-        member = _linked_member(actor)
-        if member is None or wish.claimed_by_id != member.pk:
-            raise NotAllowed(_("Only the member who claimed this wish may do this."))
+def _take_step(*, actor, wish_id: int, action: str, note: str = "", **changes):
+    """One step of a wish, in one transaction: lock, check
+    (``permissions.require_wish_action``), move to the state ``action`` leads to
+    with ``changes``, save those fields, write the event (naming the member who
+    held the claim). Returns the wish and its event."""
+    with transaction.atomic():
+        wish = _locked_wish(actor, wish_id, action)
+        from_state, member = wish.state, wish.claimed_by
+        wish.state = WISH_TRANSITIONS[action][1]
+        for field, value in changes.items():
+            setattr(wish, field, value)
+        wish.save(update_fields=["state", *changes])
+        event = _record_event(
+            wish,
+            action=action,
+            from_state=from_state,
+            actor=actor,
+            member=member,
+            note=note,
+        )
+    return wish, event
 
 
 def wish_post(
@@ -157,8 +149,7 @@ def wish_post(
             posted_by=actor,
             posted_at=timezone.now(),
         )
-        full_clean(wish)
-        wish.save()
+        validated_save(wish)
         _record_event(
             wish, action=WishAction.POST, from_state="", actor=actor, note=note
         )
@@ -170,22 +161,22 @@ def wish_claim(
 ) -> Wish:
     """A party member claims a posted wish (党员接单). One claim at a time: the
     state moves by a conditional UPDATE, and a lost race is a Conflict."""
-    require(permissions.can_record_claim(actor))
     with transaction.atomic():
         wish = (
             Wish.objects.select_related("region", "community")
             .filter(pk=wish_id)
             .first()
         )
-        require_in_scope(actor, wish.region if wish else None)
+        # No row lock: the UPDATE below repeats the state condition.
+        permissions.require_wish_action(actor, wish, WishAction.CLAIM)
         if member is None:
-            member = _linked_member(actor)
+            member = permissions.linked_member(actor)
             if member is None:
                 raise DomainError(
                     _("Name the party member who claims the wish."), code="no_member"
                 )
-        elif _is_member_only(actor):
-            linked = _linked_member(actor)
+        elif permissions.is_member_account(actor):
+            linked = permissions.linked_member(actor)
             if linked is None or linked.pk != member.pk:
                 raise NotAllowed(_("You may claim wishes only for yourself."))
         member = (
@@ -203,23 +194,19 @@ def wish_claim(
                 ),
                 code="member_not_eligible",
             )
-        now = timezone.now()
-        claimed = Wish.objects.filter(pk=wish.pk, state=WishState.POSTED).update(
-            state=WishState.CLAIMED, claimed_by=member, claimed_at=now
+        from_states, to_state = WISH_TRANSITIONS[WishAction.CLAIM]
+        claimed = Wish.objects.filter(pk=wish.pk, state__in=from_states).update(
+            state=to_state, claimed_by=member, claimed_at=timezone.now()
         )
         if claimed != 1:
             wish.refresh_from_db(fields=["state"])
-            if wish.state == WishState.CLAIMED:
-                raise Conflict(
-                    _("Someone else has just claimed this wish."),
-                    code="already_claimed",
-                )
-            _refuse_transition(wish, WishState.CLAIMED)
+            raise permissions.wrong_state(wish, WishAction.CLAIM)
+        from_state = wish.state
         wish.refresh_from_db()
         _record_event(
             wish,
             action=WishAction.CLAIM,
-            from_state=WishState.POSTED,
+            from_state=from_state,
             actor=actor,
             member=member,
             note=note,
@@ -229,23 +216,14 @@ def wish_claim(
 
 def wish_release(*, actor, wish_id: int, note: str = "") -> Wish:
     """Give a claim back: the wish is posted again for others to claim."""
-    require(permissions.can_record_claim(actor))
-    with transaction.atomic():
-        wish = _locked_wish(actor, wish_id, WishState.POSTED)
-        _require_own_claim(actor, wish)
-        member = wish.claimed_by
-        wish.state = WishState.POSTED
-        wish.claimed_by = None
-        wish.claimed_at = None
-        wish.save(update_fields=["state", "claimed_by", "claimed_at"])
-        _record_event(
-            wish,
-            action=WishAction.RELEASE,
-            from_state=WishState.CLAIMED,
-            actor=actor,
-            member=member,
-            note=note,
-        )
+    wish, _event = _take_step(
+        actor=actor,
+        wish_id=wish_id,
+        action=WishAction.RELEASE,
+        note=note,
+        claimed_by=None,
+        claimed_at=None,
+    )
     return wish
 
 
@@ -260,7 +238,6 @@ def _community_staff(community: Region):
 def wish_fulfil(*, actor, wish_id: int, note: str, photo) -> Wish:
     """The member reports the wish done, with a note and a photo; the community
     staff are told so they can confirm it with the resident."""
-    require(permissions.can_record_claim(actor))
     note = (note or "").strip()
     if not note:
         raise DomainError(_("Say how the wish was fulfilled."), code="no_note")
@@ -268,20 +245,14 @@ def wish_fulfil(*, actor, wish_id: int, note: str, photo) -> Wish:
         raise DomainError(_("Add a photo of the fulfilled wish."), code="no_photo")
     validate_image_upload(photo)
     with transaction.atomic():
-        wish = _locked_wish(actor, wish_id, WishState.FULFILLED)
-        _require_own_claim(actor, wish)
-        wish.state = WishState.FULFILLED
-        wish.fulfilled_at = timezone.now()
-        wish.fulfilment_note = note
-        wish.photo = photo
-        wish.save(update_fields=["state", "fulfilled_at", "fulfilment_note", "photo"])
-        event = _record_event(
-            wish,
-            action=WishAction.FULFIL,
-            from_state=WishState.CLAIMED,
+        wish, event = _take_step(
             actor=actor,
-            member=wish.claimed_by,
+            wish_id=wish_id,
+            action=WishAction.FULFIL,
             note=note,
+            fulfilled_at=timezone.now(),
+            fulfilment_note=note,
+            photo=photo,
         )
         community_id, title = wish.community_id, wish.title
         transaction.on_commit(
@@ -300,91 +271,54 @@ def wish_fulfil(*, actor, wish_id: int, note: str, photo) -> Wish:
 
 def wish_confirm(*, actor, wish_id: int, note: str = "") -> Wish:
     """Community staff confirm the fulfilment with the resident. Final."""
-    require(permissions.can_confirm_wish(actor))
-    with transaction.atomic():
-        wish = _locked_wish(actor, wish_id, WishState.CONFIRMED)
-        now = timezone.now()
-        wish.state = WishState.CONFIRMED
-        wish.confirmed_at = now
-        wish.closed_at = now
-        wish.save(update_fields=["state", "confirmed_at", "closed_at"])
-        _record_event(
-            wish,
-            action=WishAction.CONFIRM,
-            from_state=WishState.FULFILLED,
-            actor=actor,
-            member=wish.claimed_by,
-            note=note,
-        )
+    now = timezone.now()
+    wish, _event = _take_step(
+        actor=actor,
+        wish_id=wish_id,
+        action=WishAction.CONFIRM,
+        note=note,
+        confirmed_at=now,
+        closed_at=now,
+    )
     return wish
 
 
 def wish_reject(*, actor, wish_id: int, note: str) -> Wish:
     """Community staff refuse a fulfilment (the resident says it is not done):
     the wish goes back to the member who claimed it."""
-    require(permissions.can_confirm_wish(actor))
     if not (note or "").strip():
         raise DomainError(_("Say why the fulfilment is refused."), code="no_note")
-    with transaction.atomic():
-        wish = _locked_wish(
-            actor, wish_id, WishState.CLAIMED, from_state=WishState.FULFILLED
-        )
-        wish.state = WishState.CLAIMED
-        wish.fulfilled_at = None
-        wish.save(update_fields=["state", "fulfilled_at"])
-        _record_event(
-            wish,
-            action=WishAction.REJECT,
-            from_state=WishState.FULFILLED,
-            actor=actor,
-            member=wish.claimed_by,
-            note=note,
-        )
+    wish, _event = _take_step(
+        actor=actor,
+        wish_id=wish_id,
+        action=WishAction.REJECT,
+        note=note,
+        fulfilled_at=None,
+    )
     return wish
 
 
-def _close(*, actor, wish_id: int, to_state, action, note: str) -> Wish:
-    with transaction.atomic():
-        wish = _locked_wish(actor, wish_id, to_state)
-        from_state = wish.state
-        wish.state = to_state
-        wish.closed_at = timezone.now()
-        wish.save(update_fields=["state", "closed_at"])
-        _record_event(
-            wish,
-            action=action,
-            from_state=from_state,
-            actor=actor,
-            member=wish.claimed_by,
-            note=note,
-        )
+def _close(*, actor, wish_id: int, action, note: str) -> Wish:
+    wish, _event = _take_step(
+        actor=actor,
+        wish_id=wish_id,
+        action=action,
+        note=note,
+        closed_at=timezone.now(),
+    )
     return wish
 
 
 def wish_withdraw(*, actor, wish_id: int, note: str = "") -> Wish:
     """The resident no longer needs the wish; staff or the grid worker record it."""
-    require(permissions.can_close_wish(actor))
-    return _close(
-        actor=actor,
-        wish_id=wish_id,
-        to_state=WishState.WITHDRAWN,
-        action=WishAction.WITHDRAW,
-        note=note,
-    )
+    return _close(actor=actor, wish_id=wish_id, action=WishAction.WITHDRAW, note=note)
 
 
 def wish_cancel(*, actor, wish_id: int, note: str) -> Wish:
     """Staff cancel a wish (a duplicate, not suitable), with a reason."""
-    require(permissions.can_confirm_wish(actor))
     if not (note or "").strip():
         raise DomainError(_("Say why the wish is cancelled."), code="no_note")
-    return _close(
-        actor=actor,
-        wish_id=wish_id,
-        to_state=WishState.CANCELLED,
-        action=WishAction.CANCEL,
-        note=note,
-    )
+    return _close(actor=actor, wish_id=wish_id, action=WishAction.CANCEL, note=note)
 
 
 def stale_wish_q(*, now: dt.datetime | None = None, days: int | None = None) -> Q:

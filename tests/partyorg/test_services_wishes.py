@@ -9,7 +9,7 @@ from grids.choices import UserRole
 from grids.errors import Conflict, DomainError, NotAllowed, OutOfScope
 from grids.models import Notification
 from partyorg import selectors, services
-from partyorg.choices import ALLOWED_WISH_TRANSITIONS, WishAction, WishState
+from partyorg.choices import WishAction, WishState
 from partyorg.models import Wish, WishEvent
 from partyorg.tasks import notify_stale_wishes
 from tests.grids.factories import UserFactory
@@ -195,104 +195,7 @@ def test_withdraw_and_cancel_from_open_states(
         assert wish.closed_at is not None
 
 
-def _do(action, wish, *, grid_worker, community_staff, member):
-    """Try one transition on ``wish`` with an actor who may take it."""
-    if action == "claim":
-        return services.wish_claim(actor=grid_worker, wish_id=wish.pk, member=member)
-    if action == "release":
-        return services.wish_release(actor=grid_worker, wish_id=wish.pk)
-    if action == "fulfil":
-        return services.wish_fulfil(
-            actor=grid_worker, wish_id=wish.pk, note="done", photo=png_upload()
-        )
-    if action == "confirm":
-        return services.wish_confirm(actor=community_staff, wish_id=wish.pk)
-    if action == "reject":
-        return services.wish_reject(actor=community_staff, wish_id=wish.pk, note="no")
-    if action == "withdraw":
-        return services.wish_withdraw(actor=grid_worker, wish_id=wish.pk)
-    return services.wish_cancel(actor=community_staff, wish_id=wish.pk, note="dup")
-
-
-# The move each action makes: (from, to).
-ACTIONS = {
-    "claim": (WishState.POSTED, WishState.CLAIMED),
-    "release": (WishState.CLAIMED, WishState.POSTED),
-    "fulfil": (WishState.CLAIMED, WishState.FULFILLED),
-    "confirm": (WishState.FULFILLED, WishState.CONFIRMED),
-    "reject": (WishState.FULFILLED, WishState.CLAIMED),
-    "withdraw": ({WishState.POSTED, WishState.CLAIMED}, WishState.WITHDRAWN),
-    "cancel": ({WishState.POSTED, WishState.CLAIMED}, WishState.CANCELLED),
-}
-
-
-def test_every_allowed_transition_has_an_action():
-    moves = {
-        (f, to)
-        for froms, to in ACTIONS.values()
-        for f in (froms if isinstance(froms, set) else {froms})
-    }
-    table = {(f, t) for f, tos in ALLOWED_WISH_TRANSITIONS.items() for t in tos}
-    assert moves == table
-
-
-@pytest.mark.parametrize(
-    ("action", "start"),
-    [
-        (action, start)
-        for action, (froms, _to) in ACTIONS.items()
-        for start in WishState
-        if start not in (froms if isinstance(froms, set) else {froms})
-    ],
-)
-def test_illegal_transitions_are_refused_and_logged_nowhere(
-    tree, member, grid_worker, community_staff, action, start
-):
-    wish = WishFactory(
-        region=tree["grids"][0],
-        state=start,
-        claimed_by=None if start in {WishState.POSTED} else member,
-    )
-    with pytest.raises(Conflict) as excinfo:
-        _do(
-            action,
-            wish,
-            grid_worker=grid_worker,
-            community_staff=community_staff,
-            member=member,
-        )
-    assert excinfo.value.code in {"illegal_transition", "already_claimed"}
-    wish.refresh_from_db()
-    assert wish.state == start
-    assert not WishEvent.objects.filter(wish=wish).exists()
-
-
-@pytest.mark.parametrize(
-    ("action", "start"),
-    [
-        (action, froms if not isinstance(froms, set) else WishState.POSTED)
-        for action, (froms, _to) in ACTIONS.items()
-    ],
-)
-def test_every_allowed_transition_succeeds(
-    tree, member, grid_worker, community_staff, action, start
-):
-    wish = WishFactory(
-        region=tree["grids"][0],
-        state=start,
-        claimed_by=None if start == WishState.POSTED else member,
-    )
-    _do(
-        action,
-        wish,
-        grid_worker=grid_worker,
-        community_staff=community_staff,
-        member=member,
-    )
-    wish.refresh_from_db()
-    assert wish.state == ACTIONS[action][1]
-    event = wish.events.get()
-    assert (event.from_state, event.to_state) == (start, wish.state)
+# Every step against every state and actor: test_services_wish_transitions.py.
 
 
 def test_grid_worker_may_not_confirm_or_cancel(wish, member, grid_worker):

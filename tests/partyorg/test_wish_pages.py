@@ -104,3 +104,18 @@ def test_detail_outside_scope_is_404(client, grid_worker, tree):
     assert client.post(url, {"action": "withdraw"}).status_code == 404
     wish.refresh_from_db()
     assert wish.state == WishState.POSTED
+
+
+def test_detail_offers_only_the_steps_the_user_may_take(client, grid_worker, tree):
+    """A fulfilled wish waits for community staff: the grid worker is offered
+    nothing, and is not told the wish is closed."""
+    party = make_party_tree(tree)
+    member = PartyMemberFactory(organisation=party["branches"][0])
+    wish = WishFactory(
+        region=tree["grids"][0], state=WishState.FULFILLED, claimed_by=member
+    )
+    client.force_login(grid_worker)
+    body = client.get(reverse("partyorg:wish_detail", args=[wish.pk])).content.decode()
+    assert 'name="action"' not in body
+    assert "该心愿已关闭" not in body
+    assert "下一步不由您记录" in body
