@@ -64,7 +64,9 @@ def _walk_ticket(ticket, events) -> list[str]:
         elif event.to_stage != stage:
             problems.append(f"{step}: changed the stage to {event.to_stage}")
     if stage != ticket.stage:
-        problems.append(f"{where}: the log ends in {stage}, the ticket is {ticket.stage}")
+        problems.append(
+            f"{where}: the log ends in {stage}, the ticket is {ticket.stage}"
+        )
     if ticket.stage == Stage.MERGED:
         if ticket.merged_into_id is None:
             problems.append(f"{where}: merged without a target")
@@ -106,7 +108,9 @@ def test_every_demo_ticket_and_wish_has_a_history_the_rules_allow():
         events = sorted(ticket.events.all(), key=lambda e: e.pk)
         problems += _walk_ticket(ticket, events)
         problems += [
-            f"ticket #{ticket.pk} {e.action}: in the future" for e in events if e.at > now
+            f"ticket #{ticket.pk} {e.action}: in the future"
+            for e in events
+            if e.at > now
         ]
     for wish in wishes:
         events = sorted(wish.events.all(), key=lambda e: e.pk)

@@ -11,7 +11,7 @@ from tickets.models import Category, Ticket, TicketEvent
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_builds_tickets_in_every_stage_once(tree):
+def test_seed_builds_tickets_in_every_stage_once(tree, admin_user):
     out = io.StringIO()
     demo.seed(stdout=out, rng=random.Random(7))
     tickets = Ticket.objects.count()

@@ -26,7 +26,9 @@ class Command(BaseCommand):
                 if exc.name != f"{app}.demo":
                     raise
                 continue
+            app_started = time.monotonic()
             demo.seed(stdout=self.stdout, rng=random.Random(rng.random()))
+            self.stdout.write(f"  ({time.monotonic() - app_started:.1f} s)")
         from grids.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
         self.stdout.write(
