@@ -78,7 +78,8 @@ def _mobile(rng) -> str:
     return f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
 
 
-def seed(*, stdout, rng) -> None:
+def seed(*, stdout, rng, small: bool = False) -> None:
+    """``small``: a tenth of the households (for tests)."""
     if Region.objects.filter(code=DEMO_DISTRICT_CODE).exists():
         stdout.write("grids: demo district exists, nothing to do")
         return
@@ -86,7 +87,9 @@ def seed(*, stdout, rng) -> None:
         admin = _superuser()
         grids, buildings = _regions(admin)
         tags = _tags()
-        _households(rng, grids, buildings, tags)
+        _households(
+            rng, grids, buildings, tags, per_grid=(28, 32) if small else (280, 320)
+        )
         _roster(rng, admin, grids)
         _accounts(admin)
         unit_accounts(admin, Region.objects.get(code=DEMO_DISTRICT_CODE))
@@ -166,14 +169,14 @@ def _tags():
     return tags
 
 
-def _households(rng, grids, buildings, tags):
+def _households(rng, grids, buildings, tags, *, per_grid):
     by_grid = {}
     for building in buildings:
         by_grid.setdefault(building.parent_id, []).append(building)
     households = []
     for grid in grids:
         street_name = rng.choice(STREET_NAMES)
-        for n in range(rng.randint(280, 320)):
+        for n in range(rng.randint(*per_grid)):
             building = by_grid[grid.pk][n % BUILDINGS_PER_GRID]
             unit, floor, door = n // 60 + 1, (n // 5) % 12 + 1, n % 5 + 1
             households.append(

@@ -79,7 +79,8 @@ def _name(rng) -> str:
     )
 
 
-def seed(*, stdout, rng) -> None:
+def seed(*, stdout, rng, small: bool = False) -> None:
+    """``small`` changes nothing here: the party side is small already."""
     if PartyOrg.objects.filter(org_type=OrgType.WORKING_COMMITTEE).exists():
         stdout.write("partyorg: demo party tree exists, nothing to do")
         return

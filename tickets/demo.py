@@ -7,10 +7,10 @@ Nothing here knows the rules: every ticket is received with ``ticket_create``
 at its receipt time and moved step by step with the real services, each at a
 plausible later moment with the clock moved there (``time_machine``); never
 after real now. Escalation, reminders and 未评价 come from the periodic jobs,
-run every office hour across the period and once more at real now. The steps of
-all tickets and the job runs are played in one time order, so a job sees every
-ticket as it stood at that hour. Idempotent: nothing happens when the catalogue
-exists already.
+run every two office hours across the period and once more at real now. The
+steps of all tickets and the job runs are played in one time order, so a job
+sees every ticket as it stood at that hour. Idempotent: nothing happens when
+the catalogue exists already.
 """
 
 import datetime as dt
@@ -98,9 +98,10 @@ VERDICT_WEIGHTS = (
     (None, 8),
 )
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
-# The periodic jobs run every hour of the office day (09:00–18:00 local); every
-# deadline falls inside it (at 17:30 at the latest), so none is seen late.
-JOB_HOURS = range(9, 19)
+# The periodic jobs run every two hours of the office day (10:00–18:00 local):
+# every deadline falls at 17:30, so an escalation is seen within the half hour,
+# a reminder (4 working hours before) within two.
+JOB_HOURS = range(10, 19, 2)
 
 
 def _pick(rng, weighted):
@@ -208,7 +209,8 @@ class _Clock:
         return self.after(deadline, self.rng.uniform(3, 30))
 
 
-def seed(*, stdout, rng) -> None:
+def seed(*, stdout, rng, small: bool = False) -> None:
+    """``small``: a third of the tickets (for tests)."""
     if Category.objects.exists() or Ticket.objects.exists():
         stdout.write("tickets: catalogue exists, nothing to do")
         return
@@ -238,7 +240,7 @@ def seed(*, stdout, rng) -> None:
     now = timezone.now()
     clock = _Clock(rng)
     plays = []
-    for i in range(DEMO_TICKETS):
+    for i in range(DEMO_TICKETS // 3 if small else DEMO_TICKETS):
         grid = rng.choice(grids)
         place = grid
         if buildings.get(grid.pk) and rng.random() < 0.3:
@@ -535,7 +537,7 @@ class _Play:
             if verdict is None:
                 yield self.clock.after(deadline, 2)
                 break
-            at = self._next(20, deadline=deadline, may_miss=False)
+            at = self._next(rng.uniform(8, 60), deadline=deadline, may_miss=False)
             if at is None:
                 return
             yield at
@@ -563,7 +565,7 @@ class _Play:
         if self.stall or self._fresh().stage != Stage.EVALUATED:
             return
         yield self.clock.after(timezone.now(), 30)
-        scores = services.suggested_scores(self._fresh())
+        scores = services.suggested_scores(self._fresh())  # escalations since
         services.ticket_assess(
             actor=self.clerk,
             ticket_id=ticket.pk,

@@ -98,7 +98,7 @@ def _walk_wish(wish, events) -> list[str]:
 
 
 def test_every_demo_ticket_and_wish_has_a_history_the_rules_allow():
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", small=True, stdout=io.StringIO())
     now = timezone.now()
     tickets = list(Ticket.objects.prefetch_related("events").order_by("pk"))
     wishes = list(Wish.objects.prefetch_related("events").order_by("pk"))
