@@ -26,7 +26,10 @@ def wish_step_allowed(action: str, from_state: str, to_state: str) -> bool:
         if action not in table:
             return False
         entry = table[action]
-        from_states, target = entry[0], entry[1]
+        if isinstance(entry, tuple | list):
+            from_states, target = entry[0], entry[1]
+        else:  # a small record with named fields
+            from_states, target = entry.from_states, entry.to_state
         return from_state in from_states and to_state == target
     return to_state in wish_choices.ALLOWED_WISH_TRANSITIONS[from_state]
 
