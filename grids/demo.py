@@ -40,6 +40,10 @@ STREETS = {
 }
 GRIDS_PER_COMMUNITY = (8, 7, 8, 7, 8, 7, 8, 7)  # 60 in all
 BUILDINGS_PER_GRID = 5
+# Communities (in tree order) whose every roster worker gets a phone account.
+# Opening an account hashes its password (~0.4 s each with Django's default
+# hasher), so more communities would push seed_demo past a minute.
+PHONE_ACCOUNT_COMMUNITIES = 1
 
 TAGS = (
     ("elderly_alone", "独居老人", []),
@@ -74,7 +78,8 @@ def _mobile(rng) -> str:
     return f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
 
 
-def seed(*, stdout, rng) -> None:
+def seed(*, stdout, rng, small: bool = False) -> None:
+    """``small``: a tenth of the households (for tests)."""
     if Region.objects.filter(code=DEMO_DISTRICT_CODE).exists():
         stdout.write("grids: demo district exists, nothing to do")
         return
@@ -82,9 +87,13 @@ def seed(*, stdout, rng) -> None:
         admin = _superuser()
         grids, buildings = _regions(admin)
         tags = _tags()
-        _households(rng, grids, buildings, tags)
+        _households(
+            rng, grids, buildings, tags, per_grid=(28, 32) if small else (280, 320)
+        )
         _roster(rng, admin, grids)
-        _accounts()
+        _accounts(admin)
+        unit_accounts(admin, Region.objects.get(code=DEMO_DISTRICT_CODE))
+        _phone_accounts(admin)
     stdout.write(
         f"grids: {Region.objects.count()} regions, {Household.objects.count()} households, "
         f"{Resident.objects.count()} residents, {GridWorker.objects.count()} grid workers"
@@ -160,14 +169,14 @@ def _tags():
     return tags
 
 
-def _households(rng, grids, buildings, tags):
+def _households(rng, grids, buildings, tags, *, per_grid):
     by_grid = {}
     for building in buildings:
         by_grid.setdefault(building.parent_id, []).append(building)
     households = []
     for grid in grids:
         street_name = rng.choice(STREET_NAMES)
-        for n in range(rng.randint(280, 320)):
+        for n in range(rng.randint(*per_grid)):
             building = by_grid[grid.pk][n % BUILDINGS_PER_GRID]
             unit, floor, door = n // 60 + 1, (n // 5) % 12 + 1, n % 5 + 1
             households.append(
@@ -303,23 +312,20 @@ def _roster(rng, admin, grids):
     GridAssignment.objects.bulk_create(assignments)
 
 
-def _accounts():
-    User = get_user_model()
+def _accounts(admin):
     for username, role, (level, index), (last, first) in DEMO_ACCOUNTS:
         scope = Region.objects.filter(level=level).order_by("tree_id", "lft")[index]
-        user, created = User.objects.get_or_create(
-            username=username,
-            defaults={
-                "role": role,
-                "region": scope,
-                "last_name": last,
-                "first_name": first,
-                "is_staff": role != UserRole.GRID_WORKER,  # grid workers: phone pages
-            },
-        )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save(update_fields=["password"])
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            user = services.staff_account_create(
+                actor=admin,
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                region=scope,
+                last_name=last,
+                first_name=first,
+            )
         if role == UserRole.GRID_WORKER:
             assignment = (
                 GridAssignment.objects.filter(grid=scope, ended_on__isnull=True)
@@ -329,4 +335,77 @@ def _accounts():
                 .first()
             )
             if assignment and assignment.worker.user_id is None:
-                GridWorker.objects.filter(pk=assignment.worker.pk).update(user=user)
+                _link(admin, assignment.worker, user)
+
+
+def unit_accounts(admin, district) -> dict:
+    """Region id → the staff account that speaks for each street and community
+    of ``district``: the first active one there, else one opened through the
+    account service (``tickets_s<i>`` / ``tickets_c<i>``, the README's names)."""
+    User = get_user_model()
+    subtree = Region.objects.in_subtree(district).order_by("tree_id", "lft")
+    units = [
+        *subtree.filter(level=RegionLevel.STREET),
+        *subtree.filter(level=RegionLevel.COMMUNITY),
+    ]
+    accounts = {}
+    for user in User.objects.filter(
+        region__in=units,
+        role__in=[UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF],
+        is_active=True,
+    ).order_by("pk"):
+        accounts.setdefault(user.region_id, user)
+    for i, region in enumerate(units):
+        if region.pk in accounts:
+            continue
+        is_street = region.level == RegionLevel.STREET
+        accounts[region.pk] = services.staff_account_create(
+            actor=admin,
+            username=f"tickets_{'s' if is_street else 'c'}{i}",
+            password=DEMO_PASSWORD,
+            role=UserRole.STREET_STAFF if is_street else UserRole.COMMUNITY_STAFF,
+            region=region,
+            last_name=SURNAMES[i % 20],
+            first_name="主任" if is_street else "书记",
+        )
+    return accounts
+
+
+def _link(admin, worker, user):
+    services.grid_worker_upsert(
+        actor=admin, name=worker.name, phone=worker.phone, user=user
+    )
+
+
+def _phone_accounts(admin):
+    """A phone account for every current roster worker of the first communities
+    who has none yet, scoped to the grid they serve (the first, if several)."""
+    communities = Region.objects.filter(level=RegionLevel.COMMUNITY).order_by(
+        "tree_id", "lft"
+    )[:PHONE_ACCOUNT_COMMUNITIES]
+    stints = (
+        GridAssignment.objects.filter(
+            grid__parent__in=list(communities),
+            ended_on__isnull=True,
+            worker__user__isnull=True,
+        )
+        .select_related("worker", "grid")
+        .order_by("grid__tree_id", "grid__lft", "pk")
+    )
+    done = set()
+    for stint in stints:
+        worker = stint.worker
+        if worker.pk in done:
+            continue
+        done.add(worker.pk)
+        user = services.staff_account_create(
+            actor=admin,
+            username=worker.phone,
+            password=DEMO_PASSWORD,
+            role=UserRole.GRID_WORKER,
+            region=stint.grid,
+            last_name=worker.name[:1],
+            first_name=worker.name[1:],
+            phone=worker.phone,
+        )
+        _link(admin, worker, user)

@@ -2,33 +2,36 @@
 
 A full party tree over the demo district (街道党工委 → 社区党委 → 网格党支部 →
 楼栋党小组 → 楼道红管家), with a few grids left without a branch so the coverage
-report has something to show; party members (grid heads linked to the roster,
-building and unit heads); in-service members registered at their residence
-community with a year and a half of service records; and micro-wishes in every
-state with their event log. Idempotent: nothing happens when a working committee
-exists already. Rows are inserted with bulk_create; the MPTT columns are then
-rebuilt in one pass.
+report has something to show, and its party members (grid heads linked to the
+roster, building and unit heads): reference data, inserted with bulk_create and
+the MPTT columns rebuilt in one pass.
+
+Everything with a lifecycle goes through the services, with the clock moved to
+the moment it happened (``time_machine``): in-service members registered at
+their residence community (双报到) with a year and a half of service records,
+and micro-wishes in every grid — posted, claimed, released, fulfilled, refused,
+confirmed, withdrawn, cancelled — by the community's staff and grid workers.
+Idempotent: nothing happens when a working committee exists already.
 """
 
 import datetime as dt
+import io
 from decimal import Decimal
 
+import time_machine
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 
 from grids.choices import RegionLevel, UserRole, WorkerRole
+from grids.demo import unit_accounts
 from grids.models import GridAssignment, Region
 
-from .choices import OrgType, WishAction, WishState
-from .models import (
-    PartyMember,
-    PartyOrg,
-    Registration,
-    ServiceRecord,
-    Wish,
-    WishEvent,
-)
+from . import services
+from .choices import OrgType
+from .models import PartyMember, PartyOrg, Registration, ServiceRecord, Wish
 
 UNCOVERED_EVERY = 20  # every 20th grid has no branch yet: coverage ≈ 95%
 GROUPS_PER_GRID = 2  # building party groups, on the first buildings of a grid
@@ -76,7 +79,8 @@ def _name(rng) -> str:
     )
 
 
-def seed(*, stdout, rng) -> None:
+def seed(*, stdout, rng, small: bool = False) -> None:
+    """``small`` changes nothing here: the party side is small already."""
     if PartyOrg.objects.filter(org_type=OrgType.WORKING_COMMITTEE).exists():
         stdout.write("partyorg: demo party tree exists, nothing to do")
         return
@@ -88,29 +92,25 @@ def seed(*, stdout, rng) -> None:
     if district is None:
         stdout.write("partyorg: no district yet (run the grids demo first)")
         return
+    admin = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    if admin is None:
+        stdout.write("partyorg: no administrator to open the accounts, nothing to do")
+        return
     with transaction.atomic():
-        recorder = _recorder()
         orgs = _party_tree(district)
         used_phones = set(PartyMember.objects.values_list("phone", flat=True))
         _members(rng, district, orgs, used_phones)
-        registrations = _in_service(rng, district, recorder, used_phones)
-        _wishes(rng, district, orgs, registrations, recorder)
+    staff = unit_accounts(admin, district)
+    now = timezone.now()
+    registered = _in_service(rng, district, staff, used_phones, now)
+    _wishes(rng, district, orgs, registered, staff, now)
+    services.wishes_notify_stale()
     stdout.write(
         f"partyorg: {PartyOrg.objects.count()} party organisations, "
         f"{PartyMember.objects.count()} members, "
         f"{Registration.objects.count()} registrations, "
         f"{ServiceRecord.objects.count()} service records, "
         f"{Wish.objects.count()} micro-wishes"
-    )
-
-
-def _recorder():
-    """The account demo rows are recorded by: the demo superuser, or any."""
-    User = get_user_model()
-    return (
-        User.objects.filter(username="admin").first()
-        or User.objects.filter(is_superuser=True).order_by("pk").first()
-        or User.objects.order_by("pk").first()
     )
 
 
@@ -255,182 +255,168 @@ def _members(rng, district, orgs, used_phones) -> None:
     PartyMember.objects.bulk_create(rows, batch_size=2000)
 
 
-def _in_service(rng, district, recorder, used_phones) -> list:
-    today = timezone.localdate()
+def _at(day: dt.date, hour: int, now) -> dt.datetime:
+    """``hour`` o'clock local on ``day``, but never after ``now``."""
+    moment = dt.datetime.combine(
+        day, dt.time(hour), tzinfo=timezone.get_current_timezone()
+    )
+    return min(moment, now)
+
+
+def _in_service(rng, district, staff, used_phones, now) -> dict:
+    """In-service members registered at their residence community by its staff
+    (双报到), and the services they gave there since. Community id → members."""
+    today = timezone.localdate(now)
     start_of_last_year = dt.date(today.year - 1, 1, 1)
-    members, community_of = [], []
+    registered = {}
     for community in _nodes(district, RegionLevel.COMMUNITY):
+        actor = staff[community.pk]
         for _ in range(rng.randint(5, 8)):
-            members.append(
-                PartyMember(
+            registered_on = start_of_last_year + dt.timedelta(days=rng.randrange(60))
+            with time_machine.travel(_at(registered_on, 10, now), tick=False):
+                member = services.party_member_create(
+                    actor=actor,
                     name=_name(rng),
                     phone=_phone(rng, used_phones),
                     is_in_service=True,
                     employer=rng.choice(EMPLOYERS),
+                    community=community,
+                    registered_on=registered_on,
                 )
-            )
-            community_of.append(community)
-    members = PartyMember.objects.bulk_create(members)
-    registrations = Registration.objects.bulk_create(
-        [
-            Registration(
-                member=member,
-                community=community,
-                registered_on=start_of_last_year + dt.timedelta(days=rng.randrange(60)),
-                recorded_by=recorder,
-            )
-            for member, community in zip(members, community_of, strict=True)
-        ]
-    )
-    records = []
-    for registration in registrations:
-        for _ in range(rng.randint(3, 10)):
-            served_on = registration.registered_on + dt.timedelta(
-                days=rng.randrange(max(1, (today - registration.registered_on).days))
-            )
-            records.append(
-                ServiceRecord(
-                    registration=registration,
-                    task=rng.choice(SERVICE_TASKS),
-                    hours=Decimal(rng.choice(("1", "1.5", "2", "3", "4"))),
-                    served_on=min(served_on, today),
-                    recorded_by=recorder,
-                )
-            )
-    ServiceRecord.objects.bulk_create(records, batch_size=2000)
-    return registrations
+            registration = Registration.objects.get(member=member, is_active=True)
+            registered.setdefault(community.pk, []).append(member)
+            days = max(1, (today - registered_on).days)
+            for served_on in sorted(
+                registered_on + dt.timedelta(days=rng.randrange(days))
+                for _ in range(rng.randint(3, 10))
+            ):
+                with time_machine.travel(_at(served_on, 18, now), tick=False):
+                    services.service_record_log(
+                        actor=actor,
+                        registration_id=registration.pk,
+                        task=rng.choice(SERVICE_TASKS),
+                        hours=Decimal(rng.choice(("1", "1.5", "2", "3", "4"))),
+                        served_on=served_on,
+                    )
+    return registered
 
 
-def _poster_for(community, recorder):
-    User = get_user_model()
-    return (
-        User.objects.filter(
-            role__in=(UserRole.COMMUNITY_STAFF, UserRole.GRID_WORKER),
-            region__tree_id=community.tree_id,
-            region__lft__gte=community.lft,
-            region__rght__lte=community.rght,
-        )
-        .order_by("pk")
-        .first()
-        or recorder
-    )
-
-
-# One wish per state per community, plus a stale one: (state, days ago posted).
-WISH_PLAN = (
-    (WishState.POSTED, 2),
-    (WishState.POSTED, 12),  # unclaimed for longer than 7 days: flagged
-    (WishState.CLAIMED, 6),
-    (WishState.FULFILLED, 9),
-    (WishState.CONFIRMED, 20),
-    (WishState.WITHDRAWN, 15),
-    (WishState.CANCELLED, 18),
+# Each wish's story: the steps after it was posted. Every community gets them
+# all, and each of its grids some; the second "posted" wish is left unclaimed
+# past the stale limit, so the stale list has something to show.
+WISH_STORIES = (
+    (),
+    ("claim",),
+    ("claim", "fulfil"),
+    ("claim", "fulfil", "confirm"),
+    ("claim", "fulfil", "reject", "fulfil", "confirm"),
+    ("claim", "release"),
+    ("claim", "release", "claim", "fulfil"),
+    ("withdraw",),
+    ("claim", "withdraw"),
+    ("cancel",),
+    ("claim", "cancel"),
+    (),
 )
-# The actions that lead from posted to each state, in order.
-WISH_PATH = {
-    WishState.POSTED: [],
-    WishState.CLAIMED: [WishAction.CLAIM],
-    WishState.FULFILLED: [WishAction.CLAIM, WishAction.FULFIL],
-    WishState.CONFIRMED: [WishAction.CLAIM, WishAction.FULFIL, WishAction.CONFIRM],
-    WishState.WITHDRAWN: [WishAction.WITHDRAW],
-    WishState.CANCELLED: [WishAction.CLAIM, WishAction.CANCEL],
-}
-ACTION_TO_STATE = {
-    WishAction.CLAIM: WishState.CLAIMED,
-    WishAction.FULFIL: WishState.FULFILLED,
-    WishAction.CONFIRM: WishState.CONFIRMED,
-    WishAction.WITHDRAW: WishState.WITHDRAWN,
-    WishAction.CANCEL: WishState.CANCELLED,
+WISHES_PER_GRID = 2
+NOTES = {
+    "claim": "党员主动认领",
+    "release": "工作调动,无法按时完成,退回重新认领",
+    "fulfil": "已送到居民家中",
+    "reject": "居民反映尚未收到,请再次落实",
+    "confirm": "已电话回访居民,确认实现",
+    "withdraw": "居民家属已自行解决",
+    "cancel": "与已有心愿重复",
 }
 
 
-def _wishes(rng, district, orgs, registrations, recorder) -> None:
-    now = timezone.now()
-    registered_at = {}
-    for registration in registrations:
-        registered_at.setdefault(registration.community_id, []).append(
-            registration.member
-        )
+def _photo() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 60, 50)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _wishes(rng, district, orgs, registered, staff, now) -> None:
+    """Micro-wishes in every grid, each moved through its story by the
+    community's staff (claims recorded for the member), with the clock at each
+    step."""
     members_by_org = {}
     for member in PartyMember.objects.filter(
         organisation__isnull=False, is_active=True
     ).only("pk", "organisation_id"):
         members_by_org.setdefault(member.organisation_id, []).append(member)
+    workers = {}
+    for user in (
+        get_user_model()
+        .objects.filter(
+            role=UserRole.GRID_WORKER, is_active=True, region__in=orgs["grids"]
+        )
+        .order_by("pk")
+    ):
+        workers.setdefault(user.region_id, []).append(user)
+    photo = _photo()
     grids_by_community = {}
     for grid in orgs["grids"]:
         grids_by_community.setdefault(grid.parent_id, []).append(grid)
-
-    wishes, paths = [], []
     for community in _nodes(district, RegionLevel.COMMUNITY):
-        grids = grids_by_community.get(community.pk) or [community]
-        poster = _poster_for(community, recorder)
-        for state, days_ago in WISH_PLAN:
-            region = rng.choice(grids)
-            title, beneficiary, value = rng.choice(WISHES)
-            branch = orgs["by_grid"].get(region.pk)
+        actor = staff[community.pk]
+        slots = [
+            grid
+            for grid in grids_by_community.get(community.pk, [])
+            for _ in range(WISHES_PER_GRID)
+        ]
+        for n, grid in enumerate(slots):
+            story = WISH_STORIES[n % len(WISH_STORIES)]
+            branch = orgs["by_grid"].get(grid.pk)
             candidates = (members_by_org.get(branch.pk) if branch else None) or (
-                registered_at.get(community.pk, [])
+                registered.get(community.pk, [])
             )
-            member = rng.choice(candidates) if candidates else None
-            path = WISH_PATH[state]
-            if WishAction.CLAIM in path and member is None:
-                continue
-            posted_at = now - dt.timedelta(days=days_ago, hours=rng.randrange(8))
-            step = dt.timedelta(days=1)
-            wish = Wish(
-                region=region,
-                community=community,
-                title=title,
-                beneficiary=beneficiary,
-                estimated_value=value,
-                state=state,
-                posted_by=poster,
-                posted_at=posted_at,
-            )
-            times = {a: posted_at + step * (i + 1) for i, a in enumerate(path)}
-            if WishAction.CLAIM in path:
-                wish.claimed_by = member
-                wish.claimed_at = times[WishAction.CLAIM]
-            if WishAction.FULFIL in path:
-                wish.fulfilled_at = times[WishAction.FULFIL]
-                wish.fulfilment_note = "已送到居民家中"
-            if WishAction.CONFIRM in path:
-                wish.confirmed_at = times[WishAction.CONFIRM]
-            if state in (WishState.CONFIRMED, WishState.WITHDRAWN, WishState.CANCELLED):
-                wish.closed_at = times[path[-1]]
-            wishes.append(wish)
-            paths.append((path, member, poster, times))
-    wishes = Wish.objects.bulk_create(wishes)
-    events, event_times = [], []
-    for wish, (path, member, poster, times) in zip(wishes, paths, strict=True):
-        events.append(
-            WishEvent(
-                wish=wish,
-                action=WishAction.POST,
-                from_state="",
-                to_state=WishState.POSTED,
-                actor=poster,
-            )
-        )
-        event_times.append(wish.posted_at)
-        state = WishState.POSTED
-        for action in path:
-            new_state = ACTION_TO_STATE[action]
-            events.append(
-                WishEvent(
-                    wish=wish,
-                    action=action,
-                    from_state=state,
-                    to_state=new_state,
+            if "claim" in story and not candidates:
+                story = ()
+            days_ago = 12 if n == len(WISH_STORIES) - 1 else rng.uniform(2, 30)
+            posted_at = now - dt.timedelta(days=days_ago, hours=rng.uniform(0, 8))
+            gap = (now - posted_at) / (len(story) + 1)
+            title, beneficiary, value = rng.choice(WISHES)
+            poster = rng.choice(workers.get(grid.pk) or [actor])
+            with time_machine.travel(posted_at, tick=False):
+                wish = services.wish_post(
                     actor=poster,
-                    member=member,
-                    note="演示数据",
+                    region=grid,
+                    title=title,
+                    beneficiary=beneficiary,
+                    estimated_value=value,
                 )
-            )
-            event_times.append(times[action])
-            state = new_state
-    events = WishEvent.objects.bulk_create(events, batch_size=2000)
-    # created_at is auto_now_add; move each event to its step's time.
-    for event, when in zip(events, event_times, strict=True):
-        event.created_at = when
-    WishEvent.objects.bulk_update(events, ["created_at"], batch_size=2000)
+            for k, step in enumerate(story, start=1):
+                at = posted_at + gap * (k - rng.uniform(0, 0.5))
+                with time_machine.travel(at, tick=False):
+                    _wish_step(
+                        step,
+                        wish,
+                        actor,
+                        poster,
+                        rng.choice(candidates or [None]),
+                        photo,
+                    )
+
+
+def _wish_step(step, wish, actor, poster, member, photo) -> None:
+    note = NOTES[step]
+    if step == "claim":
+        services.wish_claim(actor=actor, wish_id=wish.pk, member=member, note=note)
+    elif step == "release":
+        services.wish_release(actor=actor, wish_id=wish.pk, note=note)
+    elif step == "fulfil":
+        services.wish_fulfil(
+            actor=actor,
+            wish_id=wish.pk,
+            note=note,
+            photo=ContentFile(photo, name="wish.png"),
+        )
+    elif step == "reject":
+        services.wish_reject(actor=actor, wish_id=wish.pk, note=note)
+    elif step == "confirm":
+        services.wish_confirm(actor=actor, wish_id=wish.pk, note=note)
+    elif step == "withdraw":
+        services.wish_withdraw(actor=poster, wish_id=wish.pk, note=note)
+    elif step == "cancel":
+        services.wish_cancel(actor=actor, wish_id=wish.pk, note=note)

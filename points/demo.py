@@ -103,7 +103,8 @@ COMMUNITY_PRIZES = (
 STREET_PRIZES = (("电饭煲", 300, 5), ("理发服务券", 15, 100))
 
 
-def seed(*, stdout, rng) -> None:
+def seed(*, stdout, rng, small: bool = False) -> None:
+    """``small`` changes nothing here: the catalogue is small already."""
     if RuleCategory.objects.exists():
         stdout.write("points: catalogue exists, nothing to do")
         return

@@ -1,47 +1,42 @@
 """Demo data of the tickets app for ``manage.py seed_demo``: the catalogue of
-departments and categories, and a few hundred tickets over the last weeks in
-every stage, from every source and category, some overdue and some escalated,
-each with the events that brought it where it is (seed 004, "六单").
+departments and categories, the accounts that work the tickets, and ~330
+tickets received over the last weeks in every stage, some overdue and escalated
+(seed 004, "六单").
 
-Tickets are simulated in memory with the real deadline function and inserted
-with bulk_create, so the whole seed takes a few seconds. Idempotent: it does
-nothing when the catalogue already exists.
+Nothing here knows the rules: every ticket is received with ``ticket_create``
+at its receipt time and moved step by step with the real services, each at a
+plausible later moment with the clock moved there (``time_machine``); never
+after real now. Escalation, reminders and 未评价 come from the periodic jobs,
+run every two office hours across the period and once more at real now. The
+steps of all tickets and the job runs are played in one time order, so a job
+sees every ticket as it stood at that hour. Idempotent: nothing happens when
+the catalogue exists already.
 """
 
 import datetime as dt
+import heapq
+import itertools
 from decimal import Decimal
 
+import time_machine
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
-from django.db import transaction
 from django.utils import timezone
 
+from grids import services as grid_services
 from grids.choices import RegionLevel, UserRole
+from grids.demo import DEMO_PASSWORD, unit_accounts
 from grids.models import Region
 
-from .choices import (
-    HANDLING_WORKING_DAYS,
-    HOTLINE_HANDLING_WORKING_DAYS,
-    Action,
-    DeadlineClass,
-    EvaluationChannel,
-    Source,
-    Stage,
-    Verdict,
-)
-from .models import (
-    Category,
-    Department,
-    Ticket,
-    TicketAssessment,
-    TicketEvaluation,
-    TicketEvent,
-)
-from .workcalendar import WorkCalendar, add_working_days, working_hours_before
+from . import services
+from .choices import DeadlineClass, Source, Stage, Verdict
+from .models import Category, Department, Ticket, TicketEvent
+from .workcalendar import WORKDAY_END, WORKDAY_START, WorkCalendar
 
-DEMO_TICKETS = 320
+DEMO_TICKETS = 320  # and ~3% more duplicates, merged
 DEMO_DAYS_BACK = 50
 DEPARTMENTS = ("城管", "公安", "综治", "民政", "住建", "物业", "市场监管", "环卫")
+# Departments that take tickets themselves in the demo; each gets one account.
+DEPARTMENT_ACCOUNTS = ("城管", "环卫")
 CATEGORIES = {
     # parent: [(child, default department, deadline class)]
     "城市管理": [
@@ -95,14 +90,18 @@ SOURCE_WEIGHTS = (
     (Source.DEPARTMENT, 7),
     (Source.SELF_REPORT, 10),
 )
+# What the resident says in the first round; None: no verdict in the wait (未评价).
 VERDICT_WEIGHTS = (
     (Verdict.SATISFIED, 72),
     (Verdict.ORDINARY, 14),
     (Verdict.DISSATISFIED, 6),
-    (Verdict.UNEVALUATED, 8),
+    (None, 8),
 )
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
-HOURS = dt.timedelta(hours=1)
+# The periodic jobs run every two hours of the office day (10:00–18:00 local):
+# every deadline falls at 17:30, so an escalation is seen within the half hour,
+# a reminder (4 working hours before) within two.
+JOB_HOURS = range(10, 19, 2)
 
 
 def _pick(rng, weighted):
@@ -111,6 +110,8 @@ def _pick(rng, weighted):
 
 
 def _catalogue():
+    """Reference data (the departments and the category tree), written directly:
+    the app has no service for it yet."""
     departments = {name: Department.objects.create(name=name) for name in DEPARTMENTS}
     categories = []
     for parent_name, children in CATEGORIES.items():
@@ -127,122 +128,89 @@ def _catalogue():
     return departments, categories
 
 
-def _staff(streets, communities, grids_by_community):
-    """One street-staff account per street and one community-staff account per
-    community (the demo's own, or new ones), and a grid worker per first grid."""
-    User = get_user_model()
-    password = make_password("gridwork-demo")
-    by_region = {}
-    for user in User.objects.filter(
-        region__in=[*streets, *communities],
-        role__in=[UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF],
-        is_active=True,
-    ):
-        by_region.setdefault(user.region_id, user)
-    new = []
-    for i, region in enumerate([*streets, *communities]):
-        if region.pk in by_region:
-            continue
-        is_street = region.level == RegionLevel.STREET
-        user = User(
-            username=f"tickets_{'s' if is_street else 'c'}{i}",
-            last_name=SURNAMES[i % len(SURNAMES)],
-            first_name="主任" if is_street else "书记",
-            role=UserRole.STREET_STAFF if is_street else UserRole.COMMUNITY_STAFF,
-            region=region,
-            is_staff=True,
-            password=password,
-        )
-        new.append(user)
-        by_region[region.pk] = user
-    User.objects.bulk_create(new)
-    workers = {
-        u.region_id: u
-        for u in User.objects.filter(
-            role=UserRole.GRID_WORKER,
-            is_active=True,
-            region_id__in=[g for gs in grids_by_community.values() for g in gs],
-        )
-    }
-    return by_region, workers
+class _Cast:
+    """The accounts that work the demo tickets, opened through the account
+    service where missing: per street the centre's clerk (制单, 考单) and a
+    responsible leader (派单); per community its staff (接单, 回访) — both from
+    ``grids.demo.unit_accounts``; per department that takes tickets one
+    member; handlers are the grid workers' accounts of a grid, else the
+    community's staff."""
 
-
-class _Sim:
-    """One ticket simulated forward from its receipt until now."""
-
-    def __init__(self, ticket, calendar, now, street_of):
-        self.street_of = street_of
-        self.ticket = ticket
-        self.calendar = calendar
-        self.now = now
-        self.events = []
-        self.evaluations = []
-        self.assessment = None
-
-    def set_deadline(self, start, days):
-        t = self.ticket
-        if days is None:
-            t.stage_deadline = None
-            t.deadline_provisional = False
-            t.deadline_basis_at = t.deadline_working_days = t.remind_at = None
-            return
-        deadline = add_working_days(start, days, calendar=self.calendar)
-        t.stage_deadline = deadline.at
-        t.deadline_provisional = deadline.provisional
-        t.deadline_basis_at = start
-        t.deadline_working_days = days
-        t.remind_at = working_hours_before(deadline.at, 4, calendar=self.calendar)
-
-    def event(self, action, at, *, actor=None, label="", note="", data=None, to=None):
-        t = self.ticket
-        from_stage = t.stage
-        if to is not None:
-            t.stage = to
-            t.stage_entered_at = at
-            if to in (Stage.RECEIVED, Stage.TRIAGED):
-                t.holder_region_id = self.street_of(t.region_id)
-            elif to in (Stage.DISPATCHED, Stage.ACCEPTED):
-                t.holder_region_id = t.handling_region_id or self.street_of(t.region_id)
-        self.events.append(
-            TicketEvent(
-                action=action,
-                actor=actor,
-                actor_label=label,
-                at=at,
-                from_stage=from_stage if action != Action.CREATE else "",
-                to_stage=t.stage,
-                note=note,
-                deadline=t.stage_deadline,
-                data=data or {},
+    def __init__(self, admin, district, streets, grids, departments):
+        User = get_user_model()
+        self.admin = admin
+        self.clerk, self.leader, self.department_member = {}, {}, {}
+        self.unit = unit_accounts(admin, district)
+        for street in streets:
+            self.clerk[street.pk] = self.unit[street.pk]
+        for i, street in enumerate(streets, start=1):
+            self.leader[street.pk] = self._open(
+                f"tickets_l{i}",
+                UserRole.STREET_STAFF,
+                street,
+                SURNAMES[-i],
+                "分管领导",
             )
+        for i, name in enumerate(DEPARTMENT_ACCOUNTS, start=1):
+            member = self._open(
+                f"tickets_d{i}", UserRole.STREET_STAFF, streets[0], name, "专员"
+            )
+            departments[name].members.add(member)
+            self.department_member[departments[name].pk] = member
+        self.workers = {}
+        grid_of = {g.pk: g.pk for g in grids}
+        grid_of.update(
+            Region.objects.filter(parent__in=grids).values_list("pk", "parent_id")
+        )
+        for user in User.objects.filter(
+            role=UserRole.GRID_WORKER, is_active=True, region__in=grid_of
+        ).order_by("pk"):
+            self.workers.setdefault(grid_of[user.region_id], []).append(user)
+
+    def _open(self, username, role, region, last_name, first_name):
+        return grid_services.staff_account_create(
+            actor=self.admin,
+            username=username,
+            password=DEMO_PASSWORD,
+            role=role,
+            region=region,
+            last_name=last_name,
+            first_name=first_name,
         )
 
-    def escalate(self, parent_of):
-        t = self.ticket
-        base = (
-            t.escalated_to_id
-            or t.holder_region_id
-            or t.handling_region_id
-            or t.region_id
+
+class _Clock:
+    """Office hours on the real working calendar: when a person acts next."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.calendar = WorkCalendar()
+
+    def workday(self, day: dt.date) -> bool:
+        return self.calendar.day(day)[0]
+
+    def after(self, start: dt.datetime, hours: float) -> dt.datetime:
+        """Roughly ``hours`` after ``start``, moved into office hours."""
+        at = timezone.localtime(
+            start + dt.timedelta(hours=hours * self.rng.uniform(0.6, 1.4))
         )
-        t.escalated_to_id = parent_of.get(base) or base
-        t.escalation_level += 1
-        t.escalated_for_deadline = t.stage_deadline
-        self.event(
-            Action.ESCALATE,
-            t.stage_deadline + dt.timedelta(minutes=5),
-            label="system",
-            data={"level": t.escalation_level, "to_region": t.escalated_to_id},
-        )
+        day, time = at.date(), at.time()
+        if self.workday(day) and WORKDAY_START <= time < WORKDAY_END:
+            return at
+        if not (self.workday(day) and time < WORKDAY_START):
+            day += dt.timedelta(days=1)
+            while not self.workday(day):
+                day += dt.timedelta(days=1)
+        opening = dt.datetime.combine(day, WORKDAY_START, tzinfo=at.tzinfo)
+        return opening + dt.timedelta(minutes=self.rng.randint(5, 150))
+
+    def late(self, deadline: dt.datetime) -> dt.datetime:
+        """A moment after ``deadline``: the step that missed it."""
+        return self.after(deadline, self.rng.uniform(3, 30))
 
 
-def _working_time(rng, start, hours):
-    """A moment ``hours`` (roughly) after ``start``."""
-    return start + dt.timedelta(hours=hours * rng.uniform(0.6, 1.4))
-
-
-@transaction.atomic
-def seed(*, stdout, rng) -> None:
+def seed(*, stdout, rng, small: bool = False) -> None:
+    """``small``: a third of the tickets (for tests)."""
     if Category.objects.exists() or Ticket.objects.exists():
         stdout.write("tickets: catalogue exists, nothing to do")
         return
@@ -250,383 +218,418 @@ def seed(*, stdout, rng) -> None:
     if district is None:
         stdout.write("tickets: no district yet (run the grids demo first)")
         return
-    nodes = list(
-        Region.objects.in_subtree(district).values("pk", "parent_id", "level", "name")
-    )
-    parent_of = {n["pk"]: n["parent_id"] for n in nodes}
-    level_of = {n["pk"]: n["level"] for n in nodes}
-    streets = list(Region.objects.in_subtree(district).filter(level=RegionLevel.STREET))
-    communities = list(
-        Region.objects.in_subtree(district).filter(level=RegionLevel.COMMUNITY)
-    )
-    grids_by_community = {
-        c.pk: [n["pk"] for n in nodes if n["parent_id"] == c.pk] for c in communities
-    }
-    buildings_by_grid = {}
-    for n in nodes:
-        if n["level"] == RegionLevel.BUILDING:
-            buildings_by_grid.setdefault(n["parent_id"], []).append(n["pk"])
-    if not any(grids_by_community.values()):
+    admin = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    if admin is None:
+        stdout.write("tickets: no administrator to open the accounts, nothing to do")
+        return
+    subtree = Region.objects.in_subtree(district).order_by("tree_id", "lft")
+    streets = list(subtree.filter(level=RegionLevel.STREET))
+    communities = list(subtree.filter(level=RegionLevel.COMMUNITY))
+    grids = list(subtree.filter(level=RegionLevel.GRID))
+    if not grids:
         stdout.write("tickets: no grids yet, nothing to do")
         return
-
-    def street_of(region_id):
-        node = region_id
-        while node and level_of.get(node) != RegionLevel.STREET:
-            node = parent_of.get(node)
-        return node
+    buildings = {}
+    for building in subtree.filter(level=RegionLevel.BUILDING):
+        buildings.setdefault(building.parent_id, []).append(building)
 
     departments, categories = _catalogue()
-    staff, workers = _staff(streets, communities, grids_by_community)
-    calendar = WorkCalendar()
+    cast = _Cast(admin, district, streets, grids, departments)
+    community_of = {g.pk: next(c for c in communities if c.contains(g)) for g in grids}
+    street_of = {c.pk: next(s for s in streets if s.contains(c)) for c in communities}
     now = timezone.now()
-    sims = []
-    merged_pairs = []
-    for i in range(DEMO_TICKETS):
-        community = rng.choice([c for c in communities if grids_by_community[c.pk]])
-        grid_id = rng.choice(grids_by_community[community.pk])
-        region_id = grid_id
-        if buildings_by_grid.get(grid_id) and rng.random() < 0.3:
-            region_id = rng.choice(buildings_by_grid[grid_id])
-        category = rng.choice(categories)
-        source = _pick(rng, SOURCE_WEIGHTS)
-        street_user = staff.get(street_of(community.pk))
-        community_user = staff.get(community.pk)
-        handler = workers.get(grid_id) or community_user
+    clock = _Clock(rng)
+    plays = []
+    for i in range(DEMO_TICKETS // 3 if small else DEMO_TICKETS):
+        grid = rng.choice(grids)
+        place = grid
+        if buildings.get(grid.pk) and rng.random() < 0.3:
+            place = rng.choice(buildings[grid.pk])
         received = now - dt.timedelta(
-            days=rng.uniform(0, DEMO_DAYS_BACK) ** 1.1 / DEMO_DAYS_BACK**0.1
+            days=rng.uniform(0, DEMO_DAYS_BACK) ** 1.1 / DEMO_DAYS_BACK**0.1,
+            hours=rng.uniform(0, 6),
         )
-        received = received.replace(hour=rng.randint(1, 9), minute=rng.randint(0, 59))
-        if received > now:
-            received = now - dt.timedelta(hours=rng.uniform(1, 6))
-        ticket = Ticket(
-            source=source,
-            hotline_number=f"12345-{received:%Y%m%d}{i:05d}"
-            if source == Source.HOTLINE
-            else None,
-            region_id=region_id,
-            address=f"{community.name}{rng.randint(1, 40)}号楼",
-            latitude=Decimal("36.66") + Decimal(rng.randint(0, 3000)) / 100000,
-            longitude=Decimal("117.02") + Decimal(rng.randint(0, 3000)) / 100000,
+        play = _Play(
+            i,
+            rng=rng,
+            clock=clock,
+            cast=cast,
+            place=place,
+            grid=grid,
+            community=community_of[grid.pk],
+            street=street_of[community_of[grid.pk].pk],
+            category=rng.choice(categories),
+            source=_pick(rng, SOURCE_WEIGHTS),
+            received=received,
+        )
+        plays.append(play)
+        # A second call about the same matter a few hours later: merged.
+        if rng.random() < 0.03:
+            again = received + dt.timedelta(hours=rng.uniform(1, 4))
+            if again < now:
+                plays.append(play.duplicate(again, DEMO_TICKETS + i))
+    _run(plays, now=now)
+    _report(stdout, now)
+
+
+class _Play:
+    """One ticket's life, as a generator of the moments of its next steps; each
+    step calls a service with the clock at that moment."""
+
+    def __init__(
+        self,
+        number,
+        *,
+        rng,
+        clock,
+        cast,
+        place,
+        grid,
+        community,
+        street,
+        category,
+        source,
+        received,
+        survivor=None,
+    ):
+        self.number, self.rng, self.clock, self.cast = number, rng, clock, cast
+        self.place, self.grid, self.community, self.street = (
+            place,
+            grid,
+            community,
+            street,
+        )
+        self.category, self.source, self.received = category, source, received
+        self.survivor = survivor
+        self.ticket = None
+        self.latitude = Decimal("36.66") + Decimal(rng.randint(0, 3000)) / 100000
+        self.longitude = Decimal("117.02") + Decimal(rng.randint(0, 3000)) / 100000
+        self.late = rng.random() < 0.12  # misses one deadline somewhere
+        self.stall = rng.random() < 0.15  # stops at some stage and waits there
+
+    def duplicate(self, received, number):
+        twin = _Play(
+            number,
+            rng=self.rng,
+            clock=self.clock,
+            cast=self.cast,
+            place=self.place,
+            grid=self.grid,
+            community=self.community,
+            street=self.street,
+            category=self.category,
+            source=Source.HOTLINE,
+            received=received,
+            survivor=self,
+        )
+        twin.latitude, twin.longitude = self.latitude, self.longitude
+        return twin
+
+    # -- who acts ---------------------------------------------------------------
+    @property
+    def clerk(self):
+        return self.cast.clerk[self.street.pk]
+
+    @property
+    def leader(self):
+        return self.cast.leader[self.street.pk]
+
+    @property
+    def unit_staff(self):
+        return self.cast.unit[self.community.pk]
+
+    def _handler(self):
+        return self.rng.choice(self.cast.workers.get(self.grid.pk) or [self.unit_staff])
+
+    def _intake_actor(self):
+        if self.source == Source.PATROL:
+            return self.rng.choice(
+                self.cast.workers.get(self.grid.pk) or [self.unit_staff]
+            )
+        return self.clerk
+
+    # -- when -------------------------------------------------------------------
+    def _next(self, hours, *, deadline=None, may_miss=True):
+        """The moment of the next step (roughly ``hours`` of office time on);
+        None when the ticket stalls here. A late ticket misses ``deadline``."""
+        if self.stall and self.rng.random() < 0.3:
+            return None
+        late = self.late and may_miss
+        if late and deadline is not None and self.rng.random() < 0.5:
+            self.late = False
+            return self.clock.late(deadline)
+        at = self.clock.after(timezone.now(), hours)
+        if deadline is not None and at > deadline and not late:
+            at = max(timezone.now(), deadline - dt.timedelta(minutes=30))
+        return at
+
+    def _fresh(self):
+        self.ticket.refresh_from_db()
+        return self.ticket
+
+    def _keep(self, ticket):
+        """The ticket as the last service returned it (jobs change only its
+        escalation in between, and 未评价, read fresh where it matters)."""
+        self.ticket = ticket
+        return ticket
+
+    # -- the life -----------------------------------------------------------------
+    def steps(self):
+        rng = self.rng
+        yield self.received
+        self.ticket = services.ticket_create(
+            actor=self._intake_actor(),
+            source=self.source,
+            region=self.place,
+            category=self.category,
+            description=DESCRIPTIONS[self.category.name]
+            + ("(重复来电)" if self.survivor else ""),
+            hotline_number=(
+                f"12345-{timezone.localtime():%Y%m%d}{self.number:05d}"
+                if self.source == Source.HOTLINE
+                else None
+            ),
+            address=f"{self.community.name}{rng.randint(1, 40)}号楼",
+            latitude=self.latitude,
+            longitude=self.longitude,
             reporter_name=rng.choice(SURNAMES)
             + rng.choice(["先生", "女士", "阿姨", "大爷"]),
             reporter_phone=f"13{rng.randint(0, 9)}{rng.randrange(10**8):08d}",
-            description=DESCRIPTIONS[category.name],
-            received_at=received,
-            stage=Stage.RECEIVED,
-            stage_entered_at=received,
-            deadline_class=category.deadline_class,
-            created_by=handler if source == Source.PATROL else street_user,
         )
-        sim = _Sim(ticket, calendar, now, street_of)
-        ticket.holder_region_id = street_of(region_id)
-        sim.set_deadline(received, 1)
-        sim.event(Action.CREATE, received, actor=ticket.created_by)
-        sims.append(sim)
-        _walk(
-            sim,
-            rng=rng,
-            now=now,
-            category=category,
-            community=community,
-            street_user=street_user,
-            community_user=community_user,
-            handler=handler,
-            departments=departments,
-            parent_of=parent_of,
-        )
-        if rng.random() < 0.03 and ticket.stage not in (Stage.RECEIVED, Stage.MERGED):
-            merged_pairs.append(sim)
-
-    Ticket.objects.bulk_create([s.ticket for s in sims], batch_size=200)
-    # A few duplicates merged into a ticket of the same grid and category.
-    duplicates = []
-    for survivor in merged_pairs:
-        s = survivor.ticket
-        at = s.received_at + dt.timedelta(hours=2)
-        dup = Ticket(
-            source=Source.HOTLINE,
-            hotline_number=f"12345-{at:%Y%m%d}9{s.pk:05d}",
-            region_id=s.region_id,
-            category=s.category,
-            deadline_class=s.deadline_class,
-            address=s.address,
-            latitude=s.latitude,
-            longitude=s.longitude,
-            reporter_name=rng.choice(SURNAMES) + "女士",
-            reporter_phone=f"15{rng.randint(0, 9)}{rng.randrange(10**8):08d}",
-            description=s.description + "(重复来电)",
-            received_at=at - HOURS,
-            stage=Stage.MERGED,
-            stage_entered_at=at,
-            merged_into=s,
-            closed_at=at,
-            created_by=s.created_by,
-        )
-        sim = _Sim(dup, calendar, now, street_of)
-        dup.stage = Stage.RECEIVED
-        sim.event(Action.CREATE, at - HOURS, actor=s.created_by)
-        sim.event(
-            Action.MERGE,
-            at,
-            actor=s.responsible_leader,
-            data={"into": s.pk},
-            to=Stage.MERGED,
-        )
-        duplicates.append(sim)
-    Ticket.objects.bulk_create([d.ticket for d in duplicates], batch_size=200)
-    for sim in duplicates:
-        survivor = sim.ticket.merged_into
-        survivor_sim = next(x for x in merged_pairs if x.ticket is survivor)
-        survivor_sim.events.append(
-            TicketEvent(
-                action=Action.MERGE,
-                actor=survivor.responsible_leader,
-                at=sim.ticket.closed_at,
-                from_stage=survivor.stage,
-                to_stage=survivor.stage,
-                data={"merged": sim.ticket.pk},
-            )
-        )
-    events, evaluations, assessments = [], [], []
-    for sim in [*sims, *duplicates]:
-        for event in sim.events:
-            event.ticket = sim.ticket
-            events.append(event)
-        for evaluation in sim.evaluations:
-            evaluation.ticket = sim.ticket
-            evaluations.append(evaluation)
-        if sim.assessment is not None:
-            sim.assessment.ticket = sim.ticket
-            assessments.append(sim.assessment)
-    TicketEvent.objects.bulk_create(events, batch_size=500)
-    TicketEvaluation.objects.bulk_create(evaluations, batch_size=500)
-    TicketAssessment.objects.bulk_create(assessments, batch_size=500)
-    stdout.write(
-        f"tickets: {len(sims) + len(duplicates)} tickets, {len(events)} events, "
-        f"{sum(1 for s in sims if s.ticket.escalation_level)} escalated, "
-        f"{sum(1 for s in sims if s.ticket.stage_deadline and s.ticket.stage_deadline < now and s.ticket.stage in (Stage.RECEIVED, Stage.TRIAGED, Stage.DISPATCHED, Stage.ACCEPTED))} overdue"
-    )
-
-
-def _walk(
-    sim,
-    *,
-    rng,
-    now,
-    category,
-    community,
-    street_user,
-    community_user,
-    handler,
-    departments,
-    parent_of,
-):
-    """Move a simulated ticket along the six stages until now (or until it stalls)."""
-    t = sim.ticket
-    late = rng.random() < 0.12  # this ticket misses a deadline somewhere
-    stall = rng.random() < 0.15  # it stops at some stage and waits there
-
-    def step(hours):
-        """When the next step happens; None if that is still in the future."""
-        nonlocal late
-        at = _working_time(rng, t.stage_entered_at, hours)
-        if late and t.stage_deadline is not None and rng.random() < 0.5:
-            at = t.stage_deadline + dt.timedelta(hours=rng.uniform(2, 30))
-            late = False
-        if stall and rng.random() < 0.3:
-            return None
-        if at >= now:
-            return None
-        if t.stage_deadline is not None and at > t.stage_deadline:
-            sim.escalate(parent_of)
-        return at
-
-    # 制单 + 派单
-    at = step(4)
-    if at is None:
-        return _finish(sim, rng, now, parent_of)
-    t.category = category
-    t.responsible_leader = street_user
-    sim.event(
-        Action.TRIAGE,
-        at,
-        actor=street_user,
-        data={"category": category.pk, "region": t.region_id},
-        to=Stage.TRIAGED,
-    )
-    if rng.random() < 0.06:  # triaged, waiting to be dispatched
-        return _finish(sim, rng, now, parent_of)
-    use_department = rng.random() < 0.15
-    if use_department:
-        t.handling_department = (
-            departments[category.default_department.name]
-            if category.default_department
-            else None
-        )
-    if t.handling_department is None:
-        t.handling_region = community
-    t.instructions = "请按时限办理并及时反馈"
-    sim.set_deadline(at, 1)
-    sim.event(
-        Action.DISPATCH, at, actor=street_user, note=t.instructions, to=Stage.DISPATCHED
-    )
-    if rng.random() < 0.05 and not use_department:
-        at2 = step(3)
-        if at2 is None:
-            return _finish(sim, rng, now, parent_of)
-        t.return_count += 1
-        t.handling_region = None
-        sim.set_deadline(at2, 1)
-        sim.event(
-            Action.RETURN,
-            at2,
-            actor=community_user,
-            note="不属于本社区辖区",
-            to=Stage.TRIAGED,
-        )
-        at3 = _working_time(rng, at2, 2)
-        if at3 >= now:
-            return _finish(sim, rng, now, parent_of)
-        t.handling_region = community
-        sim.set_deadline(at3, 1)
-        sim.event(
-            Action.DISPATCH,
-            at3,
-            actor=street_user,
-            note="已核实,请接单",
-            to=Stage.DISPATCHED,
-        )
-    # 接单
-    at = step(5)
-    if at is None:
-        return _finish(sim, rng, now, parent_of)
-    accepter = community_user if t.handling_region_id else street_user
-    t.handler = handler if t.handling_region_id else street_user
-    days = (
-        HOTLINE_HANDLING_WORKING_DAYS
-        if t.source == Source.HOTLINE
-        else HANDLING_WORKING_DAYS[t.deadline_class]
-    )
-    sim.set_deadline(at, days)
-    sim.event(
-        Action.ACCEPT,
-        at,
-        actor=accepter,
-        data={"handler": t.handler.pk},
-        to=Stage.ACCEPTED,
-    )
-    for round_ in (1, 2):
-        # 做单
-        at = step(24 * min(days, 6) * 0.6)
+        ticket = self.ticket
+        if self.survivor is not None and self.survivor.ticket is not None:
+            yield self.clock.after(timezone.now(), 1)
+            if self.survivor.ticket in services.ticket_likely_duplicates(ticket=ticket):
+                services.ticket_merge(
+                    actor=self.clerk,
+                    ticket_id=ticket.pk,
+                    into_id=self.survivor.ticket.pk,
+                    note="同一事项重复来电,合并办理",
+                )
+                return
+        # 制单 (and 派单): by the centre, or in one step by the leader himself.
+        at = self._next(3, deadline=ticket.stage_deadline)
         if at is None:
-            return _finish(sim, rng, now, parent_of)
-        t.cause = "现场核实情况属实"
-        t.crux = "责任主体不清,需协调处理"
-        t.measures = "约谈相关方,现场督促整改"
-        t.result = "已整改完毕,现场恢复正常"
-        sim.set_deadline(at, 3)
-        sim.event(Action.HANDLE, at, actor=t.handler, note=t.result, to=Stage.HANDLED)
-        # 评单
+            return
+        yield at
+        to_department = None
+        default = self.category.default_department
+        if default and default.pk in self.cast.department_member:
+            to_department = default if rng.random() < 0.4 else None
+        unit = {"handling_department": to_department} if to_department else {}
+        unit = unit or {"handling_region": self.community}
+        instructions = "请按时限办理并及时反馈"
+        if rng.random() < 0.2:
+            self._keep(
+                services.ticket_triage_and_dispatch(
+                    actor=self.leader,
+                    ticket_id=ticket.pk,
+                    category=self.category,
+                    region=self.place,
+                    responsible_leader=self.leader,
+                    instructions=instructions,
+                    **unit,
+                )
+            )
+        else:
+            self._keep(
+                services.ticket_triage(
+                    actor=self.clerk,
+                    ticket_id=ticket.pk,
+                    category=self.category,
+                    region=self.place,
+                    responsible_leader=self.leader,
+                )
+            )
+            if rng.random() < 0.06:  # triaged, waiting for the leader
+                return
+            at = self._next(2, deadline=self.ticket.stage_deadline)
+            if at is None:
+                return
+            yield at
+            self._keep(
+                services.ticket_dispatch(
+                    actor=self.leader,
+                    ticket_id=ticket.pk,
+                    instructions=instructions,
+                    **unit,
+                )
+            )
+        if not to_department and rng.random() < 0.05:
+            # 退单: not this community's matter after all; the leader re-sends.
+            at = self._next(3, deadline=self.ticket.stage_deadline)
+            if at is None:
+                return
+            yield at
+            services.ticket_return(
+                actor=self.unit_staff,
+                ticket_id=ticket.pk,
+                reason="经核实不属于本社区辖区",
+            )
+            yield self.clock.after(timezone.now(), 2)
+            self._keep(
+                services.ticket_dispatch(
+                    actor=self.leader,
+                    ticket_id=ticket.pk,
+                    handling_region=self.community,
+                    instructions="已核实属本社区辖区,请接单",
+                )
+            )
+        # 接单: the unit names who goes on site.
+        at = self._next(4, deadline=self.ticket.stage_deadline)
+        if at is None:
+            return
+        yield at
+        if to_department:
+            accepter = handler = self.cast.department_member[to_department.pk]
+        else:
+            accepter, handler = self.unit_staff, self._handler()
+        self._keep(
+            services.ticket_accept(actor=accepter, ticket_id=ticket.pk, handler=handler)
+        )
+        if not to_department and rng.random() < 0.04:
+            # 上报: beyond the grid; the street takes it over.
+            at = self._next(20, deadline=self.ticket.stage_deadline)
+            if at is None:
+                return
+            yield at
+            self._keep(
+                services.ticket_report_up(
+                    actor=handler,
+                    ticket_id=ticket.pk,
+                    reason="涉及多个部门,社区无法协调",
+                )
+            )
+            at = self._next(4, deadline=self.ticket.stage_deadline)
+            if at is None:
+                return
+            yield at
+            handler = self.clerk
+            self._keep(
+                services.ticket_accept(
+                    actor=self.clerk, ticket_id=ticket.pk, handler=handler
+                )
+            )
         verdict = _pick(rng, VERDICT_WEIGHTS)
-        at = _working_time(rng, at, 20)
-        if verdict == Verdict.UNEVALUATED:
-            at = t.stage_deadline + dt.timedelta(minutes=10)
-        if at >= now:
-            return _finish(sim, rng, now, parent_of)
-        channel = rng.choice([EvaluationChannel.PHONE, EvaluationChannel.LINK])
-        if verdict == Verdict.UNEVALUATED:
-            sim.evaluations.append(
-                TicketEvaluation(round=round_, verdict=verdict, at=at)
+        for round_ in (1, 2):
+            # 做单
+            deadline = self.ticket.stage_deadline
+            days_left = (deadline - timezone.now()).days
+            at = self._next(24 * min(max(days_left, 1), 6) * 0.5, deadline=deadline)
+            if at is None:
+                return
+            yield at
+            self._keep(
+                services.ticket_handle(
+                    actor=handler,
+                    ticket_id=ticket.pk,
+                    cause="现场核实情况属实",
+                    crux="责任主体不清,需协调处理",
+                    measures="约谈相关方,现场督促整改",
+                    result="已整改完毕,现场恢复正常"
+                    if round_ == 1
+                    else "再次上门整改,居民认可",
+                )
             )
-            t.verdict = verdict
-            sim.set_deadline(None, None)
-            sim.event(
-                Action.UNEVALUATED,
-                at,
-                label="system",
-                data={"round": round_},
-                to=Stage.EVALUATED,
-            )
-            break
-        phone_call = channel == EvaluationChannel.PHONE
-        sim.evaluations.append(
-            TicketEvaluation(
-                round=round_,
-                verdict=verdict,
-                channel=channel,
-                reporter_phone=t.reporter_phone,
-                recorded_by=community_user if phone_call else None,
-                call_note="电话回访,本人接听" if phone_call else "",
-                comment="问题没有彻底解决" if verdict == Verdict.DISSATISFIED else "",
-                at=at,
-            )
+            # 评单: by phone or through the signed link; or no verdict at all,
+            # and the job marks it 未评价 when the wait is over.
+            deadline = self.ticket.stage_deadline
+            if verdict is None:
+                yield self.clock.after(deadline, 2)
+                break
+            at = self._next(rng.uniform(8, 60), deadline=deadline, may_miss=False)
+            if at is None:
+                return
+            yield at
+            comment = "问题没有彻底解决" if verdict == Verdict.DISSATISFIED else ""
+            if rng.random() < 0.5:
+                evaluated = services.ticket_record_phone_verdict(
+                    actor=self.unit_staff,
+                    ticket_id=ticket.pk,
+                    verdict=verdict,
+                    call_note="电话回访,本人接听",
+                    comment=comment,
+                )
+            else:
+                evaluated = services.ticket_evaluate_by_link(
+                    ticket_id=ticket.pk,
+                    token=services.evaluation_token(ticket=self.ticket),
+                    verdict=verdict,
+                    comment=comment,
+                )
+            if self._keep(evaluated).stage != Stage.ACCEPTED:
+                break
+            # 返工 once; the second round's verdict stands.
+            verdict = rng.choice([Verdict.SATISFIED, Verdict.ORDINARY, verdict])
+        # 考单
+        if self.stall or self._fresh().stage != Stage.EVALUATED:
+            return
+        yield self.clock.after(timezone.now(), 30)
+        scores = services.suggested_scores(self._fresh())  # escalations since
+        services.ticket_assess(
+            actor=self.clerk,
+            ticket_id=ticket.pk,
+            satisfaction_score=scores["satisfaction_score"],
+            timeliness_score=scores["timeliness_score"],
+            effect_score=min(100, scores["effect_score"] - rng.choice([0, 10, 20])),
         )
-        actor_kw = {"actor": community_user} if phone_call else {"label": "reporter"}
-        if verdict == Verdict.DISSATISFIED and round_ == 1:
-            t.evaluation_round = 2
-            sim.set_deadline(at, days)
-            sim.event(
-                Action.REWORK,
-                at,
-                note="问题没有彻底解决",
-                data={"round": 1, "verdict": verdict},
-                to=Stage.ACCEPTED,
-                **actor_kw,
-            )
-            continue
-        t.verdict = verdict
-        sim.set_deadline(None, None)
-        sim.event(
-            Action.EVALUATE,
-            at,
-            data={"round": round_, "verdict": verdict},
-            to=Stage.EVALUATED,
-            **actor_kw,
-        )
-        break
-    # 考单
-    at = _working_time(rng, t.stage_entered_at, 30)
-    if at >= now or stall:
-        return _finish(sim, rng, now, parent_of)
-    satisfaction = {"satisfied": 100, "ordinary": 80, "dissatisfied": 40}.get(
-        t.verdict, 60
-    )
-    timeliness = max(0, 100 - 20 * t.escalation_level)
-    effect = rng.choice([80, 90, 100])
-    total = (
-        Decimal(satisfaction) * Decimal("0.4")
-        + Decimal(timeliness) * Decimal("0.3")
-        + Decimal(effect) * Decimal("0.3")
-    ).quantize(Decimal("0.01"))
-    sim.assessment = TicketAssessment(
-        satisfaction_score=satisfaction,
-        timeliness_score=timeliness,
-        effect_score=effect,
-        total_score=total,
-        assessor=street_user,
-        at=at,
-    )
-    t.closed_at = at
-    sim.event(
-        Action.ASSESS,
-        at,
-        actor=street_user,
-        data={"total": str(total)},
-        to=Stage.CLOSED,
-    )
-    return None
 
 
-def _finish(sim, rng, now, parent_of):
-    """A ticket stopped in an open stage: if its deadline passed, most are
-    escalated already (as the periodic job would have); the rest wait for it."""
-    t = sim.ticket
-    if (
-        t.stage in (Stage.RECEIVED, Stage.TRIAGED, Stage.DISPATCHED, Stage.ACCEPTED)
-        and t.stage_deadline is not None
-        and t.stage_deadline < now
-        and t.escalated_for_deadline != t.stage_deadline
-        and rng.random() < 0.7
-    ):
-        sim.escalate(parent_of)
+def _job_times(start, end):
+    """Every office hour (local) from ``start`` up to ``end``."""
+    day = timezone.localtime(start).date()
+    tz = timezone.get_current_timezone()
+    while True:
+        for hour in JOB_HOURS:
+            at = dt.datetime.combine(day, dt.time(hour), tzinfo=tz)
+            if at > end:
+                return
+            if at > start:
+                yield at
+        day += dt.timedelta(days=1)
+
+
+def _run_jobs(at):
+    with time_machine.travel(at, tick=False):
+        services.tickets_send_reminders(now=at)
+        services.tickets_escalate_overdue(now=at)
+        services.tickets_mark_unevaluated(now=at)
+
+
+def _run(plays, *, now):
+    """Play every ticket's steps and the hourly job runs in one time order."""
+    order = itertools.count()
+    queue = []
+    for play in plays:
+        steps = play.steps()
+        heapq.heappush(queue, (next(steps), next(order), steps))
+    job_times = _job_times(min(at for at, _n, _s in queue), now)
+    job_at = next(job_times, None)
+    while queue:
+        at, _n, steps = heapq.heappop(queue)
+        while job_at is not None and job_at <= at:
+            _run_jobs(job_at)
+            job_at = next(job_times, None)
+        with time_machine.travel(at, tick=False):
+            following = next(steps, None)
+        if following is not None and following <= now:
+            heapq.heappush(queue, (following, next(order), steps))
+    while job_at is not None:
+        _run_jobs(job_at)
+        job_at = next(job_times, None)
+    services.tickets_send_reminders()
+    services.tickets_escalate_overdue()
+    services.tickets_mark_unevaluated()
+
+
+def _report(stdout, now):
+    stages = dict.fromkeys(Stage.values, 0)
+    for stage in Ticket.objects.values_list("stage", flat=True):
+        stages[stage] += 1
+    stdout.write(
+        f"tickets: {Ticket.objects.count()} tickets, "
+        f"{TicketEvent.objects.count()} events, "
+        f"{Ticket.objects.filter(escalation_level__gt=0).count()} escalated, "
+        f"{Ticket.objects.overdue(now).count()} overdue; by stage "
+        + ", ".join(f"{stage} {count}" for stage, count in stages.items())
+    )

@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from grids.choices import RegionLevel
+from grids.choices import RegionLevel, UserRole
 from grids.models import GridAssignment, Household, Region, Resident, User
 from grids.selectors import subtree_worker_figures
 
@@ -30,6 +30,20 @@ def test_seed_demo_is_realistic_and_idempotent():
     assert 0.8 <= figures["party_head_share"] <= 0.98
     for username in ("admin", "street", "community", "grid", "supervisor"):
         assert User.objects.get(username=username).check_password("gridwork-demo")
+
+    # Every current roster worker of the demo community has a phone account.
+    community = User.objects.get(username="community").region
+    stints = GridAssignment.objects.filter(
+        grid__parent=community, ended_on__isnull=True
+    ).select_related("worker__user", "grid")
+    assert stints.exists()
+    for stint in stints:
+        account = stint.worker.user
+        assert account is not None, stint.worker
+        assert account.role == UserRole.GRID_WORKER
+        assert not account.is_staff and not account.is_superuser
+        assert account.region.parent_id == community.pk
+    assert stints.first().worker.user.check_password("gridwork-demo")
 
     out = io.StringIO()
     call_command("seed_demo", stdout=out)

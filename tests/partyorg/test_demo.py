@@ -82,6 +82,14 @@ def test_seed_builds_everything_once(demo_tree):
         assert events[0].action == "post"
         assert events[-1].to_state == wish.state
     assert selectors.stale_wishes(actor=root).exists()
+    # Every grid has wishes; claims, releases and refusals happened.
+    assert set(Wish.objects.values_list("region", flat=True)) >= {
+        g.pk for g in demo_tree["grids"]
+    }
+    actions = set(WishEvent.objects.values_list("action", flat=True))
+    assert {"post", "claim", "release", "fulfil", "reject", "confirm"} <= actions
+    assert {"withdraw", "cancel"} <= actions
+    assert not WishEvent.objects.filter(actor__isnull=True).exists()
 
     # Grid heads: the party side agrees with the roster.
     figures = selectors.grid_head_party_figures(region=demo_tree["district"])

@@ -15,8 +15,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=20261122, help="random seed")
+        parser.add_argument(
+            "--small",
+            action="store_true",
+            help="a small demo for tests: a tenth of the households, a third "
+            "of the tickets",
+        )
 
-    def handle(self, *args, seed, **options):
+    def handle(self, *args, seed, small=False, **options):
         started = time.monotonic()
         rng = random.Random(seed)
         for app in DEMO_APPS:
@@ -26,7 +32,12 @@ class Command(BaseCommand):
                 if exc.name != f"{app}.demo":
                     raise
                 continue
-            demo.seed(stdout=self.stdout, rng=random.Random(rng.random()))
+            app_started, app_cpu = time.monotonic(), time.process_time()
+            demo.seed(stdout=self.stdout, rng=random.Random(rng.random()), small=small)
+            self.stdout.write(
+                f"  ({time.monotonic() - app_started:.1f} s, "
+                f"CPU {time.process_time() - app_cpu:.1f} s)"
+            )
         from grids.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
         self.stdout.write(
