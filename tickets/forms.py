@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from grids.choices import GRID_LEVELS, RegionLevel
 from grids.selectors import region_list
 
-from .choices import RESIDENT_VERDICTS, DeadlineClass, Verdict
-from .models import Category, Department, Ticket
+from .choices import RESIDENT_VERDICTS, Verdict
+from .models import Category, Department, HandlingLimit, Ticket
 from .permissions import can_lead, department_serves, leader_choices
 
 
@@ -103,7 +103,7 @@ class TriageForm(forms.Form):
     )
     deadline_class = forms.ChoiceField(
         label=_("deadline class"),
-        choices=[("", _("from the category")), *DeadlineClass.choices],
+        choices=[],
         required=False,
     )
 
@@ -112,6 +112,15 @@ class TriageForm(forms.Form):
         self.user = user
         self.fields["region"].queryset = region_list(actor=user, levels=GRID_LEVELS)
         self.fields["responsible_leader"].queryset = leader_choices(user)
+        # The classes the user's area may use (shared ones and its street's own);
+        # the service checks the ticket's place against the chosen one.
+        self.fields["deadline_class"].choices = [
+            ("", _("from the category")),
+            *(
+                (limit.pk, str(limit))
+                for limit in HandlingLimit.objects.visible_to(user).active()
+            ),
+        ]
         self.offers_dispatch = user.is_superuser or can_lead(user)
         if self.offers_dispatch:
             _dispatch_fields(self, user)

@@ -242,3 +242,46 @@ def test_another_street_cannot_change_or_see_a_streets_class(other_tree, street_
             actor=other_street_staff, code=street_class.code, days=1
         )
     assert street_class not in HandlingLimit.objects.kept_by(other_street_staff)
+
+
+def test_triage_refuses_another_streets_class(lifecycle, other_tree, admin_user):
+    """A class kept by another street cannot be given to a ticket placed here."""
+    foreign = services.deadline_class_create(
+        actor=admin_user,
+        code="s2-urgent",
+        name="外街道紧急",
+        days=2,
+        unit=CALENDAR,
+        region=other_tree["street"],
+    )
+    ticket = walk_to(Stage.TRIAGED, **lifecycle)
+    with pytest.raises(DomainError) as caught:
+        services.ticket_triage(
+            actor=lifecycle["street_staff"],
+            ticket_id=ticket.pk,
+            category=lifecycle["category"],
+            region=lifecycle["tree"]["grids"][0],
+            responsible_leader=lifecycle["street_staff"],
+            deadline_class=foreign.code,
+        )
+    assert caught.value.code == "invalid_deadline"
+    ticket.refresh_from_db()
+    assert ticket.deadline_class_id != foreign.code
+
+
+def test_triage_form_offers_the_classes_the_area_may_use(
+    lifecycle, other_tree, admin_user, street_class
+):
+    from tickets.forms import TriageForm
+
+    services.deadline_class_create(
+        actor=admin_user,
+        code="s2-urgent",
+        name="外街道紧急",
+        days=2,
+        unit=CALENDAR,
+        region=other_tree["street"],
+    )
+    form = TriageForm(user=lifecycle["street_staff"])
+    offered = {code for code, _label in form.fields["deadline_class"].choices}
+    assert {"", "easy", "general", "hard", "s1-urgent"} == offered

@@ -17,6 +17,7 @@ from grids.validators import normalize_phone, validate_mainland_phone
 
 from .. import permissions
 from ..choices import (
+    OPEN_STAGES,
     TRIAGE_WORKING_DAYS,
     Action,
     DeadlineClass,
@@ -256,10 +257,10 @@ def ticket_merge(*, actor, ticket_id: int, into_id: int, note: str = "") -> Tick
         permissions.require_action(actor, ticket, Action.MERGE)
         if not permissions.can_triage(actor, survivor):
             permissions.require_in_scope(actor, None)
-        if survivor.stage not in (set(Stage) - {Stage.CLOSED, Stage.MERGED}):
+        if survivor.stage not in OPEN_STAGES:
             raise Conflict(
-                _("Ticket #%(id)s is closed; merge into an open ticket.")
-                % {"id": survivor.pk},
+                _("Ticket %(number)s is closed; merge into an open ticket.")
+                % {"number": survivor.display_number},
                 code="wrong_stage",
             )
         from_stage = ticket.stage

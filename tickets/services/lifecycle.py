@@ -19,6 +19,7 @@ from ..choices import (
     Action,
 )
 from ..models import Category, Department, Ticket
+from .catalogue import deadline_class_for
 from .common import (
     check_photos,
     evaluation_wait_days,
@@ -65,6 +66,12 @@ def _triage(
     ticket.category = category
     ticket.region = region
     ticket.responsible_leader = responsible_leader
+    # A class chosen at 制单 must be one the ticket's place may take (shared, or
+    # its street's own); otherwise the category's default applies.
+    if deadline_class:
+        deadline_class = deadline_class_for(
+            code=getattr(deadline_class, "pk", deadline_class), region=region
+        )
     ticket.deadline_class = deadline_class or category.deadline_class
     ticket.holder_region = holder_of(ticket)
     ticket.save(
