@@ -290,11 +290,12 @@ def ticket_rows(tree: dict, accounts: dict, count: int):
         row = dict(defaults)
         row.update(
             id=pk,
+            number=f"{now:%Y}-{pk:07d}",
             source=source,
             hotline_number=f"BENCH{pk:09d}" if source == "hotline" else None,
             stage=stage,
             category_id=category_id,
-            deadline_class=deadline_class,
+            deadline_class_id=deadline_class,
             region_id=grid,
             address=f"{grid}号楼{pk % 30}单元",
             reporter_name="张三",
