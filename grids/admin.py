@@ -11,6 +11,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,7 @@ from .admin_mixins import (
 )
 from .choices import RegionLevel, UserRole
 from .errors import DomainError
+from .masking import age_band
 from .models import (
     AuditEntry,
     GridAssignment,
@@ -386,7 +388,7 @@ class GridWorkerAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = ""
     list_display = ("name", "masked_phone", "is_party_member", "active_grids")
     list_filter = ("is_party_member",)
-    search_fields = ("name", "=phone")  # a whole number only: no digit-by-digit probing
+    search_fields = ("name",)  # not the phone: see SensitiveLookupMixin
     ordering = ("name", "pk")
 
     def get_queryset(self, request):
@@ -486,7 +488,6 @@ class ResidentInline(admin.TabularInline):
     fields = (
         "name",
         "masked_id",
-        "gender",
         "relationship",
         "residence_type",
         "masked_phone_display",
@@ -550,13 +551,13 @@ class ResidentAdmin(
     list_display = (
         "name",
         "masked_id",
-        "gender",
         "age_group",
         "masked_phone_display",
         "household",
         "residence_type",
     )
-    list_filter = ("residence_type", "gender", "relationship", VisibleTagFilter)
+    # Not gender or birth date: they are digits of the ID-card number.
+    list_filter = ("residence_type", "relationship", VisibleTagFilter)
 
     def lookup_allowed(self, lookup, value, request=None):
         # Tags are filtered only through VisibleTagFilter (?tag=), which knows
@@ -587,9 +588,9 @@ class ResidentAdmin(
     def masked_phone_display(self, obj):
         return obj.masked_phone
 
-    @admin.display(description=_("born"))
+    @admin.display(description=_("age"))
     def age_group(self, obj):
-        return obj.birth_date.year
+        return age_band(obj.birth_date, timezone.localdate())
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

@@ -11,12 +11,13 @@ unless ``allow_delete``.
 
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db.models.constants import LOOKUP_SEP
+from django.db.models import F
 from django.http import HttpResponseRedirect
 from import_export.admin import ImportExportMixin
 
 from . import permissions
 from .errors import DomainError
+from .masking import is_sensitive_path
 from .models import Region
 from .querysets import scope_q
 
@@ -39,16 +40,90 @@ class SafeDateHierarchyMixin:
         return super().get_changelist_instance(request)
 
 
-# Personal data shown masked: no changelist filter may test it, or a user who sees
-# "138****5678" could find the number digit by digit with ?phone__startswith=.
-SENSITIVE_FIELDS = frozenset({"id_number", "phone", "reporter_phone", "reporter_name"})
+def _expression_paths(expression) -> list[str]:
+    """The field paths an ordering (a string, ``F``, ``OrderBy``, ``Lower(…)``)
+    reads."""
+    if isinstance(expression, str):
+        return [expression]
+    if isinstance(expression, F):
+        return [expression.name]
+    paths = []
+    for source in getattr(expression, "get_source_expressions", list)():
+        paths.extend(_expression_paths(source))
+    return paths
+
+
+def _reads_sensitive(model, expression) -> bool:
+    return any(is_sensitive_path(model, p) for p in _expression_paths(expression))
+
+
+def _list_filter_path(item):
+    if isinstance(item, str):
+        return item
+    if isinstance(item, (tuple, list)) and item and isinstance(item[0], str):
+        return item[0]
+    return None  # a SimpleListFilter decides for itself
+
+
+_changelists_without_sensitive_order = {}
+
+
+def _changelist_without_sensitive_order(base):
+    """``base`` (Django's ChangeList or a subclass) whose ``?o=`` ignores a column
+    that sorts by personal data: the order of birth dates is a birth date."""
+    if base not in _changelists_without_sensitive_order:
+
+        class SensitiveOrderChangeList(base):
+            def get_ordering_field(self, field_name):
+                order_field = super().get_ordering_field(field_name)
+                if order_field is not None and _reads_sensitive(
+                    self.model, order_field
+                ):
+                    return None
+                return order_field
+
+        _changelists_without_sensitive_order[base] = SensitiveOrderChangeList
+    return _changelists_without_sensitive_order[base]
 
 
 class SensitiveLookupMixin:
+    """Personal data (``grids.masking.is_sensitive_path``: the ID-card number, the
+    birth date and gender derived from it, phones), on this model or reached
+    through any relation, is never a changelist filter (``?birth_date__year=``,
+    ``?resident__id_number__startswith=``: refused with a 400), a list filter, a
+    search field or a sort key. Otherwise a user who sees "3713**********1234"
+    could rebuild the number a few digits at a time."""
+
     def lookup_allowed(self, lookup, value, request=None):
-        if set(lookup.split(LOOKUP_SEP)) & SENSITIVE_FIELDS:
+        if is_sensitive_path(self.model, lookup):
             return False
         return super().lookup_allowed(lookup, value, request)
+
+    def get_list_filter(self, request):
+        return [
+            item
+            for item in super().get_list_filter(request)
+            if not is_sensitive_path(self.model, _list_filter_path(item) or "")
+        ]
+
+    def get_search_fields(self, request):
+        return [
+            field
+            for field in super().get_search_fields(request)
+            if not is_sensitive_path(self.model, field)
+        ]
+
+    def get_ordering(self, request):
+        return [
+            item
+            for item in super().get_ordering(request) or ()
+            if not _reads_sensitive(self.model, item)
+        ]
+
+    def get_changelist(self, request, **kwargs):
+        return _changelist_without_sensitive_order(
+            super().get_changelist(request, **kwargs)
+        )
 
 
 class ScopedAdminMixin(SensitiveLookupMixin, SafeDateHierarchyMixin):

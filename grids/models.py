@@ -207,6 +207,8 @@ class User(AbstractUser):
         _("phone"), max_length=20, blank=True, validators=[validate_mainland_phone]
     )
 
+    sensitive_fields = frozenset({"phone"})
+
     class Meta:
         verbose_name = _("staff account")
         verbose_name_plural = _("staff accounts")
@@ -245,6 +247,8 @@ class GridWorker(models.Model):
         blank=True,
         related_name="grid_worker",
     )
+
+    sensitive_fields = frozenset({"phone"})
 
     class Meta:
         verbose_name = _("grid worker")
@@ -435,6 +439,11 @@ class Resident(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = ResidentQuerySet.as_manager()
+
+    # Personal data (grids.masking.is_sensitive_path): never filtered, searched,
+    # sorted or exported whole. Birth date and gender are digits 7–14 and 17 of
+    # the ID-card number, so a filter on them would unmask it.
+    sensitive_fields = frozenset({"id_number", "birth_date", "gender", "phone"})
 
     class Meta:
         verbose_name = _("resident")
