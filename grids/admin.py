@@ -23,6 +23,7 @@ from . import permissions, services
 from .admin_mixins import (
     ReadOnlyMixin,
     ScopedAdminMixin,
+    ScopedFormFieldsMixin,
     SensitiveLookupMixin,
     ServiceErrorMixin,
     ServiceImportExportMixin,
@@ -119,7 +120,7 @@ class VisibleTagFilter(admin.SimpleListFilter):
         return queryset.filter(tags__pk=tag_id)
 
 
-class GridAssignmentInline(admin.TabularInline):
+class GridAssignmentInline(ScopedFormFieldsMixin, admin.TabularInline):
     model = GridAssignment
     fk_name = "grid"
     extra = 0
@@ -280,7 +281,9 @@ def _refuse_stint_rewrite(changed_fields, ended_on) -> None:
 
 
 @admin.register(User)
-class StaffUserAdmin(SensitiveLookupMixin, ServiceErrorMixin, DjangoUserAdmin):
+class StaffUserAdmin(
+    ScopedFormFieldsMixin, SensitiveLookupMixin, ServiceErrorMixin, DjangoUserAdmin
+):
     """Administrators see every account with Django's full form; street staff
     open, change and close the accounts of their own street, through the services,
     with the roles they may grant."""

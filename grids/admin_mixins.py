@@ -10,15 +10,21 @@ unless ``allow_delete``.
 """
 
 from django.contrib import messages
+from django.contrib.admin import widgets
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import (
+    MultipleObjectsReturned,
+    ObjectDoesNotExist,
+    ValidationError,
+)
 from django.db.models import F
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy
 from import_export.admin import ImportExportMixin
 
 from . import permissions
 from .errors import DomainError
 from .masking import is_sensitive_path
-from .models import Region
 from .querysets import scope_q
 
 _DATE_PART_RANGES = {"year": (1900, 2999), "month": (1, 12), "day": (1, 31)}
@@ -126,7 +132,125 @@ class SensitiveLookupMixin:
         )
 
 
-class ScopedAdminMixin(SensitiveLookupMixin, SafeDateHierarchyMixin):
+OUTSIDE_YOUR_AREA = gettext_lazy(
+    "This object does not exist or lies outside your area."
+)
+
+
+def scoped_choices(related_model, request, admin_site):
+    """The rows of ``related_model`` the user may pick or see named in a form: its
+    ``visible_to(user)`` when it has one, else what its own admin lists (scoped
+    admins, the user's own accounts, …); None for a model without an admin."""
+    manager = related_model._default_manager
+    if hasattr(manager, "visible_to"):
+        return manager.visible_to(request.user)
+    related_admin = admin_site._registry.get(related_model)
+    if related_admin is not None:
+        return related_admin.get_queryset(request)
+    return None
+
+
+def _valid_keys(to_field, values):
+    """The values that can be a key of ``to_field`` ("abc" cannot be an id)."""
+    valid = []
+    for value in values:
+        try:
+            to_field.to_python(value)
+        except (ValidationError, TypeError, ValueError):
+            continue
+        valid.append(value)
+    return valid
+
+
+class ScopedRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    """A raw-id box that names (and links) the chosen row only when it lies in
+    ``queryset``, the user's scope: another street's resident id shows nothing."""
+
+    def __init__(self, rel, admin_site, *, queryset, **kwargs):
+        self.queryset = queryset
+        super().__init__(rel, admin_site, **kwargs)
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            self.queryset.using(self.db).get(**{key: value})
+        except (ValueError, TypeError, ValidationError, ObjectDoesNotExist):
+            return "", ""
+        except MultipleObjectsReturned:  # a joined scope repeats the row
+            pass
+        return super().label_and_url_for_value(value)
+
+
+class SafeAutocompleteMixin:
+    """An autocomplete box re-rendered with a value that is not a key ("abc",
+    from a hand-made POST or query string) shows nothing instead of a 500; the
+    field says the choice is invalid."""
+
+    def optgroups(self, name, value, attr=None):
+        to_field = self.field.remote_field.get_related_field()
+        return super().optgroups(name, _valid_keys(to_field, value), attr)
+
+
+class SafeAutocompleteSelect(SafeAutocompleteMixin, widgets.AutocompleteSelect):
+    pass
+
+
+class SafeAutocompleteSelectMultiple(
+    SafeAutocompleteMixin, widgets.AutocompleteSelectMultiple
+):
+    pass
+
+
+class ScopedFormFieldsMixin:
+    """Foreign keys in a form (select, raw-id or autocomplete, in a ModelAdmin or
+    an inline) offer, name and accept only rows in the user's scope
+    (``scoped_choices``); a row outside it, or an id that is no id, is a form
+    error, never a label, a link or a 500."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        db = kwargs.get("using")
+        if "queryset" not in kwargs:
+            queryset = scoped_choices(db_field.related_model, request, self.admin_site)
+            if queryset is not None:
+                kwargs["queryset"] = queryset
+        queryset = kwargs.get("queryset")
+        if "widget" not in kwargs:
+            if db_field.name in self.get_autocomplete_fields(request):
+                kwargs["widget"] = SafeAutocompleteSelect(
+                    db_field, self.admin_site, using=db
+                )
+            elif db_field.name in self.raw_id_fields:
+                kwargs["widget"] = ScopedRawIdWidget(
+                    db_field.remote_field,
+                    self.admin_site,
+                    queryset=queryset
+                    if queryset is not None
+                    else db_field.related_model._default_manager.all(),
+                    using=db,
+                )
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None:
+            field.error_messages["invalid_choice"] = OUTSIDE_YOUR_AREA
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        db = kwargs.get("using")
+        if "queryset" not in kwargs:
+            queryset = scoped_choices(db_field.related_model, request, self.admin_site)
+            if queryset is not None:
+                kwargs["queryset"] = queryset
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(
+            request
+        ):
+            kwargs["widget"] = SafeAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=db
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ScopedAdminMixin(
+    ScopedFormFieldsMixin, SensitiveLookupMixin, SafeDateHierarchyMixin
+):
     scope_path = "region"
     write_permission = staticmethod(permissions.is_area_staff)
     allow_delete = False
@@ -155,14 +279,6 @@ class ScopedAdminMixin(SensitiveLookupMixin, SafeDateHierarchyMixin):
 
     def has_delete_permission(self, request, obj=None):
         return self.allow_delete and self._may_write(request)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        related = db_field.related_model
-        if related is Region:
-            kwargs["queryset"] = Region.objects.visible_to(request.user)
-        elif hasattr(related.objects, "visible_to"):
-            kwargs["queryset"] = related.objects.visible_to(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ServiceImportExportMixin(ImportExportMixin):

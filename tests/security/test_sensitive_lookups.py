@@ -4,9 +4,9 @@ every personal-data field, directly and through relations, on every registered
 admin, as a supervisor and as street staff: the changelist refuses it."""
 
 import pytest
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ORDER_VAR
-from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.test import Client, RequestFactory
 from django.urls import NoReverseMatch, reverse
 
