@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -386,6 +386,25 @@ class StaffUserAdmin(
             ).pk
 
 
+class GridWorkerForm(forms.ModelForm):
+    """The phone is checked by the roster service's rule, which says nothing about
+    workers outside the user's area (not Django's "already exists")."""
+
+    actor = None
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone", "")
+        problem = services.grid_worker_phone_problem(
+            actor=self.actor, phone=phone, worker_id=self.instance.pk
+        )
+        if problem is not None:
+            raise forms.ValidationError(problem)
+        return phone
+
+    def validate_unique(self):
+        pass  # a taken phone is answered by clean_phone or the service
+
+
 @admin.register(GridWorker)
 class GridWorkerAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = ""
@@ -394,23 +413,27 @@ class GridWorkerAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     search_fields = ("name",)  # not the phone: see SensitiveLookupMixin
     ordering = ("name", "pk")
 
+    form = GridWorkerForm
+
     def get_queryset(self, request):
-        # Visible: workers with a stint in the user's scope, and workers with no
-        # stint yet (just added, waiting to be assigned).
-        qs = admin.ModelAdmin.get_queryset(self, request).prefetch_related(
-            Prefetch(
-                "assignments",
-                queryset=GridAssignment.objects.current().select_related("grid"),
-                to_attr="current_stints",
+        # Workers put on the roster in the user's area or serving (or having
+        # served) a grid in it: GridWorker.objects.visible_to.
+        return (
+            GridWorker.objects.visible_to(request.user)
+            .prefetch_related(
+                Prefetch(
+                    "assignments",
+                    queryset=GridAssignment.objects.current().select_related("grid"),
+                    to_attr="current_stints",
+                )
             )
+            .order_by(*self.ordering)
         )
-        if request.user.is_superuser:
-            return qs
-        in_scope = GridAssignment.objects.visible_to(request.user).filter(
-            worker=OuterRef("pk")
-        )
-        any_stint = GridAssignment.objects.filter(worker=OuterRef("pk"))
-        return qs.filter(Q(Exists(in_scope)) | ~Exists(any_stint))
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        return form
 
     def get_fields(self, request, obj=None):
         if permissions.can_manage_roster(request.user):

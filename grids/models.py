@@ -27,6 +27,7 @@ from .choices import (
 from .masking import mask_id_number, mask_phone
 from .querysets import (
     AssignmentQuerySet,
+    GridWorkerQuerySet,
     HouseholdQuerySet,
     PatrolQuerySet,
     RegionManager,
@@ -247,6 +248,18 @@ class GridWorker(models.Model):
         blank=True,
         related_name="grid_worker",
     )
+    # Where the worker was put on the roster (the creator's area): an unassigned
+    # worker is seen only there; afterwards also wherever they serve or served.
+    home_region = models.ForeignKey(
+        Region,
+        verbose_name=_("home area"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="home_workers",
+    )
+
+    objects = GridWorkerQuerySet.as_manager()
 
     sensitive_fields = frozenset({"phone"})
 
