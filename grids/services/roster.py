@@ -104,13 +104,11 @@ def grid_worker_update(
     administrator) the actor may see (``GridWorker.objects.visible_to``)."""
     permissions.require(permissions.can_manage_roster(actor))
     with transaction.atomic():
-        worker = (
-            GridWorker.objects.visible_to(actor)
-            .select_for_update(of=("self",))
-            .filter(pk=worker_id)
-            .first()
-        )
-        if worker is None:
+        worker = GridWorker.objects.select_for_update().filter(pk=worker_id).first()
+        if (
+            worker is None
+            or not GridWorker.objects.visible_to(actor).filter(pk=worker.pk).exists()
+        ):
             permissions.require_in_scope(actor, None)
         phone = normalize_phone(phone)
         if phone != worker.phone:
@@ -139,6 +137,9 @@ def assignment_start(
     started_on = started_on or timezone.localdate()
     with transaction.atomic():
         GridWorker.objects.select_for_update().filter(pk=worker.pk).first()
+        # Only a worker the actor may see (home area or a stint in it).
+        if not GridWorker.objects.visible_to(actor).filter(pk=worker.pk).exists():
+            permissions.require_in_scope(actor, None)
         if GridAssignment.objects.filter(
             worker=worker, grid=grid, role=role, ended_on__isnull=True
         ).exists():

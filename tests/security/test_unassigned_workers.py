@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from grids import services
-from grids.choices import UserRole
+from grids.choices import UserRole, WorkerRole
 from grids.errors import DomainError, OutOfScope
 from grids.models import GridWorker
 from grids.services.roster import PHONE_UNUSABLE
@@ -147,3 +147,49 @@ def test_admin_add_with_an_outside_workers_phone_names_nobody(
     assert errors[0] == errors[1]
     assert unassigned.name not in outside.content.decode()
     assert GridWorker.objects.filter(phone=PHONE).get().name == "新来的网格员"
+
+
+def test_another_community_cannot_put_an_unassigned_worker_on_its_grid(
+    unassigned, community_b, tree
+):
+    with pytest.raises(OutOfScope):
+        services.assignment_start(
+            actor=community_b,
+            worker=unassigned,
+            grid=tree["grids"][2],
+            role=WorkerRole.FULL_TIME,
+        )
+    assert not unassigned.assignments.exists()
+
+
+def test_the_home_community_assigns_it_and_then_only_it_sees_it(
+    unassigned, community_a, community_b, tree
+):
+    services.assignment_start(
+        actor=community_a,
+        worker=unassigned,
+        grid=tree["grids"][0],
+        role=WorkerRole.FULL_TIME,
+    )
+    assert unassigned in GridWorker.objects.visible_to(community_a)
+    assert unassigned not in GridWorker.objects.visible_to(community_b)
+
+
+def test_migration_backfills_the_home_area_from_the_last_stint(tree):
+    import importlib
+
+    from django.apps import apps
+
+    from tests.grids.factories import GridAssignmentFactory, GridWorkerFactory
+
+    migration = importlib.import_module("grids.migrations.0005_gridworker_home_region")
+    served = GridAssignmentFactory(grid=tree["grids"][1]).worker
+    account = UserFactory(role=UserRole.GRID_WORKER, region=tree["grids"][3])
+    linked = GridWorkerFactory(user=account)
+    nothing = GridWorkerFactory()
+    migration.backfill_home_region(apps, None)
+    for worker in (served, linked, nothing):
+        worker.refresh_from_db()
+    assert served.home_region == tree["grids"][1]
+    assert linked.home_region == tree["grids"][3]
+    assert nothing.home_region is None
