@@ -8,9 +8,10 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +23,7 @@ from . import permissions, services
 from .admin_mixins import (
     ReadOnlyMixin,
     ScopedAdminMixin,
+    ScopedFormFieldsMixin,
     SensitiveLookupMixin,
     ServiceErrorMixin,
     ServiceImportExportMixin,
@@ -30,6 +32,7 @@ from .admin_mixins import (
 )
 from .choices import RegionLevel, UserRole
 from .errors import DomainError
+from .masking import age_band
 from .models import (
     AuditEntry,
     GridAssignment,
@@ -117,7 +120,7 @@ class VisibleTagFilter(admin.SimpleListFilter):
         return queryset.filter(tags__pk=tag_id)
 
 
-class GridAssignmentInline(admin.TabularInline):
+class GridAssignmentInline(ScopedFormFieldsMixin, admin.TabularInline):
     model = GridAssignment
     fk_name = "grid"
     extra = 0
@@ -278,7 +281,9 @@ def _refuse_stint_rewrite(changed_fields, ended_on) -> None:
 
 
 @admin.register(User)
-class StaffUserAdmin(SensitiveLookupMixin, ServiceErrorMixin, DjangoUserAdmin):
+class StaffUserAdmin(
+    ScopedFormFieldsMixin, SensitiveLookupMixin, ServiceErrorMixin, DjangoUserAdmin
+):
     """Administrators see every account with Django's full form; street staff
     open, change and close the accounts of their own street, through the services,
     with the roles they may grant."""
@@ -381,31 +386,54 @@ class StaffUserAdmin(SensitiveLookupMixin, ServiceErrorMixin, DjangoUserAdmin):
             ).pk
 
 
+class GridWorkerForm(forms.ModelForm):
+    """The phone is checked by the roster service's rule, which says nothing about
+    workers outside the user's area (not Django's "already exists")."""
+
+    actor = None
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone", "")
+        problem = services.grid_worker_phone_problem(
+            actor=self.actor, phone=phone, worker_id=self.instance.pk
+        )
+        if problem is not None:
+            raise forms.ValidationError(problem)
+        return phone
+
+    def validate_unique(self):
+        pass  # a taken phone is answered by clean_phone or the service
+
+
 @admin.register(GridWorker)
 class GridWorkerAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     scope_path = ""
     list_display = ("name", "masked_phone", "is_party_member", "active_grids")
     list_filter = ("is_party_member",)
-    search_fields = ("name", "=phone")  # a whole number only: no digit-by-digit probing
+    search_fields = ("name",)  # not the phone: see SensitiveLookupMixin
     ordering = ("name", "pk")
 
+    form = GridWorkerForm
+
     def get_queryset(self, request):
-        # Visible: workers with a stint in the user's scope, and workers with no
-        # stint yet (just added, waiting to be assigned).
-        qs = admin.ModelAdmin.get_queryset(self, request).prefetch_related(
-            Prefetch(
-                "assignments",
-                queryset=GridAssignment.objects.current().select_related("grid"),
-                to_attr="current_stints",
+        # Workers put on the roster in the user's area or serving (or having
+        # served) a grid in it: GridWorker.objects.visible_to.
+        return (
+            GridWorker.objects.visible_to(request.user)
+            .prefetch_related(
+                Prefetch(
+                    "assignments",
+                    queryset=GridAssignment.objects.current().select_related("grid"),
+                    to_attr="current_stints",
+                )
             )
+            .order_by(*self.ordering)
         )
-        if request.user.is_superuser:
-            return qs
-        in_scope = GridAssignment.objects.visible_to(request.user).filter(
-            worker=OuterRef("pk")
-        )
-        any_stint = GridAssignment.objects.filter(worker=OuterRef("pk"))
-        return qs.filter(Q(Exists(in_scope)) | ~Exists(any_stint))
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        return form
 
     def get_fields(self, request, obj=None):
         if permissions.can_manage_roster(request.user):
@@ -486,7 +514,6 @@ class ResidentInline(admin.TabularInline):
     fields = (
         "name",
         "masked_id",
-        "gender",
         "relationship",
         "residence_type",
         "masked_phone_display",
@@ -550,13 +577,13 @@ class ResidentAdmin(
     list_display = (
         "name",
         "masked_id",
-        "gender",
         "age_group",
         "masked_phone_display",
         "household",
         "residence_type",
     )
-    list_filter = ("residence_type", "gender", "relationship", VisibleTagFilter)
+    # Not gender or birth date: they are digits of the ID-card number.
+    list_filter = ("residence_type", "relationship", VisibleTagFilter)
 
     def lookup_allowed(self, lookup, value, request=None):
         # Tags are filtered only through VisibleTagFilter (?tag=), which knows
@@ -587,9 +614,9 @@ class ResidentAdmin(
     def masked_phone_display(self, obj):
         return obj.masked_phone
 
-    @admin.display(description=_("born"))
+    @admin.display(description=_("age"))
     def age_group(self, obj):
-        return obj.birth_date.year
+        return age_band(obj.birth_date, timezone.localdate())
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

@@ -10,14 +10,21 @@ unless ``allow_delete``.
 """
 
 from django.contrib import messages
+from django.contrib.admin import widgets
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db.models.constants import LOOKUP_SEP
+from django.core.exceptions import (
+    MultipleObjectsReturned,
+    ObjectDoesNotExist,
+    ValidationError,
+)
+from django.db.models import F
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy
 from import_export.admin import ImportExportMixin
 
 from . import permissions
 from .errors import DomainError
-from .models import Region
+from .masking import is_sensitive_path
 from .querysets import scope_q
 
 _DATE_PART_RANGES = {"year": (1900, 2999), "month": (1, 12), "day": (1, 31)}
@@ -39,19 +46,211 @@ class SafeDateHierarchyMixin:
         return super().get_changelist_instance(request)
 
 
-# Personal data shown masked: no changelist filter may test it, or a user who sees
-# "138****5678" could find the number digit by digit with ?phone__startswith=.
-SENSITIVE_FIELDS = frozenset({"id_number", "phone", "reporter_phone", "reporter_name"})
+def _expression_paths(expression) -> list[str]:
+    """The field paths an ordering (a string, ``F``, ``OrderBy``, ``Lower(…)``)
+    reads."""
+    if isinstance(expression, str):
+        return [expression]
+    if isinstance(expression, F):
+        return [expression.name]
+    paths = []
+    for source in getattr(expression, "get_source_expressions", list)():
+        paths.extend(_expression_paths(source))
+    return paths
+
+
+def _reads_sensitive(model, expression) -> bool:
+    return any(is_sensitive_path(model, p) for p in _expression_paths(expression))
+
+
+def _list_filter_path(item):
+    if isinstance(item, str):
+        return item
+    if isinstance(item, (tuple, list)) and item and isinstance(item[0], str):
+        return item[0]
+    return None  # a SimpleListFilter decides for itself
+
+
+_changelists_without_sensitive_order = {}
+
+
+def _changelist_without_sensitive_order(base):
+    """``base`` (Django's ChangeList or a subclass) whose ``?o=`` ignores a column
+    that sorts by personal data: the order of birth dates is a birth date."""
+    if base not in _changelists_without_sensitive_order:
+
+        class SensitiveOrderChangeList(base):
+            def get_ordering_field(self, field_name):
+                order_field = super().get_ordering_field(field_name)
+                if order_field is not None and _reads_sensitive(
+                    self.model, order_field
+                ):
+                    return None
+                return order_field
+
+        _changelists_without_sensitive_order[base] = SensitiveOrderChangeList
+    return _changelists_without_sensitive_order[base]
 
 
 class SensitiveLookupMixin:
+    """Personal data (``grids.masking.is_sensitive_path``: the ID-card number, the
+    birth date and gender derived from it, phones), on this model or reached
+    through any relation, is never a changelist filter (``?birth_date__year=``,
+    ``?resident__id_number__startswith=``: refused with a 400), a list filter, a
+    search field or a sort key. Otherwise a user who sees "3713**********1234"
+    could rebuild the number a few digits at a time."""
+
     def lookup_allowed(self, lookup, value, request=None):
-        if set(lookup.split(LOOKUP_SEP)) & SENSITIVE_FIELDS:
+        if is_sensitive_path(self.model, lookup):
             return False
         return super().lookup_allowed(lookup, value, request)
 
+    def get_list_filter(self, request):
+        return [
+            item
+            for item in super().get_list_filter(request)
+            if not is_sensitive_path(self.model, _list_filter_path(item) or "")
+        ]
 
-class ScopedAdminMixin(SensitiveLookupMixin, SafeDateHierarchyMixin):
+    def get_search_fields(self, request):
+        return [
+            field
+            for field in super().get_search_fields(request)
+            if not is_sensitive_path(self.model, field)
+        ]
+
+    def get_ordering(self, request):
+        return [
+            item
+            for item in super().get_ordering(request) or ()
+            if not _reads_sensitive(self.model, item)
+        ]
+
+    def get_changelist(self, request, **kwargs):
+        return _changelist_without_sensitive_order(
+            super().get_changelist(request, **kwargs)
+        )
+
+
+OUTSIDE_YOUR_AREA = gettext_lazy(
+    "This object does not exist or lies outside your area."
+)
+
+
+def scoped_choices(related_model, request, admin_site):
+    """The rows of ``related_model`` the user may pick or see named in a form: its
+    ``visible_to(user)`` when it has one, else what its own admin lists (scoped
+    admins, the user's own accounts, …); None for a model without an admin."""
+    manager = related_model._default_manager
+    if hasattr(manager, "visible_to"):
+        return manager.visible_to(request.user)
+    related_admin = admin_site._registry.get(related_model)
+    if related_admin is not None:
+        return related_admin.get_queryset(request)
+    return None
+
+
+def _valid_keys(to_field, values):
+    """The values that can be a key of ``to_field`` ("abc" cannot be an id)."""
+    valid = []
+    for value in values:
+        try:
+            to_field.to_python(value)
+        except (ValidationError, TypeError, ValueError):
+            continue
+        valid.append(value)
+    return valid
+
+
+class ScopedRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    """A raw-id box that names (and links) the chosen row only when it lies in
+    ``queryset``, the user's scope: another street's resident id shows nothing."""
+
+    def __init__(self, rel, admin_site, *, queryset, **kwargs):
+        self.queryset = queryset
+        super().__init__(rel, admin_site, **kwargs)
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            self.queryset.using(self.db).get(**{key: value})
+        except (ValueError, TypeError, ValidationError, ObjectDoesNotExist):
+            return "", ""
+        except MultipleObjectsReturned:  # a joined scope repeats the row
+            pass
+        return super().label_and_url_for_value(value)
+
+
+class SafeAutocompleteMixin:
+    """An autocomplete box re-rendered with a value that is not a key ("abc",
+    from a hand-made POST or query string) shows nothing instead of a 500; the
+    field says the choice is invalid."""
+
+    def optgroups(self, name, value, attr=None):
+        to_field = self.field.remote_field.get_related_field()
+        return super().optgroups(name, _valid_keys(to_field, value), attr)
+
+
+class SafeAutocompleteSelect(SafeAutocompleteMixin, widgets.AutocompleteSelect):
+    pass
+
+
+class SafeAutocompleteSelectMultiple(
+    SafeAutocompleteMixin, widgets.AutocompleteSelectMultiple
+):
+    pass
+
+
+class ScopedFormFieldsMixin:
+    """Foreign keys in a form (select, raw-id or autocomplete, in a ModelAdmin or
+    an inline) offer, name and accept only rows in the user's scope
+    (``scoped_choices``); a row outside it, or an id that is no id, is a form
+    error, never a label, a link or a 500."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        db = kwargs.get("using")
+        if "queryset" not in kwargs:
+            queryset = scoped_choices(db_field.related_model, request, self.admin_site)
+            if queryset is not None:
+                kwargs["queryset"] = queryset
+        queryset = kwargs.get("queryset")
+        if "widget" not in kwargs:
+            if db_field.name in self.get_autocomplete_fields(request):
+                kwargs["widget"] = SafeAutocompleteSelect(
+                    db_field, self.admin_site, using=db
+                )
+            elif db_field.name in self.raw_id_fields:
+                kwargs["widget"] = ScopedRawIdWidget(
+                    db_field.remote_field,
+                    self.admin_site,
+                    queryset=queryset
+                    if queryset is not None
+                    else db_field.related_model._default_manager.all(),
+                    using=db,
+                )
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None:
+            field.error_messages["invalid_choice"] = OUTSIDE_YOUR_AREA
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        db = kwargs.get("using")
+        if "queryset" not in kwargs:
+            queryset = scoped_choices(db_field.related_model, request, self.admin_site)
+            if queryset is not None:
+                kwargs["queryset"] = queryset
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(
+            request
+        ):
+            kwargs["widget"] = SafeAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=db
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ScopedAdminMixin(
+    ScopedFormFieldsMixin, SensitiveLookupMixin, SafeDateHierarchyMixin
+):
     scope_path = "region"
     write_permission = staticmethod(permissions.is_area_staff)
     allow_delete = False
@@ -80,14 +279,6 @@ class ScopedAdminMixin(SensitiveLookupMixin, SafeDateHierarchyMixin):
 
     def has_delete_permission(self, request, obj=None):
         return self.allow_delete and self._may_write(request)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        related = db_field.related_model
-        if related is Region:
-            kwargs["queryset"] = Region.objects.visible_to(request.user)
-        elif hasattr(related.objects, "visible_to"):
-            kwargs["queryset"] = related.objects.visible_to(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ServiceImportExportMixin(ImportExportMixin):

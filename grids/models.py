@@ -27,6 +27,7 @@ from .choices import (
 from .masking import mask_id_number, mask_phone
 from .querysets import (
     AssignmentQuerySet,
+    GridWorkerQuerySet,
     HouseholdQuerySet,
     PatrolQuerySet,
     RegionManager,
@@ -207,6 +208,8 @@ class User(AbstractUser):
         _("phone"), max_length=20, blank=True, validators=[validate_mainland_phone]
     )
 
+    sensitive_fields = frozenset({"phone"})
+
     class Meta:
         verbose_name = _("staff account")
         verbose_name_plural = _("staff accounts")
@@ -245,6 +248,20 @@ class GridWorker(models.Model):
         blank=True,
         related_name="grid_worker",
     )
+    # Where the worker was put on the roster (the creator's area): an unassigned
+    # worker is seen only there; afterwards also wherever they serve or served.
+    home_region = models.ForeignKey(
+        Region,
+        verbose_name=_("home area"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="home_workers",
+    )
+
+    objects = GridWorkerQuerySet.as_manager()
+
+    sensitive_fields = frozenset({"phone"})
 
     class Meta:
         verbose_name = _("grid worker")
@@ -435,6 +452,11 @@ class Resident(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = ResidentQuerySet.as_manager()
+
+    # Personal data (grids.masking.is_sensitive_path): never filtered, searched,
+    # sorted or exported whole. Birth date and gender are digits 7–14 and 17 of
+    # the ID-card number, so a filter on them would unmask it.
+    sensitive_fields = frozenset({"id_number", "birth_date", "gender", "phone"})
 
     class Meta:
         verbose_name = _("resident")

@@ -103,5 +103,19 @@ class AssignmentQuerySet(ScopedQuerySet):
         )
 
 
+class GridWorkerQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Workers put on the roster in the user's area (``home_region``) or with
+        a stint, current or past, on a grid in it."""
+        from .models import GridAssignment
+
+        if user is not None and user.is_authenticated and user.is_superuser:
+            return self.all()
+        stint_here = GridAssignment.objects.visible_to(user).filter(
+            worker=models.OuterRef("pk")
+        )
+        return self.filter(scope_q(user, "home_region") | Q(models.Exists(stint_here)))
+
+
 class PatrolQuerySet(ScopedQuerySet):
     scope_path = "region"

@@ -31,6 +31,7 @@ from .roster import (
     STINT_EXISTS,
     assignment_end,
     assignment_start,
+    grid_worker_phone_problem,
     grid_worker_update,
     grid_worker_upsert,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "TAG_CODE_TAKEN",
     "assignment_end",
     "assignment_start",
+    "grid_worker_phone_problem",
     "grid_worker_update",
     "grid_worker_upsert",
     "household_create",

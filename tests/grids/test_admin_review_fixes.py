@@ -52,7 +52,7 @@ def test_roster_inline_starts_a_stint_and_refuses_rewriting_one(
     client, tree, street_staff
 ):
     grid = tree["grids"][0]
-    worker = GridWorkerFactory()
+    worker = GridWorkerFactory(home_region=tree["communities"][0])
     client.force_login(street_staff)
     url = reverse("admin:grids_region_change", args=[grid.pk])
     response = client.post(

@@ -60,7 +60,7 @@ def test_one_person_may_serve_several_grids(tree, street_staff):
 
 
 def test_same_open_stint_twice_is_refused(tree, street_staff):
-    worker = GridWorkerFactory()
+    worker = GridWorkerFactory(home_region=tree["street"])
     grid = tree["grids"][0]
     services.assignment_start(
         actor=street_staff, worker=worker, grid=grid, role=WorkerRole.HEAD
@@ -90,7 +90,7 @@ def test_worker_cannot_serve_a_community_node(tree, street_staff):
     with pytest.raises(DomainError):
         services.assignment_start(
             actor=street_staff,
-            worker=GridWorkerFactory(),
+            worker=GridWorkerFactory(home_region=tree["street"]),
             grid=tree["communities"][0],
             role=WorkerRole.FULL_TIME,
         )
