@@ -47,13 +47,10 @@ def _int_param(request, name, default, low, high):
     return value if value is not None and low <= value <= high else default
 
 
-def _community_or_404(community_id) -> Region:
-    community = Region.objects.filter(
+def _community(community_id) -> Region | None:
+    return Region.objects.filter(
         pk=community_id, level=RegionLevel.COMMUNITY, is_active=True
     ).first()
-    if community is None:
-        raise Http404(_("No such community."))
-    return community
 
 
 def _rankings_page(request, community, *, public_url):
@@ -83,9 +80,7 @@ def _rankings_page(request, community, *, public_url):
 def rankings(request, community_id):
     """诚信文明 rankings of a community in the user's area, by month or year; names
     are masked. Another area's community answers like an unknown one (404)."""
-    community = Region.objects.filter(
-        pk=community_id, level=RegionLevel.COMMUNITY, is_active=True
-    ).first()
+    community = _community(community_id)
     if not permissions.can_view_rankings(request.user, community):
         raise Http404(_("No such community."))
     return _rankings_page(
@@ -99,9 +94,10 @@ def rankings_public(request, community_id, signature):
     """The same rankings for public display (公示), behind the community's signed
     link: no account needed. A forged or altered signature, or another
     community's, is a 404."""
-    if not rankings_signature_valid(community_id, signature):
+    community = _community(community_id)
+    if community is None or not rankings_signature_valid(community_id, signature):
         raise Http404(_("This link is not valid or has expired."))
-    return _rankings_page(request, _community_or_404(community_id), public_url=None)
+    return _rankings_page(request, community, public_url=None)
 
 
 @login_required

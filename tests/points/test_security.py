@@ -418,7 +418,10 @@ def test_signed_link_of_a_grid_is_404(client, tree):
 def test_logged_in_users_see_rankings_of_their_community(client, tree, request, who):
     client.force_login(request.getfixturevalue(who))
     url = reverse("points:rankings", args=[tree["communities"][0].pk])
-    assert client.get(url).status_code == 200
+    response = client.get(url)
+    assert response.status_code == 200
+    # the signed 公示 link to print for the notice board
+    assert links.rankings_url(tree["communities"][0]) in response.content.decode()
 
 
 @pytest.mark.parametrize("who", ["community_staff", "grid_worker"])
