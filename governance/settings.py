@@ -241,3 +241,5 @@ TICKETS_ASSESSMENT_WEIGHTS = (0.4, 0.3, 0.3)
 POINTS_STATEMENT_LINK_MAX_AGE = timedelta(
     days=env.int("POINTS_STATEMENT_LINK_MAX_AGE_DAYS", default=90)
 )
+# Points: how far back a deed may be dated, at proposal and at approval.
+POINTS_DEED_MAX_AGE_DAYS = env.int("POINTS_DEED_MAX_AGE_DAYS", default=90)

@@ -6,6 +6,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.validators import MaxValueValidator
 from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -485,12 +486,23 @@ class PrizeForm(forms.ModelForm):
     stock_delta = forms.IntegerField(
         label=_("add to stock"),
         required=False,
+        min_value=-services.MAX_STOCK,
+        max_value=services.MAX_STOCK,
         help_text=_("Positive to add, negative to take back."),
     )
 
     class Meta:
         model = Prize
         fields = ("region", "name", "description", "price", "stock", "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "stock" in self.fields:
+            self.fields["stock"].max_value = services.MAX_STOCK
+            self.fields["stock"].validators.append(
+                MaxValueValidator(services.MAX_STOCK)
+            )
+            self.fields["stock"].widget.attrs["max"] = services.MAX_STOCK
 
 
 @admin.register(Prize)

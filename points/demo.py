@@ -214,7 +214,10 @@ def _awards(rng, admin, communities, items) -> int:
                     actor=worker if in_worker_grid else admin,
                     resident_id=resident.pk,
                     rule_item_id=rng.choice(items).pk,
-                    awarded_on=today - dt.timedelta(days=rng.randrange(120)),
+                    awarded_on=today
+                    - dt.timedelta(
+                        days=rng.randrange(services.deed_max_age_days() + 1)
+                    ),
                     idempotency_key=f"demo-{community.pk}-{n}",
                     note="",
                 )

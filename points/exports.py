@@ -7,6 +7,8 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from grids.exports import safe_row
+
 from .selectors import ledger_for_month
 
 
@@ -19,31 +21,36 @@ def _subject(entry) -> str:
 
 
 def ledger_rows(*, community, year: int, month: int):
-    """Header and rows of the export, one row per ledger entry."""
-    yield [
-        _("Booked at"),
-        _("Kind"),
-        _("Points"),
-        _("Account"),
-        _("Household"),
-        _("Grid"),
-        _("Item or prize"),
-        _("Note"),
-        _("Booked by"),
-    ]
+    """Header and rows of the export, one row per ledger entry; text that could
+    start a spreadsheet formula is escaped (``grids.exports.safe_cell``)."""
+    yield safe_row(
+        [
+            _("Booked at"),
+            _("Kind"),
+            _("Points"),
+            _("Account"),
+            _("Household"),
+            _("Grid"),
+            _("Item or prize"),
+            _("Note"),
+            _("Booked by"),
+        ]
+    )
     for entry in ledger_for_month(community=community, year=year, month=month):
         account = entry.account
-        yield [
-            timezone.localtime(entry.created_at).replace(tzinfo=None),
-            entry.get_kind_display(),
-            entry.amount,
-            str(account.resident) if account.resident_id else _("(household)"),
-            account.household.address,
-            account.household.region.name,
-            _subject(entry),
-            entry.note,
-            str(entry.actor) if entry.actor_id else _("(system)"),
-        ]
+        yield safe_row(
+            [
+                timezone.localtime(entry.created_at).replace(tzinfo=None),
+                entry.get_kind_display(),
+                entry.amount,
+                str(account.resident) if account.resident_id else _("(household)"),
+                account.household.address,
+                account.household.region.name,
+                _subject(entry),
+                entry.note,
+                str(entry.actor) if entry.actor_id else _("(system)"),
+            ]
+        )
 
 
 def ledger_workbook(*, community, year: int, month: int) -> bytes:

@@ -12,6 +12,7 @@ from grids.models import Region, Resident
 from grids.selectors import region_list
 
 from .models import RuleItem
+from .services.awards import deed_date_window
 
 
 class AwardProposalForm(forms.Form):
@@ -59,6 +60,11 @@ class AwardProposalForm(forms.Form):
         )
         self.fields["rule_item"].label_from_instance = lambda i: (
             f"{i.category.name} · {i.name} (+{i.points})"
+        )
+        # The service refuses dates outside the window; the picker offers only those.
+        earliest, latest = deed_date_window()
+        self.fields["awarded_on"].widget.attrs.update(
+            min=earliest.isoformat(), max=latest.isoformat()
         )
         if not self.is_bound:
             self.initial.setdefault("awarded_on", today)

@@ -10,6 +10,7 @@ from grids.permissions import (
     STAFF_ROLES,
     WRITE_ROLES,
     can_keep_shared_lists,
+    can_view,
     has_role,
     is_active_user,
     require,
@@ -33,6 +34,17 @@ APPROVER_ROLES = STAFF_ROLES
 
 def in_scope(user, region) -> bool:
     return is_active_user(user) and region is not None and user.can_see_region(region)
+
+
+def can_view_rankings(user, community) -> bool:
+    """Signed-in users see the rankings of a community inside their area, or of
+    the community their own grid lies in (a grid worker's)."""
+    if not can_view(user) or community is None:
+        return False
+    if user.can_see_region(community):
+        return True
+    own = user.region.ancestor_of_level(community.level) if user.region_id else None
+    return own is not None and own.pk == community.pk
 
 
 def can_propose_award(user) -> bool:

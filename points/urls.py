@@ -8,5 +8,10 @@ app_name = "points"
 urlpatterns = [
     path("statement/<str:token>/", views.statement, name="statement"),
     path("rankings/<int:community_id>/", views.rankings, name="rankings"),
+    path(
+        "rankings/<int:community_id>/<str:signature>/",
+        views.rankings_public,
+        name="rankings_public",
+    ),
     path("propose/", views.award_propose, name="propose"),
 ]

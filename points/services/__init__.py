@@ -9,7 +9,15 @@ wait on each other in a circle.
 """
 
 from .accounts import MAX_KEY_LENGTH
-from .awards import award_approve, award_bulk_approve, award_propose, award_reject
+from .awards import (
+    award_approve,
+    award_bulk_approve,
+    award_propose,
+    award_reject,
+    check_deed_date,
+    deed_date_window,
+    deed_max_age_days,
+)
 from .catalogue import (
     RULE_CATEGORY_FIELDS,
     RULE_ITEM_FIELDS,
@@ -22,6 +30,7 @@ from .catalogue import (
 )
 from .expiry import EXPIRY_CHUNK_SIZE, points_expire_year
 from .prizes import (
+    MAX_STOCK,
     PRIZE_EDITABLE_FIELDS,
     policy_set,
     prize_adjust_stock,
@@ -34,6 +43,7 @@ from .redemptions import redemption_cancel, redemption_create
 __all__ = [
     "EXPIRY_CHUNK_SIZE",
     "MAX_KEY_LENGTH",
+    "MAX_STOCK",
     "PRIZE_EDITABLE_FIELDS",
     "RULE_CATEGORY_FIELDS",
     "RULE_ITEM_FIELDS",
@@ -41,6 +51,9 @@ __all__ = [
     "award_bulk_approve",
     "award_propose",
     "award_reject",
+    "check_deed_date",
+    "deed_date_window",
+    "deed_max_age_days",
     "points_expire_year",
     "policy_set",
     "prize_adjust_stock",

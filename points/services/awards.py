@@ -6,6 +6,7 @@ checked after the lock by ``permissions.require_award_action``, and writes one
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +36,35 @@ def _same_proposal(award: Award, *, resident_id, rule_item_id, awarded_on, note)
             extra={"award_id": award.pk},
         )
     return award
+
+
+DEFAULT_DEED_MAX_AGE_DAYS = 90
+
+
+def deed_max_age_days() -> int:
+    """How far back a deed may lie (``POINTS_DEED_MAX_AGE_DAYS``, read per call)."""
+    return int(getattr(settings, "POINTS_DEED_MAX_AGE_DAYS", DEFAULT_DEED_MAX_AGE_DAYS))
+
+
+def deed_date_window() -> tuple[dt.date, dt.date]:
+    """The first and last day a deed may be dated today."""
+    today = timezone.localdate()
+    return today - dt.timedelta(days=deed_max_age_days()), today
+
+
+def check_deed_date(awarded_on: dt.date, *, error=DomainError) -> None:
+    """Refuse a deed dated in the future or before the window: backdating must
+    not reach periods whose caps nobody watches any more."""
+    earliest, today = deed_date_window()
+    if awarded_on > today:
+        raise error(_("The deed cannot lie in the future."), code="future_date")
+    if awarded_on < earliest:
+        raise error(
+            _("The deed lies too far back: at most %(days)d days (since %(date)s).")
+            % {"days": deed_max_age_days(), "date": earliest.isoformat()},
+            code="deed_too_old",
+            extra={"earliest": earliest.isoformat()},
+        )
 
 
 def _record(award: Award, *, action: str, actor, from_status: str, note: str = ""):
@@ -80,8 +110,7 @@ def award_propose(
     resident = resident_in_scope(actor, resident_id)
     if not resident.is_active:
         raise DomainError(_("This resident is no longer active."), code="inactive")
-    if awarded_on > timezone.localdate():
-        raise DomainError(_("The deed cannot lie in the future."), code="future_date")
+    check_deed_date(awarded_on)
     rule_item = RuleItem.objects.active_on(awarded_on).filter(pk=rule_item_id).first()
     if rule_item is None:
         raise DomainError(
@@ -139,6 +168,8 @@ def award_approve(*, actor, award_id: int, note: str = "") -> LedgerEntry:
     """Approve a proposal and book its points (审核通过), enforcing the cap."""
     with transaction.atomic():
         award = _locked_award(actor, award_id, AwardAction.APPROVE)
+        # Again after the lock: the window may have moved on since the proposal.
+        check_deed_date(award.awarded_on, error=Conflict)
         rule_item = award.rule_item
         if not rule_item.is_active_on(award.awarded_on):
             raise Conflict(
@@ -146,7 +177,8 @@ def award_approve(*, actor, award_id: int, note: str = "") -> LedgerEntry:
                 code="rule_inactive",
             )
         # Approvals for one resident serialise on their account's lock, so the
-        # count below cannot be raced past the cap.
+        # count below cannot be raced past the cap. It counts the approvals in the
+        # period (day/week/month/year) of the deed's own date, past ones too.
         account = locked_account_for(award.resident)
         if rule_item.cap_count:
             used = approved_count_in_period(

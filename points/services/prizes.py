@@ -21,6 +21,16 @@ from ..models import CommunityPointsPolicy, Prize
 PRIZE_EDITABLE_FIELDS = ("name", "description", "price", "is_active")
 PRIZE_AUDITED_FIELDS = ("region", "name", "description", "price", "stock", "is_active")
 POLICY_AUDITED_FIELDS = ("pool_by_household", "expire_at_year_end")
+# The most a prize's stock may hold (far below the 32-bit column's limit).
+MAX_STOCK = 1_000_000
+
+
+def _stock_bound_error():
+    return DomainError(
+        _("The stock must stay between 0 and %(max)d.") % {"max": MAX_STOCK},
+        code="invalid",
+        extra={"max": MAX_STOCK},
+    )
 
 
 def _require_prize_region(actor, region: Region) -> None:
@@ -59,6 +69,8 @@ def prize_create(
             _("The price must be positive and the stock not negative."),
             code="invalid",
         )
+    if stock > MAX_STOCK:
+        raise _stock_bound_error()
     prize = Prize(
         region=region,
         name=(name or "").strip(),
@@ -118,8 +130,12 @@ def prize_deactivate(*, actor, prize_id: int) -> Prize:
 def prize_adjust_stock(*, actor, prize_id: int, delta: int) -> Prize:
     """Add (or take back) stock; relative, so it never overwrites a redemption."""
     require(permissions.can_manage_prizes(actor))
+    if not isinstance(delta, int) or abs(delta) > MAX_STOCK:
+        raise _stock_bound_error()
     with transaction.atomic():
         prize = _locked_prize(actor, prize_id)
+        if prize.stock + delta > MAX_STOCK:
+            raise _stock_bound_error()
         if prize.stock + delta < 0:
             raise Conflict(
                 _("Only %(stock)d left of this prize.") % {"stock": prize.stock},

@@ -39,6 +39,10 @@ def _same_redemption(
     return redemption
 
 
+def _existing_redemption(actor, key: str) -> Redemption | None:
+    return Redemption.objects.filter(redeemed_by=actor, idempotency_key=key).first()
+
+
 def _record(redemption, *, action: str, actor, from_status: str, note: str = ""):
     return RedemptionEvent.objects.create(
         redemption=redemption,
@@ -71,9 +75,7 @@ def redemption_create(
     if quantity < 1:
         raise DomainError(_("The quantity must be at least 1."), code="quantity")
     if key:
-        existing = Redemption.objects.filter(
-            redeemed_by=actor, idempotency_key=key
-        ).first()
+        existing = _existing_redemption(actor, key)
         if existing is not None:
             return _same_redemption(
                 existing, resident_id=resident_id, prize_id=prize_id, quantity=quantity
@@ -81,6 +83,17 @@ def redemption_create(
     resident = resident_in_scope(actor, resident_id)
     with transaction.atomic():
         account = locked_account_for(resident)
+        if key:
+            # Again after the lock: a retry that waited for the first request's
+            # lock finds its redemption here, not an emptied balance or stock.
+            existing = _existing_redemption(actor, key)
+            if existing is not None:
+                return _same_redemption(
+                    existing,
+                    resident_id=resident_id,
+                    prize_id=prize_id,
+                    quantity=quantity,
+                )
         prize = Prize.objects.select_for_update().filter(pk=prize_id).first()
         prize_region = (
             Region.objects.filter(pk=prize.region_id).first() if prize else None

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from partyorg.choices import WishState
 from partyorg.models import Wish
 from points import services as points_services
-from points.links import statement_url
+from points.links import rankings_url, statement_url
 from points.models import Award
 from tests.grids.factories import HouseholdFactory, ResidentFactory
 from tests.partyorg.factories import WishFactory
@@ -260,7 +260,7 @@ def test_rankings_name_column_reads_name_in_chinese(
     phone_page, live_server, tree, street_staff
 ):
     _credit(street_staff, _resident(tree["grids"][0], name="张三丰"), 10, "清理楼道")
-    phone_page.goto(f"{live_server.url}/points/rankings/{tree['communities'][0].pk}/")
+    phone_page.goto(f"{live_server.url}{rankings_url(tree['communities'][0])}")
     expect(phone_page.locator("tbody")).to_contain_text("张*丰")
     headers = phone_page.locator("thead th").all_inner_texts()
     assert headers == ["名次", "姓名", "网格", "积分"]
@@ -430,7 +430,7 @@ def test_rankings_page_switches_to_english_and_back(
 ):
     resident = _resident(tree["grids"][0], name="张三丰")
     _credit(street_staff, resident, 20, "清理楼道")
-    url = f"{live_server.url}/points/rankings/{tree['communities'][0].pk}/?month=0"
+    url = f"{live_server.url}{rankings_url(tree['communities'][0])}?month=0"
     phone_page.goto(url)
     expect(phone_page.locator("h1")).to_have_text("诚信文明积分排行")
 

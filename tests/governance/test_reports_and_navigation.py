@@ -5,6 +5,7 @@ open (报表); Django's "选择 … 来修改" list titles read as "… 列表".
 import pytest
 from django.urls import reverse
 
+from points.links import rankings_url
 from tests.grids.factories import UserFactory
 from tests.partyorg.factories import make_party_tree
 
@@ -101,7 +102,7 @@ def test_coverage_drill_down_leads_one_level_up(client, street_staff, tree):
 
 def test_public_pages_show_no_staff_navigation(client, tree):
     community = tree["communities"][0]
-    body = client.get(reverse("points:rankings", args=[community.pk])).content
+    body = client.get(rankings_url(community)).content
     assert reverse("admin:index").encode() not in body
 
 

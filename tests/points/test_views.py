@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from grids.choices import UserRole
-from points.links import statement_token, statement_url
+from points.links import rankings_url, statement_token, statement_url
 from points.models import Award
 from tests.grids.factories import UserFactory
 from tests.points.factories import PrizeFactory, RuleItemFactory, resident_in
@@ -100,7 +100,7 @@ def test_rankings_mask_names_and_rank_ties(client, tree, credit):
     credit(elsewhere, 99)
 
     today = timezone.localdate()
-    url = reverse("points:rankings", args=[tree["communities"][0].pk])
+    url = rankings_url(tree["communities"][0])
     response = client.get(url, {"year": today.year, "month": today.month})
 
     ranking = response.context["ranking"]
@@ -115,16 +115,18 @@ def test_rankings_mask_names_and_rank_ties(client, tree, credit):
     assert last_year == []
 
 
-def test_rankings_of_a_grid_or_unknown_region_are_404(client, tree):
-    assert (
-        client.get(reverse("points:rankings", args=[tree["grids"][0].pk])).status_code
-        == 404
-    )
-    assert client.get(reverse("points:rankings", args=[999999])).status_code == 404
+def test_rankings_of_a_grid_or_unknown_region_are_404(client, tree, street_staff):
+    # signed links, or signed in: a grid or an unknown id is no community
+    assert client.get(rankings_url(tree["grids"][0])).status_code == 404
+    assert client.get(rankings_url(999999)).status_code == 404
+    client.force_login(street_staff)
+    for region_id in (tree["grids"][0].pk, 999999):
+        url = reverse("points:rankings", args=[region_id])
+        assert client.get(url).status_code == 404
 
 
 def test_rankings_ignore_bad_parameters(client, tree):
-    url = reverse("points:rankings", args=[tree["communities"][0].pk])
+    url = rankings_url(tree["communities"][0])
     response = client.get(url, {"year": "abc", "month": "13"})
     assert response.status_code == 200
     assert response.context["month"] is None
@@ -206,7 +208,7 @@ def test_public_pages_extend_the_base_template(client, tree, resident, name):
     url = (
         statement_url(resident)
         if name == "statement"
-        else reverse("points:rankings", args=[tree["communities"][0].pk])
+        else rankings_url(tree["communities"][0])
     )
     response = client.get(url)
     assert "base.html" in [t.name for t in response.templates]
