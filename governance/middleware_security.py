@@ -73,9 +73,7 @@ class SessionTimeoutMiddleware:
                 messages.info(
                     request, _("Your session has ended. Please log in again.")
                 )
-                next_url = (
-                    request.get_full_path() if request.method == "GET" else None
-                )
+                next_url = request.get_full_path() if request.method == "GET" else None
                 if next_url:
                     return redirect_to_login(next_url)
                 return redirect(settings.LOGIN_URL)

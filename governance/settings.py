@@ -238,8 +238,9 @@ SESSION_ABSOLUTE_TIMEOUT_STAFF = timedelta(
     hours=env.int("SESSION_ABSOLUTE_TIMEOUT_STAFF_HOURS", default=8)
 )
 SESSION_COOKIE_AGE = int(
-    max(SESSION_ABSOLUTE_TIMEOUT_GRID_WORKER, SESSION_ABSOLUTE_TIMEOUT_STAFF)
-    .total_seconds()
+    max(
+        SESSION_ABSOLUTE_TIMEOUT_GRID_WORKER, SESSION_ABSOLUTE_TIMEOUT_STAFF
+    ).total_seconds()
 )
 
 # Failed logins (django-axes): 5 failures for one username from one address lock
@@ -253,10 +254,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_LOCKOUT_CALLABLE = "governance.views.login_locked"
 AXES_VERBOSE = False
-# Behind the proxy the client's address is the last hop it appended.
+# Behind the proxy the client's address is the one it appended last to
+# X-Forwarded-For (what the client itself sent there is not trusted).
 AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_HTTPS_PROXY else None
+AXES_IPWARE_PROXY_ORDER = "right-most"
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_HTTPS_PROXY else ["REMOTE_ADDR"]
 )
