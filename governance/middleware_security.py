@@ -123,6 +123,7 @@ class StaffOtpMiddleware:
             and user.is_authenticated
             and user.is_staff
             and request.path.startswith(reverse("admin:index"))
+            and request.path != reverse("admin:logout")
             and not user.is_verified()
         ):
             from django_otp import user_has_device
