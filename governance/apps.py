@@ -8,4 +8,9 @@ class GovernanceConfig(AppConfig):
     verbose_name = _("Governance")
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
         from . import checks  # noqa: F401  (registers the system checks)
+        from .middleware_security import stamp_login
+
+        user_logged_in.connect(stamp_login, dispatch_uid="governance.stamp_login")

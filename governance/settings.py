@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "grids",
     "partyorg",
     "points",
@@ -56,14 +60,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "governance.middleware_security.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "governance.middleware_security.SessionTimeoutMiddleware",
+    "governance.middleware_security.StaffOtpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "governance.urls"
@@ -185,17 +196,113 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Gridwork API", "VERSION": "0.1.0"}
 
-# --- Security -----------------------------------------------------------------
+# --- Security (login, sessions, cookies, headers; docs/operations.md) ----------
+# Kept together; the upload, Celery and logging blocks live elsewhere in this file.
+BEHIND_HTTPS_PROXY = env.bool("BEHIND_HTTPS_PROXY", default=False)
+_SECURE_DEFAULT = BEHIND_HTTPS_PROXY or not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_SECURE_DEFAULT)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_SECURE_DEFAULT)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
-if env.bool("BEHIND_HTTPS_PROXY", default=False):
+# Signed links carry tokens in the path: never send the path to another site.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if BEHIND_HTTPS_PROXY:
     # The proxy terminates TLS and says so in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+    )
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    # The proxy's health checks and internal calls use plain HTTP on these paths.
+    SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[])
+
+# Sessions: phones are shared by grid workers, so a short idle timeout; staff
+# sessions end after a working day whatever happens (governance.middleware_security).
+SESSION_IDLE_TIMEOUT_GRID_WORKER = timedelta(
+    minutes=env.int("SESSION_IDLE_TIMEOUT_GRID_WORKER_MINUTES", default=30)
+)
+SESSION_ABSOLUTE_TIMEOUT_GRID_WORKER = timedelta(
+    hours=env.int("SESSION_ABSOLUTE_TIMEOUT_GRID_WORKER_HOURS", default=12)
+)
+SESSION_IDLE_TIMEOUT_STAFF = timedelta(
+    minutes=env.int("SESSION_IDLE_TIMEOUT_STAFF_MINUTES", default=120)
+)
+SESSION_ABSOLUTE_TIMEOUT_STAFF = timedelta(
+    hours=env.int("SESSION_ABSOLUTE_TIMEOUT_STAFF_HOURS", default=8)
+)
+SESSION_COOKIE_AGE = int(
+    max(
+        SESSION_ABSOLUTE_TIMEOUT_GRID_WORKER, SESSION_ABSOLUTE_TIMEOUT_STAFF
+    ).total_seconds()
+)
+
+# Failed logins (django-axes): 5 failures for one username from one address lock
+# that pair out for 30 minutes; street staff unlock in the admin (账号 → 解除登录锁定).
+AUTHENTICATION_BACKENDS = [
+    "governance.auth_backends.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "governance.views.login_locked"
+AXES_VERBOSE = False
+# Behind the proxy the client's address is the one it appended last to
+# X-Forwarded-For (what the client itself sent there is not trusted).
+AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_HTTPS_PROXY else None
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_HTTPS_PROXY else ["REMOTE_ADDR"]
+)
+
+# Second factor (django-otp, TOTP): staff who enrolled a device verify it before
+# the admin; with STAFF_REQUIRE_OTP every staff account must enrol first.
+STAFF_REQUIRE_OTP = env.bool("STAFF_REQUIRE_OTP", default=False)
+OTP_TOTP_ISSUER = "Gridwork"
+
+# Content security policy (django-csp): only this site's own files; no inline
+# scripts or styles, no frames, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # django-mptt's admin lists indent the tree with style attributes; an
+        # attribute cannot run script or select elements, and images still
+        # come only from img-src. <style> elements stay refused.
+        "style-src-elem": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+# Camera (photos of a patrol or a wish) and location (patrol points) for this
+# site only; every other powerful feature off.
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    "geolocation": ["self"],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+    "serial": [],
+    "bluetooth": [],
+    "midi": [],
+    "display-capture": [],
+    "fullscreen": ["self"],
+}
+# --- end of the security section --------------------------------------------------
 
 LOGGING = {
     "version": 1,

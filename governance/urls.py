@@ -6,12 +6,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import views, views_otp
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Second factor for staff (django-otp); failed logins are counted by django-axes
+    # through the authentication backend, so the login routes stay Django's own.
+    path("accounts/otp/setup/", views_otp.otp_setup, name="otp_setup"),
+    path("accounts/otp/verify/", views_otp.otp_verify, name="otp_verify"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("tickets/", include("tickets.urls")),

@@ -1,5 +1,6 @@
-"""Cross-app pages: the landing page after login."""
+"""Cross-app pages: the landing page after login, the lockout page."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
@@ -11,3 +12,17 @@ def home(request):
     if request.user.is_staff:
         return redirect("admin:index")
     return render(request, "governance/home.html")
+
+
+def login_locked(request, original_response=None, credentials=None):
+    """django-axes' lockout response (AXES_LOCKOUT_CALLABLE): too many failed
+    logins for this username from this address; status 429."""
+    return render(
+        request,
+        "registration/lockout.html",
+        {
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+        },
+        status=429,
+    )

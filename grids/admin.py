@@ -318,12 +318,24 @@ class StaffUserAdmin(
         (_("Gridwork"), {"fields": ("role", "region")}),
     )
     autocomplete_fields = ("region",)
+    actions = ("unlock_login",)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs
         return qs.filter(scope_q(request.user, "region"), is_superuser=False)
+
+    @admin.action(description=_("Unlock the login (after too many wrong passwords)"))
+    def unlock_login(self, request, queryset):
+        lifted = 0
+        for user in queryset:
+            lifted += services.staff_account_unlock(actor=request.user, user_id=user.pk)
+        self.message_user(
+            request,
+            _("%(accounts)d account(s) unlocked, %(locks)d lock(s) lifted.")
+            % {"accounts": len(queryset), "locks": lifted},
+        )
 
     def has_module_permission(self, request):
         return permissions.can_manage_accounts(request.user)

@@ -8,7 +8,12 @@ transaction. ``from grids import services; services.region_create(...)`` and
 ``from grids.services import region_create`` both work.
 """
 
-from .accounts import ROLE_SCOPE_LEVELS, staff_account_create, staff_account_update
+from .accounts import (
+    ROLE_SCOPE_LEVELS,
+    staff_account_create,
+    staff_account_unlock,
+    staff_account_update,
+)
 from .households import (
     HOUSEHOLD_EDITABLE_FIELDS,
     HOUSEHOLD_EXISTS,
@@ -69,5 +74,6 @@ __all__ = [
     "resident_tag_update",
     "resident_update",
     "staff_account_create",
+    "staff_account_unlock",
     "staff_account_update",
 ]

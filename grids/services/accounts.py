@@ -117,3 +117,25 @@ def staff_account_update(
             ],
         )
     return user
+
+
+def staff_account_unlock(*, actor, user_id: int) -> int:
+    """Lift the login lock (django-axes: too many failed passwords) of an account
+    in the actor's area, from every address; returns how many locks were lifted.
+    Administrators unlock any account, also in the admin's 访问尝试 list."""
+    from axes.utils import reset
+
+    permissions.require(permissions.can_manage_accounts(actor))
+    User = get_user_model()
+    user = User.objects.select_related("region").filter(pk=user_id).first()
+    in_reach = user is not None and (
+        actor.is_superuser
+        or (
+            not user.is_superuser
+            and user.region is not None
+            and actor.can_see_region(user.region)
+        )
+    )
+    if not in_reach:
+        permissions.require_in_scope(actor, None)
+    return reset(username=user.get_username())

@@ -1,0 +1,1 @@
+"""Login, sessions, headers and the content security policy (issue 9)."""
