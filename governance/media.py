@@ -93,7 +93,9 @@ def serve_media(request, path: str):
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(name)
     else:
-        response = FileResponse(open(full_path, "rb"), content_type=content_type)
+        response = FileResponse(
+            default_storage.open(name, "rb"), content_type=content_type
+        )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=False, filename=posixpath.basename(name)
