@@ -395,3 +395,23 @@ def test_a_content_file_without_extension_is_named_by_its_format(tree, grid_work
     raw = ContentFile(_jpeg(), name="upload")
     patrol = _patrol(grid_worker, tree["grids"][0], raw)
     assert STORED_NAME.match(patrol.photo.name)
+
+
+def test_compose_puts_nginx_in_front_with_the_same_prefix_and_body_cap(settings):
+    import yaml
+
+    from tests.processes import ROOT
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    prefix = services["web"]["environment"]["MEDIA_ACCEL_REDIRECT_PREFIX"]
+    assert "ports" not in services["web"]  # reached through the proxy only
+    proxy = services["proxy"]
+    assert "media:/data/media:ro" in proxy["volumes"]
+    assert any(v.startswith("./deploy/nginx.conf:") for v in proxy["volumes"])
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    location = conf.split(f"location {prefix} {{", 1)[1].split("\n    }", 1)[0]
+    assert "internal;" in location
+    assert f"alias {services['web']['environment']['MEDIA_ROOT']}/;" in location
+    assert "nosniff" in location
+    megabytes = settings.UPLOAD_MAX_REQUEST_BYTES // (1024 * 1024)
+    assert f"client_max_body_size {megabytes}m;" in conf
