@@ -278,9 +278,12 @@ def test_media_is_routed_with_debug_off(settings, patrol):
     assert match.func.__module__ == "governance.media"
 
 
-def test_polyglot_is_served_as_image_jpeg_with_nosniff(client, patrol, community_staff):
+def test_polyglot_is_served_as_image_jpeg_with_nosniff(
+    client, patrol, community_staff, django_assert_max_num_queries
+):
     client.force_login(community_staff)
-    response = client.get(patrol.photo.url)
+    with django_assert_max_num_queries(4):  # session, user, region, the record
+        response = client.get(patrol.photo.url)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -415,3 +418,29 @@ def test_compose_puts_nginx_in_front_with_the_same_prefix_and_body_cap(settings)
     assert "nosniff" in location
     megabytes = settings.UPLOAD_MAX_REQUEST_BYTES // (1024 * 1024)
     assert f"client_max_body_size {megabytes}m;" in conf
+
+
+def test_the_wish_page_shows_its_photo_to_who_sees_the_wish_only(
+    client, tree, grid_worker
+):
+    make_party_tree(tree)
+    member = PartyMemberFactory(organisation__region=tree["grids"][0])
+    wish = party_services.wish_post(
+        actor=grid_worker, region=tree["grids"][0], title="助听器", beneficiary="老人"
+    )
+    party_services.wish_claim(actor=grid_worker, wish_id=wish.pk, member=member)
+    wish = party_services.wish_fulfil(
+        actor=grid_worker, wish_id=wish.pk, note="送到", photo=_polyglot()
+    )
+    client.force_login(grid_worker)
+    page = client.get(reverse("partyorg:wish_detail", args=[wish.pk])).content.decode()
+    src = re.search(r'<img src="([^"]+)"', page).group(1)
+    assert src == wish.photo.url
+    response = client.get(src)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    elsewhere = UserFactory(
+        role=UserRole.GRID_WORKER, region=tree["grids"][2], is_staff=False
+    )
+    client.force_login(elsewhere)
+    assert client.get(src).status_code == 404
