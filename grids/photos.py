@@ -36,6 +36,8 @@ _WRITABLE_MODES = {
     "WEBP": {"RGB", "RGBA"},
 }
 _GPS_IFD = 0x8825
+# What Pillow raises on a file that is damaged past its header.
+_BROKEN = (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def _location(image: Image.Image) -> tuple[float | None, float | None]:
         gps = image.getexif().get_ifd(_GPS_IFD)
         if gps and 2 in gps and 4 in gps:
             return degrees(gps[2], gps.get(1, "N")), degrees(gps[4], gps.get(3, "E"))
-    except (OSError, ValueError, TypeError, ZeroDivisionError, KeyError):
+    except (*_BROKEN, ZeroDivisionError):
         pass
     return None, None
 
@@ -167,7 +169,7 @@ def photo_from_upload(upload) -> Photo:
             upright = ImageOps.exif_transpose(image)
             upright.load()
             data = _encode(upright, image_format)
-        except (OSError, SyntaxError, ValueError) as exc:
+        except _BROKEN as exc:  # truncated pixels or a malformed EXIF block
             raise _not_a_photo() from exc
     extension, content_type = PHOTO_FORMATS[image_format]
     return Photo(
@@ -187,9 +189,7 @@ def stored_photo_type(path) -> str | None:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 image_format = image.format
-    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, ValueError):
-        return None
-    except SyntaxError:
+    except (Image.DecompressionBombError, *_BROKEN):
         return None
     entry = PHOTO_FORMATS.get(image_format)
     return entry[1] if entry else None

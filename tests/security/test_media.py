@@ -444,3 +444,40 @@ def test_the_wish_page_shows_its_photo_to_who_sees_the_wish_only(
     )
     client.force_login(elsewhere)
     assert client.get(src).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("image_format", "mode"),
+    [
+        ("JPEG", "RGB"),
+        ("JPEG", "CMYK"),
+        ("JPEG", "L"),
+        ("PNG", "P"),
+        ("PNG", "LA"),
+        ("PNG", "I;16"),
+        ("WEBP", "RGBA"),
+    ],
+)
+def test_every_accepted_format_and_mode_is_written_again(image_format, mode):
+    from grids.photos import photo_from_upload
+
+    image = Image.new(mode, (5, 4))
+    if mode == "P":
+        image.info["transparency"] = 0
+    buffer = io.BytesIO()
+    image.save(buffer, image_format)
+    photo = photo_from_upload(SimpleUploadedFile("x", buffer.getvalue()))
+    with Image.open(io.BytesIO(photo.content.read())) as stored:
+        assert (stored.format, stored.size) == (image_format, (5, 4))
+    assert photo.content.name.endswith("." + photo.extension)
+
+
+def test_a_truncated_photo_is_refused():
+    from grids.photos import photo_from_upload
+
+    noisy = Image.effect_noise((64, 64), 50).convert("RGB")
+    buffer = io.BytesIO()
+    noisy.save(buffer, "JPEG")
+    with pytest.raises(DomainError) as exc:
+        photo_from_upload(SimpleUploadedFile("x.jpg", buffer.getvalue()[:600]))
+    assert exc.value.code == "photo_type"
