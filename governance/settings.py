@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "governance.middleware_security.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
+    "governance.request_limits.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -148,9 +149,25 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Photos are capped here and checked by content in the services that take them.
+# Uploads. A request whose declared body is over UPLOAD_MAX_REQUEST_BYTES is
+# refused (413) before Django reads it (governance.media.RequestBodyLimitMiddleware;
+# the front proxy's client_max_body_size should match). Each photo is then capped
+# in bytes before Pillow opens it and in pixels before it is decoded
+# (grids.photos). Uploads above FILE_UPLOAD_MAX_MEMORY_SIZE stream to a temporary
+# file instead of memory; form fields (no files) are capped at
+# DATA_UPLOAD_MAX_MEMORY_SIZE, and one request carries at most
+# DATA_UPLOAD_MAX_NUMBER_FILES files.
 UPLOAD_MAX_IMAGE_BYTES = env.int("UPLOAD_MAX_IMAGE_BYTES", default=8 * 1024 * 1024)
+UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=40_000_000)
+UPLOAD_MAX_REQUEST_BYTES = env.int("UPLOAD_MAX_REQUEST_BYTES", default=48 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# Photos are served by governance.media (login and the record's scope). Behind
+# nginx, set this to the prefix of an `internal` location aliased to MEDIA_ROOT
+# (e.g. /protected-media/): the view then answers with X-Accel-Redirect and nginx
+# sends the bytes. Empty: the view streams the file itself.
+MEDIA_ACCEL_REDIRECT_PREFIX = env.str("MEDIA_ACCEL_REDIRECT_PREFIX", default="")
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")

@@ -1,12 +1,11 @@
 """Root URLs: the admin, the apps' pages, i18n switching."""
 
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views, views_otp
+from . import media, views, views_otp
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,7 +20,8 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("points/", include("points.urls")),
     path("party/", include("partyorg.urls")),
+    # Uploaded photos, behind login and the record's scope (never a file server).
+    path(
+        f"{settings.MEDIA_URL.strip('/')}/<path:path>", media.serve_media, name="media"
+    ),
 ]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

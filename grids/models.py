@@ -499,6 +499,9 @@ class Patrol(models.Model):
     )
     notes = models.TextField(_("notes"))
     photo = models.ImageField(_("photo"), upload_to="patrols/%Y/%m/", blank=True)
+    # Where the photo was taken, from its EXIF: the stored file carries none.
+    gps_latitude = models.FloatField(_("GPS latitude"), null=True, blank=True)
+    gps_longitude = models.FloatField(_("GPS longitude"), null=True, blank=True)
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     objects = PatrolQuerySet.as_manager()
@@ -507,7 +510,11 @@ class Patrol(models.Model):
         verbose_name = _("patrol record")
         verbose_name_plural = _("patrol log")
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["region", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["region", "occurred_at"]),
+            # governance.media finds the record of a photo by its stored path.
+            models.Index(fields=["photo"], name="patrol_photo_idx"),
+        ]
 
     def __str__(self):
         return (

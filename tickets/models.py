@@ -529,6 +529,8 @@ class TicketPhoto(models.Model):
         verbose_name = _("ticket photo")
         verbose_name_plural = _("ticket photos")
         ordering = ["uploaded_at", "pk"]
+        # governance.media finds the record of a photo by its stored path.
+        indexes = [models.Index(fields=["image"], name="ticketphoto_image_idx")]
 
     def __str__(self):
         return self.image.name

@@ -10,7 +10,7 @@ from ..choices import GRID_LEVELS
 from ..cleaning import validated_save
 from ..errors import DomainError
 from ..models import Household, Patrol, Region
-from ..uploads import validate_image_upload
+from ..photos import photo_from_upload
 
 
 def patrol_record(
@@ -43,8 +43,7 @@ def patrol_record(
         raise DomainError(
             _("A patrol cannot be recorded in the future."), code="future"
         )
-    if photo:
-        validate_image_upload(photo)
+    stored = photo_from_upload(photo) if photo else None
     patrol = Patrol(
         worker=actor,
         region=region,
@@ -52,6 +51,8 @@ def patrol_record(
         occurred_at=occurred_at,
         household=household,
         notes=(notes or "").strip(),
-        photo=photo or "",
+        photo=stored.content if stored else "",
+        gps_latitude=stored.latitude if stored else None,
+        gps_longitude=stored.longitude if stored else None,
     )
     return validated_save(patrol)

@@ -29,7 +29,7 @@ from grids.errors import DomainError, NotAllowed
 from grids.models import Region, Resident
 from grids.notifications import notify, notify_many
 from grids.permissions import require, require_in_scope
-from grids.uploads import validate_image_upload
+from grids.photos import photo_from_upload
 
 from .. import permissions
 from ..choices import WISH_TRANSITIONS, WishAction, WishState
@@ -243,7 +243,7 @@ def wish_fulfil(*, actor, wish_id: int, note: str, photo) -> Wish:
         raise DomainError(_("Say how the wish was fulfilled."), code="no_note")
     if not photo:
         raise DomainError(_("Add a photo of the fulfilled wish."), code="no_photo")
-    validate_image_upload(photo)
+    stored = photo_from_upload(photo)
     with transaction.atomic():
         wish, event = _take_step(
             actor=actor,
@@ -252,7 +252,7 @@ def wish_fulfil(*, actor, wish_id: int, note: str, photo) -> Wish:
             note=note,
             fulfilled_at=timezone.now(),
             fulfilment_note=note,
-            photo=photo,
+            photo=stored.content,
         )
         community_id, title = wish.community_id, wish.title
         transaction.on_commit(

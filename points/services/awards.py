@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from grids.errors import Conflict, DomainError
 from grids.notifications import notify
 from grids.permissions import require
-from grids.uploads import validate_image_upload
+from grids.photos import photo_from_upload
 
 from .. import permissions
 from ..choices import AWARD_TRANSITIONS, AwardAction, AwardStatus, EntryKind
@@ -116,8 +116,7 @@ def award_propose(
         raise DomainError(
             _("This rule item is not in force on that date."), code="rule_inactive"
         )
-    if photo:
-        validate_image_upload(photo)
+    stored = photo_from_upload(photo) if photo else None
     award = Award(
         resident=resident,
         rule_item=rule_item,
@@ -127,8 +126,8 @@ def award_propose(
         proposed_by=actor,
         idempotency_key=key,
     )
-    if photo:
-        award.photo = photo
+    if stored:
+        award.photo = stored.content
     with transaction.atomic():
         try:
             with transaction.atomic():

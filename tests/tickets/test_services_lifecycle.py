@@ -82,7 +82,7 @@ def test_photo_is_kept_with_its_gps(tree, street_staff, tmp_path, settings):
     assert photo.gps_latitude == pytest.approx(36.67, abs=0.01)
     assert photo.gps_longitude == pytest.approx(117.025, abs=0.01)
     with Image.open(photo.image.path) as stored:
-        assert stored.getexif().get_ifd(0x8825)  # EXIF kept as uploaded
+        assert not stored.getexif()  # re-encoded: the location is in the row only
 
 
 def test_renamed_text_file_is_refused_and_nothing_written(tree, street_staff):

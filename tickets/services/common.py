@@ -2,19 +2,17 @@
 deadlines, the event log, photos and notifications after commit."""
 
 import datetime as dt
-import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image
 
 from grids.choices import RegionLevel, UserRole
 from grids.errors import DomainError, OutOfScope
 from grids.notifications import notify
-from grids.uploads import validate_image_upload
+from grids.photos import Photo, photo_from_upload
 
 from ..choices import (
     HOTLINE_DEADLINE_CLASS,
@@ -162,48 +160,30 @@ def record_event(
     )
 
 
-def check_photos(photos) -> list[tuple[object, str]]:
-    """Validate every photo before anything is written; (file, extension)."""
-    return [(photo, validate_image_upload(photo)) for photo in photos or ()]
-
-
-def _gps(upload) -> tuple[float | None, float | None]:
-    """Latitude and longitude from the photo's EXIF, if the phone wrote them."""
-
-    def to_degrees(value, ref):
-        d, m, s = (float(x) for x in value)
-        degrees = d + m / 60 + s / 3600
-        return -degrees if ref in ("S", "W") else degrees
-
-    try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            gps = image.getexif().get_ifd(0x8825)
-        if gps and 2 in gps and 4 in gps:
-            return to_degrees(gps[2], gps.get(1, "N")), to_degrees(
-                gps[4], gps.get(3, "E")
-            )
-    except (OSError, ValueError, TypeError, ZeroDivisionError, KeyError):
-        pass
-    finally:
-        upload.seek(0)
-    return None, None
+def check_photos(photos) -> list[tuple[Photo, str]]:
+    """Check and re-encode every photo before anything is written; each as
+    (the re-encoded photo under a random name, its extension)."""
+    checked = []
+    for upload in photos or ():
+        photo = photo_from_upload(upload)
+        checked.append((photo, photo.extension))
+    return checked
 
 
 def save_photos(ticket: Ticket, event: TicketEvent, checked) -> list[TicketPhoto]:
-    """Store photos as uploaded (EXIF kept), linked to the event."""
+    """Store the checked photos (re-encoded, no EXIF; the location the phone
+    wrote kept in the row), linked to the event."""
     saved = []
-    for upload, extension in checked:
-        latitude, longitude = _gps(upload)
-        photo = TicketPhoto(
+    for photo, _extension in checked:
+        row = TicketPhoto(
             ticket=ticket,
             event=event,
-            gps_latitude=latitude,
-            gps_longitude=longitude,
+            gps_latitude=photo.latitude,
+            gps_longitude=photo.longitude,
         )
-        photo.image.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
-        photo.save()
-        saved.append(photo)
+        row.image.save(photo.content.name, photo.content, save=False)
+        row.save()
+        saved.append(row)
     return saved
 
 

@@ -1,0 +1,105 @@
+"""Serving uploaded photos: to a logged-in user who may see the record the file
+belongs to, with the type its content has, never the one its name suggests.
+
+There is no ``/media/`` file server. ``serve_media`` finds the record by the
+stored path (one ``PhotoSource`` per FileField/ImageField of the project; a test
+fails when a new field has none), checks it through that record's own scope rule,
+and answers with the detected type, ``nosniff`` and ``inline``. Behind nginx
+(``MEDIA_ACCEL_REDIRECT_PREFIX``) it only names the file in ``X-Accel-Redirect``
+and nginx sends the bytes from an ``internal`` location; otherwise it streams the
+file. Anything else (anonymous: the login page; no record, another area's record,
+a file that is not a JPEG, PNG or WebP: 404) gives nothing away.
+"""
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
+from django.db.models import Model, QuerySet
+from django.http import FileResponse, Http404, HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_safe
+
+from grids.models import Patrol
+from grids.photos import stored_photo_type
+from partyorg.models import Wish
+from points.models import Award
+from tickets.models import Ticket, TicketPhoto
+
+
+@dataclass(frozen=True)
+class PhotoSource:
+    """A file field and the rows of its model a user may see."""
+
+    model: type[Model]
+    field: str
+    visible_to: Callable[[object], QuerySet]
+
+    @property
+    def prefix(self) -> str:
+        """The folder its files are stored under (``upload_to`` up to the date)."""
+        upload_to = self.model._meta.get_field(self.field).upload_to
+        return str(upload_to).split("%", 1)[0]
+
+    def may_read(self, user, name: str) -> bool:
+        return self.visible_to(user).filter(**{self.field: name}).exists()
+
+
+PHOTO_SOURCES = (
+    PhotoSource(
+        TicketPhoto,
+        "image",
+        lambda user: TicketPhoto.objects.filter(
+            ticket__in=Ticket.objects.visible_to(user)
+        ),
+    ),
+    PhotoSource(Patrol, "photo", lambda user: Patrol.objects.visible_to(user)),
+    PhotoSource(Wish, "photo", lambda user: Wish.objects.visible_to(user)),
+    PhotoSource(Award, "photo", lambda user: Award.objects.visible_to(user)),
+)
+
+
+def _source_for(name: str) -> PhotoSource | None:
+    for source in sorted(PHOTO_SOURCES, key=lambda s: -len(s.prefix)):
+        if name.startswith(source.prefix):
+            return source
+    return None
+
+
+@require_safe
+@login_required
+def serve_media(request, path: str):
+    name = posixpath.normpath(path)
+    if name != path or name.startswith(("/", "..")):
+        raise Http404
+    source = _source_for(name)
+    if source is None or not source.may_read(request.user, name):
+        raise Http404
+    try:
+        full_path = default_storage.path(name)
+    except SuspiciousFileOperation:
+        raise Http404 from None
+    content_type = stored_photo_type(full_path)
+    if content_type is None:
+        raise Http404
+    prefix = settings.MEDIA_ACCEL_REDIRECT_PREFIX
+    if prefix:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(name)
+    else:
+        response = FileResponse(
+            default_storage.open(name, "rb"), content_type=content_type
+        )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=False, filename=posixpath.basename(name)
+    )
+    patch_cache_control(response, private=True, max_age=3600)
+    patch_vary_headers(response, ["Cookie"])
+    return response
