@@ -541,6 +541,13 @@ def explain(sql: str, params=None) -> dict:
     }
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux: ru_maxrss in KB)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _first_select(statements: list[str]) -> str:
     return next(s for s in statements if s.lstrip().upper().startswith("SELECT"))
 
@@ -553,29 +560,61 @@ def measure_jobs(now: dt.datetime) -> dict:
     from tickets.choices import ESCALATING_STAGES
     from tickets.models import Ticket
     from tickets.services import (
+        escalation,
         tickets_escalate_overdue,
         tickets_mark_unevaluated,
         tickets_send_reminders,
     )
-    from tickets.services.escalation import _due_for_escalation
+    from tickets.services.batches import batch_size
+    from tickets.services.escalation import (
+        _due_for_escalation,
+        tickets_escalate_overdue_run,
+    )
 
     results = {}
     with transaction.atomic():
         results["overdue_in_escalating_stages"] = Ticket.objects.filter(
             stage__in=ESCALATING_STAGES, stage_deadline__lt=now
         ).count()
+        # The first batch's query: keyset order, bounded, rows skipped if locked.
         candidates = (
             _due_for_escalation(now)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
+            .filter(pk__gt=0)
+            .order_by("pk")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values("pk")[: batch_size()]
         )
         sql, params = candidates.query.get_compiler(using=candidates.db).as_sql()
         plan_before = explain(sql, params)
-        first, _statements_run = run_job(tickets_escalate_overdue, now=now)
+        # How long one batch's work holds its rows (after its SELECT … FOR UPDATE).
+        batch_seconds = []
+        escalate_batch = escalation._escalate_batch
+
+        def timed_batch(*args):
+            started = time.perf_counter()
+            try:
+                return escalate_batch(*args)
+            finally:
+                batch_seconds.append(time.perf_counter() - started)
+
+        escalation._escalate_batch = timed_batch
+        rss_before = _peak_rss_mb()
+        try:
+            first, _statements_run = run_job(tickets_escalate_overdue_run, now=now)
+        finally:
+            escalation._escalate_batch = escalate_batch
+        escalated, run = first["result"]
+        first["result"] = escalated
         second, statements = run_job(tickets_escalate_overdue, now=now)
         results["escalate_overdue"] = {
             "first_run": first,
             "second_run": second,
+            "batch_size": batch_size(),
+            "batches": run.batches,
+            "longest_batch_seconds": round(max(batch_seconds, default=0), 3),
+            "digest_recipients": len(run.digest_for),
+            "peak_rss_mb_before": rss_before,
+            "peak_rss_mb_after": _peak_rss_mb(),
             "candidate_query_plan_first_run": plan_before,
             "candidate_query_plan_second_run": explain(_first_select(statements)),
         }

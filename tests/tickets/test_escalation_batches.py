@@ -122,6 +122,32 @@ def test_escalating_twice_tells_nobody_twice(tree, supervisor, street_staff):
     assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
 
 
+def test_a_run_cut_short_is_finished_by_the_next_with_nothing_doubled(
+    monkeypatch, tree, supervisor
+):
+    _bulk_overdue(tree, 5)
+    escalate_batch = escalation._escalate_batch
+    calls = []
+
+    def die_in_the_second_batch(due, ids, run):
+        calls.append(ids)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return escalate_batch(due, ids, run)
+
+    monkeypatch.setattr(escalation, "_escalate_batch", die_in_the_second_batch)
+    with pytest.raises(SystemExit):
+        services.tickets_escalate_overdue(batch_size=2)
+    # The first batch was committed, the second rolled back, no digest sent.
+    assert Ticket.objects.filter(escalation_level=1).count() == 2
+    assert not _digests().exists()
+    monkeypatch.setattr(escalation, "_escalate_batch", escalate_batch)
+    assert services.tickets_escalate_overdue(batch_size=2) == 3
+    assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
+    assert TicketEvent.objects.filter(action=Action.ESCALATE).count() == 5
+    assert "3" in _digests().get(recipient=supervisor).title
+
+
 def test_reminders_run_in_batches_once_per_deadline(lifecycle):
     tickets = [walk_to(Stage.ACCEPTED, **lifecycle) for _i in range(3)]
     at = max(t.remind_at for t in tickets) + dt.timedelta(minutes=1)

@@ -14,7 +14,10 @@ Who is told of an escalation: the supervisors whose scope holds the node get one
 digest per run (how many, where, and a link to the list of escalated overdue
 tickets), never one message per ticket; the node's own staff get a message per
 ticket, at most ``TICKETS_ESCALATION_TICKET_NOTICES`` per run, and the digest
-when there were more. The event row per ticket is the history.
+when there were more. The event row per ticket is the history. A run cut short
+(its worker killed) keeps the batches it committed and sends no digest; the rerun
+escalates the rest and its digest counts those, while the digest's link lists
+every escalated overdue ticket either way.
 """
 
 import datetime as dt
