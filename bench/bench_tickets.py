@@ -634,6 +634,68 @@ def measure_jobs(now: dt.datetime) -> dict:
     return results
 
 
+def measure_locks_during_escalation(now: dt.datetime) -> dict:
+    """Opt-in (``BENCH_CONCURRENT_LOCKS=1``): escalation for real, committed batch
+    by batch in a thread, while this thread, as a web request would (web lock
+    timeout), takes the row lock a 接单 takes on overdue tickets all over the
+    backlog, each in a transaction rolled back. Reports how long those locks
+    waited. The escalation is committed, so the tickets are cleared afterwards
+    and the next run builds them again."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from grids.db import RecordBusy, apply_web_timeouts
+    from tickets.services.common import lock_ticket
+    from tickets.services.escalation import (
+        _due_for_escalation,
+        tickets_escalate_overdue_run,
+    )
+
+    due = list(_due_for_escalation(now).values_list("pk", flat=True))
+    sample = random.Random(7).sample(due, min(len(due), 2000))
+    outcome = {}
+
+    def escalate():
+        try:
+            started = time.perf_counter()
+            escalated, run = tickets_escalate_overdue_run(now=now)
+            outcome.update(
+                escalated=escalated,
+                batches=run.batches,
+                seconds=round(time.perf_counter() - started, 2),
+            )
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=escalate)
+    apply_web_timeouts()
+    waits, busy = [], 0
+    worker.start()
+    for pk in sample:
+        if not worker.is_alive():
+            break
+        started = time.perf_counter()
+        try:
+            with transaction.atomic():
+                lock_ticket(pk)
+                transaction.set_rollback(True)
+        except RecordBusy:
+            busy += 1
+        waits.append(time.perf_counter() - started)
+    worker.join()
+    connection.close()  # drop the web timeouts
+    _clear_tickets()
+    waits.sort()
+    return {
+        **outcome,
+        "locks_taken_while_running": len(waits),
+        "busy": busy,
+        "median_wait_ms": round(statistics.median(waits) * 1000, 1) if waits else None,
+        "max_wait_ms": round(waits[-1] * 1000, 1) if waits else None,
+    }
+
+
 def measure_list(actor, repeat: int = 3) -> dict:
     """The scoped list as the admin and the API page it: first page of 50 and
     the count."""
@@ -706,6 +768,8 @@ def main():
     results.update(measure_jobs(now))
     results["street_ticket_list"] = measure_list(street_user)
     results["district_supervisor_ticket_list"] = measure_list(district_user)
+    if os.environ.get("BENCH_CONCURRENT_LOCKS") == "1":
+        results["locks_during_escalation"] = measure_locks_during_escalation(now)
     print(json.dumps(results, ensure_ascii=False, indent=2, default=str))
 
 
