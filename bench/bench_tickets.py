@@ -565,7 +565,7 @@ def measure_jobs(now: dt.datetime) -> dict:
         tickets_mark_unevaluated,
         tickets_send_reminders,
     )
-    from tickets.services.batches import batch_size
+    from tickets.services.batches import batch_size, due_ids
     from tickets.services.escalation import (
         _due_for_escalation,
         tickets_escalate_overdue_run,
@@ -576,15 +576,19 @@ def measure_jobs(now: dt.datetime) -> dict:
         results["overdue_in_escalating_stages"] = Ticket.objects.filter(
             stage__in=ESCALATING_STAGES, stage_deadline__lt=now
         ).count()
-        # The first batch's query: keyset order, bounded, rows skipped if locked.
-        candidates = (
+        # The run's one unlocked read of the due ids, then the first batch's lock.
+        candidates = _due_for_escalation(now).order_by().values_list("pk", flat=True)
+        sql, params = candidates.query.get_compiler(using=candidates.db).as_sql()
+        first_batch = list(due_ids(_due_for_escalation(now))[: batch_size()])
+        lock = (
             _due_for_escalation(now)
-            .filter(pk__gt=0)
+            .filter(pk__in=first_batch)
             .order_by("pk")
             .select_for_update(skip_locked=True, of=("self",))
-            .values("pk")[: batch_size()]
+            .values("pk")
         )
-        sql, params = candidates.query.get_compiler(using=candidates.db).as_sql()
+        lock_sql, lock_params = lock.query.get_compiler(using=lock.db).as_sql()
+        plan_batch = explain(lock_sql, lock_params)
         plan_before = explain(sql, params)
         # How long one batch's work holds its rows (after its SELECT … FOR UPDATE).
         batch_seconds = []
@@ -616,6 +620,7 @@ def measure_jobs(now: dt.datetime) -> dict:
             "peak_rss_mb_before": rss_before,
             "peak_rss_mb_after": _peak_rss_mb(),
             "candidate_query_plan_first_run": plan_before,
+            "first_batch_lock_plan": plan_batch,
             "candidate_query_plan_second_run": explain(_first_select(statements)),
         }
         for name, job in (
