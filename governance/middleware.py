@@ -1,11 +1,12 @@
 """Database limits for web requests (see ``grids.db``).
 
 ``DatabaseTimeoutsMiddleware`` sets PostgreSQL's ``lock_timeout`` and
-``statement_timeout`` at the start of every request, so a page never waits long
-behind a periodic job's row locks; Celery jobs and management commands do not
-pass through here and keep no limit. A lock wait or statement that ran out and
-reached the view uncaught is answered with a clear message and a 409 (busy) or
-503 (too slow) instead of a 500; the service's transaction was rolled back.
+``statement_timeout`` just before a request's first statement, so a page never
+waits long behind a periodic job's row locks (a request that needs no database
+opens no connection); Celery jobs and management commands do not pass through
+here and keep no limit. A lock wait or statement that ran out and reached the
+view uncaught is answered with a clear message and a 409 (busy) or 503 (too
+slow) instead of a 500; the service's transaction was rolled back.
 """
 
 import logging
@@ -13,7 +14,7 @@ import logging
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from grids.db import apply_web_timeouts, as_domain_error
+from grids.db import as_domain_error, web_timeouts_for_request
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,8 @@ class DatabaseTimeoutsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        apply_web_timeouts()
-        return self.get_response(request)
+        with web_timeouts_for_request():
+            return self.get_response(request)
 
     def process_exception(self, request, exception):
         error = as_domain_error(exception)

@@ -5,7 +5,7 @@ A web request (never a Celery job or a command) waits at most
 ``WEB_DB_LOCK_TIMEOUT_MS`` for a row lock and runs one statement at most
 ``WEB_DB_STATEMENT_TIMEOUT_MS`` (PostgreSQL ``lock_timeout`` and
 ``statement_timeout``, set by ``governance.middleware.DatabaseTimeoutsMiddleware``
-at the start of every request). A lock wait that runs out is the error
+before a request's first statement). A lock wait that runs out is the error
 ``RecordBusy``: a 409 with "this record is busy, try again", never a 500, and the
 service's transaction is rolled back, so nothing is half-written.
 """
@@ -102,8 +102,8 @@ def web_timeouts() -> tuple[int, int]:
 
 
 def apply_web_timeouts(using: str = DEFAULT_DB_ALIAS) -> bool:
-    """Set the web limits on this thread's connection (PostgreSQL only; a no-op
-    elsewhere). Session-level, so they hold for the rest of the request in
+    """Set the web limits on this thread's connection now (PostgreSQL only; a
+    no-op elsewhere). Session-level, so they hold for the rest of the request in
     autocommit mode; the connection then serves only web requests of this
     process. Returns whether they were set.
 
@@ -112,12 +112,43 @@ def apply_web_timeouts(using: str = DEFAULT_DB_ALIAS) -> bool:
     connection = connections[using]
     if connection.vendor != "postgresql":
         return False
-    lock_ms, statement_ms = web_timeouts()
     connection.ensure_connection()
+    _set_timeouts(connection)
+    return True
+
+
+def _set_timeouts(connection) -> None:
+    lock_ms, statement_ms = web_timeouts()
     with connection.connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('lock_timeout', %s, false), "
             "set_config('statement_timeout', %s, false)",
             [f"{lock_ms}ms", f"{statement_ms}ms"],
         )
-    return True
+
+
+class _TimeoutsBeforeFirstQuery:
+    """An execute wrapper: sets the web limits just before the request's first
+    statement, so a request that never touches the database opens no connection."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.done = False
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self.done:
+            self.done = True
+            _set_timeouts(self.connection)
+        return execute(sql, params, many, context)
+
+
+@contextmanager
+def web_timeouts_for_request(using: str = DEFAULT_DB_ALIAS):
+    """Within the block, the connection's first statement is preceded by the web
+    limits (PostgreSQL only)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.execute_wrapper(_TimeoutsBeforeFirstQuery(connection)):
+        yield
