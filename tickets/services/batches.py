@@ -22,11 +22,11 @@ from django.db.models import QuerySet
 
 from .common import setting
 
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 500
 
 
 def batch_size(size: int | None = None) -> int:
-    """``size``, else ``TICKETS_ESCALATION_BATCH`` (1000); at least 1."""
+    """``size``, else ``TICKETS_ESCALATION_BATCH`` (500); at least 1."""
     return max(1, int(size or setting("TICKETS_ESCALATION_BATCH", DEFAULT_BATCH_SIZE)))
 
 
