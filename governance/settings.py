@@ -183,8 +183,9 @@ WEB_DB_STATEMENT_TIMEOUT_MS = env.int("WEB_DB_STATEMENT_TIMEOUT_MS", default=300
 # The periodic ticket jobs (escalation, reminders, 未评价) lock and change at most
 # this many tickets per transaction, so a web request never waits behind a whole
 # backlog (bench, 100,104 overdue on a busy machine: a batch of 1,000 held its rows
-# up to 7 s, a 接单's lock waited at most 2.8 s); supervisors get one digest per escalation run, and a unit's staff at
-# most this many per-ticket escalation notices per run (then the digest).
+# up to 7 s, a 接单's lock waited at most 2.8 s). Supervisors get one digest per
+# escalation run, and a unit's staff at most this many per-ticket escalation
+# notices per run (then the digest).
 TICKETS_ESCALATION_BATCH = env.int("TICKETS_ESCALATION_BATCH", default=500)
 TICKETS_ESCALATION_TICKET_NOTICES = env.int(
     "TICKETS_ESCALATION_TICKET_NOTICES", default=20
