@@ -542,6 +542,13 @@ def explain(sql: str, params=None) -> dict:
     }
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux: ru_maxrss in KB)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _first_select(statements: list[str]) -> str:
     return next(s for s in statements if s.lstrip().upper().startswith("SELECT"))
 
@@ -554,30 +561,67 @@ def measure_jobs(now: dt.datetime) -> dict:
     from tickets.choices import ESCALATING_STAGES
     from tickets.models import Ticket
     from tickets.services import (
+        escalation,
         tickets_escalate_overdue,
         tickets_mark_unevaluated,
         tickets_send_reminders,
     )
-    from tickets.services.escalation import _due_for_escalation
+    from tickets.services.batches import batch_size, due_ids
+    from tickets.services.escalation import (
+        _due_for_escalation,
+        tickets_escalate_overdue_run,
+    )
 
     results = {}
     with transaction.atomic():
         results["overdue_in_escalating_stages"] = Ticket.objects.filter(
             stage__in=ESCALATING_STAGES, stage_deadline__lt=now
         ).count()
-        candidates = (
-            _due_for_escalation(now)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
-        )
+        # The run's one unlocked read of the due ids, then the first batch's lock.
+        candidates = _due_for_escalation(now).order_by().values_list("pk", flat=True)
         sql, params = candidates.query.get_compiler(using=candidates.db).as_sql()
+        first_batch = list(due_ids(_due_for_escalation(now))[: batch_size()])
+        lock = (
+            _due_for_escalation(now)
+            .filter(pk__in=first_batch)
+            .order_by("pk")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values("pk")
+        )
+        lock_sql, lock_params = lock.query.get_compiler(using=lock.db).as_sql()
+        plan_batch = explain(lock_sql, lock_params)
         plan_before = explain(sql, params)
-        first, _statements_run = run_job(tickets_escalate_overdue, now=now)
+        # How long one batch's work holds its rows (after its SELECT … FOR UPDATE).
+        batch_seconds = []
+        escalate_batch = escalation._escalate_batch
+
+        def timed_batch(*args):
+            started = time.perf_counter()
+            try:
+                return escalate_batch(*args)
+            finally:
+                batch_seconds.append(time.perf_counter() - started)
+
+        escalation._escalate_batch = timed_batch
+        rss_before = _peak_rss_mb()
+        try:
+            first, _statements_run = run_job(tickets_escalate_overdue_run, now=now)
+        finally:
+            escalation._escalate_batch = escalate_batch
+        escalated, run = first["result"]
+        first["result"] = escalated
         second, statements = run_job(tickets_escalate_overdue, now=now)
         results["escalate_overdue"] = {
             "first_run": first,
             "second_run": second,
+            "batch_size": batch_size(),
+            "batches": run.batches,
+            "longest_batch_seconds": round(max(batch_seconds, default=0), 3),
+            "digest_recipients": len(run.digest_for),
+            "peak_rss_mb_before": rss_before,
+            "peak_rss_mb_after": _peak_rss_mb(),
             "candidate_query_plan_first_run": plan_before,
+            "first_batch_lock_plan": plan_batch,
             "candidate_query_plan_second_run": explain(_first_select(statements)),
         }
         for name, job in (
@@ -594,6 +638,68 @@ def measure_jobs(now: dt.datetime) -> dict:
             }
         transaction.set_rollback(True)
     return results
+
+
+def measure_locks_during_escalation(now: dt.datetime) -> dict:
+    """Opt-in (``BENCH_CONCURRENT_LOCKS=1``): escalation for real, committed batch
+    by batch in a thread, while this thread, as a web request would (web lock
+    timeout), takes the row lock a 接单 takes on overdue tickets all over the
+    backlog, each in a transaction rolled back. Reports how long those locks
+    waited. The escalation is committed, so the tickets are cleared afterwards
+    and the next run builds them again."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from grids.db import RecordBusy, apply_web_timeouts
+    from tickets.services.common import lock_ticket
+    from tickets.services.escalation import (
+        _due_for_escalation,
+        tickets_escalate_overdue_run,
+    )
+
+    due = list(_due_for_escalation(now).values_list("pk", flat=True))
+    sample = random.Random(7).sample(due, min(len(due), 2000))
+    outcome = {}
+
+    def escalate():
+        try:
+            started = time.perf_counter()
+            escalated, run = tickets_escalate_overdue_run(now=now)
+            outcome.update(
+                escalated=escalated,
+                batches=run.batches,
+                seconds=round(time.perf_counter() - started, 2),
+            )
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=escalate)
+    apply_web_timeouts()
+    waits, busy = [], 0
+    worker.start()
+    for pk in sample:
+        if not worker.is_alive():
+            break
+        started = time.perf_counter()
+        try:
+            with transaction.atomic():
+                lock_ticket(pk)
+                transaction.set_rollback(True)
+        except RecordBusy:
+            busy += 1
+        waits.append(time.perf_counter() - started)
+    worker.join()
+    connection.close()  # drop the web timeouts
+    _clear_tickets()
+    waits.sort()
+    return {
+        **outcome,
+        "locks_taken_while_running": len(waits),
+        "busy": busy,
+        "median_wait_ms": round(statistics.median(waits) * 1000, 1) if waits else None,
+        "max_wait_ms": round(waits[-1] * 1000, 1) if waits else None,
+    }
 
 
 def measure_list(actor, repeat: int = 3) -> dict:
@@ -668,6 +774,8 @@ def main():
     results.update(measure_jobs(now))
     results["street_ticket_list"] = measure_list(street_user)
     results["district_supervisor_ticket_list"] = measure_list(district_user)
+    if os.environ.get("BENCH_CONCURRENT_LOCKS") == "1":
+        results["locks_during_escalation"] = measure_locks_during_escalation(now)
     print(json.dumps(results, ensure_ascii=False, indent=2, default=str))
 
 

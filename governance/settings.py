@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "governance.middleware_security.SessionTimeoutMiddleware",
     "governance.middleware_security.StaffOtpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Near the end, so that a timed-out lock wait in a view becomes a translated page.
+    "governance.middleware.DatabaseTimeoutsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -194,11 +196,56 @@ else:
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_TASK_ACKS_LATE = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Reliability: web timeouts, jobs in short transactions, Celery delivery ------
+# (issue 9, finding 6; kept together.) A web request waits at most this long for a
+# row lock, then the user is told the record is busy (grids.db.RecordBusy), and
+# runs one statement at most this long; set per request on PostgreSQL by
+# governance.middleware.DatabaseTimeoutsMiddleware. Celery jobs and commands have
+# no such limit. 0 turns a limit off.
+WEB_DB_LOCK_TIMEOUT_MS = env.int("WEB_DB_LOCK_TIMEOUT_MS", default=3000)
+WEB_DB_STATEMENT_TIMEOUT_MS = env.int("WEB_DB_STATEMENT_TIMEOUT_MS", default=30000)
+# The periodic ticket jobs (escalation, reminders, 未评价) lock and change at most
+# this many tickets per transaction, so a web request never waits behind a whole
+# backlog (bench, 100,104 overdue on a busy machine: a batch of 1,000 held its rows
+# up to 7 s, a 接单's lock waited at most 2.8 s). Supervisors get one digest per
+# escalation run, and a unit's staff at most this many per-ticket escalation
+# notices per run (then the digest).
+TICKETS_ESCALATION_BATCH = env.int("TICKETS_ESCALATION_BATCH", default=500)
+TICKETS_ESCALATION_TICKET_NOTICES = env.int(
+    "TICKETS_ESCALATION_TICKET_NOTICES", default=20
+)
+# A task is acknowledged only when it has finished, and put back on the queue if
+# its worker dies mid-run (the jobs are idempotent and commit batch by batch, so
+# the rerun finishes without doubling anything); one task at a time per worker
+# process. A hard limit ends a runaway task well before the broker's visibility
+# timeout would hand it to a second worker.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task whose broker connection dropped cannot be acknowledged any more: stop it,
+# it is redelivered (and would otherwise run twice).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=50 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=55 * 60)
+if REDIS_URL:
+    # Seconds an unacknowledged task stays with its worker before Redis redelivers
+    # it: longer than the hard time limit, so only a dead worker's task comes back.
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
+        "CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60
+    )
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    }
+_visibility_timeout = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+if _visibility_timeout is not None and _visibility_timeout <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_TIME_LIMIT must be shorter than CELERY_VISIBILITY_TIMEOUT, or "
+        "a task still running is delivered to a second worker."
+    )
 
 # --- REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -13,6 +13,7 @@ from tests.tickets.factories import walk_to
 from tickets import services
 from tickets.choices import Action, Stage
 from tickets.models import Ticket, TicketEvent
+from tickets.services.escalation import tickets_escalate_overdue_run
 
 pytestmark = pytest.mark.django_db
 
@@ -43,18 +44,22 @@ def test_overdue_ticket_escalates_one_level_and_only_once(lifecycle, supervisor)
     assert fresh.escalation_level == 0
     event = ticket.events.get(action=Action.ESCALATE)
     assert event.data["level"] == 1 and event.actor is None
-    recipients = set(
+    told_of_the_ticket = set(
         Notification.objects.filter(
             dedupe_key=f"ticket:{ticket.pk}:escalation:1"
         ).values_list("recipient_id", flat=True)
     )
-    # Supervisors whose scope holds the street, and the street's own staff.
-    assert recipients == {
+    # The street's own staff are told of the ticket itself ...
+    assert told_of_the_ticket == {lifecycle["street_staff"].pk}
+    # ... the supervisors whose scope holds the street get the run's digest.
+    digests = Notification.objects.filter(dedupe_key__startswith="escalation:digest:")
+    assert set(digests.values_list("recipient_id", flat=True)) == {
         supervisor.pk,
         street_supervisor.pk,
-        lifecycle["street_staff"].pk,
     }
-    assert elsewhere.pk not in recipients
+    assert elsewhere.pk not in set(
+        Notification.objects.values_list("recipient_id", flat=True)
+    )
 
 
 def test_escalation_recipients_are_selected_in_sql_per_node(
@@ -84,17 +89,15 @@ def test_escalation_recipients_are_selected_in_sql_per_node(
     rows = [row(tree["street"]), row(community), row(community)]
     with django_assert_num_queries(1) as ctx:
         recipients = _escalation_recipients(rows)
-    assert set(recipients[tree["street"].pk]) == {
-        supervisor.pk,
-        street_supervisor.pk,
-        street_staff.pk,
-    }
-    assert set(recipients[community.pk]) == {
+    street = recipients[tree["street"].pk]
+    assert set(street.supervisors) == {supervisor.pk, street_supervisor.pk}
+    assert street.staff == [street_staff.pk]
+    assert set(recipients[community.pk].supervisors) == {
         supervisor.pk,
         street_supervisor.pk,
         community_supervisor.pk,
-        community_staff.pk,
     }
+    assert recipients[community.pk].staff == [community_staff.pk]
     # Only qualifying supervisors are read, not the province's.
     assert '"lft" <=' in ctx.captured_queries[0]["sql"]
 
@@ -161,25 +164,29 @@ def _bulk_overdue(tree, n):
     reason="needs PostgreSQL: SQLite splits a bulk insert into batches of 999 "
     "parameters, so the statement count grows with the rows",
 )
-def test_escalation_runs_a_fixed_number_of_queries(tree, supervisor):
+def test_escalation_runs_a_fixed_number_of_queries_per_batch(tree, supervisor):
     UserFactory(role=UserRole.SUPERVISOR, region=tree["street"])
     counts = []
-    for n in (10, 1000):
+    for n, batch_size in ((10, 1000), (1000, 2000), (1000, 250), (1000, 100)):
         # The log is append-only: earlier rounds stay, already escalated.
         events_before = TicketEvent.objects.filter(action=Action.ESCALATE).count()
         _bulk_overdue(tree, n)
         with CaptureQueriesContext(connection) as ctx:
-            assert services.tickets_escalate_overdue() == n
-        counts.append(len(ctx.captured_queries))
+            escalated, run = tickets_escalate_overdue_run(batch_size=batch_size)
+        assert escalated == n
+        counts.append((len(ctx.captured_queries), run.batches))
         escalations = TicketEvent.objects.filter(action=Action.ESCALATE).count()
         assert escalations - events_before == n
-        assert (
-            Notification.objects.filter(dedupe_key__contains="escalation").count()
-            == 2 * n
-        )
+        # One digest per supervisor, however many tickets.
+        assert Notification.objects.count() == 2
         Notification.objects.all().delete()
-    assert counts[0] == counts[1]
-    assert counts[0] <= 10
+    (small, _one), (large, _one), (four, _four), (ten, _ten) = counts
+    assert [batches for _count, batches in counts] == [1, 1, 4, 10]
+    # The same statements for 10 tickets as for 1,000 in one batch ...
+    assert small == large <= 10
+    # ... and each further batch adds the same few.
+    per_batch, remainder = divmod(ten - four, 10 - 4)
+    assert remainder == 0 and per_batch <= 8
 
 
 def test_escalation_query_count_is_bounded(

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.choices import RegionLevel, UserRole
+from grids.db import busy_on_lock_timeout
 from grids.errors import DomainError, OutOfScope
 from grids.notifications import notify
 from grids.photos import Photo, photo_from_upload
@@ -70,8 +71,13 @@ def handling_days(ticket: Ticket) -> DayCount:
 
 
 def lock_ticket(ticket_id) -> Ticket:
-    """The ticket row, locked for the rest of the transaction."""
-    ticket = Ticket.objects.select_for_update(of=("self",)).filter(pk=ticket_id).first()
+    """The ticket row, locked for the rest of the transaction. A web request that
+    waits too long for the lock (a periodic job holds it) is refused with
+    ``RecordBusy``: "busy, try again"."""
+    with busy_on_lock_timeout():
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",)).filter(pk=ticket_id).first()
+        )
     if ticket is None:
         raise OutOfScope(_("This object does not exist or lies outside your area."))
     return ticket

@@ -36,6 +36,7 @@ from ..models import (
     TicketEvent,
     UsedEvaluationToken,
 )
+from .batches import in_locked_batches
 from .common import (
     handling_days,
     lock_ticket,
@@ -294,21 +295,21 @@ def ticket_record_phone_verdict(
         )
 
 
-def tickets_mark_unevaluated(*, now: dt.datetime | None = None) -> int:
+def tickets_mark_unevaluated(
+    *, now: dt.datetime | None = None, batch_size: int | None = None
+) -> int:
     """未评价: tickets with no verdict when the wait is over move on to 考单,
-    counted apart (never as satisfied). Set-based; a rerun finds nothing."""
+    counted apart (never as satisfied). Set-based, in short transactions of at
+    most ``TICKETS_ESCALATION_BATCH`` tickets; a rerun finds nothing."""
     now = now or timezone.now()
     from_stage, to_stage = Stage.HANDLED, TRANSITIONS[Action.UNEVALUATED][1]
-    with transaction.atomic():
-        rows = list(
-            Ticket.objects.select_for_update(skip_locked=True)
-            .filter(stage=from_stage, stage_deadline__lt=now)
-            .values_list("pk", "evaluation_round")
-        )
-        if not rows:
-            return 0
-        ids = [pk for pk, _round in rows]
-        Ticket.objects.filter(pk__in=ids, stage=from_stage).update(
+
+    def due():
+        return Ticket.objects.filter(stage=from_stage, stage_deadline__lt=now)
+
+    def mark(due, rows) -> int:
+        rows = [(row["pk"], row["evaluation_round"]) for row in rows]
+        due.filter(pk__in=[pk for pk, _round in rows]).update(
             stage=to_stage,
             verdict=Verdict.UNEVALUATED,
             stage_entered_at=now,
@@ -342,7 +343,11 @@ def tickets_mark_unevaluated(*, now: dt.datetime | None = None) -> int:
                 for pk, round_ in rows
             ]
         )
-    return len(rows)
+        return len(rows)
+
+    return in_locked_batches(
+        due, mark, fields=("pk", "evaluation_round"), size=batch_size
+    )[0]
 
 
 SATISFACTION_SCORES = {

@@ -1,0 +1,282 @@
+"""The periodic ticket jobs in short transactions (issue 9, finding 6): bounded
+batches, one digest per supervisor and run, and a 接单 that never waits behind a
+whole escalation run."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from grids.choices import UserRole
+from grids.db import RecordBusy, apply_web_timeouts
+from grids.models import Notification
+from tests.grids.factories import UserFactory
+from tests.tickets.factories import walk_to
+from tickets import services
+from tickets.choices import Action, Stage, Verdict
+from tickets.models import Ticket, TicketEvent
+from tickets.services import escalation
+from tickets.services.escalation import (
+    escalated_list_url,
+    tickets_escalate_overdue_run,
+)
+
+pytestmark = pytest.mark.django_db
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks and lock_timeout need PostgreSQL",
+)
+
+
+def _bulk_overdue(tree, n, stage=Stage.DISPATCHED):
+    now = timezone.now()
+    Ticket.objects.bulk_create(
+        [
+            Ticket(
+                source="patrol",
+                description=f"超期{i}",
+                region=tree["grids"][i % 4],
+                handling_region=tree["communities"][(i % 4) // 2],
+                stage=stage,
+                received_at=now - dt.timedelta(days=3),
+                stage_entered_at=now - dt.timedelta(days=2),
+                stage_deadline=now - dt.timedelta(hours=1 + i % 5),
+            )
+            for i in range(n)
+        ]
+    )
+
+
+def _digests():
+    return Notification.objects.filter(dedupe_key__startswith="escalation:digest:")
+
+
+def test_escalation_runs_in_bounded_batches_until_none_is_left(tree, supervisor):
+    _bulk_overdue(tree, 7)
+    escalated, run = tickets_escalate_overdue_run(batch_size=3)
+    assert (escalated, run.batches) == (7, 3)
+    assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
+    assert TicketEvent.objects.filter(action=Action.ESCALATE).count() == 7
+
+
+def test_the_batch_size_comes_from_the_settings(settings, tree, supervisor):
+    settings.TICKETS_ESCALATION_BATCH = 2
+    _bulk_overdue(tree, 5)
+    escalated, run = tickets_escalate_overdue_run()
+    assert (escalated, run.batches) == (5, 3)
+
+
+def test_supervisors_get_one_digest_per_run_with_the_count_and_a_link(
+    client, settings, tree, supervisor, street_staff
+):
+    settings.TICKETS_ESCALATION_TICKET_NOTICES = 5
+    street_supervisor = UserFactory(role=UserRole.SUPERVISOR, region=tree["street"])
+    elsewhere = UserFactory(role=UserRole.SUPERVISOR, region=tree["communities"][1])
+    _bulk_overdue(tree, 7)
+    assert services.tickets_escalate_overdue(batch_size=3) == 7
+    digests = _digests()
+    # One per supervisor whose scope holds the street, and one for the street's
+    # staff, who were told of the first 5 tickets one by one.
+    assert sorted(digests.values_list("recipient_id", flat=True)) == sorted(
+        [supervisor.pk, street_supervisor.pk, street_staff.pk]
+    )
+    assert len({d.dedupe_key for d in digests}) == 1
+    for digest in digests:
+        assert "7" in digest.title
+        assert digest.body == f"{tree['street'].name}：7 件"
+        assert digest.url == escalated_list_url()
+    assert Notification.objects.filter(recipient=supervisor).count() == 1
+    assert Notification.objects.filter(recipient=street_staff).count() == 5 + 1
+    assert not Notification.objects.filter(recipient=elsewhere).exists()
+    # The link lists the escalated overdue tickets, in the reader's scope.
+    client.force_login(supervisor)
+    response = client.get(digest.url)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 7
+
+
+def test_unit_staff_told_of_every_ticket_get_no_digest(settings, tree, street_staff):
+    settings.TICKETS_ESCALATION_TICKET_NOTICES = 20
+    _bulk_overdue(tree, 4)
+    assert services.tickets_escalate_overdue(batch_size=3) == 4
+    assert Notification.objects.filter(recipient=street_staff).count() == 4
+    assert not _digests().exists()
+
+
+def test_escalating_twice_tells_nobody_twice(tree, supervisor, street_staff):
+    _bulk_overdue(tree, 5)
+    now = timezone.now()
+    assert services.tickets_escalate_overdue(now=now, batch_size=2) == 5
+    notices = Notification.objects.count()
+    events = TicketEvent.objects.count()
+    # The same run again, and a later one: nothing is due, nothing is written.
+    assert services.tickets_escalate_overdue(now=now, batch_size=2) == 0
+    later = now + dt.timedelta(minutes=30)
+    assert services.tickets_escalate_overdue(now=later, batch_size=2) == 0
+    assert Notification.objects.count() == notices
+    assert TicketEvent.objects.count() == events
+    assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
+
+
+def test_a_run_cut_short_is_finished_by_the_next_with_nothing_doubled(
+    monkeypatch, tree, supervisor
+):
+    _bulk_overdue(tree, 5)
+    escalate_batch = escalation._escalate_batch
+    calls = []
+
+    def die_in_the_second_batch(due, ids, run):
+        calls.append(ids)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return escalate_batch(due, ids, run)
+
+    monkeypatch.setattr(escalation, "_escalate_batch", die_in_the_second_batch)
+    with pytest.raises(SystemExit):
+        services.tickets_escalate_overdue(batch_size=2)
+    # The first batch was committed, the second rolled back, no digest sent.
+    assert Ticket.objects.filter(escalation_level=1).count() == 2
+    assert not _digests().exists()
+    monkeypatch.setattr(escalation, "_escalate_batch", escalate_batch)
+    assert services.tickets_escalate_overdue(batch_size=2) == 3
+    assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
+    assert TicketEvent.objects.filter(action=Action.ESCALATE).count() == 5
+    assert "3" in _digests().get(recipient=supervisor).title
+
+
+def test_reminders_run_in_batches_once_per_deadline(lifecycle):
+    tickets = [walk_to(Stage.ACCEPTED, **lifecycle) for _i in range(3)]
+    at = max(t.remind_at for t in tickets) + dt.timedelta(minutes=1)
+    assert services.tickets_send_reminders(now=at, batch_size=2) == 3
+    assert services.tickets_send_reminders(now=at, batch_size=2) == 0
+    assert (
+        Notification.objects.filter(
+            recipient=lifecycle["handler"], dedupe_key__contains=":remind:"
+        ).count()
+        == 3
+    )
+
+
+def test_unevaluated_marking_runs_in_batches_once(lifecycle):
+    tickets = [walk_to(Stage.HANDLED, **lifecycle) for _i in range(3)]
+    later = max(t.stage_deadline for t in tickets) + dt.timedelta(minutes=1)
+    assert services.tickets_mark_unevaluated(now=later, batch_size=2) == 3
+    assert services.tickets_mark_unevaluated(now=later, batch_size=2) == 0
+    assert set(Ticket.objects.values_list("verdict", flat=True)) == {
+        Verdict.UNEVALUATED
+    }
+    assert TicketEvent.objects.filter(action=Action.UNEVALUATED).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_postgresql
+def test_accept_during_an_escalation_run_is_not_held_behind_it(
+    settings, monkeypatch, lifecycle, supervisor
+):
+    """While one batch of an escalation run holds its rows, a 接单 on an overdue
+    ticket outside that batch goes through; one on a ticket inside it is refused
+    as busy when the web lock timeout runs out, with nothing written."""
+    settings.WEB_DB_LOCK_TIMEOUT_MS = 200
+    tickets = [walk_to(Stage.DISPATCHED, **lifecycle) for _i in range(6)]
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
+        stage_deadline=timezone.now() - dt.timedelta(hours=1)
+    )
+    holding, release = threading.Event(), threading.Event()
+    batches, outcome = [], {}
+    escalate_batch = escalation._escalate_batch
+
+    def hold_the_first_batch(due, ids, run):
+        batches.append(list(ids))
+        if len(batches) == 1:
+            holding.set()
+            release.wait(timeout=60)
+        return escalate_batch(due, ids, run)
+
+    monkeypatch.setattr(escalation, "_escalate_batch", hold_the_first_batch)
+
+    def run():
+        try:
+            outcome["escalated"] = services.tickets_escalate_overdue(batch_size=2)
+        except Exception as exc:  # reported below, in the test's thread
+            outcome["error"] = exc
+        finally:
+            release.set()
+            connection.close()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        assert holding.wait(timeout=60), outcome
+        in_batch, outside = tickets[0], tickets[-1]
+        assert batches[0] == [tickets[0].pk, tickets[1].pk]
+        # This thread is a web request: it has the web lock timeout.
+        assert apply_web_timeouts()
+        accepted = services.ticket_accept(
+            actor=lifecycle["community_staff"],
+            ticket_id=outside.pk,
+            handler=lifecycle["handler"],
+        )
+        assert accepted.stage == Stage.ACCEPTED
+        with pytest.raises(RecordBusy) as refused:
+            services.ticket_accept(
+                actor=lifecycle["community_staff"],
+                ticket_id=in_batch.pk,
+                handler=lifecycle["handler"],
+            )
+        assert refused.value.code == "busy" and refused.value.status == 409
+    finally:
+        release.set()
+        worker.join(timeout=60)
+        connection.close()  # drop this connection's web timeouts
+    assert "error" not in outcome, outcome
+    # Everything overdue escalated except the ticket accepted in between (it
+    # has a new deadline now); the busy one is still waiting to be accepted.
+    assert outcome["escalated"] == 5
+    outside.refresh_from_db()
+    in_batch.refresh_from_db()
+    assert outside.stage == Stage.ACCEPTED and outside.escalation_level == 0
+    assert in_batch.stage == Stage.DISPATCHED and in_batch.escalation_level == 1
+    assert not in_batch.events.filter(action=Action.ACCEPT).exists()
+    assert outside.events.filter(action=Action.ACCEPT).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_postgresql
+def test_accept_on_a_locked_ticket_in_the_admin_says_busy(client, settings, lifecycle):
+    settings.WEB_DB_LOCK_TIMEOUT_MS = 200
+    ticket = walk_to(Stage.DISPATCHED, **lifecycle)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                Ticket.objects.select_for_update().get(pk=ticket.pk)
+                holding.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    locker = threading.Thread(target=hold)
+    locker.start()
+    try:
+        assert holding.wait(timeout=60)
+        client.force_login(lifecycle["community_staff"])
+        response = client.post(
+            reverse("admin:tickets_ticket_action", args=[ticket.pk, Action.ACCEPT]),
+            {"accept-handler": lifecycle["handler"].pk, "accept-note": "马上去"},
+        )
+    finally:
+        release.set()
+        locker.join(timeout=60)
+        connection.close()  # drop this connection's web timeouts
+    assert response.status_code == 200
+    assert "正在被他人修改" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.stage == Stage.DISPATCHED
+    assert not ticket.events.filter(action=Action.ACCEPT).exists()
