@@ -32,7 +32,7 @@ from tickets.services.evaluation import evaluation_token
 
 pytestmark = pytest.mark.django_db
 
-VALUES_PER_FIELD = 3
+VALUES_PER_FIELD = 2
 PROJECT_APPS = ("grids", "tickets", "points", "partyorg")
 BIG = "1" + "0" * 20
 
@@ -40,7 +40,7 @@ BIG = "1" + "0" * 20
 def _files():
     return [
         SimpleUploadedFile("x.png", b"<html><script>alert(1)</script></html>"),
-        SimpleUploadedFile("big.jpg", b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024)),
+        SimpleUploadedFile("big.jpg", b"\xff\xd8\xff" + b"\0" * (2 * 1024 * 1024)),
         SimpleUploadedFile("x.html", b"GIF89a<script>alert(1)</script>"),
     ]
 

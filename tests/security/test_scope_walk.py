@@ -78,6 +78,7 @@ class Route:
     name: str | None
     model_admin: admin.ModelAdmin | None = None
     converters: dict = field(default_factory=dict)
+    callback: object = None
 
     def url(self, **kwargs) -> str:
         return "/" + self.fmt % {k: str(v) for k, v in kwargs.items()}
@@ -114,7 +115,7 @@ def all_routes() -> list[Route]:
                 full = fmt + piece
                 params = re.findall(r"%\((\w+)\)s", full)
                 name = f"{namespace}:{p.name}" if namespace and p.name else p.name
-                routes.append(Route(full, params, name, model_admin, convs))
+                routes.append(Route(full, params, name, model_admin, convs, p.callback))
 
     walk(get_resolver().url_patterns, "", None, None, {})
     return routes
@@ -200,6 +201,17 @@ def cases_for(route: Route, world, role) -> list[Case]:
             shared=model._meta.label_lower in SHARED_MODELS,
             model=model,
         )
+    model = _view_model(route)
+    if params == {"pk"} and model is not None:  # an API detail view
+        return _object_cases(
+            route,
+            world,
+            role,
+            lambda side: _objects_for(world, model, side),
+            ["pk"],
+            shared=model._meta.label_lower in SHARED_MODELS,
+            model=model,
+        )
     if len(params) == 1 and next(iter(params)) in KWARG_MODELS:
         kwarg = next(iter(params))
         model = KWARG_MODELS[kwarg]
@@ -213,6 +225,15 @@ def cases_for(route: Route, world, role) -> list[Case]:
             model=model,
         )
     raise Unmapped(route.label)
+
+
+def _view_model(route):
+    """The model of a class-based view's queryset (a DRF view set), if any."""
+    view_class = getattr(route.callback, "cls", None) or getattr(
+        route.callback, "view_class", None
+    )
+    queryset = getattr(view_class, "queryset", None)
+    return getattr(queryset, "model", None)
 
 
 def _object_cases(route, world, role, objects_of, kwargs, *, shared, model):
