@@ -1,0 +1,460 @@
+"""Fixtures of the security walks: a world of two districts with objects of every
+kind on each side of every role's scope boundary, each carrying a unique marker.
+
+Sides (where an object lives):
+  ``top``  district and street of the first district (甲区)
+  ``in``   its first community and that community's grid: the roles' own area
+  ``sib``  its second community and grid: a sibling of the roles' community
+  ``far``  the second district (乙区), street, community and grid
+
+Every object gets a marker ``MK-<side>-<what>-Q`` in a field its pages show (a
+name, a title, a description, a note). A role must never see a marker of a side
+outside its scope (``OUTSIDE_SIDES``), on any page, in any list, widget or label.
+"""
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from grids.choices import RegionLevel, UserRole
+from grids.models import AuditEntry, Notification
+from partyorg import services as party_services
+from partyorg.choices import OrgType
+from points import services as points_services
+from tests.grids.factories import (
+    GridAssignmentFactory,
+    GridWorkerFactory,
+    HouseholdFactory,
+    PatrolFactory,
+    RegionFactory,
+    ResidentFactory,
+    UserFactory,
+)
+from tests.partyorg.factories import (
+    PartyMemberFactory,
+    PartyOrgFactory,
+    RegistrationFactory,
+    ServiceRecordFactory,
+    png_upload,
+)
+from tests.points.factories import RuleItemFactory, next_key
+from tests.tickets.factories import CategoryFactory, walk_to
+from tickets.choices import DeadlineUnit, Stage
+from tickets.services import catalogue
+
+SIDES = ("top", "in", "sib", "far")
+
+# The sides whose objects a role must not see. The roles' area is the ``in``
+# community (its grid for the grid worker); ancestors of one's own area (``top``
+# for the roles inside 甲区) are not "outside".
+ROLES = (
+    "anonymous",
+    "grid_worker",
+    "community_staff",
+    "street_staff",
+    "supervisor_other_district",
+    "superuser",
+)
+OUTSIDE_SIDES = {
+    "anonymous": ("top", "in", "sib", "far"),
+    "grid_worker": ("sib", "far"),
+    "community_staff": ("sib", "far"),
+    "street_staff": ("far",),
+    "supervisor_other_district": ("top", "in", "sib"),
+    "superuser": (),
+}
+# Where each role's own objects live (an object of this side is "inside").
+INSIDE_SIDE = {
+    "anonymous": None,
+    "grid_worker": "in",
+    "community_staff": "in",
+    "street_staff": "in",
+    "supervisor_other_district": "far",
+    "superuser": "in",
+}
+
+_phones = itertools.count(1)
+
+
+def marker(side: str, what: str) -> str:
+    return f"MK-{side}-{what}-Q"
+
+
+def _phone() -> str:
+    return f"135{next(_phones):08d}"
+
+
+class World:
+    """The objects of every side, by side and model, and their markers."""
+
+    def __init__(self):
+        self.objects: dict[str, dict[type, list]] = {s: {} for s in SIDES}
+        self.markers: dict[str, list[str]] = {s: [] for s in SIDES}
+        self.regions: dict[str, dict[str, object]] = {}
+        self.users: dict[str, object] = {}
+
+    def add(self, side, obj, what=None):
+        self.objects[side].setdefault(type(obj)._meta.concrete_model, []).append(obj)
+        if what:
+            self.markers[side].append(marker(side, what))
+        return obj
+
+    def of(self, side, model):
+        """The objects of ``model`` (its concrete model) on ``side``."""
+        return self.objects[side].get(model._meta.concrete_model, [])
+
+    def outside_markers(self, role):
+        return [m for side in OUTSIDE_SIDES[role] for m in self.markers[side]]
+
+    def outside_objects(self, role):
+        return [
+            (side, obj)
+            for side in OUTSIDE_SIDES[role]
+            for objs in self.objects[side].values()
+            for obj in objs
+        ]
+
+
+def _region(world, side, what, **kwargs):
+    region = RegionFactory(name=marker(side, what), **kwargs)
+    world.add(side, region, what)
+    return region
+
+
+def _build_regions(world):
+    a_district = _region(world, "top", "district", level=RegionLevel.DISTRICT)
+    a_street = _region(
+        world, "top", "street", level=RegionLevel.STREET, parent=a_district
+    )
+    places = {"top": {"district": a_district, "street": a_street}}
+    for side in ("in", "sib"):
+        community = _region(
+            world, side, "community", level=RegionLevel.COMMUNITY, parent=a_street
+        )
+        grid = _region(world, side, "grid", level=RegionLevel.GRID, parent=community)
+        places[side] = {"street": a_street, "community": community, "grid": grid}
+    b_district = _region(world, "far", "district", level=RegionLevel.DISTRICT)
+    b_street = _region(
+        world, "far", "street", level=RegionLevel.STREET, parent=b_district
+    )
+    b_community = _region(
+        world, "far", "community", level=RegionLevel.COMMUNITY, parent=b_street
+    )
+    b_grid = _region(world, "far", "grid", level=RegionLevel.GRID, parent=b_community)
+    places["far"] = {
+        "district": b_district,
+        "street": b_street,
+        "community": b_community,
+        "grid": b_grid,
+    }
+    for nodes in places.values():
+        for node in nodes.values():
+            node.refresh_from_db()
+    world.regions = places
+
+
+def _user(world, side, what, **kwargs):
+    user = UserFactory(
+        first_name=marker(side, what), username=marker(side, what), **kwargs
+    )
+    world.add(side, user, what)
+    return user
+
+
+def _build_side(world, side, *, street_staff, category, rule_item):
+    """Objects of every kind in the side's community and grid, written through
+    the services where a service owns the write."""
+    place = world.regions[side]
+    community, grid = place["community"], place["grid"]
+    staff = _user(world, side, "staff", role=UserRole.COMMUNITY_STAFF, region=community)
+    worker_user = _user(
+        world,
+        side,
+        "workeruser",
+        role=UserRole.GRID_WORKER,
+        region=grid,
+        is_staff=False,
+    )
+    worker = world.add(
+        side,
+        GridWorkerFactory(name=marker(side, "gridworker"), phone=_phone()),
+        "gridworker",
+    )
+    world.add(side, GridAssignmentFactory(worker=worker, grid=grid))
+    household = world.add(
+        side,
+        HouseholdFactory(region=grid, address=marker(side, "household")),
+        "household",
+    )
+    resident = world.add(
+        side,
+        ResidentFactory(household=household, name=marker(side, "resident")),
+        "resident",
+    )
+    world.add(
+        side,
+        PatrolFactory(
+            worker=worker_user,
+            region=grid,
+            household=household,
+            notes=marker(side, "patrol"),
+        ),
+        "patrol",
+    )
+    world.add(
+        side,
+        Notification.objects.create(
+            recipient=staff, title=marker(side, "notification")
+        ),
+        "notification",
+    )
+
+    # --- tickets: several stages, one with a photo --------------------------------
+    world.add(
+        side,
+        catalogue.department_create(
+            actor=street_staff, name=marker(side, "department"), region=community
+        ),
+        "department",
+    )
+    tree = {
+        "street": place["street"],
+        "communities": [community],
+        "grids": [grid],
+    }
+    for stage in (
+        Stage.HANDLED,  # first: the ticket the walk puts in ticket URLs
+        Stage.RECEIVED,
+        Stage.TRIAGED,
+        Stage.DISPATCHED,
+        Stage.ACCEPTED,
+        Stage.CLOSED,
+    ):
+        what = f"ticket{stage}"
+        ticket = walk_to(
+            stage,
+            tree=tree,
+            street_staff=street_staff,
+            community_staff=staff,
+            handler=worker_user,
+            category=category,
+            description=marker(side, what),
+            reporter_name=marker(side, f"reporter{stage}"),
+            reporter_phone=_phone(),
+            photos=[png_upload()] if stage == Stage.HANDLED else [],
+        )
+        world.add(side, ticket, what)
+        world.markers[side].append(marker(side, f"reporter{stage}"))
+        for photo in ticket.photos.all():
+            world.add(side, photo)
+        for event in ticket.events.all():
+            world.add(side, event)
+        for evaluation in ticket.evaluations.all():
+            world.add(side, evaluation)
+        assessment = getattr(ticket, "assessment", None)
+        if assessment is not None:
+            world.add(side, assessment)
+
+    # --- points ---------------------------------------------------------------------
+    policy = points_services.policy_set(
+        actor=street_staff,
+        community=community,
+        pool_by_household=False,
+        expire_at_year_end=False,
+    )
+    world.add(side, policy)
+    award, _ = points_services.award_propose(
+        actor=worker_user,
+        resident_id=resident.pk,
+        rule_item_id=rule_item.pk,
+        awarded_on=timezone.localdate(),
+        idempotency_key=next_key(),
+        note=marker(side, "award"),
+    )
+    world.add(side, award, "award")
+    entry = points_services.award_approve(actor=staff, award_id=award.pk)
+    world.add(side, entry)
+    world.add(side, entry.account)
+    for event in award.events.all():
+        world.add(side, event)
+    pending, _ = points_services.award_propose(
+        actor=worker_user,
+        resident_id=resident.pk,
+        rule_item_id=rule_item.pk,
+        awarded_on=timezone.localdate() - dt.timedelta(days=1),
+        idempotency_key=next_key(),
+        note=marker(side, "awardpending"),
+    )
+    world.add(side, pending, "awardpending")
+    prize = world.add(
+        side,
+        points_services.prize_create(
+            actor=staff, region=community, name=marker(side, "prize"), price=5, stock=9
+        ),
+        "prize",
+    )
+    redemption = points_services.redemption_create(
+        actor=staff, resident_id=resident.pk, prize_id=prize.pk
+    )
+    world.add(side, redemption)
+    for event in redemption.events.all():
+        world.add(side, event)
+    for ledger in redemption.ledger_entries.all():
+        world.add(side, ledger)
+
+    # --- partyorg -------------------------------------------------------------------
+    org = world.add(
+        side,
+        PartyOrgFactory(
+            name=marker(side, "partyorg"),
+            org_type=OrgType.COMMUNITY_COMMITTEE,
+            region=community,
+        ),
+        "partyorg",
+    )
+    member = world.add(
+        side,
+        PartyMemberFactory(
+            name=marker(side, "member"), organisation=org, phone=_phone()
+        ),
+        "member",
+    )
+    registration = world.add(
+        side,
+        RegistrationFactory(
+            community=community,
+            member__name=marker(side, "regmember"),
+            member__phone=_phone(),
+        ),
+    )
+    world.add(side, registration.member, "regmember")
+    world.add(
+        side,
+        ServiceRecordFactory(
+            registration=registration, task=marker(side, "service"), recorded_by=staff
+        ),
+        "service",
+    )
+    wish = party_services.wish_post(
+        actor=worker_user,
+        region=grid,
+        title=marker(side, "wish"),
+        beneficiary="独居老人",
+        resident=resident,
+    )
+    wish = party_services.wish_claim(actor=staff, wish_id=wish.pk, member=member)
+    world.add(side, wish, "wish")
+    for event in wish.events.all():
+        world.add(side, event)
+    return {"staff": staff, "worker_user": worker_user, "resident": resident}
+
+
+def build_world() -> World:
+    world = World()
+    _build_regions(world)
+    category = CategoryFactory(name="安全测试类别")
+    rule_item = RuleItemFactory(points=10, name="安全测试事项")
+    top_staff = _user(
+        world,
+        "top",
+        "streetstaff",
+        role=UserRole.STREET_STAFF,
+        region=world.regions["top"]["street"],
+    )
+    far_staff = _user(
+        world,
+        "far",
+        "streetstaff",
+        role=UserRole.STREET_STAFF,
+        region=world.regions["far"]["street"],
+    )
+    for side, keeper in (("top", top_staff), ("far", far_staff)):
+        # A street's own deadline class (a street keeps them, not a community).
+        world.add(
+            side,
+            catalogue.deadline_class_create(
+                actor=keeper,
+                code=f"mk-{side}",
+                name=marker(side, "deadlineclass"),
+                days=5,
+                unit=DeadlineUnit.CALENDAR_DAYS,
+                region=world.regions[side]["street"],
+            ),
+            "deadlineclass",
+        )
+    world.actors = {}
+    for side, street_staff in (
+        ("in", top_staff),
+        ("sib", top_staff),
+        ("far", far_staff),
+    ):
+        world.actors[side] = _build_side(
+            world,
+            side,
+            street_staff=street_staff,
+            category=category,
+            rule_item=rule_item,
+        )
+        world.actors[side]["street_staff"] = street_staff
+    # The audit entries the services wrote belong to the side of their record.
+    for side in SIDES:
+        for model, objs in list(world.objects[side].items()):
+            for obj in objs:
+                for entry in AuditEntry.objects.filter(
+                    content_type=ContentType.objects.get_for_model(model),
+                    object_id=str(obj.pk),
+                ):
+                    world.add(side, entry)
+    # The users the walks log in as (no marker: they are the observers).
+    regions = world.regions
+    world.users = {
+        "anonymous": None,
+        "grid_worker": UserFactory(
+            username="walk-grid-worker",
+            role=UserRole.GRID_WORKER,
+            region=regions["in"]["grid"],
+            is_staff=False,
+        ),
+        "community_staff": UserFactory(
+            username="walk-community-staff",
+            role=UserRole.COMMUNITY_STAFF,
+            region=regions["in"]["community"],
+        ),
+        "street_staff": UserFactory(
+            username="walk-street-staff",
+            role=UserRole.STREET_STAFF,
+            region=regions["in"]["street"],
+        ),
+        "supervisor_other_district": UserFactory(
+            username="walk-supervisor",
+            role=UserRole.SUPERVISOR,
+            region=regions["far"]["district"],
+        ),
+        "superuser": UserFactory(
+            username="walk-root", role="", region=None, is_superuser=True
+        ),
+    }
+    return world
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker):
+    """One world per test module (and xdist worker), built inside a transaction
+    that is rolled back at the end; each test runs in a savepoint inside it."""
+    from django.db import transaction
+
+    from tickets.services.catalogue import deadline_classes_ensure_standard
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        deadline_classes_ensure_standard()
+        world = build_world()
+        yield world
+        transaction.set_rollback(True)
