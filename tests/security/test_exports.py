@@ -94,7 +94,7 @@ def test_the_admin_csv_export_writes_the_name_as_text(
         f for f in post_forms(page.content.decode(), url) if "format" in f.fields
     ]
     formats = ServiceImportExportMixin().get_export_formats()
-    data = {k: v for k, v in form.fields.items()}
+    data = dict(form.fields)
     for name in data:  # every field of the export
         if name.startswith("residentresource_"):
             data[name] = ["on"]

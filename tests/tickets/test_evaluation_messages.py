@@ -108,7 +108,7 @@ def test_the_page_shows_the_limit_in_chinese(client, lifecycle, settings):
         )
     assert response.status_code == 200
     shown = [str(m) for m in response.context["messages"]]
-    assert any("已经发送" in m for m in shown), shown
+    assert any("已经就此工单发送了 1 条留言" in m for m in shown), shown
     assert _messages(ticket).count() == 1
 
 
