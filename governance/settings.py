@@ -238,6 +238,12 @@ TICKETS_EVALUATION_LINK_MAX_AGE_DAYS = env.int(
 TICKETS_EVALUATION_LINK_RESEND_MINUTES = env.int(
     "TICKETS_EVALUATION_LINK_RESEND_MINUTES", default=10
 )
+# A resident's messages through the link: at most this many per evaluation round,
+# and this many a minute to one ticket.
+TICKETS_EVALUATION_MAX_MESSAGES = env.int("TICKETS_EVALUATION_MAX_MESSAGES", default=5)
+TICKETS_EVALUATION_MESSAGES_PER_MINUTE = env.int(
+    "TICKETS_EVALUATION_MESSAGES_PER_MINUTE", default=2
+)
 # Likely duplicates at intake: same grid and category, this close, this recent.
 TICKETS_DUPLICATE_RADIUS_M = env.int("TICKETS_DUPLICATE_RADIUS_M", default=200)
 TICKETS_DUPLICATE_WINDOW_DAYS = env.int("TICKETS_DUPLICATE_WINDOW_DAYS", default=7)
