@@ -200,12 +200,34 @@ if env.bool("BEHIND_HTTPS_PROXY", default=False):
 # Every handler scrubs ID numbers, phone numbers and link tokens from the records
 # and logs a 403 without its traceback (governance.logging). A handler added here
 # needs the "scrub" filter too (tests/security/test_logging.py checks).
+# Django's own handlers (its DEBUG-only console, mail_admins with no ADMINS, the
+# runserver log) are replaced so that nothing bypasses the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"scrub": {"()": "governance.logging.ScrubPersonalDataFilter"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["scrub"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["scrub"],
+        },
+    },
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -79,6 +79,23 @@ def test_every_configured_handler_scrubs():
         assert "scrub" in handler.get("filters", []), name
 
 
+def test_no_logger_of_the_process_writes_around_the_filter():
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if type(handler).__module__.startswith("_pytest") or isinstance(
+                handler, logging.NullHandler
+            ):
+                continue  # pytest's own capture; a handler that writes nothing
+            assert any(
+                isinstance(f, ScrubPersonalDataFilter) for f in handler.filters
+            ), (logger.name, handler)
+
+
 @pytest.fixture
 def log_output():
     """What the configured console handler writes, as a string."""
