@@ -19,8 +19,9 @@ ID_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 PHONE_RE = re.compile(r"(?<!\d)(?:(?:\+|00)86[- ]?)?1[3-9]\d{9}(?!\d)")
 # The signed token in a resident's link: the evaluation link
 # (/tickets/evaluate/<ticket>/<token>/) and the points statement link
-# (/points/statement/<token>/).
-TOKEN_PATH_RE = re.compile(r"(/evaluate/\d+/|/statement/)[^/\s?#\"']+")
+# (/points/statement/<token>/). Signed tokens are URL-safe ASCII; an already
+# redacted "…" is left as it is.
+TOKEN_PATH_RE = re.compile(r"(/evaluate/\d+/|/statement/)[A-Za-z0-9_:=.%-]+")
 
 ID_NUMBER_MARK = "[id-number]"
 PHONE_MARK = "[phone]"
