@@ -368,10 +368,38 @@ PERMISSIONS_POLICY = {
 }
 # --- end of the security section --------------------------------------------------
 
+# Every handler scrubs ID numbers, phone numbers and link tokens from the records
+# and logs a 403 without its traceback (governance.logging). A handler added here
+# needs the "scrub" filter too (tests/security/test_logging.py checks).
+# Django's own handlers (its DEBUG-only console, mail_admins with no ADMINS, the
+# runserver log) are replaced so that nothing bypasses the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"scrub": {"()": "governance.logging.ScrubPersonalDataFilter"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["scrub"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["scrub"],
+        },
+    },
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
@@ -402,6 +430,12 @@ TICKETS_EVALUATION_LINK_MAX_AGE_DAYS = env.int(
 # again within this many minutes unless staff ask for it (a double click sends once).
 TICKETS_EVALUATION_LINK_RESEND_MINUTES = env.int(
     "TICKETS_EVALUATION_LINK_RESEND_MINUTES", default=10
+)
+# A resident's messages through the link: at most this many per evaluation round,
+# and this many a minute to one ticket.
+TICKETS_EVALUATION_MAX_MESSAGES = env.int("TICKETS_EVALUATION_MAX_MESSAGES", default=5)
+TICKETS_EVALUATION_MESSAGES_PER_MINUTE = env.int(
+    "TICKETS_EVALUATION_MESSAGES_PER_MINUTE", default=2
 )
 # Likely duplicates at intake: same grid and category, this close, this recent.
 TICKETS_DUPLICATE_RADIUS_M = env.int("TICKETS_DUPLICATE_RADIUS_M", default=200)

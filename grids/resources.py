@@ -12,6 +12,7 @@ from import_export import fields, resources, widgets
 from . import permissions, services
 from .choices import RegionLevel, Relationship, ResidenceType, WorkerRole
 from .errors import DomainError
+from .exports import safe_cell
 from .masking import mask_id_number, mask_phone
 from .models import GridAssignment, Household, Region, Resident
 from .validators import normalize_phone
@@ -86,6 +87,11 @@ class ServiceResource(resources.ModelResource):
             if self.user
             else self._meta.model.objects.none()
         )
+
+    def export_field(self, field, instance, **kwargs):
+        # Every exported cell, dehydrated ones included, stays text in a
+        # spreadsheet (no live ``=HYPERLINK(…)`` from a resident's name).
+        return safe_cell(super().export_field(field, instance, **kwargs))
 
     def save_instance(self, instance, is_create, row, **kwargs):
         try:

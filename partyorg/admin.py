@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
+from grids.admin_actions import SafeActionSelectionMixin
 from grids.admin_mixins import ReadOnlyMixin, ScopedAdminMixin, ServiceErrorMixin
 from grids.choices import RegionLevel
 from grids.errors import DomainError
@@ -300,7 +301,9 @@ class WishEventInline(admin.TabularInline):
 
 
 @admin.register(Wish)
-class WishAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+class WishAdmin(
+    SafeActionSelectionMixin, ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin
+):
     write_permission = staticmethod(permissions.can_post_wish)
     list_display = (
         "title",

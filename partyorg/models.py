@@ -80,6 +80,8 @@ class PartyOrg(MPTTModel):
 
     def clean(self):
         super().clean()
+        if self.org_type not in OrgType.values:
+            return  # the field's own error says so
         error = self.placement_error(
             org_type=self.org_type,
             region=self.region if self.region_id else None,
@@ -92,6 +94,8 @@ class PartyOrg(MPTTModel):
     def placement_error(*, org_type, region, parent):
         """Why an organisation of ``org_type`` covering ``region`` cannot hang under
         ``parent`` (None: a root), or None when it can."""
+        if org_type not in OrgType.values:
+            return _("Choose the type of the organisation.")
         parent_type = parent.org_type if parent is not None else None
         if org_type not in ALLOWED_CHILD_TYPES.get(parent_type, set()):
             return _("A %(type)s cannot be placed under %(parent)s.") % {

@@ -21,6 +21,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
+from grids.admin_actions import SafeActionSelectionMixin
 from grids.admin_mixins import (
     SafeDateHierarchyMixin,
     ScopedAdminMixin,
@@ -307,6 +308,7 @@ class HandlingLimitAdmin(ServiceErrorMixin, admin.ModelAdmin):
 class WorkCalendarDayAdmin(
     SharedListAdminMixin, SafeDateHierarchyMixin, admin.ModelAdmin
 ):
+    form = forms.WorkCalendarDayForm
     list_display = ("date", "weekday", "is_workday", "source", "note")
     list_filter = ("is_workday", "source")
     date_hierarchy = "date"
@@ -331,7 +333,10 @@ class WorkCalendarDayAdmin(
 
 
 @admin.register(WorkCalendarYear)
-class WorkCalendarYearAdmin(SharedListAdminMixin, admin.ModelAdmin):
+class WorkCalendarYearAdmin(
+    SafeActionSelectionMixin, SharedListAdminMixin, admin.ModelAdmin
+):
+    form = forms.WorkCalendarYearForm
     list_display = ("year", "source", "confirmed", "confirmed_by", "confirmed_at")
     actions = ["fill_from_chinese_calendar", "prefill_from_holidays", "confirm"]
     fields = ("year",)
@@ -450,7 +455,9 @@ EscalatedFilter = _filter("escalated", _("escalated"))
 # --- tickets -------------------------------------------------------------------------
 
 
-class BaseTicketAdmin(SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin):
+class BaseTicketAdmin(
+    SafeActionSelectionMixin, SensitiveLookupMixin, ServiceErrorMixin, admin.ModelAdmin
+):
     list_display = (
         "number_display",
         "description_short",

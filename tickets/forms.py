@@ -9,8 +9,16 @@ from grids.choices import GRID_LEVELS, RegionLevel
 from grids.selectors import region_list
 
 from .choices import RESIDENT_VERDICTS, Verdict
-from .models import Category, Department, HandlingLimit, Ticket
+from .models import (
+    Category,
+    Department,
+    HandlingLimit,
+    Ticket,
+    WorkCalendarDay,
+    WorkCalendarYear,
+)
 from .permissions import can_lead, department_serves, leader_choices
+from .services.calendar import calendar_year_error
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -303,3 +311,34 @@ class MergeForm(forms.Form):
         if found is None:
             raise forms.ValidationError(_("No ticket has this number."))
         return found
+
+
+class WorkCalendarYearForm(forms.ModelForm):
+    """The admin's "add a year": only years the calendar is kept for (a year 0
+    or 10000 is a form error, not a failed page)."""
+
+    class Meta:
+        model = WorkCalendarYear
+        fields = ("year",)
+
+    def clean_year(self):
+        year = self.cleaned_data["year"]
+        error = calendar_year_error(year)
+        if error:
+            raise forms.ValidationError(error, code="calendar_year_out_of_range")
+        return year
+
+
+class WorkCalendarDayForm(forms.ModelForm):
+    """The admin's calendar day: a date in a year the calendar is kept for."""
+
+    class Meta:
+        model = WorkCalendarDay
+        fields = ("date", "is_workday", "note")
+
+    def clean_date(self):
+        date = self.cleaned_data["date"]
+        error = calendar_year_error(date.year) if date else None
+        if error:
+            raise forms.ValidationError(error, code="calendar_year_out_of_range")
+        return date

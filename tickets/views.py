@@ -16,6 +16,11 @@ from .choices import RESIDENT_VERDICTS, Verdict
 from .services import evaluation
 
 
+def _posted_text(request, name: str) -> str:
+    # PostgreSQL refuses NUL characters in text: drop them rather than fail.
+    return request.POST.get(name, "").replace("\x00", "")
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def evaluate(request, ticket_id: int, token: str):
@@ -24,15 +29,15 @@ def evaluate(request, ticket_id: int, token: str):
         try:
             if request.POST.get("action") == "message":
                 evaluation.ticket_reporter_message(
-                    ticket_id=ticket_id, token=token, text=request.POST.get("text", "")
+                    ticket_id=ticket_id, token=token, text=_posted_text(request, "text")
                 )
                 messages.success(request, _("Your message was sent. Thank you."))
             else:
                 evaluation.ticket_evaluate_by_link(
                     ticket_id=ticket_id,
                     token=token,
-                    verdict=request.POST.get("verdict", ""),
-                    comment=request.POST.get("comment", ""),
+                    verdict=_posted_text(request, "verdict"),
+                    comment=_posted_text(request, "comment"),
                 )
                 messages.success(request, _("Thank you for your verdict."))
         except DomainError as exc:

@@ -164,7 +164,7 @@ def _user(world, side, what, **kwargs):
     return user
 
 
-def _build_side(world, side, *, street_staff, category, rule_item):
+def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     """Objects of every kind in the side's community and grid, written through
     the services where a service owns the write."""
     place = world.regions[side]
@@ -240,7 +240,7 @@ def _build_side(world, side, *, street_staff, category, rule_item):
             street_staff=street_staff,
             community_staff=staff,
             handler=worker_user,
-            category=category,
+            category=ticket_category,
             description=marker(side, what),
             reporter_name=marker(side, f"reporter{stage}"),
             reporter_phone=_phone(),
@@ -355,7 +355,7 @@ def _build_side(world, side, *, street_staff, category, rule_item):
 def build_world() -> World:
     world = World()
     _build_regions(world)
-    category = CategoryFactory(name="安全测试类别")
+    ticket_category = CategoryFactory(name="安全测试类别")
     rule_item = RuleItemFactory(points=10, name="安全测试事项")
     top_staff = _user(
         world,
@@ -395,7 +395,7 @@ def build_world() -> World:
             world,
             side,
             street_staff=street_staff,
-            category=category,
+            ticket_category=ticket_category,
             rule_item=rule_item,
         )
         world.actors[side]["street_staff"] = street_staff
@@ -458,3 +458,14 @@ def shared_world(django_db_setup, django_db_blocker):
         world = build_world()
         yield world
         transaction.set_rollback(True)
+
+
+# The tickets fixtures (a department, a category, a handler, ``lifecycle``) for
+# the form fuzz.
+from tests.tickets.conftest import (  # noqa: E402, F401
+    category,
+    department,
+    handler,
+    lifecycle,
+    other_community_staff,
+)

@@ -105,20 +105,7 @@ def _form_errors(response, name):
     return context["adminform"].form.errors.get(name, [])
 
 
-# A 500 another part of issue 9 fixes (finding 7: an empty org_type on the
-# party-organisation form, partyorg's branch); not a label leak.
-KNOWN_500 = {"partyorg.PartyOrg"}
-
-
-@pytest.mark.parametrize(
-    "label",
-    [
-        pytest.param(label, marks=pytest.mark.xfail(strict=False, raises=ValueError))
-        if label in KNOWN_500
-        else label
-        for label in admin_ids()
-    ],
-)
+@pytest.mark.parametrize("label", admin_ids())
 def test_add_forms_never_label_an_object_outside_the_users_area(
     users, other_tree, label
 ):

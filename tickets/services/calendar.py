@@ -21,6 +21,31 @@ from ..workcalendar import (
 )
 from .common import DayCount, set_deadline
 
+# The years the working calendar is kept for: a year outside is a typing mistake
+# (0, 10000…), not a calendar to build (and ``datetime`` cannot hold year 0).
+FIRST_CALENDAR_YEAR = 2000
+LAST_CALENDAR_YEAR = 2100
+
+
+def calendar_year_error(year) -> str | None:
+    """Why ``year`` cannot have a working calendar, or None when it can."""
+    if (
+        isinstance(year, int)
+        and not isinstance(year, bool)
+        and FIRST_CALENDAR_YEAR <= year <= LAST_CALENDAR_YEAR
+    ):
+        return None
+    return _("The working calendar is kept for the years %(first)s to %(last)s.") % {
+        "first": FIRST_CALENDAR_YEAR,
+        "last": LAST_CALENDAR_YEAR,
+    }
+
+
+def _require_calendar_year(year) -> None:
+    error = calendar_year_error(year)
+    if error:
+        raise DomainError(error, code="calendar_year_out_of_range")
+
 
 def _require_calendar_keeper(actor) -> None:
     if actor is not None:  # None: the system (migration, command)
@@ -55,6 +80,7 @@ def _upsert_days(rows, source: str, *, overwrite_staff: bool) -> int:
 def work_calendar_fill_year(*, year: int, actor=None) -> int:
     """Fill (or refill) a year from ``chinese-calendar`` and mark it confirmed."""
     _require_calendar_keeper(actor)
+    _require_calendar_year(year)
     try:
         rows = calendar_days_for_year(year)
     except NotImplementedError:
@@ -88,6 +114,7 @@ def work_calendar_prefill_year(*, year: int, actor) -> int:
     """Pre-fill an unknown year from ``holidays.China`` plus weekends, unconfirmed:
     staff then add the make-up workdays (调休) and confirm it."""
     _require_calendar_keeper(actor)
+    _require_calendar_year(year)
     with transaction.atomic():
         count = _upsert_days(
             holiday_guess_for_year(year), CalendarSource.HOLIDAYS, overwrite_staff=False
@@ -103,6 +130,7 @@ def work_calendar_set_day(
 ) -> WorkCalendarDay:
     """Staff mark one day a workday or a day off."""
     _require_calendar_keeper(actor)
+    _require_calendar_year(date.year)
     with transaction.atomic():
         day, _created = WorkCalendarDay.objects.update_or_create(
             date=date,
@@ -123,6 +151,7 @@ def work_calendar_confirm_year(*, actor, year: int) -> int:
     guess, the year stops being provisional, and provisional deadlines are
     recomputed. Returns how many tickets' deadlines were recomputed."""
     _require_calendar_keeper(actor)
+    _require_calendar_year(year)
     with transaction.atomic():
         existing = set(
             WorkCalendarDay.objects.filter(date__year=year).values_list(

@@ -426,9 +426,41 @@ def ticket_assess(
     return assessment
 
 
+def _check_message_limits(*, ticket: Ticket, target: Ticket, now) -> None:
+    """A link is no free line into the handler's inbox: at most
+    ``TICKETS_EVALUATION_MAX_MESSAGES`` messages through one ticket's links per
+    evaluation round, and ``TICKETS_EVALUATION_MESSAGES_PER_MINUTE`` a minute to
+    one ticket. Checked under the ticket's lock, so parallel posts count."""
+    messages = TicketEvent.objects.filter(
+        ticket=target, action=Action.MESSAGE, actor_label=REPORTER_LABEL
+    )
+    per_round = setting("TICKETS_EVALUATION_MAX_MESSAGES", 5)
+    if (
+        messages.filter(
+            data__via_ticket=ticket.pk, data__round=ticket.evaluation_round
+        ).count()
+        >= per_round
+    ):
+        raise DomainError(
+            _(
+                "You have already sent %(count)s messages about this ticket. "
+                "Please call us if there is more to say."
+            )
+            % {"count": per_round},
+            code="message_limit",
+        )
+    per_minute = setting("TICKETS_EVALUATION_MESSAGES_PER_MINUTE", 2)
+    if messages.filter(at__gt=now - dt.timedelta(minutes=1)).count() >= per_minute:
+        raise DomainError(
+            _("Too many messages in a short time. Please wait a minute."),
+            code="message_rate",
+        )
+
+
 def ticket_reporter_message(*, ticket_id: int, token: str, text: str) -> Ticket:
     """A reporter's later message (through their signed link, any round): logged
-    on the ticket (the survivor, if merged) and sent to its current handler."""
+    on the ticket (the survivor, if merged) and sent to its current handler.
+    Limited per round and per minute (``_check_message_limits``)."""
     payload = _read_token(ticket_id, token)
     text = require_text(text, _("Write your message."))[:1000]
     now = timezone.now()
@@ -441,13 +473,14 @@ def ticket_reporter_message(*, ticket_id: int, token: str, text: str) -> Ticket:
         target = ticket
         if ticket.merged_into_id:
             target = lock_ticket(ticket.merged_into_id)
+        _check_message_limits(ticket=ticket, target=target, now=now)
         record_event(
             target,
             action=Action.MESSAGE,
             actor_label=REPORTER_LABEL,
             from_stage=target.stage,
             note=text,
-            data={"via_ticket": ticket.pk},
+            data={"via_ticket": ticket.pk, "round": ticket.evaluation_round},
             at=now,
         )
         recipient = target.handler_id or target.responsible_leader_id

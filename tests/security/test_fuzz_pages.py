@@ -1,0 +1,68 @@
+"""The partyorg and tickets pages outside the admin's model forms — the phone
+pages, the resident's evaluation link, the ticket's action forms and the bulk
+dispatch form — posted with one hostile value at a time: no 500."""
+
+import re
+
+import pytest
+from django.contrib.admin import helpers
+from django.urls import reverse
+
+from tests.partyorg.factories import WishFactory, make_party_tree
+from tests.security.fuzz import fuzz_html, fuzz_page, post_forms
+from tests.tickets.factories import walk_to
+from tickets import services
+from tickets.choices import Stage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_wish_phone_pages(client, tree, grid_worker):
+    make_party_tree(tree)
+    wish = WishFactory(region=tree["grids"][0])
+    client.force_login(grid_worker)
+    failures = fuzz_page(client, reverse("partyorg:wish_new"))
+    failures += fuzz_page(client, reverse("partyorg:wish_detail", args=[wish.pk]))
+    assert not failures, "\n".join(failures)
+
+
+def test_the_admin_wish_act_page(client, tree, community_staff):
+    make_party_tree(tree)
+    wish = WishFactory(region=tree["grids"][0])
+    client.force_login(community_staff)
+    failures = fuzz_page(client, reverse("admin:partyorg_wish_act", args=[wish.pk]))
+    assert not failures, "\n".join(failures)
+
+
+def test_the_evaluation_link_page(client, lifecycle):
+    ticket = walk_to(Stage.HANDLED, **lifecycle)
+    failures = fuzz_page(client, services.evaluation_url(ticket=ticket))
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("stage", [Stage.RECEIVED, Stage.HANDLED])
+def test_the_ticket_action_pages(client, lifecycle, stage):
+    """Every action offered on the ticket page (its own page or a form on the
+    ticket page)."""
+    ticket = walk_to(stage, **lifecycle)
+    client.force_login(lifecycle["street_staff"])
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    html = client.get(url).content.decode()
+    actions = sorted(set(re.findall(r'href="([^"]*/action/[^"]+/)"', html)))
+    assert actions or post_forms(html, url)
+    failures = fuzz_html(client, html, url)
+    for action_url in actions:
+        failures += fuzz_page(client, action_url)
+    assert not failures, "\n".join(failures)
+
+
+def test_the_bulk_dispatch_form(client, lifecycle):
+    ticket = walk_to(Stage.TRIAGED, **lifecycle)
+    client.force_login(lifecycle["street_staff"])
+    url = reverse("admin:tickets_ticket_changelist")
+    page = client.post(
+        url, {"action": "bulk_dispatch", helpers.ACTION_CHECKBOX_NAME: [ticket.pk]}
+    )
+    assert page.status_code == 200
+    failures = fuzz_html(client, page.content.decode(), url)
+    assert not failures, "\n".join(failures)
