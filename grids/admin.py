@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -853,6 +853,7 @@ class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "content_type",
         "object_id",
         "object_repr",
+        "region",
         "action",
         "changes_by_field",
     )
@@ -870,6 +871,14 @@ class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 label = name
             lines.append(format_html("{}：{} → {}", label, _shown(old), _shown(new)))
         return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+
+    def get_queryset(self, request):
+        # Entries of shared lists, and of records inside the user's area; never
+        # another street's departments, prizes or classes.
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(Q(region__isnull=True) | scope_q(request.user, "region"))
 
     def has_module_permission(self, request):
         return permissions.can_keep_shared_lists(request.user)

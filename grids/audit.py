@@ -3,10 +3,11 @@ one entry per change, written by the service that made it, inside its transactio
 """
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 
 from .choices import AuditAction
-from .models import AuditEntry
+from .models import AuditEntry, Region
 
 
 def _plain(value):
@@ -39,6 +40,24 @@ def diff(before: dict, after: dict) -> dict:
     }
 
 
+# The fields that place a record in an area, in the order they are looked for.
+AREA_FIELDS = ("region", "community")
+
+
+def region_of(instance):
+    """The id of the Region node ``instance`` belongs to, or None (shared)."""
+    if isinstance(instance, Region):
+        return instance.pk
+    for name in AREA_FIELDS:
+        try:
+            field = instance._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if getattr(field, "related_model", None) is Region:
+            return getattr(instance, field.attname)
+    return None
+
+
 def audit_record(*, actor, instance, action: str, changes: dict | None = None):
     """Append one entry for ``instance``. Call inside the service's transaction,
     after the save, so that a rolled-back change leaves no entry."""
@@ -51,6 +70,7 @@ def audit_record(*, actor, instance, action: str, changes: dict | None = None):
         ),
         object_id=str(instance.pk),
         object_repr=str(instance)[:200],
+        region_id=region_of(instance),
         action=action,
         changes=changes or {},
     )

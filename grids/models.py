@@ -586,6 +586,16 @@ class AuditEntry(AppendOnlyModel):
     )
     object_id = models.CharField(_("record id"), max_length=64)
     object_repr = models.CharField(_("record"), max_length=200)
+    # The area the record belongs to (a street's department, a community's
+    # prize); empty for lists every area shares. The log is scoped by it.
+    region = models.ForeignKey(
+        "grids.Region",
+        verbose_name=_("area"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     action = models.CharField(_("action"), max_length=16, choices=AuditAction.choices)
     changes = models.JSONField(
         _("changes"),

@@ -171,6 +171,15 @@ class CategoryAdmin(ServiceErrorMixin, SharedListAdminMixin, MPTTModelAdmin):
     def deadline(self, obj):
         return str(obj.deadline_class)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "default_department":
+            # Only departments the user's area may send tickets to, never
+            # another district's (the service refuses them too).
+            kwargs["queryset"] = Department.objects.dispatchable_by(
+                request.user
+            ).order_by("name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         code = form.base_fields.get("service_code")

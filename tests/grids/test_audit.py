@@ -69,3 +69,34 @@ def test_validated_save_maps_a_clash_the_database_finds(tree):
     assert Region.objects.exists()  # the connection still works
     assert AuditEntry.objects.count() == 0
     assert connection.in_atomic_block
+
+
+def test_the_audit_log_shows_only_shared_lists_and_the_users_area(
+    tree, other_tree, street_staff, client
+):
+    """Found by the URL walk: street staff read every district's entries."""
+    from grids.models import User
+
+    mine = audit_record(
+        actor=street_staff, instance=tree["grids"][0], action=AuditAction.UPDATE
+    )
+    shared = audit_record(
+        actor=street_staff,
+        instance=ResidentTag.objects.create(code="alone", name="独居老人"),
+        action=AuditAction.CREATE,
+    )
+    outsider = User.objects.create(username="外区人员", region=other_tree["street"])
+    theirs = audit_record(
+        actor=outsider, instance=other_tree["grids"][0], action=AuditAction.UPDATE
+    )
+    assert mine.region_id == tree["grids"][0].pk
+    assert shared.region_id is None
+    client.force_login(street_staff)
+    page = client.get("/admin/grids/auditentry/")
+    listed = set(page.context["cl"].result_list)
+    assert {mine, shared} <= listed
+    assert theirs not in listed
+    assert client.get(f"/admin/grids/auditentry/{theirs.pk}/change/").status_code in (
+        302,
+        404,
+    )

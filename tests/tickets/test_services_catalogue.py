@@ -285,3 +285,31 @@ def test_deadline_class_limits_are_validated(tree, street_staff):
             unit="weeks",
             region=tree["street"],
         )
+
+
+def test_a_category_cannot_default_to_another_districts_department(
+    tree, other_tree, street_staff, admin_user, client
+):
+    """Found by the URL walk: the category form listed every department, other
+    districts' included, and the service took any."""
+    foreign = services.department_create(
+        actor=admin_user, name="外区城管", region=other_tree["street"]
+    )
+    with pytest.raises(OutOfScope):
+        services.category_create(
+            actor=street_staff,
+            name="占道经营",
+            service_code="street-vending",
+            default_department=foreign,
+        )
+    category = services.category_create(
+        actor=street_staff, name="占道经营", service_code="street-vending"
+    )
+    with pytest.raises(OutOfScope):
+        services.category_update(
+            actor=street_staff, category_id=category.pk, default_department=foreign
+        )
+    client.force_login(street_staff)
+    page = client.get("/admin/tickets/category/add/").content.decode()
+    assert "外区城管" not in page
+    assert not Category.objects.filter(default_department=foreign).exists()

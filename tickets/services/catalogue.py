@@ -169,6 +169,19 @@ def _save_category(category: Category) -> None:
     )
 
 
+def _require_default_department_reachable(actor, category) -> None:
+    """A category's default department must be one the actor's area may send
+    tickets to (shared, or serving the area): never another district's."""
+    if category.default_department_id is None:
+        return
+    if (
+        not Department.objects.dispatchable_by(actor)
+        .filter(pk=category.default_department_id)
+        .exists()
+    ):
+        require_in_scope(actor, None)
+
+
 def category_create(
     *,
     actor,
@@ -190,6 +203,7 @@ def category_create(
         default_department=default_department,
         deadline_class=deadline_class,
     )
+    _require_default_department_reachable(actor, category)
     with transaction.atomic():
         _save_category(category)
         audit_record(
@@ -211,6 +225,8 @@ def category_update(*, actor, category_id: int, **changes) -> Category:
         _apply(category, changes, CATEGORY_FIELDS)
         if not category.service_code:
             raise DomainError(_("Give the category a service code."), code="required")
+        if "default_department" in changes:
+            _require_default_department_reachable(actor, category)
         _save_category(category)
         changed = _changes(before, category, CATEGORY_FIELDS)
         if changed:
