@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on both cores (pytest-xdist); `make test PYTEST_ARGS=...` overrides.
+PYTEST_ARGS ?= -n 2
 
 # Tests use PostgreSQL (and Redis) when they are reachable and nothing says
 # otherwise; CI (.ci/run) always exports both.

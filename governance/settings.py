@@ -332,6 +332,10 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 # the admin; with STAFF_REQUIRE_OTP every staff account must enrol first.
 STAFF_REQUIRE_OTP = env.bool("STAFF_REQUIRE_OTP", default=False)
 OTP_TOTP_ISSUER = "Gridwork"
+# A device's secret and QR code are shown once, to its owner, at enrolment; the
+# admin never shows them (its config/QR pages also looked the device up before
+# checking rights: a 500 for a missing one).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Content security policy (django-csp): only this site's own files; no inline
 # scripts or styles, no frames, forms post only here.

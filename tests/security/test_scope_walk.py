@@ -22,13 +22,13 @@ from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import translation
 from django.utils.regex_helper import normalize
 
 from grids.models import Region
 from partyorg.models import Wish
-from points.links import statement_token
+from points.links import rankings_signature, statement_token
 from tests.security.conftest import INSIDE_SIDE, ROLES
 from tickets.models import Ticket
 from tickets.services.evaluation import evaluation_token
@@ -63,6 +63,14 @@ SHARED_MODELS = {
     "tickets.workcalendaryear",
     "points.rulecategory",
     "points.ruleitem",
+}
+# Administrators' own pages from third-party apps (login lockouts, TOTP devices):
+# no area role opens them at all, which the walk checks instead of sides.
+ADMIN_ONLY_MODELS = {
+    "axes.accessattempt",
+    "axes.accessfailurelog",
+    "axes.accesslog",
+    "otp_totp.totpdevice",
 }
 # Views that end the session or switch the language: GET only.
 NO_POST = {"logout", "admin:logout", "set_language"}
@@ -303,6 +311,30 @@ def _special_cases(route: Route, world, role):
             Case({"ticket_id": other.pk, "token": token}, "far", "outside"),
             Case({"ticket_id": mine.pk, "token": "forged"}, "in", "outside"),
         ]
+    if route.name == "points:rankings_public":
+        # The signed 公示 link: its own community's rankings for anybody; the
+        # signature used with another community, or forged, shows nothing.
+        mine = world.regions["in"]["community"]
+        other = world.regions["far"]["community"]
+        signature = rankings_signature(mine)
+        return [
+            Case(
+                {"community_id": mine.pk, "signature": signature},
+                None,
+                "link",
+                ("in", "top"),
+            ),
+            Case({"community_id": other.pk, "signature": signature}, "far", "outside"),
+            Case({"community_id": mine.pk, "signature": "forged"}, "in", "outside"),
+        ]
+    if (
+        route.model_admin is not None
+        and route.model_admin.model._meta.label_lower in ADMIN_ONLY_MODELS
+        and params == {"pk"}
+    ):
+        # An administrators' page (a TOTP device's QR code): refused to every area
+        # role whatever the id; a missing id must not be a 500 either.
+        return [Case({"pk": MISSING_PK}, None, "missing")]
     if route.name == "points:statement":
         from grids.models import Resident
 
@@ -596,6 +628,25 @@ def test_every_admin_model_has_objects_on_every_side_or_is_shared(shared_world):
     missing = []
     for model in admin.site._registry:
         if model._meta.label_lower in SHARED_MODELS:
+            continue
+        if model._meta.label_lower in ADMIN_ONLY_MODELS:
+            url = reverse(
+                f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"
+            )
+            for role, user in shared_world.users.items():
+                if user is None or user.is_superuser:
+                    continue
+                client = Client()
+                client.force_login(user)
+                response = client.get(url)
+                # 403 for staff; accounts without admin access go to the login.
+                refused = response.status_code == 403 or (
+                    response.status_code == 302 and "login" in response["Location"]
+                )
+                if not refused:
+                    missing.append(
+                        f"{model._meta.label} answers {response.status_code} to {role}"
+                    )
             continue
         # Street-level rows (deadline classes) live on ``top``, not in a community.
         if not shared_world.of("far", model):
