@@ -67,8 +67,8 @@ def admin_user(db):
 
 # --- CI: no silent skips -------------------------------------------------------
 # In CI (.ci/run sets CI_REQUIRE_SERVICES) a test skipped because PostgreSQL,
-# Redis or Chromium is missing is a failure, never a quiet pass.
-_SERVICE_WORDS = ("postgres", "redis", "chromium")
+# Redis, Chromium or nginx is missing is a failure, never a quiet pass.
+_SERVICE_WORDS = ("postgres", "redis", "chromium", "nginx")
 
 
 @pytest.hookimpl(hookwrapper=True)

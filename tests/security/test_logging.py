@@ -86,11 +86,17 @@ def test_every_configured_handler_scrubs():
         assert "scrub" in handler.get("filters", []), name
 
 
+# Loggers of tools only the suite runs (import-linter's graph builder, started by
+# tests/governance/test_architecture.py in the same worker): not the app's.
+TEST_TOOL_LOGGERS = ("grimp", "_rustgrimp", "importlinter")
+
+
 def test_no_logger_of_the_process_writes_around_the_filter():
     loggers = [logging.getLogger()] + [
         logger
         for logger in logging.Logger.manager.loggerDict.values()
         if isinstance(logger, logging.Logger)
+        and not logger.name.startswith(TEST_TOOL_LOGGERS)
     ]
     for logger in loggers:
         for handler in logger.handlers:
