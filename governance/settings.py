@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "simple_history",
     "grids",
     "partyorg",
     "points",
@@ -70,6 +71,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Names the signed-in user on the history rows a request's saves write
+    # (grids.history; a service's own actor takes precedence).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "governance.middleware_security.SessionTimeoutMiddleware",
     "governance.middleware_security.StaffOtpMiddleware",
@@ -406,6 +410,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Record history (django-simple-history, grids.history) ------------------------
+# History is read-only: the admin's history pages never offer "Revert" (writes
+# go through the services), and a POST to them is refused.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_EDIT = False
 
 # --- Text messages (grids.sms) ------------------------------------------------------
 # The sender, by dotted path: the default writes to the log (masked number, link

@@ -21,7 +21,9 @@ from mptt.admin import MPTTModelAdmin
 
 from . import permissions, services
 from .admin_mixins import (
+    HistoryAdminMixin,
     ReadOnlyMixin,
+    SafeActionSelectionMixin,
     ScopedAdminMixin,
     ScopedFormFieldsMixin,
     SensitiveLookupMixin,
@@ -139,7 +141,11 @@ class GridAssignmentInline(ScopedFormFieldsMixin, admin.TabularInline):
 
 @admin.register(Region)
 class RegionAdmin(
-    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, MPTTModelAdmin
+    ScopedAdminMixin,
+    ServiceErrorMixin,
+    ServiceImportExportMixin,
+    HistoryAdminMixin,
+    MPTTModelAdmin,
 ):
     resource_classes = [RegionResource]
     scope_path = ""
@@ -282,7 +288,12 @@ def _refuse_stint_rewrite(changed_fields, ended_on) -> None:
 
 @admin.register(User)
 class StaffUserAdmin(
-    ScopedFormFieldsMixin, SensitiveLookupMixin, ServiceErrorMixin, DjangoUserAdmin
+    SafeActionSelectionMixin,
+    ScopedFormFieldsMixin,
+    SensitiveLookupMixin,
+    ServiceErrorMixin,
+    HistoryAdminMixin,
+    DjangoUserAdmin,
 ):
     """Administrators see every account with Django's full form; street staff
     open, change and close the accounts of their own street, through the services,
@@ -418,7 +429,9 @@ class GridWorkerForm(forms.ModelForm):
 
 
 @admin.register(GridWorker)
-class GridWorkerAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+class GridWorkerAdmin(
+    ScopedAdminMixin, ServiceErrorMixin, HistoryAdminMixin, admin.ModelAdmin
+):
     scope_path = ""
     list_display = ("name", "masked_phone", "is_party_member", "active_grids")
     list_filter = ("is_party_member",)
@@ -489,7 +502,11 @@ class GridWorkerAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
 
 @admin.register(GridAssignment)
 class GridAssignmentAdmin(
-    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
+    ScopedAdminMixin,
+    ServiceErrorMixin,
+    ServiceImportExportMixin,
+    HistoryAdminMixin,
+    admin.ModelAdmin,
 ):
     resource_classes = [RosterResource]
     scope_path = "grid"
@@ -552,6 +569,7 @@ class HouseholdAdmin(
     ServiceErrorMixin,
     ServiceSaveMixin,
     ServiceImportExportMixin,
+    HistoryAdminMixin,
     admin.ModelAdmin,
 ):
     resource_classes = [HouseholdResource]
@@ -581,7 +599,11 @@ class HouseholdAdmin(
 
 @admin.register(Resident)
 class ResidentAdmin(
-    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
+    ScopedAdminMixin,
+    ServiceErrorMixin,
+    ServiceImportExportMixin,
+    HistoryAdminMixin,
+    admin.ModelAdmin,
 ):
     resource_classes = [ResidentResource]
     scope_path = "household__region"

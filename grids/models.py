@@ -24,6 +24,7 @@ from .choices import (
     UserRole,
     WorkerRole,
 )
+from .history import PrivateHistoricalRecords
 from .masking import mask_id_number, mask_phone
 from .querysets import (
     AssignmentQuerySet,
@@ -85,6 +86,7 @@ class Region(MPTTModel):
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = RegionManager()
+    history = PrivateHistoricalRecords()
 
     class MPTTMeta:
         # ``level`` is the domain level (street, grid, …); MPTT's depth is ``depth``.
@@ -208,6 +210,8 @@ class User(AbstractUser):
         _("phone"), max_length=20, blank=True, validators=[validate_mainland_phone]
     )
 
+    history = PrivateHistoricalRecords()
+
     sensitive_fields = frozenset({"phone"})
 
     class Meta:
@@ -260,6 +264,7 @@ class GridWorker(models.Model):
     )
 
     objects = GridWorkerQuerySet.as_manager()
+    history = PrivateHistoricalRecords()
 
     sensitive_fields = frozenset({"phone"})
 
@@ -298,6 +303,7 @@ class GridAssignment(models.Model):
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
+    history = PrivateHistoricalRecords()
 
     class Meta:
         verbose_name = _("roster entry")
@@ -388,6 +394,7 @@ class Household(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = HouseholdQuerySet.as_manager()
+    history = PrivateHistoricalRecords()
 
     class Meta:
         verbose_name = _("household")
@@ -452,6 +459,7 @@ class Resident(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = ResidentQuerySet.as_manager()
+    history = PrivateHistoricalRecords()
 
     # Personal data (grids.masking.is_sensitive_path): never filtered, searched,
     # sorted or exported whole. Birth date and gender are digits 7–14 and 17 of

@@ -15,8 +15,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
-from grids.admin_actions import SafeActionSelectionMixin
-from grids.admin_mixins import ReadOnlyMixin, ScopedAdminMixin, ServiceErrorMixin
+from grids.admin_mixins import (
+    HistoryAdminMixin,
+    ReadOnlyMixin,
+    ScopedAdminMixin,
+    ServiceErrorMixin,
+)
 from grids.choices import RegionLevel
 from grids.errors import DomainError
 from grids.selectors import region_list
@@ -35,7 +39,9 @@ from .services.wishes import stale_days, stale_wish_q
 
 
 @admin.register(PartyOrg)
-class PartyOrgAdmin(ScopedAdminMixin, ServiceErrorMixin, MPTTModelAdmin):
+class PartyOrgAdmin(
+    ScopedAdminMixin, ServiceErrorMixin, HistoryAdminMixin, MPTTModelAdmin
+):
     write_permission = staticmethod(permissions.can_manage_orgs)
     mptt_level_indent = 24
     change_list_template = "admin/partyorg/partyorg/change_list.html"
@@ -90,7 +96,9 @@ class RegistrationInline(admin.TabularInline):
 
 
 @admin.register(PartyMember)
-class PartyMemberAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+class PartyMemberAdmin(
+    ScopedAdminMixin, ServiceErrorMixin, HistoryAdminMixin, admin.ModelAdmin
+):
     scope_path = "organisation__region"
     write_permission = staticmethod(permissions.can_manage_members)
     list_display = (
@@ -301,9 +309,7 @@ class WishEventInline(admin.TabularInline):
 
 
 @admin.register(Wish)
-class WishAdmin(
-    SafeActionSelectionMixin, ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin
-):
+class WishAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
     write_permission = staticmethod(permissions.can_post_wish)
     list_display = (
         "title",

@@ -12,6 +12,7 @@ from mptt.models import MPTTModel, TreeForeignKey
 
 from grids.append_only import AppendOnlyModel
 from grids.choices import GRID_LEVELS, RegionLevel
+from grids.history import PrivateHistoricalRecords
 from grids.masking import mask_name, mask_phone
 from grids.validators import validate_mainland_phone
 
@@ -59,6 +60,7 @@ class PartyOrg(MPTTModel):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = PartyOrgManager()
+    history = PrivateHistoricalRecords()
 
     class MPTTMeta:
         # Same convention as grids.Region: MPTT's depth is ``depth``.
@@ -157,6 +159,7 @@ class PartyMember(models.Model):
     )
 
     objects = PartyMemberQuerySet.as_manager()
+    history = PrivateHistoricalRecords()
 
     class Meta:
         verbose_name = _("party member")

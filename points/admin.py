@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from grids import permissions as grid_permissions
 from grids.admin_mixins import (
+    HistoryAdminMixin,
     ReadOnlyMixin,
     ScopedAdminMixin,
     ServiceErrorMixin,
@@ -137,7 +138,7 @@ class RuleItemInline(RulesAdminMixin, admin.TabularInline):
 
 
 @admin.register(RuleCategory)
-class RuleCategoryAdmin(CatalogueAdminMixin, admin.ModelAdmin):
+class RuleCategoryAdmin(CatalogueAdminMixin, HistoryAdminMixin, admin.ModelAdmin):
     list_display = ("name", "sort_order", "is_active", "item_count")
     list_editable = ("sort_order", "is_active")
     fields = ("name", "sort_order", "is_active", "code")
@@ -202,7 +203,7 @@ class RuleCategoryAdmin(CatalogueAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(RuleItem)
-class RuleItemAdmin(CatalogueAdminMixin, admin.ModelAdmin):
+class RuleItemAdmin(CatalogueAdminMixin, HistoryAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "category",
@@ -506,7 +507,9 @@ class PrizeForm(forms.ModelForm):
 
 
 @admin.register(Prize)
-class PrizeAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
+class PrizeAdmin(
+    ScopedAdminMixin, ServiceErrorMixin, HistoryAdminMixin, admin.ModelAdmin
+):
     write_permission = staticmethod(permissions.can_manage_prizes)
     form = PrizeForm
     list_display = ("name", "region", "price", "stock", "is_active")

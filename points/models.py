@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from grids.append_only import AppendOnlyModel
 from grids.choices import RegionLevel
+from grids.history import PrivateHistoricalRecords
 
 from .choices import (
     CREDIT_KINDS,
@@ -90,6 +91,8 @@ class RuleCategory(models.Model):
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
+    history = PrivateHistoricalRecords()
+
     class Meta:
         verbose_name = _("rule category")
         verbose_name_plural = _("rule categories")
@@ -128,6 +131,7 @@ class RuleItem(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = RuleItemQuerySet.as_manager()
+    history = PrivateHistoricalRecords()
 
     class Meta:
         verbose_name = _("rule item")
@@ -316,6 +320,7 @@ class Prize(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = PrizeQuerySet.as_manager()
+    history = PrivateHistoricalRecords()
 
     class Meta:
         verbose_name = _("prize")

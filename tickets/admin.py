@@ -21,8 +21,8 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 
-from grids.admin_actions import SafeActionSelectionMixin
 from grids.admin_mixins import (
+    SafeActionSelectionMixin,
     SafeDateHierarchyMixin,
     ScopedAdminMixin,
     SensitiveLookupMixin,
@@ -342,9 +342,7 @@ class WorkCalendarDayAdmin(
 
 
 @admin.register(WorkCalendarYear)
-class WorkCalendarYearAdmin(
-    SafeActionSelectionMixin, SharedListAdminMixin, admin.ModelAdmin
-):
+class WorkCalendarYearAdmin(SharedListAdminMixin, admin.ModelAdmin):
     form = forms.WorkCalendarYearForm
     list_display = ("year", "source", "confirmed", "confirmed_by", "confirmed_at")
     actions = ["fill_from_chinese_calendar", "prefill_from_holidays", "confirm"]

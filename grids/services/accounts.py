@@ -10,6 +10,7 @@ from .. import permissions
 from ..choices import RegionLevel, UserRole
 from ..cleaning import validated_save
 from ..errors import DomainError, NotAllowed
+from ..history import records_actor
 from ..models import Region
 from ..validators import normalize_phone
 
@@ -34,6 +35,7 @@ def _check_role_and_scope(actor, role: str, region: Region | None) -> None:
         )
 
 
+@records_actor
 def staff_account_create(
     *,
     actor,
@@ -69,6 +71,7 @@ def staff_account_create(
     )
 
 
+@records_actor
 def staff_account_update(
     *,
     actor,

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy
 
 from .. import permissions
 from ..cleaning import validated_save
+from ..history import records_actor
 from ..models import Household, Region, Resident
 from ..validators import (
     birth_date_from_id,
@@ -35,6 +36,7 @@ RESIDENT_EDITABLE_FIELDS = (
 )
 
 
+@records_actor
 def household_create(
     *, actor, region: Region, address: str, household_number: str = "", notes: str = ""
 ) -> Household:
@@ -49,6 +51,7 @@ def household_create(
     return validated_save(household, conflict_message=HOUSEHOLD_EXISTS)
 
 
+@records_actor
 def household_update(*, actor, household_id: int, **changes) -> Household:
     refuse_unknown_fields(changes, HOUSEHOLD_EDITABLE_FIELDS)
     permissions.require(permissions.can_manage_households(actor))
@@ -67,6 +70,7 @@ def household_update(*, actor, household_id: int, **changes) -> Household:
     return household
 
 
+@records_actor
 def resident_create(
     *,
     actor,
@@ -93,6 +97,7 @@ def resident_create(
     )
 
 
+@records_actor
 def resident_update(*, actor, resident_id: int, **changes) -> Resident:
     refuse_unknown_fields(changes, (*RESIDENT_EDITABLE_FIELDS, "tags"))
     permissions.require(permissions.can_manage_households(actor))

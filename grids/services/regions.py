@@ -10,6 +10,7 @@ from .. import permissions
 from ..choices import ALLOWED_CHILD_LEVELS, RegionLevel
 from ..cleaning import validated_save
 from ..errors import Conflict, DomainError
+from ..history import record_bulk_history, records_actor
 from ..models import Household, Region, Resident
 from ._common import refuse_unknown_fields
 
@@ -29,6 +30,7 @@ def _lock_trees(*tree_ids) -> None:
         )
 
 
+@records_actor
 def region_create(
     *,
     actor,
@@ -90,6 +92,7 @@ REGION_EDITABLE_FIELDS = (
 )
 
 
+@records_actor
 def region_update(*, actor, region_id: int, **changes) -> Region:
     """Change a node's own fields. Its place in the tree changes by ``region_move``.
 
@@ -122,17 +125,22 @@ def region_update(*, actor, region_id: int, **changes) -> Region:
 
 
 def _recode_descendants(region: Region, old_prefix: str, new_prefix: str) -> None:
-    """Swap the code prefix of every descendant in one UPDATE."""
-    Region.objects.filter(
+    """Swap the code prefix of every descendant in one UPDATE, and record each
+    recoded node's history (the UPDATE sends no signal)."""
+    descendants = Region.objects.filter(
         tree_id=region.tree_id,
         lft__gt=region.lft,
         rght__lt=region.rght,
         code__startswith=old_prefix,
-    ).update(
+    )
+    recoded = list(descendants.values_list("pk", flat=True))
+    descendants.update(
         code=Concat(Value(new_prefix), Substr(F("code"), Length(Value(old_prefix)) + 1))
     )
+    record_bulk_history(Region, Region.objects.filter(pk__in=recoded).order_by("pk"))
 
 
+@records_actor
 def region_move(
     *, actor, region_id: int, new_parent_id: int, new_code: str | None = None
 ) -> Region:
@@ -186,9 +194,12 @@ def region_move(
                 region.refresh_from_db()
                 if code != old_code:
                     region.code = code
-                    region.save(update_fields=["code"])
-                    if old_code:
-                        _recode_descendants(region, old_code, code)
+                    region.save_without_historical_record(update_fields=["code"])
+                # MPTT moves the node with UPDATEs: one history row records its
+                # new parent (and code).
+                record_bulk_history(Region, [region])
+                if code != old_code and old_code:
+                    _recode_descendants(region, old_code, code)
         except IntegrityError:
             raise Conflict(
                 _(

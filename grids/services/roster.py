@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from .. import permissions
 from ..cleaning import validated_save
 from ..errors import Conflict, DomainError
+from ..history import records_actor
 from ..models import GridAssignment, GridWorker, Region
 from ..validators import normalize_phone, validate_mainland_phone
 from ._common import lock_in_scope
@@ -50,6 +51,7 @@ def _refuse_phone(problem) -> None:
         raise Conflict(problem, code=code)
 
 
+@records_actor
 def grid_worker_upsert(
     *,
     actor,
@@ -91,6 +93,7 @@ def grid_worker_upsert(
     return worker
 
 
+@records_actor
 def grid_worker_update(
     *,
     actor,
@@ -124,6 +127,7 @@ def grid_worker_update(
     return worker
 
 
+@records_actor
 def assignment_start(
     *,
     actor,
@@ -151,6 +155,7 @@ def assignment_start(
     return assignment
 
 
+@records_actor
 def assignment_end(
     *, actor, assignment_id: int, ended_on: dt.date | None = None
 ) -> GridAssignment:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from grids.choices import RegionLevel
 from grids.cleaning import validated_save
 from grids.errors import Conflict, DomainError
+from grids.history import records_actor
 from grids.models import GridWorker, Region
 from grids.permissions import require, require_in_scope
 from grids.selectors import worker_serves_in_scope
@@ -62,6 +63,7 @@ def _check_links(actor, *, organisation, grid_worker) -> None:
         require_in_scope(actor, None)
 
 
+@records_actor
 def party_member_create(
     *,
     actor,
@@ -115,6 +117,7 @@ def party_member_create(
     return member
 
 
+@records_actor
 def party_member_update(*, actor, member_id: int, **changes) -> PartyMember:
     unknown = set(changes) - set(MEMBER_EDITABLE_FIELDS)
     if unknown:

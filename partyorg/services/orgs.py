@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from grids.cleaning import validated_save
 from grids.errors import Conflict, DomainError
+from grids.history import records_actor
 from grids.models import Region
 from grids.permissions import require, require_in_scope
 
@@ -29,6 +30,7 @@ def _lock_tree(tree_id) -> None:
         )
 
 
+@records_actor
 def party_org_create(
     *,
     actor,
@@ -89,6 +91,7 @@ def party_org_create(
     return org
 
 
+@records_actor
 def party_org_update(*, actor, org_id: int, **changes) -> PartyOrg:
     """Rename, change the secretary, or (de)activate. Type, region and parent are
     fixed once created: a wrong one is deactivated and created anew."""

@@ -13,6 +13,7 @@ from grids.audit import audit_record, diff, field_values
 from grids.choices import AuditAction
 from grids.cleaning import validated_save
 from grids.errors import DomainError
+from grids.history import records_actor
 from grids.permissions import require, require_in_scope
 
 from .. import permissions
@@ -96,6 +97,7 @@ def _duplicate_item():
     return _("A rule item with this code already exists.")
 
 
+@records_actor
 def rule_category_create(
     *, actor, code: str, name: str, sort_order: int = 0, is_active: bool = True
 ) -> RuleCategory:
@@ -119,6 +121,7 @@ def rule_category_create(
     )
 
 
+@records_actor
 def rule_category_update(*, actor, category_id: int, **changes) -> RuleCategory:
     """Change a category's code, name, order or whether it is in force."""
     require(permissions.can_keep_rules(actor))
@@ -132,11 +135,13 @@ def rule_category_update(*, actor, category_id: int, **changes) -> RuleCategory:
     )
 
 
+@records_actor
 def rule_category_deactivate(*, actor, category_id: int) -> RuleCategory:
     """Switch a category off: none of its items can be proposed any more."""
     return rule_category_update(actor=actor, category_id=category_id, is_active=False)
 
 
+@records_actor
 def rule_item_create(
     *,
     actor,
@@ -175,6 +180,7 @@ def rule_item_create(
     )
 
 
+@records_actor
 def rule_item_update(*, actor, rule_item_id: int, **changes) -> RuleItem:
     """Change an item. Pending proposals keep the points they were proposed with."""
     require(permissions.can_keep_rules(actor))
@@ -190,6 +196,7 @@ def rule_item_update(*, actor, rule_item_id: int, **changes) -> RuleItem:
     )
 
 
+@records_actor
 def rule_item_deactivate(*, actor, rule_item_id: int) -> RuleItem:
     """Switch an item off: it can no longer be proposed or approved."""
     return rule_item_update(actor=actor, rule_item_id=rule_item_id, is_active=False)

@@ -12,6 +12,7 @@ from grids.audit import audit_record, diff, field_values
 from grids.choices import AuditAction, RegionLevel
 from grids.cleaning import validated_save
 from grids.errors import Conflict, DomainError
+from grids.history import records_actor
 from grids.models import Region
 from grids.permissions import require, require_in_scope
 
@@ -52,6 +53,7 @@ def _locked_prize(actor, prize_id) -> Prize:
     return prize
 
 
+@records_actor
 def prize_create(
     *,
     actor,
@@ -90,6 +92,7 @@ def prize_create(
     return prize
 
 
+@records_actor
 def prize_update(*, actor, prize_id: int, **changes) -> Prize:
     """Change a prize's own fields. Its stock changes by ``prize_adjust_stock``."""
     unknown = set(changes) - set(PRIZE_EDITABLE_FIELDS)
@@ -122,11 +125,13 @@ def prize_update(*, actor, prize_id: int, **changes) -> Prize:
     return prize
 
 
+@records_actor
 def prize_deactivate(*, actor, prize_id: int) -> Prize:
     """Take a prize off the shelf (it stays in the redemptions that name it)."""
     return prize_update(actor=actor, prize_id=prize_id, is_active=False)
 
 
+@records_actor
 def prize_adjust_stock(*, actor, prize_id: int, delta: int) -> Prize:
     """Add (or take back) stock; relative, so it never overwrites a redemption."""
     require(permissions.can_manage_prizes(actor))

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.errors import Conflict, DomainError, OutOfScope
+from grids.history import records_actor
 from grids.models import Region
 from grids.permissions import require
 
@@ -55,6 +56,7 @@ def _record(redemption, *, action: str, actor, from_status: str, note: str = "")
     )
 
 
+@records_actor
 def redemption_create(
     *,
     actor,
@@ -157,6 +159,7 @@ def redemption_create(
     return redemption
 
 
+@records_actor
 def redemption_cancel(*, actor, redemption_id: int, reason: str) -> LedgerEntry:
     """Cancel a redemption (撤销兑换): a reversing entry returns the points and the
     stock comes back. The original entries stay as they were."""
