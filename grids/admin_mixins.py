@@ -434,6 +434,7 @@ class HistoryAdminMixin(SimpleHistoryAdmin):
     through the services, so a POST to a version is refused (403).
     """
 
+    object_history_list_template = "admin/history_list.html"
     object_history_form_template = "admin/history_version.html"
 
     def get_urls(self):

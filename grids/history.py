@@ -42,12 +42,16 @@ _actor = contextvars.ContextVar("history_actor", default=None)
 
 def excluded_history_fields(model) -> list[str]:
     """The concrete fields of ``model`` its history never copies."""
-    sensitive = sensitive_fields_of(model) | ALWAYS_EXCLUDED | TREE_FIELDS
-    return sorted(
+    sensitive = sensitive_fields_of(model) | ALWAYS_EXCLUDED
+    excluded = {
         field.name
         for field in model._meta.concrete_fields
         if field.name in sensitive or field.name.startswith(ID_NUMBER_PREFIX)
-    )
+    }
+    if hasattr(model, "_mptt_meta"):
+        # django-mptt adds these columns after the class is prepared.
+        excluded |= TREE_FIELDS
+    return sorted(excluded)
 
 
 def history_user(request=None, **kwargs):

@@ -190,13 +190,17 @@ def region_move(
                 raise DomainError(error, code="invalid")
         try:
             with transaction.atomic():
-                region.move_to(new_parent, position="last-child")
-                region.refresh_from_db()
-                if code != old_code:
-                    region.code = code
-                    region.save_without_historical_record(update_fields=["code"])
-                # MPTT moves the node with UPDATEs: one history row records its
-                # new parent (and code).
+                # MPTT moves the subtree with UPDATEs and saves the node with its
+                # old code: one history row, below, records the move as a whole.
+                region.skip_history_when_saving = True
+                try:
+                    region.move_to(new_parent, position="last-child")
+                    region.refresh_from_db()
+                    if code != old_code:
+                        region.code = code
+                        region.save(update_fields=["code"])
+                finally:
+                    del region.skip_history_when_saving
                 record_bulk_history(Region, [region])
                 if code != old_code and old_code:
                     _recode_descendants(region, old_code, code)
