@@ -1,3 +1,4 @@
+from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -14,3 +15,9 @@ class GovernanceConfig(AppConfig):
         from .middleware_security import stamp_login
 
         user_logged_in.connect(stamp_login, dispatch_uid="governance.stamp_login")
+
+
+class AxesConfig(AxesAppConfig):
+    """django-axes under a Chinese name in the admin (its own is "Axes")."""
+
+    verbose_name = _("Login lockouts")

@@ -50,7 +50,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    "axes",
+    # django-axes, under a Chinese name in the admin.
+    "governance.apps.AxesConfig",
     "simple_history",
     "grids",
     "partyorg",
@@ -203,6 +204,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker keeps the LOGGING below (every handler scrubs personal data) instead
+# of replacing the root logger's handlers with its own (governance/celery.py).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Reliability: web timeouts, jobs in short transactions, Celery delivery ------
 # (issue 9, finding 6; kept together.) A web request waits at most this long for a

@@ -754,7 +754,7 @@ class PatrolAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(SafeActionSelectionMixin, admin.ModelAdmin):
     """The user's own inbox. A message is opened by a POST to ``…/open/`` (the
     title's button), which marks it read and goes to its link; viewing a message
     changes nothing."""

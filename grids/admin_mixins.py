@@ -23,7 +23,7 @@ from django.db.models import F
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import re_path
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext
 from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -492,6 +492,8 @@ class HistoryAdminMixin(SimpleHistoryAdmin):
             "opts": opts,
             "original": obj,
             "version": version,
+            "changed_by": version.history_user
+            or pgettext("record history", "nobody recorded"),
             "rows": [
                 (field.verbose_name, self._version_value(version, field))
                 for field in version.tracked_fields

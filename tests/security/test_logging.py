@@ -174,3 +174,57 @@ def test_the_gunicorn_logger_scrubs_the_access_log():
     )
     assert ID_NUMBER not in stream.getvalue()
     assert "[id-number]" in stream.getvalue()
+
+
+@pytest.fixture
+def fresh_worker_logging():
+    """Let the Celery app set up a worker's logging again, as a worker starting in
+    this process would; the loggers it may touch are put back afterwards."""
+    from celery.app.log import Logging
+
+    names = ["", "celery", "celery.task", "celery.redirected", "celery.worker"]
+    saved = {
+        n: (logging.getLogger(n).handlers[:], logging.getLogger(n).propagate)
+        for n in names
+    }
+    was_setup = Logging._setup
+    Logging._setup = False
+    yield
+    Logging._setup = was_setup
+    for name, (handlers, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+
+
+def test_the_worker_logs_only_through_the_scrubbing_handlers(fresh_worker_logging):
+    from celery.utils.log import get_task_logger
+
+    from governance.celery import app
+
+    assert app.conf.worker_hijack_root_logger is False
+    # What the worker, and each of its child processes, runs at start.
+    app.log.setup(loglevel="INFO", hostname="worker@test", redirect_stdouts=False)
+    for name in ("", "celery", "celery.task", "celery.redirected", "celery.worker"):
+        logger = logging.getLogger(name)
+        for handler in logger.handlers:
+            if type(handler).__module__.startswith("_pytest") or isinstance(
+                handler, logging.NullHandler
+            ):
+                continue  # pytest's own capture; a handler that writes nothing
+            assert any(
+                isinstance(f, ScrubPersonalDataFilter) for f in handler.filters
+            ), (name or "root", handler)
+    (handler,) = [
+        h
+        for h in logging.getLogger().handlers
+        if any(isinstance(f, ScrubPersonalDataFilter) for f in h.filters)
+    ]
+    stream = io.StringIO()
+    old = handler.setStream(stream)
+    try:
+        get_task_logger("grids.tasks").warning("resident %s called", ID_NUMBER)
+    finally:
+        handler.setStream(old)
+    assert "resident [id-number] called" in stream.getvalue()
+    assert ID_NUMBER not in stream.getvalue()

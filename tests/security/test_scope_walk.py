@@ -30,6 +30,7 @@ from grids.models import Region
 from partyorg.models import Wish
 from points.links import rankings_signature, statement_token
 from tests.security.conftest import INSIDE_SIDE, ROLES
+from tests.security.walk import history_version_of
 from tickets.models import Ticket
 from tickets.services.evaluation import evaluation_token
 
@@ -280,6 +281,39 @@ def _special_cases(route: Route, world, role):
     if route.name == "admin:app_list":
         labels = sorted({m._meta.app_label for m in admin.site._registry})
         return [Case({"app_label": label}, None) for label in labels]
+    if params == {"object_id", "version_id"} and route.model_admin is not None:
+        # A record-history version: the object's own newest version (inside,
+        # outside, missing), and a missing version of an inside object.
+        base = cases_for(
+            Route(
+                route.fmt.replace("%(version_id)s", "x"),
+                ["object_id"],
+                route.name,
+                route.model_admin,
+            ),
+            world,
+            role,
+        )
+        model = route.model_admin.model
+        cases = [
+            Case(
+                {
+                    **c.kwargs,
+                    "version_id": history_version_of(
+                        model, c.kwargs["object_id"], MISSING_PK
+                    ),
+                },
+                c.side,
+                c.note,
+            )
+            for c in base
+        ]
+        cases += [
+            Case({**c.kwargs, "version_id": MISSING_PK}, c.side, "missing")
+            for c in base
+            if c.note == "inside"
+        ]
+        return cases
     if params == {"url"}:  # the admin's catch-all
         return [Case({"url": "no/such/page/"}, None)]
     if route.name == "admin:view_on_site":

@@ -56,3 +56,20 @@ def sensitive_paths(model, max_relations: int = 2):
             seen.add(related)
             queue.append((related, f"{prefix}{name}__", depth + 1))
     return sorted(found.values())
+
+
+def history_version_of(model, pk, missing):
+    """The newest record-history version (``grids.history``) of ``model``'s object
+    ``pk``, for the admin's version page ``<object_id>/history/<version_id>/``;
+    ``missing`` when it has none."""
+    manager_name = getattr(model._meta, "simple_history_manager_attribute", None)
+    if manager_name is None:
+        return missing
+    version = (
+        getattr(model, manager_name)
+        .filter(**{model._meta.pk.attname: pk})
+        .order_by("-history_id")
+        .values_list("history_id", flat=True)
+        .first()
+    )
+    return missing if version is None else version
