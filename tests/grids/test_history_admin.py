@@ -144,7 +144,10 @@ def test_a_version_of_another_record_is_404(
     assert client.get(_version_url(resident, theirs.history_id)).status_code == 404
 
 
-@pytest.mark.parametrize(("object_id", "version_id"), [("abc", "1"), (None, "abc")])
+@pytest.mark.parametrize(
+    ("object_id", "version_id"),
+    [("abc", "1"), (None, "abc"), (None, "9" * 30), ("9" * 30, "1")],
+)
 def test_malformed_ids_are_404(client, street_staff, resident, object_id, version_id):
     client.force_login(street_staff)
     url = reverse(
