@@ -885,3 +885,6 @@ class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return permissions.can_keep_shared_lists(request.user)
+
+
+from . import admin_jobs  # noqa: E402,F401  (background import/export jobs)
