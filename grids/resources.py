@@ -55,6 +55,10 @@ class ScopedRegionWidget(widgets.ForeignKeyWidget):
     def __init__(self, user=None, **kwargs):
         super().__init__(Region, field="code", **kwargs)
         self.user = user
+        # code -> Region, when the caller knows no region changes during the
+        # import (a background job of households, residents or the roster):
+        # one query per code instead of two per row.
+        self.cache = None
 
     def get_queryset(self, value, row, *args, **kwargs):
         return (
@@ -67,12 +71,17 @@ class ScopedRegionWidget(widgets.ForeignKeyWidget):
         value = str(value).strip()
         if value.endswith(".0"):  # Excel turns codes into floats
             value = value[:-2]
+        if self.cache is not None and value in self.cache:
+            return self.cache[value]
         try:
-            return super().clean(value, row, **kwargs)
+            region = super().clean(value, row, **kwargs)
         except Region.DoesNotExist:
             raise ValueError(
                 _("No region with code %(code)s in your area.") % {"code": value}
             ) from None
+        if self.cache is not None:
+            self.cache[value] = region
+        return region
 
 
 class ServiceResource(resources.ModelResource):
@@ -347,8 +356,14 @@ class ResidentResource(ServiceResource):
     def dehydrate_phone(self, resident):
         return mask_phone(resident.phone)
 
+    def region_widget(self):
+        widget = getattr(self, "_region_widget", None)
+        if widget is None:
+            widget = self._region_widget = ScopedRegionWidget(user=self.user)
+        return widget
+
     def save_through_service(self, instance, is_create, row):
-        region = ScopedRegionWidget(user=self.user).clean(row.get("region_code"))
+        region = self.region_widget().clean(row.get("region_code"))
         address = _cell(row, "address")
         if region is None or not address:
             raise DomainError(_("region_code and address are required."))
@@ -422,6 +437,9 @@ class JobResource:
     may_import: Callable[[object], bool]
     # Relations every exported row reads (one join instead of a query a row).
     export_related: tuple[str, ...] = ()
+    # Look each region code up once per job (not for imports of the tree
+    # itself, whose rows create and move regions).
+    cache_regions: bool = True
 
     def job_resource(self, user) -> ServiceResource:
         """The resource as a job uses it: the same rows, checks and services as
@@ -434,6 +452,13 @@ class JobResource:
         meta.skip_html_diff = True
         meta.chunk_size = 2000
         resource._meta = meta  # this instance only; the class keeps its options
+        if self.cache_regions:
+            widgets_ = [f.widget for f in resource.fields.values()]
+            if isinstance(resource, ResidentResource):
+                widgets_.append(resource.region_widget())
+            for widget in widgets_:
+                if isinstance(widget, ScopedRegionWidget):
+                    widget.cache = {}
         return resource
 
 
@@ -465,6 +490,7 @@ JOB_RESOURCES = {
         "",
         permissions.can_manage_hierarchy,
         ("parent",),
+        cache_regions=False,
     ),
 }
 
