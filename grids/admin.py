@@ -142,6 +142,7 @@ class RegionAdmin(
     ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, MPTTModelAdmin
 ):
     resource_classes = [RegionResource]
+    job_resource = "regions"
     scope_path = ""
     write_permission = staticmethod(permissions.can_manage_hierarchy)
     mptt_level_indent = 24
@@ -492,6 +493,7 @@ class GridAssignmentAdmin(
     ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
 ):
     resource_classes = [RosterResource]
+    job_resource = "roster"
     scope_path = "grid"
     list_display = ("worker", "grid", "role", "started_on", "ended_on")
     list_filter = ("role", ("ended_on", admin.EmptyFieldListFilter))
@@ -555,6 +557,7 @@ class HouseholdAdmin(
     admin.ModelAdmin,
 ):
     resource_classes = [HouseholdResource]
+    job_resource = "households"
     service_fields = services.HOUSEHOLD_EDITABLE_FIELDS
     write_permission = staticmethod(permissions.can_manage_households)
     list_display = ("address", "region", "household_number", "resident_count")
@@ -584,6 +587,7 @@ class ResidentAdmin(
     ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
 ):
     resource_classes = [ResidentResource]
+    job_resource = "residents"
     scope_path = "household__region"
     write_permission = staticmethod(permissions.can_manage_households)
     list_display = (

@@ -491,3 +491,17 @@ def test_the_export_page_queues_an_export_of_the_chosen_area(client, coded, staf
     )
     assert response.status_code == 200  # a form error: not a choice
     assert DataJob.objects.count() == 1
+
+
+def test_the_household_list_links_to_the_background_import_and_export(
+    client, coded, staff
+):
+    client.force_login(staff)
+    body = client.get(reverse("admin:grids_household_changelist")).content.decode()
+    assert f"{reverse('admin:grids_datajob_import')}?resource=households" in body
+    assert f"{reverse('admin:grids_datajob_export')}?resource=households" in body
+    supervisor = UserFactory(role=UserRole.SUPERVISOR, region=coded["district"])
+    client.force_login(supervisor)
+    body = client.get(reverse("admin:grids_household_changelist")).content.decode()
+    assert reverse("admin:grids_datajob_import") not in body  # may not import
+    assert f"{reverse('admin:grids_datajob_export')}?resource=households" in body
