@@ -424,7 +424,7 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 DATA_JOBS_DIR = Path(env.str("DATA_JOBS_DIR", default=str(VAR_DIR / "jobs")))
 # An import of at most this many rows runs in the request (same service);
 # a bigger one waits for a Celery worker with a progress bar.
-DATA_JOB_INLINE_ROWS = env.int("DATA_JOB_INLINE_ROWS", default=1000)
+DATA_JOB_INLINE_ROWS = env.int("DATA_JOB_INLINE_ROWS", default=200)
 # The largest file accepted, in bytes and in data rows.
 DATA_JOB_MAX_UPLOAD_BYTES = env.int(
     "DATA_JOB_MAX_UPLOAD_BYTES", default=40 * 1024 * 1024
