@@ -188,13 +188,24 @@ def main():
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
     }
-    results["import_households"] = run_import(user, "households", households_csv(grids))
-    results["import_residents"] = run_import(user, "residents", residents_csv(grids))
-    for resource_name in ("households", "residents"):
-        for file_format in ("xlsx", "csv"):
-            results[f"export_{resource_name}_{file_format}"] = run_export(
-                user, resource_name, file_format
-            )
+
+    def record(name, figures):
+        results[name] = figures
+        # Each figure as it comes (the residents import is long): stderr.
+        print(json.dumps({name: figures}, ensure_ascii=False), file=sys.stderr)
+
+    record("import_households", run_import(user, "households", households_csv(grids)))
+    for file_format in ("xlsx", "csv"):
+        record(
+            f"export_households_{file_format}",
+            run_export(user, "households", file_format),
+        )
+    record("import_residents", run_import(user, "residents", residents_csv(grids)))
+    for file_format in ("xlsx", "csv"):
+        record(
+            f"export_residents_{file_format}",
+            run_export(user, "residents", file_format),
+        )
     print(json.dumps(results, ensure_ascii=False))
 
 

@@ -505,3 +505,20 @@ def test_the_household_list_links_to_the_background_import_and_export(
     body = client.get(reverse("admin:grids_household_changelist")).content.decode()
     assert reverse("admin:grids_datajob_import") not in body  # may not import
     assert f"{reverse('admin:grids_datajob_export')}?resource=households" in body
+
+
+def test_a_residents_export_masks_personal_data_as_the_admin_export_does(coded, staff):
+    from grids.masking import mask_id_number, mask_phone
+    from tests.grids.factories import ResidentFactory
+
+    resident = ResidentFactory(household=HouseholdFactory(region=coded["grids"][0]))
+    job = services.data_job_export_submit(
+        actor=staff, resource="residents", file_format="csv"
+    )
+    services.data_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    text = services.data_job_file(job).read_text(encoding="utf-8-sig")
+    assert resident.id_number not in text and resident.phone not in text
+    assert mask_id_number(resident.id_number) in text
+    assert mask_phone(resident.phone) in text
+    assert coded["grids"][0].code in text  # region_code through its dehydrate
