@@ -124,7 +124,7 @@ def test_an_error_on_row_9000_leaves_nothing_written(
             "message": "您的管辖范围内没有编码为 99999999 的区域。",
         }
     ]
-    assert "没有写入" in job.message
+    assert job.message == "有 1 行未通过校验，文件中的数据均未写入。请修改后重新上传。"
 
 
 def test_row_errors_name_row_and_field_in_the_users_language(coded, staff):
