@@ -522,3 +522,24 @@ def test_a_residents_export_masks_personal_data_as_the_admin_export_does(coded, 
     assert mask_id_number(resident.id_number) in text
     assert mask_phone(resident.phone) in text
     assert coded["grids"][0].code in text  # region_code through its dehydrate
+
+
+def test_statements_per_imported_household_are_bounded(
+    coded, staff, django_assert_max_num_queries
+):
+    """Each region code is looked up once per job; a household row costs its
+    lookup, the service's insert and the savepoints around them."""
+    codes = [g.code for g in coded["grids"]]
+    rows = [f"{codes[n % len(codes)]},幸福路{n}号,H{n}" for n in range(40)]
+    job = _submit(staff, ("\n".join([HEADERS, *rows]) + "\n").encode())
+    # Per row: the household lookup, the service's two checks and insert, and
+    # four savepoint statements (the row's and the service's).
+    with django_assert_max_num_queries(40 * 8 + len(codes) + 12) as captured:
+        assert services.data_job_run(job_id=job.pk) == DataJobState.SUCCEEDED
+    region_lookups = [
+        q
+        for q in captured.captured_queries
+        if q["sql"].startswith('SELECT "grids_region"."id"')
+        and '"grids_region"."code" =' in q["sql"]
+    ]
+    assert len(region_lookups) == len(codes)
