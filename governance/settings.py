@@ -432,6 +432,23 @@ SMS_BACKEND_OPTIONS = env.json("SMS_BACKEND_OPTIONS", default={})
 # --- Import/export --------------------------------------------------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Background import and export jobs (grids.DataJob, grids.services.datajobs).
+# Their files (the uploaded file, the exported one) live here, outside MEDIA_ROOT:
+# only the job's own download view serves them, to the job's submitter.
+DATA_JOBS_DIR = Path(env.str("DATA_JOBS_DIR", default=str(VAR_DIR / "jobs")))
+# An import of at most this many rows runs in the request (same service);
+# a bigger one waits for a Celery worker with a progress bar.
+DATA_JOB_INLINE_ROWS = env.int("DATA_JOB_INLINE_ROWS", default=200)
+# The largest file accepted, in bytes and in data rows.
+DATA_JOB_MAX_UPLOAD_BYTES = env.int(
+    "DATA_JOB_MAX_UPLOAD_BYTES", default=40 * 1024 * 1024
+)
+DATA_JOB_MAX_ROWS = env.int("DATA_JOB_MAX_ROWS", default=200_000)
+# Rows per chunk between two progress updates; row errors kept per job.
+DATA_JOB_CHUNK_ROWS = env.int("DATA_JOB_CHUNK_ROWS", default=500)
+DATA_JOB_MAX_ERRORS = env.int("DATA_JOB_MAX_ERRORS", default=500)
+# Files of finished jobs are removed after this many hours (data_jobs_cleanup).
+DATA_JOB_RETENTION_HOURS = env.int("DATA_JOB_RETENTION_HOURS", default=72)
 
 # --- Domain settings ---------------------------------------------------------------
 # 微心愿: a posted wish nobody has claimed for this many days is flagged.

@@ -148,6 +148,7 @@ class RegionAdmin(
     MPTTModelAdmin,
 ):
     resource_classes = [RegionResource]
+    job_resource = "regions"
     scope_path = ""
     write_permission = staticmethod(permissions.can_manage_hierarchy)
     mptt_level_indent = 24
@@ -509,6 +510,7 @@ class GridAssignmentAdmin(
     admin.ModelAdmin,
 ):
     resource_classes = [RosterResource]
+    job_resource = "roster"
     scope_path = "grid"
     list_display = ("worker", "grid", "role", "started_on", "ended_on")
     list_filter = ("role", ("ended_on", admin.EmptyFieldListFilter))
@@ -573,6 +575,7 @@ class HouseholdAdmin(
     admin.ModelAdmin,
 ):
     resource_classes = [HouseholdResource]
+    job_resource = "households"
     service_fields = services.HOUSEHOLD_EDITABLE_FIELDS
     write_permission = staticmethod(permissions.can_manage_households)
     list_display = ("address", "region", "household_number", "resident_count")
@@ -606,6 +609,7 @@ class ResidentAdmin(
     admin.ModelAdmin,
 ):
     resource_classes = [ResidentResource]
+    job_resource = "residents"
     scope_path = "household__region"
     write_permission = staticmethod(permissions.can_manage_households)
     list_display = (
@@ -907,3 +911,6 @@ class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return permissions.can_keep_shared_lists(request.user)
+
+
+from . import admin_jobs  # noqa: E402,F401  (background import/export jobs)

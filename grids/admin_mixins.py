@@ -316,7 +316,16 @@ class ScopedAdminMixin(
 class ServiceImportExportMixin(ImportExportMixin):
     """django-import-export in a scoped admin: the resource gets the user (rows
     are written by services as that user), exports only the changelist's scoped
-    rows, and a file with any refused row is rolled back whole."""
+    rows, and a file with any refused row is rolled back whole. With
+    ``job_resource`` (a key of ``grids.resources.JOB_RESOURCES``) the list also
+    links to the background import and export of the same data (big files)."""
+
+    import_export_change_list_template = "admin/grids/change_list_import_export.html"
+    job_resource = None
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "job_resource": self.job_resource}
+        return super().changelist_view(request, extra_context)
 
     def get_resource_kwargs(self, request, *args, **kwargs):
         return {"user": request.user}

@@ -103,3 +103,26 @@ class AuditAction(models.TextChoices):
     CREATE = "create", pgettext_lazy("audit", "Created")  # 新增
     UPDATE = "update", pgettext_lazy("audit", "Changed")  # 修改
     DEACTIVATE = "deactivate", pgettext_lazy("audit", "Deactivated")  # 停用
+
+
+class DataJobKind(models.TextChoices):
+    """What a background data job does (后台导入导出)."""
+
+    IMPORT = "import", pgettext_lazy("data job", "Import")  # 导入
+    EXPORT = "export", pgettext_lazy("data job", "Export")  # 导出
+
+
+class DataJobState(models.TextChoices):
+    QUEUED = "queued", _("Queued")  # 排队中: stored, waiting for a worker
+    RUNNING = "running", _("Running")  # 进行中: a worker is checking or writing
+    SUCCEEDED = "succeeded", _("Succeeded")  # 已完成: every row written / file ready
+    FAILED = "failed", _("Failed")  # 未通过: refused rows or an error; nothing written
+
+
+# A job in one of these states is finished: it never changes state again.
+DATA_JOB_FINISHED = frozenset({DataJobState.SUCCEEDED, DataJobState.FAILED})
+
+
+class DataJobFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (xlsx)"

@@ -15,6 +15,9 @@ from .choices import (
     CODE_SEGMENT_DIGITS,
     GRID_LEVELS,
     AuditAction,
+    DataJobFormat,
+    DataJobKind,
+    DataJobState,
     Gender,
     NotificationChannel,
     PatrolKind,
@@ -28,6 +31,7 @@ from .history import PrivateHistoricalRecords
 from .masking import mask_id_number, mask_phone
 from .querysets import (
     AssignmentQuerySet,
+    DataJobQuerySet,
     GridWorkerQuerySet,
     HouseholdQuerySet,
     PatrolQuerySet,
@@ -624,3 +628,95 @@ class AuditEntry(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.get_action_display()} {self.object_repr}"
+
+
+class DataJob(models.Model):
+    """A background import or export (后台导入导出) of regions, the roster,
+    households or residents, run by a Celery worker with the submitter's scope.
+
+    An import checks and writes every row of the uploaded file in one
+    transaction: any refused row leaves nothing written. The counters are
+    updated while it runs so the page can show progress. Files live under
+    ``DATA_JOBS_DIR`` (never under MEDIA_ROOT) and are removed after
+    ``DATA_JOB_RETENTION_HOURS`` by ``data_jobs_cleanup``.
+    """
+
+    kind = models.CharField(_("kind"), max_length=8, choices=DataJobKind.choices)
+    resource = models.CharField(_("data"), max_length=20)
+    file_format = models.CharField(
+        _("file format"), max_length=8, choices=DataJobFormat.choices
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The area the job covers: the submitter's scope for an import, the chosen
+    # district, street or community for an export; empty for an administrator's
+    # job over everything.
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("area"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    language = models.CharField(_("language"), max_length=16)
+    state = models.CharField(
+        _("state"),
+        max_length=12,
+        choices=DataJobState.choices,
+        default=DataJobState.QUEUED,
+    )
+    # sha256 of the uploaded bytes (import) or of the options (export): the same
+    # submission twice by the same user is one job.
+    digest = models.CharField(_("fingerprint"), max_length=64)
+    source_name = models.CharField(_("uploaded file"), max_length=255, blank=True)
+    source_path = models.CharField(max_length=255, blank=True, editable=False)
+    result_path = models.CharField(max_length=255, blank=True, editable=False)
+    rows_total = models.PositiveIntegerField(_("rows in total"), default=0)
+    rows_checked = models.PositiveIntegerField(_("rows checked"), default=0)
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
+    error_count = models.PositiveIntegerField(_("refused rows"), default=0)
+    # [{"row": 9000, "field": "id_number", "message": "…"}], at most
+    # DATA_JOB_MAX_ERRORS entries; error_count has the full number.
+    row_errors = models.JSONField(_("row errors"), default=list, blank=True)
+    message = models.TextField(_("outcome"), blank=True)
+    options = models.JSONField(default=dict, blank=True, editable=False)
+    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    files_removed_at = models.DateTimeField(
+        _("files removed at"), null=True, blank=True
+    )
+
+    objects = DataJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import or export job")
+        verbose_name_plural = _("import and export jobs")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # A double submit of the same file (or the same export) while the
+            # first is waiting or running is one job; an import that succeeded
+            # is not run again for the same bytes while its files are kept.
+            models.UniqueConstraint(
+                fields=["actor", "kind", "resource", "digest"],
+                condition=Q(state__in=["queued", "running"])
+                | Q(kind="import", state="succeeded", files_removed_at__isnull=True),
+                name="datajob_one_per_submission",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["actor", "-created_at"], name="datajob_actor_time"),
+            models.Index(fields=["state", "finished_at"], name="datajob_state_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.resource} #{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (DataJobState.SUCCEEDED, DataJobState.FAILED)

@@ -119,3 +119,16 @@ class GridWorkerQuerySet(models.QuerySet):
 
 class PatrolQuerySet(ScopedQuerySet):
     scope_path = "region"
+
+
+class DataJobQuerySet(models.QuerySet):
+    """Background imports and exports: a job is its submitter's own. Staff see
+    their own jobs whose area still lies in their scope (a narrowed scope hides
+    the jobs of the wider area); administrators see every job."""
+
+    def visible_to(self, user):
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(scope_q(user, "region"), actor=user)

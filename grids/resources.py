@@ -5,8 +5,12 @@ hold exactly as in the admin. A refused row is reported with its row number and
 reason; with any such row, nothing of the file is written (see ``import_dataset``).
 """
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
 
 from . import permissions, services
@@ -51,6 +55,10 @@ class ScopedRegionWidget(widgets.ForeignKeyWidget):
     def __init__(self, user=None, **kwargs):
         super().__init__(Region, field="code", **kwargs)
         self.user = user
+        # code -> Region, when the caller knows no region changes during the
+        # import (a background job of households, residents or the roster):
+        # one query per code instead of two per row.
+        self.cache = None
 
     def get_queryset(self, value, row, *args, **kwargs):
         return (
@@ -63,12 +71,17 @@ class ScopedRegionWidget(widgets.ForeignKeyWidget):
         value = str(value).strip()
         if value.endswith(".0"):  # Excel turns codes into floats
             value = value[:-2]
+        if self.cache is not None and value in self.cache:
+            return self.cache[value]
         try:
-            return super().clean(value, row, **kwargs)
+            region = super().clean(value, row, **kwargs)
         except Region.DoesNotExist:
             raise ValueError(
                 _("No region with code %(code)s in your area.") % {"code": value}
             ) from None
+        if self.cache is not None:
+            self.cache[value] = region
+        return region
 
 
 class ServiceResource(resources.ModelResource):
@@ -343,8 +356,14 @@ class ResidentResource(ServiceResource):
     def dehydrate_phone(self, resident):
         return mask_phone(resident.phone)
 
+    def region_widget(self):
+        widget = getattr(self, "_region_widget", None)
+        if widget is None:
+            widget = self._region_widget = ScopedRegionWidget(user=self.user)
+        return widget
+
     def save_through_service(self, instance, is_create, row):
-        region = ScopedRegionWidget(user=self.user).clean(row.get("region_code"))
+        region = self.region_widget().clean(row.get("region_code"))
         address = _cell(row, "address")
         if region is None or not address:
             raise DomainError(_("region_code and address are required."))
@@ -405,3 +424,87 @@ def import_errors(result) -> list[tuple[int, str]]:
             messages.extend(f"{label}{m}" for m in field_messages)
         errors.append((invalid.number, "; ".join(messages)))
     return sorted(errors)
+
+
+@dataclass(frozen=True)
+class JobResource:
+    """A resource that background jobs import or export (``grids.DataJob``)."""
+
+    resource_class: type[ServiceResource]
+    label: str
+    # The lookup from the resource's model to its Region (the scope path).
+    scope_path: str
+    may_import: Callable[[object], bool]
+    # Relations every exported row reads (one join instead of a query a row).
+    export_related: tuple[str, ...] = ()
+    # Look each region code up once per job (not for imports of the tree
+    # itself, whose rows create and move regions).
+    cache_regions: bool = True
+
+    def job_resource(self, user) -> ServiceResource:
+        """The resource as a job uses it: the same rows, checks and services as
+        the admin import, without the HTML diff the admin's preview shows, and
+        exports read in chunks of 2,000 rows."""
+        import copy
+
+        resource = self.resource_class(user=user)
+        meta = copy.copy(resource._meta)
+        meta.skip_html_diff = True
+        meta.chunk_size = 2000
+        resource._meta = meta  # this instance only; the class keeps its options
+        if self.cache_regions:
+            widgets_ = [f.widget for f in resource.fields.values()]
+            if isinstance(resource, ResidentResource):
+                widgets_.append(resource.region_widget())
+            for widget in widgets_:
+                if isinstance(widget, ScopedRegionWidget):
+                    widget.cache = {}
+        return resource
+
+
+JOB_RESOURCES = {
+    "households": JobResource(
+        HouseholdResource,
+        gettext_lazy("households"),
+        "region",
+        permissions.can_manage_households,
+        ("region",),
+    ),
+    "residents": JobResource(
+        ResidentResource,
+        gettext_lazy("residents"),
+        "household__region",
+        permissions.can_manage_households,
+        ("household__region",),
+    ),
+    "roster": JobResource(
+        RosterResource,
+        gettext_lazy("grid-worker roster"),
+        "grid",
+        permissions.can_manage_roster,
+        ("grid", "worker"),
+    ),
+    "regions": JobResource(
+        RegionResource,
+        gettext_lazy("regions"),
+        "",
+        permissions.can_manage_hierarchy,
+        ("parent",),
+        cache_regions=False,
+    ),
+}
+
+
+def export_rows(resource, queryset=None, **options) -> Iterator[list]:
+    """The header, then one exported row at a time: ``Resource.export`` without
+    holding the file in memory. Same hooks, same ``export_resource`` (each cell
+    through ``export_field``: masking, ``safe_cell``), the export ``options``
+    passed through as the admin's export passes them."""
+    resource.before_export(queryset, **options)
+    if queryset is None:
+        queryset = resource.get_queryset()
+    queryset = resource.filter_export(queryset, **options)
+    selected = options.get("export_fields")
+    yield resource.get_export_headers(selected_fields=selected)
+    for instance in resource.iter_queryset(queryset):
+        yield resource.export_resource(instance, selected_fields=selected, **options)

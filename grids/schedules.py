@@ -7,4 +7,11 @@ PERIODIC_TASKS = [
         "crontab": {"minute": "30", "hour": "2"},
         "description": "Nightly: households_count / population_count of every region.",
     },
+    {
+        "name": "grids: remove old import and export files",
+        "task": "grids.tasks.data_jobs_cleanup",
+        "crontab": {"minute": "15"},
+        "description": "Hourly: files of import/export jobs past their retention; "
+        "jobs a dead worker left running marked failed.",
+    },
 ]

@@ -4,7 +4,14 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from . import permissions
 from .choices import GRID_LEVELS, RegionLevel, WorkerRole
-from .models import GridAssignment, Household, Region, Resident, ResidentTag
+from .models import (
+    DataJob,
+    GridAssignment,
+    Household,
+    Region,
+    Resident,
+    ResidentTag,
+)
 from .querysets import subtree_q
 
 
@@ -106,3 +113,38 @@ def tag_choices(user, resident=None) -> QuerySet:
     in_use = Q(residents=resident) if resident is not None and resident.pk else Q()
     condition = Q(is_active=True) | in_use if in_use else Q(is_active=True)
     return visible_tag_queryset(user).filter(condition).distinct()
+
+
+def data_job_detail(*, actor, job_id: int) -> DataJob:
+    """The actor's own import or export job (OutOfScope for another's)."""
+    job = (
+        DataJob.objects.visible_to(actor)
+        .select_related("region")
+        .filter(pk=job_id)
+        .first()
+    )
+    if job is None:
+        permissions.require_in_scope(actor, None)
+    return job
+
+
+def data_job_status(job: DataJob) -> dict:
+    """What the progress page shows and polls: state and counters."""
+    return {
+        "id": job.pk,
+        "state": job.state,
+        "state_label": str(job.get_state_display()),
+        "finished": job.is_finished,
+        "rows_total": job.rows_total,
+        "rows_checked": job.rows_checked,
+        "rows_written": job.rows_written,
+        "error_count": job.error_count,
+        "percent": (
+            100
+            if job.is_finished
+            else int(100 * job.rows_checked / job.rows_total)
+            if job.rows_total
+            else 0
+        ),
+        "message": job.message,
+    }

@@ -14,6 +14,13 @@ from .accounts import (
     staff_account_unlock,
     staff_account_update,
 )
+from .datajobs import (
+    data_job_export_submit,
+    data_job_file,
+    data_job_import_submit,
+    data_job_run,
+    data_jobs_cleanup,
+)
 from .households import (
     HOUSEHOLD_EDITABLE_FIELDS,
     HOUSEHOLD_EXISTS,
@@ -58,6 +65,11 @@ __all__ = [
     "TAG_CODE_TAKEN",
     "assignment_end",
     "assignment_start",
+    "data_job_export_submit",
+    "data_job_file",
+    "data_job_import_submit",
+    "data_job_run",
+    "data_jobs_cleanup",
     "grid_worker_phone_problem",
     "grid_worker_update",
     "grid_worker_upsert",

@@ -17,8 +17,10 @@ import itertools
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from grids import services as grid_services
 from grids.choices import RegionLevel, UserRole
 from grids.models import AuditEntry, Notification
 from partyorg import services as party_services
@@ -347,6 +349,18 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     )
     wish = party_services.wish_claim(actor=staff, wish_id=wish.pk, member=member)
     world.add(side, wish, "wish")
+    # A background import by the side's staff (queued: nothing runs in the
+    # world's transaction); its page, status and download are the staff's own.
+    job = grid_services.data_job_import_submit(
+        actor=staff,
+        resource="households",
+        upload=SimpleUploadedFile(
+            f"{marker(side, 'datajob')}.csv",
+            f"region_code,address\n{grid.code or ''},{side}路1号\n".encode(),
+        ),
+        language="zh-hans",
+    )
+    world.add(side, job, "datajob")
     for event in wish.events.all():
         world.add(side, event)
     return {"staff": staff, "worker_user": worker_user, "resident": resident}
