@@ -25,6 +25,12 @@ from .households import (
     resident_update,
 )
 from .patrols import patrol_record
+from .personal_data import (
+    REVEALABLE_FIELDS,
+    export_needs_reason,
+    personal_data_export,
+    personal_data_reveal,
+)
 from .regions import (
     REGION_EDITABLE_FIELDS,
     region_counts_refresh,
@@ -53,17 +59,21 @@ __all__ = [
     "REGION_EDITABLE_FIELDS",
     "RESIDENT_EDITABLE_FIELDS",
     "RESIDENT_EXISTS",
+    "REVEALABLE_FIELDS",
     "ROLE_SCOPE_LEVELS",
     "STINT_EXISTS",
     "TAG_CODE_TAKEN",
     "assignment_end",
     "assignment_start",
+    "export_needs_reason",
     "grid_worker_phone_problem",
     "grid_worker_update",
     "grid_worker_upsert",
     "household_create",
     "household_update",
     "patrol_record",
+    "personal_data_export",
+    "personal_data_reveal",
     "region_counts_refresh",
     "region_create",
     "region_move",
