@@ -40,9 +40,9 @@ def decrypt_rows(apps, schema_editor):
             with schema_editor.connection.cursor() as cursor:
                 for pk, raw in rows:
                     if raw and raw.startswith(TOKEN_PREFIX):
+                        # The hash column goes with step 1's reversal.
                         cursor.execute(
-                            f"UPDATE {table} SET id_number = %s, "  # noqa: S608
-                            "id_number_hash = NULL WHERE id = %s",
+                            f"UPDATE {table} SET id_number = %s WHERE id = %s",  # noqa: S608
                             [decrypt(raw), pk],
                         )
             last_pk = rows[-1][0]
