@@ -694,19 +694,20 @@ class ResidentAdmin(
 
     @admin.display(description=_("ID-card number"))
     def masked_id_with_reveal(self, obj):
-        return self._with_reveal_link(obj, obj.masked_id_number)
+        return self._with_reveal_link(obj, obj.masked_id_number, "id_number")
 
     @admin.display(description=_("phone"))
     def masked_phone_with_reveal(self, obj):
-        return self._with_reveal_link(obj, obj.masked_phone)
+        return self._with_reveal_link(obj, obj.masked_phone, "phone")
 
-    def _with_reveal_link(self, obj, masked):
+    def _with_reveal_link(self, obj, masked, field):
         if not masked:
             return masked
         return format_html(
-            '{} <a class="button" href="{}">{}</a>',
+            '{} <a class="button" href="{}?field={}">{}</a>',
             masked,
             reverse("admin:grids_resident_reveal", args=[obj.pk]),
+            field,
             pgettext_lazy("personal data", "Show"),
         )
 
@@ -805,7 +806,13 @@ class ResidentAdmin(
         resident, may_reveal = selectors_resident_detail(request.user, resident_id)
         if not may_reveal:
             raise PermissionDenied
-        form = RevealForm(request.POST or None)
+        chosen = request.GET.get("field")
+        form = RevealForm(
+            request.POST or None,
+            initial={"fields": [chosen]}
+            if chosen in services.REVEALABLE_FIELDS
+            else {},
+        )
         shown = None
         if request.method == "POST" and form.is_valid():
             try:

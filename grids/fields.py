@@ -19,7 +19,7 @@ class EncryptedCharField(models.CharField):
         return "TextField"
 
     def from_db_value(self, value, expression, connection):
-        if value is None:
+        if value is None or value == "":
             return value
         from .pii import decrypt
 
@@ -27,8 +27,8 @@ class EncryptedCharField(models.CharField):
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
-        if value is None:
-            return value
+        if value is None or value == "":
+            return value  # "no phone" stays visible as empty, nothing more
         from .pii import encrypt
 
         return encrypt(str(value))

@@ -424,8 +424,9 @@ class Resident(models.Model):
         related_name="residents",
     )
     name = models.CharField(_("name"), max_length=50)
-    # Stored encrypted (grids.pii): the plain number in Python, a token in the
-    # database; unique and found through its keyed hash (with_id_number).
+    # Stored encrypted (grids.pii), like the phone: the plain number in Python, a
+    # token in the database; unique and found through its keyed hash
+    # (with_id_number).
     id_number = EncryptedCharField(
         _("ID-card number"),
         max_length=18,
@@ -436,7 +437,7 @@ class Resident(models.Model):
     )
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
-    phone = models.CharField(
+    phone = EncryptedCharField(
         _("phone"), max_length=20, blank=True, validators=[validate_mainland_phone]
     )
     relationship = models.CharField(

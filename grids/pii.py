@@ -1,6 +1,6 @@
-"""Personal data at rest: the ID-card number is stored encrypted, with a keyed
-hash beside it for uniqueness and lookup, so that a database dump alone does not
-reveal it.
+"""Personal data at rest: a resident's ID-card number and phone are stored
+encrypted, the number with a keyed hash beside it for uniqueness and lookup, so
+that a database dump alone does not reveal them.
 
 - Encryption: Fernet (AES-128-CBC + HMAC-SHA256) under ``PII_ENCRYPTION_KEYS``,
   a list whose first key encrypts and every key decrypts (``MultiFernet``), so a
@@ -82,26 +82,35 @@ class UndecryptableRow(Exception):
     """A stored value that no configured key opens (a key removed too early)."""
 
 
+# The encrypted columns of a resident, each with its keyed-hash column (or None).
+RESIDENT_ENCRYPTED_FIELDS = {"id_number": "id_number_hash", "phone": None}
+
+
 def reencrypt_rows(
     model,
     *,
-    field: str = "id_number",
-    hash_field: str = "id_number_hash",
+    fields: dict,
     chunk_size: int = 500,
     allow_plaintext: bool = False,
     progress=None,
 ) -> dict:
-    """Rewrite every row of ``model`` whose ``field`` is not encrypted under the
-    current key, or whose ``hash_field`` is not the hash under the current hash
-    key: decrypt with any key, encrypt with the current one, recompute the hash.
+    """Rewrite every row of ``model`` where one of ``fields`` (encrypted column →
+    its hash column or None) is not encrypted under the current key, or its hash
+    is not the hash under the current hash key: decrypt with any key, encrypt
+    with the current one, recompute the hash.
 
     Chunked by primary key, each chunk in its own transaction with its rows
     locked, so a run stopped half-way is resumed by running it again (rows done
     are skipped) and a second run changes nothing. ``allow_plaintext`` (the
     migration of rows stored before encryption) encrypts a value that is not a
     token; otherwise such a value, or a token no key opens, stops the run.
-    Returns the counts ``{"checked", "rewritten"}``.
+    An empty value stays empty. Returns the counts ``{"checked", "rewritten"}``.
     """
+    names = list(fields)
+    hashes = [h for h in fields.values() if h]
+    raw_columns = {
+        f"_raw_{name}": Cast(name, output_field=TextField()) for name in names
+    }
     counts = {"checked": 0, "rewritten": 0}
     last_pk = 0
     while True:
@@ -110,26 +119,32 @@ def reencrypt_rows(
                 model._base_manager.select_for_update()
                 .filter(pk__gt=last_pk)
                 .order_by("pk")
-                .annotate(_raw=Cast(field, output_field=TextField()))
-                .values_list("pk", "_raw", hash_field)[:chunk_size]
+                .annotate(**raw_columns)
+                .values("pk", *raw_columns, *hashes)[:chunk_size]
             )
             if not rows:
                 break
             changed = []
-            for pk, raw, stored_hash in rows:
-                plain = _plaintext(raw, pk=pk, allow_plaintext=allow_plaintext)
-                if plain is None:
-                    continue
-                digest = blind_index(plain)
-                if is_current(raw) and stored_hash == digest:
-                    continue
-                changed.append(model(pk=pk, **{field: plain, hash_field: digest}))
+            for row in rows:
+                values, stale = {}, False
+                for name, hash_name in fields.items():
+                    raw = row[f"_raw_{name}"]
+                    plain = _plaintext(
+                        raw, pk=row["pk"], allow_plaintext=allow_plaintext
+                    )
+                    values[name] = plain
+                    stale = stale or (bool(raw) and not is_current(raw))
+                    if hash_name:
+                        values[hash_name] = blind_index(plain or "")
+                        stale = stale or row[hash_name] != values[hash_name]
+                if stale:
+                    changed.append(model(pk=row["pk"], **values))
             if changed:
                 # bulk_update sends each value through the field's encryption.
-                model._base_manager.bulk_update(changed, [field, hash_field])
+                model._base_manager.bulk_update(changed, [*names, *hashes])
             counts["checked"] += len(rows)
             counts["rewritten"] += len(changed)
-            last_pk = rows[-1][0]
+            last_pk = rows[-1]["pk"]
         if progress is not None:
             progress(counts)
     return counts
@@ -137,7 +152,7 @@ def reencrypt_rows(
 
 def _plaintext(raw, *, pk, allow_plaintext: bool):
     if raw is None or raw == "":
-        return None
+        return raw
     try:
         return decrypt(raw)
     except InvalidToken:
@@ -146,3 +161,38 @@ def _plaintext(raw, *, pk, allow_plaintext: bool):
         raise UndecryptableRow(
             f"row {pk}: no key in PII_ENCRYPTION_KEYS opens the stored value"
         ) from None
+
+
+def decrypt_rows_in_place(model, *, fields, chunk_size: int = 500) -> None:
+    """Write the plain text of ``fields`` back into their columns (a migration
+    undoing encryption), chunk by chunk, with raw SQL: the columns' fields would
+    encrypt any value the ORM writes."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    raw_columns = {f"_raw_{n}": Cast(n, output_field=TextField()) for n in fields}
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                model._base_manager.select_for_update()
+                .filter(pk__gt=last_pk)
+                .order_by("pk")
+                .annotate(**raw_columns)
+                .values("pk", *raw_columns)[:chunk_size]
+            )
+            if not rows:
+                break
+            with connection.cursor() as cursor:
+                for row in rows:
+                    for name in fields:
+                        raw = row[f"_raw_{name}"]
+                        if raw and raw.startswith(TOKEN_PREFIX):
+                            column = connection.ops.quote_name(
+                                model._meta.get_field(name).column
+                            )
+                            cursor.execute(
+                                f"UPDATE {table} SET {column} = %s WHERE id = %s",
+                                [decrypt(raw), row["pk"]],
+                            )
+            last_pk = rows[-1]["pk"]

@@ -22,6 +22,8 @@ from tests.grids.factories import HouseholdFactory, ResidentFactory, next_id_num
 
 pytestmark = pytest.mark.django_db
 
+FIELDS = pii.RESIDENT_ENCRYPTED_FIELDS
+
 
 def _raw_rows():
     """Every cell of the resident table, as a database dump would have it."""
@@ -40,11 +42,17 @@ def test_round_trip_and_the_table_holds_no_plaintext(tree, community_staff):
     household = HouseholdFactory(region=tree["grids"][0])
     number = next_id_number()
     resident = services.resident_create(
-        actor=community_staff, household=household, name="张三", id_number=number
+        actor=community_staff,
+        household=household,
+        name="张三",
+        id_number=number,
+        phone="13912345678",
     )
-    assert Resident.objects.get(pk=resident.pk).id_number == number
+    stored = Resident.objects.get(pk=resident.pk)
+    assert (stored.id_number, stored.phone) == (number, "13912345678")
     dump = repr(_raw_rows())
     assert number not in dump
+    assert "12345678" not in dump
     assert number[:14] not in dump  # not even the birth-date part
     raw = _raw_id_number(resident.pk)
     assert raw.startswith(pii.TOKEN_PREFIX)
@@ -127,52 +135,58 @@ def test_import_matches_an_existing_resident_by_the_hash(admin_user, tree):
     assert resident.name == "新名"
 
 
-def _migration_module():
-    return importlib.import_module(
-        "grids.migrations.0009_resident_id_number_encrypt_rows"
-    )
+def _migration(name):
+    return importlib.import_module(f"grids.migrations.{name}")
 
 
-def test_migration_encrypts_existing_plaintext_rows_and_can_resume(tree):
-    """Rows stored before encryption (plain number, no hash) are encrypted and
-    hashed by the data migration; a second run changes nothing."""
+ENCRYPT_ID_NUMBERS = "0009_resident_id_number_encrypt_rows"
+ENCRYPT_PHONES = "0013_resident_phone_encrypt_rows"
+
+
+def test_migrations_encrypt_existing_plaintext_rows(tree):
+    """Rows stored before encryption (plain number and phone, no hash) are
+    encrypted and hashed by the data migrations, in chunks; a second run
+    changes nothing."""
     residents = ResidentFactory.create_batch(5, household__region=tree["grids"][0])
-    numbers = {r.pk: r.id_number for r in residents}
+    plain = {r.pk: (r.id_number, r.phone) for r in residents}
     with connection.cursor() as cursor:
-        for pk, number in numbers.items():
+        for pk, (number, phone) in plain.items():
             cursor.execute(
-                "UPDATE grids_resident SET id_number = %s, id_number_hash = %s "
-                "WHERE id = %s",
-                [number, f"legacy-{pk}", pk],
+                "UPDATE grids_resident SET id_number = %s, phone = %s, "
+                "id_number_hash = %s WHERE id = %s",
+                [number, phone if pk % 2 else "", f"legacy-{pk}", pk],
             )
-    assert all(n in repr(_raw_rows()) for n in numbers.values())
+    assert all(n in repr(_raw_rows()) for n, _ in plain.values())
 
-    module = _migration_module()
-    module.CHUNK, chunk = 2, module.CHUNK
-    try:
-        module.encrypt_rows(global_apps, None)
-    finally:
-        module.CHUNK = chunk
+    for name in (ENCRYPT_ID_NUMBERS, ENCRYPT_PHONES):
+        module = _migration(name)
+        module.CHUNK, chunk = 2, module.CHUNK
+        try:
+            module.encrypt_rows(global_apps, None)
+        finally:
+            module.CHUNK = chunk
     dump = repr(_raw_rows())
-    assert not any(n in dump for n in numbers.values())
-    for pk, number in numbers.items():
+    for pk, (number, phone) in plain.items():
+        assert number not in dump and phone not in dump
         resident = Resident.objects.get(pk=pk)
         assert resident.id_number == number
+        assert resident.phone == (phone if pk % 2 else "")
         assert resident.id_number_hash == pii.blind_index(number)
-    tokens = {pk: _raw_id_number(pk) for pk in numbers}
-    counts = pii.reencrypt_rows(Resident, allow_plaintext=True)
+    tokens = {pk: _raw_id_number(pk) for pk in plain}
+    counts = pii.reencrypt_rows(Resident, fields=FIELDS, allow_plaintext=True)
     assert counts == {"checked": 5, "rewritten": 0}
-    assert tokens == {pk: _raw_id_number(pk) for pk in numbers}
+    assert tokens == {pk: _raw_id_number(pk) for pk in plain}
 
 
-def test_migration_reverse_restores_plaintext(tree):
+def test_migrations_reversed_restore_plaintext(tree):
     resident = ResidentFactory(household__region=tree["grids"][0])
-
-    class Editor:
-        connection = connection
-
-    _migration_module().decrypt_rows(global_apps, Editor())
-    assert _raw_id_number(resident.pk) == resident.id_number
+    for name in (ENCRYPT_PHONES, ENCRYPT_ID_NUMBERS):
+        _migration(name).decrypt_rows(global_apps, None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id_number, phone FROM grids_resident WHERE id = %s", [resident.pk]
+        )
+        assert cursor.fetchone() == (resident.id_number, resident.phone)
 
 
 def test_rotation_re_encrypts_under_the_new_key(tree, settings):
@@ -192,7 +206,10 @@ def test_rotation_re_encrypts_under_the_new_key(tree, settings):
     assert all(pii.is_current(_raw_id_number(pk)) for pk in numbers)
     tokens = {pk: _raw_id_number(pk) for pk in numbers}
     # Idempotent: a second run rewrites nothing.
-    assert pii.reencrypt_rows(Resident) == {"checked": 6, "rewritten": 0}
+    assert pii.reencrypt_rows(Resident, fields=FIELDS) == {
+        "checked": 6,
+        "rewritten": 0,
+    }
     assert tokens == {pk: _raw_id_number(pk) for pk in numbers}
 
     # The old key can go: every row opens with the new one alone.
@@ -215,10 +232,12 @@ def test_rotation_stopped_half_way_resumes(tree, settings):
         raise Stop
 
     with pytest.raises(Stop):
-        pii.reencrypt_rows(Resident, chunk_size=2, progress=stop_after_first_chunk)
+        pii.reencrypt_rows(
+            Resident, fields=FIELDS, chunk_size=2, progress=stop_after_first_chunk
+        )
     raws = [_raw_id_number(pk) for pk in Resident.objects.values_list("pk", flat=True)]
     assert [pii.is_current(t) for t in raws] == [True, True, False, False, False]
-    assert pii.reencrypt_rows(Resident, chunk_size=2) == {
+    assert pii.reencrypt_rows(Resident, fields=FIELDS, chunk_size=2) == {
         "checked": 5,
         "rewritten": 3,
     }

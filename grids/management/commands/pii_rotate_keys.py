@@ -1,11 +1,11 @@
-"""Re-encrypt every stored ID-card number under the current key and recompute
-its keyed hash (docs/operations.md, "Key rotation"). Chunked, resumable and
+"""Re-encrypt every stored ID-card number and phone of residents under the
+current key and recompute the numbers' keyed hashes (docs/operations.md, "Key rotation"). Chunked, resumable and
 idempotent: ``grids.pii.reencrypt_rows``."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from grids.models import Resident
-from grids.pii import UndecryptableRow, reencrypt_rows
+from grids.pii import RESIDENT_ENCRYPTED_FIELDS, UndecryptableRow, reencrypt_rows
 
 
 class Command(BaseCommand):
@@ -28,7 +28,12 @@ class Command(BaseCommand):
                 )
 
         try:
-            counts = reencrypt_rows(Resident, chunk_size=chunk_size, progress=progress)
+            counts = reencrypt_rows(
+                Resident,
+                fields=RESIDENT_ENCRYPTED_FIELDS,
+                chunk_size=chunk_size,
+                progress=progress,
+            )
         except UndecryptableRow as exc:
             raise CommandError(
                 f"{exc}. Put the key it was encrypted with back into "
