@@ -138,16 +138,36 @@ def reencrypt_rows(
                         values[hash_name] = blind_index(plain or "")
                         stale = stale or row[hash_name] != values[hash_name]
                 if stale:
-                    changed.append(model(pk=row["pk"], **values))
+                    changed.append((row["pk"], values))
             if changed:
-                # bulk_update sends each value through the field's encryption.
-                model._base_manager.bulk_update(changed, [*names, *hashes])
+                _write_rows(model, changed, [*names, *hashes])
             counts["checked"] += len(rows)
             counts["rewritten"] += len(changed)
             last_pk = rows[-1]["pk"]
         if progress is not None:
             progress(counts)
     return counts
+
+
+def _write_rows(model, changed, names) -> None:
+    """One UPDATE by primary key per row (``executemany``), each value prepared
+    by its field, so the encrypted columns are encrypted by ``EncryptedCharField``
+    itself (``bulk_update``'s CASE over 500 rows is slower by far on PostgreSQL)."""
+    from django.db import connection
+
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    pk_column = quote(model._meta.pk.column)
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {pk_column} = %s"
+    )
+    params = [
+        [f.get_db_prep_save(values[f.name], connection) for f in fields] + [pk]
+        for pk, values in changed
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _plaintext(raw, *, pk, allow_plaintext: bool):

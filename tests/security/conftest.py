@@ -19,8 +19,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from grids.choices import RegionLevel, UserRole
 from grids import services
+from grids.choices import RegionLevel, UserRole
 from grids.models import AuditEntry, Notification, PersonalDataAccess
 from partyorg import services as party_services
 from partyorg.choices import OrgType
