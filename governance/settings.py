@@ -3,8 +3,11 @@
 DATABASE_URL  default: a SQLite file under var/
 REDIS_URL     default: unset, Celery then uses kombu's filesystem transport under var/
 SECRET_KEY    a development default that is refused when DEBUG is off
+PII_ENCRYPTION_KEYS, PII_HASH_KEY  the same (personal data at rest, grids/pii.py)
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,6 +34,28 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
         "SECRET_KEY is the development default while DEBUG is off: "
         "set SECRET_KEY in the environment."
     )
+
+# Personal data at rest (grids/pii.py, docs/operations.md "Key rotation"): the
+# ID-card number is encrypted under the first of PII_ENCRYPTION_KEYS (every key
+# decrypts), and found by its HMAC under PII_HASH_KEY. The development keys are
+# derived from the development SECRET_KEY and refused, like it, when DEBUG is off.
+DEV_PII_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+    hashlib.sha256(b"gridwork-pii-encryption:" + DEV_SECRET_KEY.encode()).digest()
+).decode()
+DEV_PII_HASH_KEY = hashlib.sha256(
+    b"gridwork-pii-hash:" + DEV_SECRET_KEY.encode()
+).hexdigest()
+PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[DEV_PII_ENCRYPTION_KEY])
+PII_HASH_KEY = env("PII_HASH_KEY", default=DEV_PII_HASH_KEY)
+if not DEBUG and (
+    DEV_PII_ENCRYPTION_KEY in PII_ENCRYPTION_KEYS or PII_HASH_KEY == DEV_PII_HASH_KEY
+):
+    raise ImproperlyConfigured(
+        "PII_ENCRYPTION_KEYS or PII_HASH_KEY is the development default while "
+        "DEBUG is off: set both in the environment (docs/operations.md)."
+    )
+# An export of personal data with more rows than this needs a reason, even masked.
+PII_EXPORT_REASON_ROWS = env.int("PII_EXPORT_REASON_ROWS", default=200)
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -4,6 +4,11 @@ import os
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use")
+# Test-only keys (Fernet.generate_key() format), not the development defaults.
+os.environ.setdefault(
+    "PII_ENCRYPTION_KEYS", "dGVzdC1vbmx5LXBpaS1rZXktbm90LWZvci1wcm9kdWM="
+)
+os.environ.setdefault("PII_HASH_KEY", "test-only-pii-hash-key-not-for-production")
 os.environ.setdefault("GRIDWORK_VAR_DIR", tempfile.mkdtemp(prefix="gridwork-test-"))
 
 from .settings import *  # noqa: F403

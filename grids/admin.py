@@ -7,15 +7,17 @@ service's message. Querysets and choices are scoped by ``ScopedAdminMixin``.
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, pgettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from mptt.admin import MPTTModelAdmin
 
@@ -42,6 +44,7 @@ from .models import (
     Household,
     Notification,
     Patrol,
+    PersonalDataAccess,
     Region,
     Resident,
     ResidentTag,
@@ -51,6 +54,7 @@ from .params import parse_id
 from .querysets import scope_q
 from .resources import (
     HouseholdResource,
+    PersonalDataAccessResource,
     RegionResource,
     ResidentResource,
     RosterResource,
@@ -600,6 +604,53 @@ class HouseholdAdmin(
         )
 
 
+class ResidentChangeForm(forms.ModelForm):
+    """A resident's page: the ID-card number and phone are shown masked (never
+    whole in the page), and replaced by typing a new value; empty keeps it."""
+
+    new_id_number = forms.CharField(
+        label=_("new ID-card number"),
+        required=False,
+        max_length=18,
+        help_text=_("Leave empty to keep the number on file."),
+    )
+    new_phone = forms.CharField(
+        label=_("new phone"),
+        required=False,
+        max_length=20,
+        help_text=_("Leave empty to keep the phone on file."),
+    )
+    clear_phone = forms.BooleanField(label=_("remove the phone"), required=False)
+
+    class Meta:
+        model = Resident
+        fields = (
+            "household",
+            "name",
+            "relationship",
+            "residence_type",
+            "tags",
+            "is_active",
+        )
+
+
+class RevealForm(forms.Form):
+    """What to show of a resident, and why (written to the access log)."""
+
+    fields = forms.MultipleChoiceField(
+        label=_("show"),
+        choices=(("id_number", _("ID-card number")), ("phone", _("phone"))),
+        widget=forms.CheckboxSelectMultiple,
+        initial=["id_number"],
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why you need the whole value; it is logged with your name."),
+    )
+
+
 @admin.register(Resident)
 class ResidentAdmin(
     ScopedAdminMixin,
@@ -633,11 +684,26 @@ class ResidentAdmin(
     list_select_related = ("household",)
     search_fields = ("name", "household__address")
     autocomplete_fields = ("household",)
+    # The add page takes the number and phone; a resident's page shows them
+    # masked (with 显示 for the roles that may) and takes replacements.
     fields = (
         "household",
         "name",
         "id_number",
         "phone",
+        "relationship",
+        "residence_type",
+        "tags",
+        "is_active",
+    )
+    change_fields = (
+        "household",
+        "name",
+        "masked_id",
+        "new_id_number",
+        "masked_phone_display",
+        "new_phone",
+        "clear_phone",
         "relationship",
         "residence_type",
         "tags",
@@ -652,11 +718,32 @@ class ResidentAdmin(
     def masked_phone_display(self, obj):
         return obj.masked_phone
 
+    @admin.display(description=_("ID-card number"))
+    def masked_id_with_reveal(self, obj):
+        return self._with_reveal_link(obj, obj.masked_id_number, "id_number")
+
+    @admin.display(description=_("phone"))
+    def masked_phone_with_reveal(self, obj):
+        return self._with_reveal_link(obj, obj.masked_phone, "phone")
+
+    def _with_reveal_link(self, obj, masked, field):
+        if not masked:
+            return masked
+        return format_html(
+            '{} <a class="button" href="{}?field={}">{}</a>',
+            masked,
+            reverse("admin:grids_resident_reveal", args=[obj.pk]),
+            field,
+            pgettext_lazy("personal data", "Show"),
+        )
+
     @admin.display(description=_("age"))
     def age_group(self, obj):
         return age_band(obj.birth_date, timezone.localdate())
 
     def get_form(self, request, obj=None, **kwargs):
+        if obj is not None:
+            kwargs["form"] = ResidentChangeForm
         form = super().get_form(request, obj, **kwargs)
         if "tags" in form.base_fields:
             from .selectors import tag_choices
@@ -665,27 +752,57 @@ class ResidentAdmin(
         return form
 
     def get_fields(self, request, obj=None):
-        fields = list(super().get_fields(request, obj))
-        if obj is not None and not permissions.can_see_full_id_number(request.user):
-            # Only staff keeping households see (and so may change) the whole number.
-            fields[fields.index("id_number")] = "masked_id"
-            if "phone" in fields:
-                fields[fields.index("phone")] = "masked_phone_display"
+        if obj is None:
+            return list(self.fields)
+        fields = list(self.change_fields)
+        if permissions.can_reveal_personal_data(request.user):
+            with_link = {
+                "masked_id": "masked_id_with_reveal",
+                "masked_phone_display": "masked_phone_with_reveal",
+            }
+            fields = [with_link.get(f, f) for f in fields]
+        if not self.has_change_permission(request, obj):
+            fields = [
+                f
+                for f in fields
+                if f not in ("new_id_number", "new_phone", "clear_phone")
+            ]
         return fields
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and not permissions.can_see_full_id_number(request.user):
-            return ("masked_id", "masked_phone_display")
+        if obj is not None:
+            return (
+                "masked_id",
+                "masked_phone_display",
+                "masked_id_with_reveal",
+                "masked_phone_with_reveal",
+            )
         return ()
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in form.cleaned_data if f in self.fields}
-        tags = list(data.pop("tags", []))
         if change:
+            data = {
+                f: form.cleaned_data[f]
+                for f in ResidentChangeForm.Meta.fields
+                if f in form.cleaned_data
+            }
+            new_id_number = (form.cleaned_data.get("new_id_number") or "").strip()
+            if new_id_number:
+                data["id_number"] = new_id_number
+            new_phone = (form.cleaned_data.get("new_phone") or "").strip()
+            if new_phone:
+                data["phone"] = new_phone
+            elif form.cleaned_data.get("clear_phone"):
+                data["phone"] = ""
+            tags = list(data.pop("tags", []))
             services.resident_update(
                 actor=request.user, resident_id=obj.pk, tags=tags, **data
             )
         else:
+            data = {
+                f: form.cleaned_data[f] for f in self.fields if f in form.cleaned_data
+            }
+            tags = list(data.pop("tags", []))
             data.pop("is_active", None)
             obj.pk = services.resident_create(actor=request.user, tags=tags, **data).pk
 
@@ -693,6 +810,74 @@ class ResidentAdmin(
         # Tags were saved by the service (it keeps tags the user cannot see).
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/reveal/",
+                self.admin_site.admin_view(self.reveal_view),
+                name="grids_resident_reveal",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(never_cache)
+    def reveal_view(self, request, object_id):
+        """显示: the whole ID-card number or phone of one resident, once, after a
+        POST with a reason; the service checks scope and role and logs it. A GET
+        shows only the form."""
+        resident_id = parse_id(object_id)
+        if resident_id is None or not self.has_view_permission(request):
+            raise Http404
+        resident, may_reveal = selectors_resident_detail(request.user, resident_id)
+        if not may_reveal:
+            raise PermissionDenied
+        chosen = request.GET.get("field")
+        form = RevealForm(
+            request.POST or None,
+            initial={"fields": [chosen]}
+            if chosen in services.REVEALABLE_FIELDS
+            else {},
+        )
+        shown = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                values = services.personal_data_reveal(
+                    actor=request.user,
+                    resident_id=resident.pk,
+                    fields=form.cleaned_data["fields"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                labels = dict(form.fields["fields"].choices)
+                shown = [(labels[f], value) for f, value in values.items()]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Show personal data"),
+            "subtitle": str(resident),
+            "opts": self.opts,
+            "original": resident,
+            "form": form,
+            "shown": shown,
+            "change_url": reverse("admin:grids_resident_change", args=[resident.pk]),
+        }
+        response = TemplateResponse(
+            request, "admin/grids/resident/reveal.html", context
+        )
+        response["Cache-Control"] = "no-store, private"
+        return response
+
+
+def selectors_resident_detail(user, resident_id):
+    """The resident in the user's area (else 404) and whether they may reveal."""
+    from .selectors import resident_detail
+
+    try:
+        return resident_detail(actor=user, resident_id=resident_id)
+    except DomainError:
+        raise Http404 from None
 
 
 class ResidentTagForm(forms.ModelForm):
@@ -862,6 +1047,67 @@ def _shown(value) -> str:
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     return str(value)
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(
+    ReadOnlyMixin, ScopedAdminMixin, ServiceImportExportMixin, admin.ModelAdmin
+):
+    """The access log of personal data (个人信息访问记录): each 显示 and each
+    unmasked or large export. Street staff read and export their street's."""
+
+    resource_classes = [PersonalDataAccessResource]
+    list_display = (
+        "at",
+        "actor",
+        "kind",
+        "object_repr",
+        "fields_shown",
+        "unmasked",
+        "row_count",
+        "reason",
+    )
+    list_filter = ("kind", "unmasked")
+    list_select_related = ("actor",)
+    search_fields = ("object_repr", "reason", "actor__username")
+    date_hierarchy = "at"
+    readonly_fields = (
+        "at",
+        "actor",
+        "kind",
+        "content_type",
+        "object_id",
+        "object_repr",
+        "region",
+        "fields_shown",
+        "unmasked",
+        "row_count",
+        "reason",
+    )
+    fields = readonly_fields
+
+    @admin.display(description=_("fields"))
+    def fields_shown(self, obj):
+        return ", ".join(_personal_field_label(f) for f in obj.fields)
+
+    def has_module_permission(self, request):
+        return permissions.can_read_personal_data_log(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_read_personal_data_log(request.user)
+
+    def has_import_permission(self, request):
+        return False
+
+    def has_export_permission(self, request):
+        return permissions.can_read_personal_data_log(request.user)
+
+
+def _personal_field_label(name: str) -> str:
+    try:
+        return str(Resident._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
 
 
 @admin.register(AuditEntry)

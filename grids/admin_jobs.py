@@ -9,6 +9,7 @@ reads through ``DataJob.objects.visible_to``: another user's job is a 404.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
@@ -58,12 +59,26 @@ class DataJobExportForm(forms.Form):
     file_format = forms.ChoiceField(
         label=_("file format"), choices=DataJobFormat.choices
     )
+    # Personal data is exported masked; see grids.services.personal_data.
+    unmasked = forms.BooleanField(
+        label=_("Export ID numbers and phones unmasked"), required=False
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["resource"].choices = [
             (name, spec.label) for name, spec in JOB_RESOURCES.items()
         ]
+        self.fields["reason"].help_text = _(
+            "Needed for an unmasked export, or for more than %(rows)d rows of "
+            "personal data; written to the personal data access log."
+        ) % {"rows": settings.PII_EXPORT_REASON_ROWS}
         self.fields["region"].queryset = (
             Region.objects.visible_to(user)
             .filter(level__in=EXPORT_AREA_LEVELS)
@@ -219,6 +234,8 @@ class DataJobAdmin(admin.ModelAdmin):
                     region=form.cleaned_data["region"],
                     file_format=form.cleaned_data["file_format"],
                     language=self._language(request),
+                    unmasked=form.cleaned_data["unmasked"],
+                    reason=form.cleaned_data["reason"],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)

@@ -9,6 +9,8 @@ may add or change rows, so the admin and the services agree. Deleting is off
 unless ``allow_delete``.
 """
 
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import helpers, widgets
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -25,6 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import re_path
 from django.utils.translation import gettext, gettext_lazy, pgettext
 from import_export.admin import ImportExportMixin
+from import_export.forms import SelectableFieldsExportForm
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import permissions
@@ -313,10 +316,38 @@ class ScopedAdminMixin(
         return self.allow_delete and self._may_write(request)
 
 
+class PersonalDataExportForm(SelectableFieldsExportForm):
+    """The export form of a resource with personal data: masked unless asked,
+    and a reason (required for unmasked or large exports, checked by
+    ``grids.services.personal_data_export``)."""
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self.fields["unmasked"] = forms.BooleanField(
+            label=gettext_lazy("Export ID-card numbers and phones unmasked"),
+            required=False,
+            help_text=gettext_lazy(
+                "Only street and community staff; needs a reason and is logged."
+            ),
+        )
+        self.fields["reason"] = forms.CharField(
+            label=gettext_lazy("Reason"),
+            required=False,
+            max_length=500,
+            widget=forms.Textarea(attrs={"rows": 2}),
+            help_text=gettext_lazy(
+                "Required for an unmasked export, or one with more than %(rows)d rows."
+            )
+            % {"rows": settings.PII_EXPORT_REASON_ROWS},
+        )
+
+
 class ServiceImportExportMixin(ImportExportMixin):
     """django-import-export in a scoped admin: the resource gets the user (rows
     are written by services as that user), exports only the changelist's scoped
-    rows, and a file with any refused row is rolled back whole. With
+    rows, and a file with any refused row is rolled back whole. A resource with
+    personal data (``personal_fields``) exports masked unless the form asks
+    otherwise; a refusal (role, missing reason) is shown on the form. With
     ``job_resource`` (a key of ``grids.resources.JOB_RESOURCES``) the list also
     links to the background import and export of the same data (big files)."""
 
@@ -329,6 +360,30 @@ class ServiceImportExportMixin(ImportExportMixin):
 
     def get_resource_kwargs(self, request, *args, **kwargs):
         return {"user": request.user}
+
+    def _has_personal_data(self) -> bool:
+        return any(getattr(r, "personal_fields", None) for r in self.resource_classes)
+
+    def get_export_form_class(self):
+        if self._has_personal_data():
+            return PersonalDataExportForm
+        return super().get_export_form_class()
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        resource_kwargs = self.get_resource_kwargs(request)
+        form = kwargs.get("export_form")
+        cleaned = getattr(form, "cleaned_data", None) or {}
+        if isinstance(form, PersonalDataExportForm) and cleaned:
+            resource_kwargs["unmasked"] = bool(cleaned.get("unmasked"))
+            resource_kwargs["reason"] = cleaned.get("reason") or ""
+        return resource_kwargs
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        try:
+            return super().get_data_for_export(request, queryset, **kwargs)
+        except DomainError as exc:
+            # export_action shows a ValueError's text on the form.
+            raise ValueError(exc.message) from None
 
     def get_import_data_kwargs(self, **kwargs):
         data_kwargs = super().get_import_data_kwargs(**kwargs)

@@ -99,6 +99,13 @@ class NotificationChannel(models.TextChoices):
     WECHAT = "wechat", _("WeChat")
 
 
+class PersonalDataAccessKind(models.TextChoices):
+    # 查看: a staff member showed a resident's whole ID number or phone.
+    REVEAL = "reveal", pgettext_lazy("personal data", "Shown")
+    # 导出: a spreadsheet of personal data (unmasked, or large) was exported.
+    EXPORT = "export", pgettext_lazy("personal data", "Exported")
+
+
 class AuditAction(models.TextChoices):
     CREATE = "create", pgettext_lazy("audit", "Created")  # 新增
     UPDATE = "update", pgettext_lazy("audit", "Changed")  # 修改

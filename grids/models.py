@@ -21,20 +21,24 @@ from .choices import (
     Gender,
     NotificationChannel,
     PatrolKind,
+    PersonalDataAccessKind,
     RegionLevel,
     Relationship,
     ResidenceType,
     UserRole,
     WorkerRole,
 )
+from .fields import BlindIndexField, EncryptedCharField
 from .history import PrivateHistoricalRecords
 from .masking import mask_id_number, mask_phone
+from .pii import blind_index
 from .querysets import (
     AssignmentQuerySet,
     DataJobQuerySet,
     GridWorkerQuerySet,
     HouseholdQuerySet,
     PatrolQuerySet,
+    PersonalDataAccessQuerySet,
     RegionManager,
     ResidentQuerySet,
 )
@@ -431,15 +435,20 @@ class Resident(models.Model):
         related_name="residents",
     )
     name = models.CharField(_("name"), max_length=50)
-    id_number = models.CharField(
+    # Stored encrypted (grids.pii), like the phone: the plain number in Python, a
+    # token in the database; unique and found through its keyed hash
+    # (with_id_number).
+    id_number = EncryptedCharField(
         _("ID-card number"),
         max_length=18,
-        unique=True,
         validators=[validate_id_number],
+    )
+    id_number_hash = BlindIndexField(
+        _("ID-card number hash"), source="id_number", blank=True
     )
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
-    phone = models.CharField(
+    phone = EncryptedCharField(
         _("phone"), max_length=20, blank=True, validators=[validate_mainland_phone]
     )
     relationship = models.CharField(
@@ -468,15 +477,28 @@ class Resident(models.Model):
     # Personal data (grids.masking.is_sensitive_path): never filtered, searched,
     # sorted or exported whole. Birth date and gender are digits 7–14 and 17 of
     # the ID-card number, so a filter on them would unmask it.
-    sensitive_fields = frozenset({"id_number", "birth_date", "gender", "phone"})
+    sensitive_fields = frozenset(
+        {"id_number", "id_number_hash", "birth_date", "gender", "phone"}
+    )
 
     class Meta:
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
         ordering = ["household_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number_hash"], name="resident_unique_id_number"
+            )
+        ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        # The hash is also set on save; set it here so that validation finds a
+        # duplicate number before the database does.
+        self.id_number_hash = blind_index(self.id_number or "")
 
     @property
     def masked_id_number(self) -> str:
@@ -720,3 +742,60 @@ class DataJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in (DataJobState.SUCCEEDED, DataJobState.FAILED)
+
+
+class PersonalDataAccess(AppendOnlyModel):
+    """One look at personal data (个人信息访问记录): a staff member showed a
+    resident's whole ID number or phone, or exported personal data unmasked (or
+    more rows than ``PII_EXPORT_REASON_ROWS``). Who, whose, which fields, when,
+    why. Written by ``grids.services.personal_data``, never edited."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=PersonalDataAccessKind.choices
+    )
+    # Whose record: a resident for a reveal; for an export, the kind of rows.
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType",
+        verbose_name=_("kind of record"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    object_id = models.CharField(_("record id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("record"), max_length=200)
+    # The area of the record (a reveal) or of the exporting account (an export):
+    # street staff read the log of their subtree.
+    region = models.ForeignKey(
+        "grids.Region",
+        verbose_name=_("area"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    fields = models.JSONField(_("fields"), default=list, blank=True)
+    unmasked = models.BooleanField(_("unmasked"), default=True)
+    row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+
+    objects = PersonalDataAccessQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data access log")
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["content_type", "object_id", "at"],
+                name="pii_access_object_time",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.object_repr}"

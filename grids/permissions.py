@@ -77,9 +77,22 @@ def can_manage_households(user) -> bool:
     return has_role(user, WRITE_ROLES)
 
 
-def can_see_full_id_number(user) -> bool:
-    """Only staff who keep households see an unmasked ID number, on its detail view."""
-    return has_role(user, STAFF_ROLES)
+# Personal data (ID-card number, phone) is shown masked to everyone. Street and
+# community staff, who keep the households of their area, may show one
+# resident's whole value (with a reason, logged) and export unmasked (with a
+# reason, logged); grid workers and supervisors may not. Street staff read the
+# access log of their street.
+PERSONAL_DATA_REVEAL_ROLES = STAFF_ROLES
+
+
+def can_reveal_personal_data(user) -> bool:
+    """Show a whole ID number or phone, or export them unmasked."""
+    return has_role(user, PERSONAL_DATA_REVEAL_ROLES)
+
+
+def can_read_personal_data_log(user) -> bool:
+    """Browse and export the access log of personal data (their subtree)."""
+    return has_role(user, STREET_ROLES)
 
 
 def can_record_patrol(user) -> bool:

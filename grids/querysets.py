@@ -10,6 +10,8 @@ from django.db.models import Q
 from mptt.managers import TreeManager
 from mptt.querysets import TreeQuerySet
 
+from .append_only import AppendOnlyQuerySetMixin
+
 
 def subtree_q(region, prefix: str = "") -> Q:
     """Rows whose region (reached through ``prefix``) lies in ``region``'s subtree."""
@@ -90,6 +92,14 @@ class ResidentQuerySet(ScopedQuerySet):
     def active(self):
         return self.filter(is_active=True)
 
+    def with_id_number(self, id_number: str):
+        """The resident with this ID-card number, found by its keyed hash (the
+        number itself is stored encrypted and cannot be looked up)."""
+        from .pii import blind_index
+
+        digest = blind_index(id_number)
+        return self.filter(id_number_hash=digest) if digest else self.none()
+
 
 class AssignmentQuerySet(ScopedQuerySet):
     scope_path = "grid"
@@ -132,3 +142,9 @@ class DataJobQuerySet(models.QuerySet):
         if user.is_superuser:
             return self.all()
         return self.filter(scope_q(user, "region"), actor=user)
+
+
+class PersonalDataAccessQuerySet(AppendOnlyQuerySetMixin, ScopedQuerySet):
+    """The access log of personal data: scoped by the area whose data it was."""
+
+    scope_path = "region"

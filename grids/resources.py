@@ -18,7 +18,13 @@ from .choices import RegionLevel, Relationship, ResidenceType, WorkerRole
 from .errors import DomainError
 from .exports import safe_cell
 from .masking import mask_id_number, mask_phone
-from .models import GridAssignment, Household, Region, Resident
+from .models import (
+    GridAssignment,
+    Household,
+    PersonalDataAccess,
+    Region,
+    Resident,
+)
 from .validators import normalize_phone
 
 
@@ -85,11 +91,24 @@ class ScopedRegionWidget(widgets.ForeignKeyWidget):
 
 
 class ServiceResource(resources.ModelResource):
-    """Base: rows are saved by a service with the importing user as actor."""
+    """Base: rows are saved by a service with the importing user as actor.
 
-    def __init__(self, user=None, **kwargs):
+    Exports mask personal data: ``personal_fields`` maps each column holding it
+    to its mask, applied unless the resource is made with ``unmasked=True``.
+    Every export of such a resource goes through
+    ``services.personal_data_export`` (role, reason, access log), whoever calls
+    ``export()``: the admin or a background job.
+    """
+
+    personal_fields: dict = {}
+
+    def __init__(
+        self, user=None, *, unmasked: bool = False, reason: str = "", **kwargs
+    ):
         super().__init__(**kwargs)
         self.user = user
+        self.unmasked = unmasked
+        self.reason = reason
         for field in self.fields.values():
             if isinstance(field.widget, ScopedRegionWidget):
                 field.widget.user = user
@@ -101,10 +120,32 @@ class ServiceResource(resources.ModelResource):
             else self._meta.model.objects.none()
         )
 
+    def export(self, queryset=None, **kwargs):
+        if not self.personal_fields:
+            return super().export(queryset=queryset, **kwargs)
+        if queryset is None:
+            queryset = self.get_queryset()
+        row_count = len(queryset) if isinstance(queryset, list) else queryset.count()
+        return services.personal_data_export(
+            actor=self.user,
+            model=self._meta.model,
+            row_count=row_count,
+            fields=list(self.personal_fields),
+            unmasked=self.unmasked,
+            reason=self.reason,
+            build=lambda: super(ServiceResource, self).export(
+                queryset=queryset, **kwargs
+            ),
+        )
+
     def export_field(self, field, instance, **kwargs):
+        value = super().export_field(field, instance, **kwargs)
+        mask = self.personal_fields.get(field.column_name)
+        if mask is not None and not self.unmasked:
+            value = mask(value)
         # Every exported cell, dehydrated ones included, stays text in a
         # spreadsheet (no live ``=HYPERLINK(…)`` from a resident's name).
-        return safe_cell(super().export_field(field, instance, **kwargs))
+        return safe_cell(value)
 
     def save_instance(self, instance, is_create, row, **kwargs):
         try:
@@ -233,6 +274,8 @@ class RosterResource(ServiceResource):
         export_order = fields
         clean_model_instances = False
 
+    personal_fields = {"worker_phone": mask_phone}
+
     def get_instance(self, instance_loader, row):
         return None  # every row is a stint; matching is done by the service
 
@@ -242,7 +285,7 @@ class RosterResource(ServiceResource):
         super().import_field(field, instance, row, is_m2m, **kwargs)
 
     def dehydrate_worker_phone(self, assignment):
-        return mask_phone(assignment.worker.phone)
+        return assignment.worker.phone
 
     def save_through_service(self, instance, is_create, row):
         if not instance.grid_id:
@@ -312,7 +355,8 @@ class HouseholdResource(ServiceResource):
 
 class ResidentResource(ServiceResource):
     """One person per row, in the household at ``region_code`` + ``address``
-    (created when missing). Exports mask the ID-card number and phone."""
+    (created when missing), matched by ID-card number (through its hash). Exports
+    mask the ID-card number and phone unless made ``unmasked``."""
 
     region_code = fields.Field(column_name="region_code")
     address = fields.Field(attribute="household__address", column_name="address")
@@ -342,6 +386,8 @@ class ResidentResource(ServiceResource):
         export_order = fields
         clean_model_instances = False
 
+    personal_fields = {"id_number": mask_id_number, "phone": mask_phone}
+
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
         if field.column_name in ("region_code", "address"):
             return
@@ -350,11 +396,10 @@ class ResidentResource(ServiceResource):
     def dehydrate_region_code(self, resident):
         return resident.household.region.code
 
-    def dehydrate_id_number(self, resident):
-        return mask_id_number(resident.id_number)
-
-    def dehydrate_phone(self, resident):
-        return mask_phone(resident.phone)
+    def get_instance(self, instance_loader, row):
+        # The number is stored encrypted: the resident is found by its hash.
+        id_number = _cell(row, "id_number")
+        return self.get_queryset().with_id_number(id_number).first()
 
     def region_widget(self):
         widget = getattr(self, "_region_widget", None)
@@ -390,6 +435,36 @@ class ResidentResource(ServiceResource):
         return services.resident_update(
             actor=self.user, resident_id=instance.pk, household=household, **fields_
         )
+
+
+class PersonalDataAccessResource(ServiceResource):
+    """Export of the access log of personal data (read-only; its cells are made
+    formula-safe like every export)."""
+
+    actor = fields.Field(attribute="actor__username", column_name="actor")
+    kind = fields.Field(attribute="get_kind_display", column_name="kind")
+    shown_fields = fields.Field(column_name="fields")
+
+    class Meta:
+        model = PersonalDataAccess
+        fields = (
+            "at",
+            "actor",
+            "kind",
+            "object_repr",
+            "object_id",
+            "shown_fields",
+            "unmasked",
+            "row_count",
+            "reason",
+        )
+        export_order = fields
+
+    def dehydrate_shown_fields(self, access):
+        return ", ".join(access.fields)
+
+    def import_data(self, *args, **kwargs):
+        raise DomainError(_("The access log cannot be imported."))
 
 
 def import_dataset(*, actor, resource_class, dataset, dry_run: bool = False):
@@ -441,13 +516,14 @@ class JobResource:
     # itself, whose rows create and move regions).
     cache_regions: bool = True
 
-    def job_resource(self, user) -> ServiceResource:
+    def job_resource(self, user, **options) -> ServiceResource:
         """The resource as a job uses it: the same rows, checks and services as
         the admin import, without the HTML diff the admin's preview shows, and
-        exports read in chunks of 2,000 rows."""
+        exports read in chunks of 2,000 rows. ``options`` are the resource's own
+        (``unmasked``, ``reason`` for an export of personal data)."""
         import copy
 
-        resource = self.resource_class(user=user)
+        resource = self.resource_class(user=user, **options)
         meta = copy.copy(resource._meta)
         meta.skip_html_diff = True
         meta.chunk_size = 2000

@@ -91,11 +91,12 @@ def resident_list(*, actor) -> QuerySet:
 
 
 def resident_detail(*, actor, resident_id: int) -> tuple[Resident, bool]:
-    """The resident, and whether the actor may see the whole ID-card number."""
+    """The resident, and whether the actor may show the whole ID-card number
+    (``grids.services.personal_data_reveal``)."""
     resident = resident_list(actor=actor).filter(pk=resident_id).first()
     if resident is None:
         permissions.require_in_scope(actor, None)
-    return resident, permissions.can_see_full_id_number(actor)
+    return resident, permissions.can_reveal_personal_data(actor)
 
 
 def visible_tag_queryset(user) -> QuerySet:

@@ -32,6 +32,12 @@ from .households import (
     resident_update,
 )
 from .patrols import patrol_record
+from .personal_data import (
+    REVEALABLE_FIELDS,
+    export_needs_reason,
+    personal_data_export,
+    personal_data_reveal,
+)
 from .regions import (
     REGION_EDITABLE_FIELDS,
     region_counts_refresh,
@@ -60,6 +66,7 @@ __all__ = [
     "REGION_EDITABLE_FIELDS",
     "RESIDENT_EDITABLE_FIELDS",
     "RESIDENT_EXISTS",
+    "REVEALABLE_FIELDS",
     "ROLE_SCOPE_LEVELS",
     "STINT_EXISTS",
     "TAG_CODE_TAKEN",
@@ -70,12 +77,15 @@ __all__ = [
     "data_job_import_submit",
     "data_job_run",
     "data_jobs_cleanup",
+    "export_needs_reason",
     "grid_worker_phone_problem",
     "grid_worker_update",
     "grid_worker_upsert",
     "household_create",
     "household_update",
     "patrol_record",
+    "personal_data_export",
+    "personal_data_reveal",
     "region_counts_refresh",
     "region_create",
     "region_move",

@@ -40,6 +40,11 @@ from ..errors import DomainError
 from ..exports import safe_row
 from ..models import DataJob
 from ..querysets import subtree_q
+from .personal_data import personal_data_export, personal_data_export_check
+
+# The job option holding an export's personal-data choice (masked or not, and
+# the reason), kept apart from the options the resource's export receives.
+PERSONAL_DATA_OPTION = "personal_data"
 
 logger = logging.getLogger(__name__)
 
@@ -188,11 +193,19 @@ def data_job_export_submit(
     region=None,
     options: dict | None = None,
     language: str | None = None,
+    unmasked: bool = False,
+    reason: str = "",
 ) -> DataJob:
     """Queue an export of ``resource`` in ``region``'s subtree (default: the
     actor's whole scope) to a ``file_format`` file. ``options`` go to the
-    resource's export unchanged, as the admin's export passes them."""
-    _job_resource_spec(resource)  # an unknown kind of data is refused here
+    resource's export unchanged, as the admin's export passes them.
+
+    Personal data is exported masked unless ``unmasked``; an unmasked export, or
+    one over ``PII_EXPORT_REASON_ROWS`` rows, needs a ``reason`` and is written
+    to the access log when the file is built (``personal_data_export``, the
+    rule every export follows). Both are checked here too, so a refusal is told
+    at once instead of as a failed job."""
+    spec = _job_resource_spec(resource)  # an unknown kind of data is refused here
     permissions.require(permissions.can_view(actor))
     if file_format not in DataJobFormat.values:
         raise DomainError(_("Unknown file format."), code="unsupported_format")
@@ -201,6 +214,15 @@ def data_job_export_submit(
     else:
         permissions.require_in_scope(actor, region)
     options = dict(options or {})
+    if spec.resource_class.personal_fields:
+        reason = (reason or "").strip()
+        rows = spec.resource_class(user=actor).get_queryset()
+        if region is not None:
+            rows = rows.filter(subtree_q(region, spec.scope_path))
+        personal_data_export_check(
+            actor=actor, row_count=rows.count(), unmasked=unmasked, reason=reason
+        )
+        options[PERSONAL_DATA_OPTION] = {"unmasked": bool(unmasked), "reason": reason}
     digest = hashlib.sha256(
         json.dumps(
             [resource, region.pk if region else None, file_format, options],
@@ -420,14 +442,36 @@ def _run_export(job: DataJob, progress: _Progress) -> dict:
                 "This area lies outside your scope now; nothing was exported."
             ),
         }
-    resource = spec.job_resource(actor)
+    options = dict(job.options)
+    personal = options.pop(PERSONAL_DATA_OPTION, {"unmasked": False, "reason": ""})
+    resource = spec.job_resource(actor, **personal)
     queryset = export_queryset(job, resource, spec)
     total = queryset.count()
     progress.report(rows_total=total)
+    if not resource.personal_fields:
+        return _write_export(
+            job, spec, export_rows(resource, queryset, **options), progress
+        )
+    try:
+        return personal_data_export(
+            actor=actor,
+            model=resource._meta.model,
+            row_count=total,
+            fields=list(resource.personal_fields),
+            build=lambda: _write_export(
+                job, spec, export_rows(resource, queryset, **options), progress
+            ),
+            **personal,
+        )
+    except DomainError as exc:
+        return {"state": DataJobState.FAILED, "message": exc.message}
+
+
+def _write_export(job: DataJob, spec, rows, progress: _Progress) -> dict:
+    """Write the export's ``rows`` (the header first) to the job's file."""
     name = f"export-{uuid.uuid4().hex}.{job.file_format}"
     final = _jobs_dir() / name
     partial = final.with_suffix(final.suffix + ".part")
-    rows = export_rows(resource, queryset, **job.options)
     written = 0
     every = settings.DATA_JOB_CHUNK_ROWS * 4
     try:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from grids import services
 from grids.choices import DataJobKind, DataJobState, UserRole
-from grids.errors import NotAllowed
+from grids.errors import DomainError, NotAllowed
 from grids.models import DataJob, Household, Region
 from grids.services import datajobs
 from tests.grids.factories import HouseholdFactory, UserFactory, make_tree
@@ -548,3 +548,76 @@ def test_statements_per_imported_household_are_bounded(
         and '"grids_region"."code" =' in q["sql"]
     ]
     assert len(region_lookups) == len(codes)
+
+
+# --- personal data in background exports (the rule of every export) ------------
+
+
+def _resident_in(region):
+    from tests.grids.factories import ResidentFactory
+
+    return ResidentFactory(household=HouseholdFactory(region=region))
+
+
+def test_an_unmasked_job_export_needs_the_role_and_a_reason_and_is_logged(coded, staff):
+    from grids.models import PersonalDataAccess
+
+    resident = _resident_in(coded["grids"][0])
+    with pytest.raises(DomainError) as refused:
+        services.data_job_export_submit(
+            actor=staff, resource="residents", file_format="csv", unmasked=True
+        )
+    assert refused.value.code == "reason_required"
+    assert not DataJob.objects.exists()
+
+    job = services.data_job_export_submit(
+        actor=staff,
+        resource="residents",
+        file_format="csv",
+        unmasked=True,
+        reason="民政核对",
+    )
+    assert services.data_job_run(job_id=job.pk) == DataJobState.SUCCEEDED
+    job.refresh_from_db()
+    text = services.data_job_file(job).read_text(encoding="utf-8-sig")
+    assert resident.id_number in text
+    entry = PersonalDataAccess.objects.get()
+    assert (entry.actor, entry.unmasked, entry.row_count, entry.reason) == (
+        staff,
+        True,
+        1,
+        "民政核对",
+    )
+
+
+def test_a_supervisor_may_not_queue_an_unmasked_export(coded):
+    supervisor = UserFactory(role=UserRole.SUPERVISOR, region=coded["district"])
+    _resident_in(coded["grids"][0])
+    with pytest.raises(NotAllowed):
+        services.data_job_export_submit(
+            actor=supervisor,
+            resource="residents",
+            file_format="csv",
+            unmasked=True,
+            reason="看看",
+        )
+    assert not DataJob.objects.exists()
+
+
+def test_a_large_masked_job_export_needs_a_reason_and_is_logged(coded, staff, settings):
+    from grids.models import PersonalDataAccess
+
+    settings.PII_EXPORT_REASON_ROWS = 1
+    for _ in range(2):
+        _resident_in(coded["grids"][0])
+    with pytest.raises(DomainError) as refused:
+        services.data_job_export_submit(
+            actor=staff, resource="residents", file_format="csv"
+        )
+    assert refused.value.code == "reason_required"
+    job = services.data_job_export_submit(
+        actor=staff, resource="residents", file_format="csv", reason="年度统计"
+    )
+    assert services.data_job_run(job_id=job.pk) == DataJobState.SUCCEEDED
+    entry = PersonalDataAccess.objects.get()
+    assert (entry.unmasked, entry.row_count) == (False, 2)

@@ -20,9 +20,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from grids import services
 from grids import services as grid_services
 from grids.choices import RegionLevel, UserRole
-from grids.models import AuditEntry, Notification
+from grids.models import AuditEntry, Notification, PersonalDataAccess
 from partyorg import services as party_services
 from partyorg.choices import OrgType
 from points import services as points_services
@@ -213,6 +214,14 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
         ),
         "notification",
     )
+    # A look at the resident's ID number (显示), in the access log.
+    services.personal_data_reveal(
+        actor=staff,
+        resident_id=resident.pk,
+        fields=["id_number"],
+        reason=marker(side, "piiaccess"),
+    )
+    world.add(side, PersonalDataAccess.objects.latest("pk"), "piiaccess")
 
     # --- tickets: several stages, one with a photo --------------------------------
     world.add(
