@@ -1,13 +1,16 @@
 """Faults (issue 9): the database going away during a request, a Celery worker
 killed in the middle of an escalation run, Redis down."""
 
+import datetime as dt
 import os
+import signal
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from tests.processes import BIN, free_port, process_env, running
 
@@ -144,3 +147,130 @@ def test_gunicorn_answers_503_while_the_database_is_unreachable(tmp_path):
             pytest.fail("gunicorn did not answer")
     assert status == 503 and headers["Retry-After"] == "30"
     assert UNAVAILABLE in body and "Traceback" not in body
+
+
+# --- A Celery worker killed in the middle of an escalation run --------------------
+
+
+def _bulk_overdue(tree, n):
+    from tickets.choices import Stage
+    from tickets.models import Ticket
+
+    now = timezone.now()
+    Ticket.objects.bulk_create(
+        [
+            Ticket(
+                source="patrol",
+                description=f"超期{i}",
+                region=tree["grids"][i % 4],
+                handling_region=tree["communities"][(i % 4) // 2],
+                stage=Stage.DISPATCHED,
+                received_at=now - dt.timedelta(days=3),
+                stage_entered_at=now - dt.timedelta(days=2),
+                stage_deadline=now - dt.timedelta(hours=1 + i % 5),
+            )
+            for i in range(n)
+        ]
+    )
+
+
+def _children(pid: int) -> list[int]:
+    path = f"/proc/{pid}/task/{pid}/children"
+    with open(path) as f:
+        return [int(child) for child in f.read().split()]
+
+
+def _wait_for(condition, *, timeout=180, what=""):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _redis_client(url):
+    from celery import Celery
+
+    client = Celery("gridwork-fault-test")
+    client.conf.broker_url = url
+    client.conf.result_backend = url
+    return client
+
+
+@needs_postgresql
+@needs_redis
+def test_a_worker_killed_mid_escalation_is_redelivered_and_nothing_is_doubled(
+    tmp_path, tree, supervisor, street_staff
+):
+    """SIGKILL of the pool process running ``tickets.tasks.escalate_overdue`` once
+    some batches are committed: acks_late + reject_on_worker_lost put the task
+    back on the queue, the worker runs it again, and every overdue ticket ends
+    escalated exactly once, with one event and at most one notice per person."""
+    from grids.models import Notification
+    from tickets.choices import Action
+    from tickets.models import Ticket, TicketEvent
+
+    total = 1500
+    _bulk_overdue(tree, total)
+    queue = f"faults-{os.getpid()}-{time.monotonic_ns()}"
+    env = process_env(
+        GRIDWORK_VAR_DIR=str(tmp_path),
+        REDIS_URL=os.environ["REDIS_URL"],
+        TICKETS_ESCALATION_BATCH="10",
+    )
+    args = [
+        str(BIN / "celery"),
+        "-A",
+        "governance",
+        "worker",
+        "-P",
+        "prefork",
+        "-c",
+        "1",
+        "-Q",
+        queue,
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel=INFO",
+    ]
+    escalated = Ticket.objects.filter(escalation_level__gt=0)
+    with running(args, env=env, ready_text="ready.") as (worker, log_path):
+        [pool_process] = _children(worker.pid)
+        _redis_client(os.environ["REDIS_URL"]).send_task(
+            "tickets.tasks.escalate_overdue", queue=queue
+        )
+        # The middle of the run: some batches committed, not all.
+        _wait_for(lambda: escalated.count() >= 50, what="the first batches")
+        os.kill(pool_process, signal.SIGKILL)
+        at_kill = escalated.count()
+        assert 0 < at_kill < total
+        # Redelivered to the worker's new pool process, which finishes the run and
+        # sends the digest.
+        _wait_for(
+            lambda: Notification.objects.filter(
+                recipient=supervisor, dedupe_key__startswith="escalation:digest:"
+            ).exists(),
+            what="the rerun's digest",
+        )
+        log = log_path.read_text(errors="replace")
+    assert "WorkerLostError" in log or "SIGKILL" in log, log[-3000:]
+
+    assert escalated.count() == total
+    assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
+    events = TicketEvent.objects.filter(action=Action.ESCALATE)
+    assert events.count() == total
+    assert events.values("ticket_id").distinct().count() == total
+    # Nobody told twice of the same thing: one digest per supervisor, and the
+    # per-ticket messages to the unit's staff are unique per ticket and person.
+    assert Notification.objects.filter(recipient=supervisor).count() == 1
+    keys = list(
+        Notification.objects.values_list("recipient_id", "dedupe_key").exclude(
+            dedupe_key=""
+        )
+    )
+    assert len(keys) == len(set(keys))
+    # A further run finds nothing left to do.
+    from tickets.services import tickets_escalate_overdue
+
+    assert tickets_escalate_overdue() == 0
