@@ -4,10 +4,12 @@ killed in the middle of an escalation run, Redis down."""
 import datetime as dt
 import os
 import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
 
+import kombu.exceptions
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -188,12 +190,12 @@ def _wait_for(condition, *, timeout=180, what=""):
         time.sleep(0.02)
 
 
-def _redis_client(url):
+def _redis_client(url, *, results=True):
     from celery import Celery
 
     client = Celery("gridwork-fault-test")
     client.conf.broker_url = url
-    client.conf.result_backend = url
+    client.conf.result_backend = url if results else None
     return client
 
 
@@ -274,3 +276,231 @@ def test_a_worker_killed_mid_escalation_is_redelivered_and_nothing_is_doubled(
     from tickets.services import tickets_escalate_overdue
 
     assert tickets_escalate_overdue() == 0
+
+
+# --- Redis down ---------------------------------------------------------------------
+
+
+class _Browser:
+    """A cookie-keeping HTTP client that sends Django's CSRF token back."""
+
+    def __init__(self, base):
+        import http.cookiejar
+
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar)
+        )
+
+    def _csrf(self) -> str:
+        return next(c.value for c in self.jar if c.name == "csrftoken")
+
+    def get(self, path):
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.status, response.read().decode()
+
+    def post(self, path, data):
+        import urllib.parse
+
+        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self._csrf()})
+        request = urllib.request.Request(
+            self.base + path,
+            data=body.encode(),
+            headers={"Referer": self.base + path},
+        )
+        with self.opener.open(request, timeout=30) as response:
+            return response.status, response.read().decode()
+
+
+def _wait_for_answer(browser, path):
+    for _attempt in range(100):
+        try:
+            return browser.get(path)
+        except urllib.error.URLError:
+            time.sleep(0.1)
+    pytest.fail("gunicorn did not answer")
+
+
+@needs_postgresql
+def test_pages_and_their_side_effects_work_while_redis_is_down(tmp_path, tree):
+    """No request waits on the broker: with REDIS_URL at a port where nothing
+    listens (and Celery not eager), staff log in, open the admin and accept a
+    ticket; the accept's after-commit notice reaches the handler."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from django.urls import reverse
+
+    from grids.choices import UserRole
+    from grids.models import Notification
+    from tests.grids.factories import UserFactory
+    from tests.tickets.factories import (
+        CategoryFactory,
+        DepartmentFactory,
+        handler_for,
+        walk_to,
+    )
+    from tickets.choices import Action, Stage
+    from tickets.models import Ticket
+
+    people = {
+        "tree": tree,
+        "street_staff": UserFactory(role=UserRole.STREET_STAFF, region=tree["street"]),
+        "community_staff": UserFactory(
+            role=UserRole.COMMUNITY_STAFF, region=tree["communities"][0]
+        ),
+        "handler": handler_for(tree, 0),
+        "category": CategoryFactory(default_department=DepartmentFactory()),
+    }
+    ticket = walk_to(Stage.DISPATCHED, **people)
+    # The server runs the production hashers, not the tests' fast MD5.
+    staff = people["community_staff"]
+    staff.password = PBKDF2PasswordHasher().encode("pass-for-tests", "faultsalt")
+    staff.save(update_fields=["password"])
+    port = free_port()
+    env = process_env(
+        GRIDWORK_VAR_DIR=str(tmp_path),
+        ALLOWED_HOSTS="127.0.0.1",
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        # Plain HTTP on the loopback: the cookies may not be Secure-only here.
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+    )
+    args = [
+        str(BIN / "gunicorn"),
+        "governance.wsgi:application",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        "1",
+    ]
+    browser = _Browser(f"http://127.0.0.1:{port}")
+    with running(args, env=env, ready_text="Booting worker"):
+        status, _page = _wait_for_answer(browser, "/accounts/login/")
+        assert status == 200
+        status, page = browser.post(
+            "/accounts/login/",
+            {
+                "username": people["community_staff"].username,
+                "password": "pass-for-tests",
+            },
+        )
+        assert status == 200 and "errornote" not in page, page[:3000]
+        assert "<title>登录" not in page, page[-5000:]
+        status, page = browser.get("/admin/")
+        assert status == 200 and "<title>站点管理" in page
+        status, page = browser.post(
+            reverse("admin:tickets_ticket_action", args=[ticket.pk, Action.ACCEPT]),
+            {"accept-handler": people["handler"].pk, "accept-note": "马上去"},
+        )
+        assert status == 200, page
+    ticket.refresh_from_db()
+    assert ticket.stage == Stage.ACCEPTED, page[-3000:]
+    assert ticket.stage == Stage.ACCEPTED
+    assert ticket.events.filter(action=Action.ACCEPT).count() == 1
+    assert Notification.objects.filter(recipient=people["handler"]).exists()
+    assert Ticket.objects.count() == 1
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis server of this test's own on a free port (no persistence), which
+    the test may stop and start again; never the shared one."""
+    import shutil
+
+    if not shutil.which("redis-server"):
+        pytest.skip("needs redis-server")
+    port = free_port()
+    processes = []
+
+    def start():
+        process = subprocess.Popen(
+            [
+                "redis-server",
+                *("--port", str(port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        import redis
+
+        client = redis.Redis(port=port, socket_connect_timeout=1)
+        _wait_for(lambda: _pings(client), timeout=30, what="redis-server")
+        return process
+
+    def stop():
+        process = processes[-1]
+        process.terminate()
+        process.wait(timeout=30)
+
+    yield port, start, stop
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False
+
+
+@needs_postgresql
+def test_jobs_wait_out_a_redis_outage_and_nothing_is_lost(tmp_path, tree, own_redis):
+    """A worker whose Redis goes away keeps running and reconnects when it is
+    back; the escalation job then escalates every ticket that fell overdue during
+    the outage (the jobs are set-based: a tick missed is caught up, not lost)."""
+    from tickets.models import Ticket
+
+    port, start, stop = own_redis
+    url = f"redis://127.0.0.1:{port}/0"
+    start()
+    queue = f"faults-{os.getpid()}-{time.monotonic_ns()}"
+    env = process_env(GRIDWORK_VAR_DIR=str(tmp_path), REDIS_URL=url)
+    args = [
+        str(BIN / "celery"),
+        "-A",
+        "governance",
+        "worker",
+        "-P",
+        "solo",
+        "-Q",
+        queue,
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel=INFO",
+    ]
+    with running(args, env=env, ready_text="ready.") as (worker, log_path):
+        stop()
+        _wait_for(
+            lambda: "Connection to broker lost" in log_path.read_text(errors="replace"),
+            timeout=60,
+            what="the worker to notice the outage",
+        )
+        # While Redis is down, tickets fall overdue and nobody can enqueue.
+        _bulk_overdue(tree, 30)
+        with pytest.raises(kombu.exceptions.OperationalError):
+            client = _redis_client(url, results=False)
+            client.conf.broker_connection_retry = False
+            client.conf.broker_connection_max_retries = 0
+            client.send_task("tickets.tasks.escalate_overdue", queue=queue, retry=False)
+        assert worker.poll() is None  # the worker waits, it did not die
+        start()
+        _wait_for(
+            lambda: (
+                log_path.read_text(errors="replace").count("Connected to redis") >= 2
+            ),
+            timeout=120,
+            what="the worker to reconnect",
+        )
+        result = _redis_client(url).send_task(
+            "tickets.tasks.escalate_overdue", queue=queue
+        )
+        assert result.get(timeout=120) == 30
+    assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
