@@ -25,6 +25,7 @@ from .households import (
     resident_update,
 )
 from .patrols import patrol_record
+from .photos import photos_reencode_legacy
 from .regions import (
     REGION_EDITABLE_FIELDS,
     region_counts_refresh,
@@ -64,6 +65,7 @@ __all__ = [
     "household_create",
     "household_update",
     "patrol_record",
+    "photos_reencode_legacy",
     "region_counts_refresh",
     "region_create",
     "region_move",
