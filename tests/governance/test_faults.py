@@ -278,6 +278,77 @@ def test_a_worker_killed_mid_escalation_is_redelivered_and_nothing_is_doubled(
     assert tickets_escalate_overdue() == 0
 
 
+@needs_postgresql
+@needs_redis
+def test_a_whole_worker_killed_mid_escalation_leaves_the_task_to_the_next_worker(
+    tmp_path, tree, supervisor
+):
+    """The worker itself SIGKILLed (solo pool: the task runs in it), as when a
+    container is killed: its unacknowledged task stays with Redis, and a worker
+    started afterwards gets it back once the visibility timeout has passed and
+    finishes the run; every overdue ticket escalated exactly once."""
+    from grids.models import Notification
+    from tickets.choices import Action
+    from tickets.models import Ticket, TicketEvent
+
+    total = 300
+    _bulk_overdue(tree, total)
+    queue = f"faults-{os.getpid()}-{time.monotonic_ns()}"
+    env = process_env(
+        GRIDWORK_VAR_DIR=str(tmp_path),
+        REDIS_URL=os.environ["REDIS_URL"],
+        TICKETS_ESCALATION_BATCH="5",
+        # Short, so that the test need not wait two hours for the redelivery.
+        CELERY_VISIBILITY_TIMEOUT="8",
+        CELERY_TASK_SOFT_TIME_LIMIT="6",
+        CELERY_TASK_TIME_LIMIT="7",
+    )
+    args = [
+        str(BIN / "celery"),
+        "-A",
+        "governance",
+        "worker",
+        "-P",
+        "solo",
+        "-Q",
+        queue,
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel=INFO",
+    ]
+    escalated = Ticket.objects.filter(escalation_level__gt=0)
+    with running(args, env=env, ready_text="ready.") as (worker, _log):
+        _redis_client(os.environ["REDIS_URL"], results=False).send_task(
+            "tickets.tasks.escalate_overdue", queue=queue
+        )
+        _wait_for(lambda: escalated.count() >= 20, what="the first batches")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    at_kill = escalated.count()
+    assert 0 < at_kill < total
+    with running(args, env=env, ready_text="ready."):
+        _wait_for(
+            lambda: (
+                Notification.objects.filter(
+                    recipient=supervisor, dedupe_key__startswith="escalation:digest:"
+                ).exists()
+                and escalated.count() == total
+            ),
+            what="the redelivered run to finish",
+        )
+    assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
+    events = TicketEvent.objects.filter(action=Action.ESCALATE)
+    assert events.count() == total
+    assert events.values("ticket_id").distinct().count() == total
+    keys = list(
+        Notification.objects.values_list("recipient_id", "dedupe_key").exclude(
+            dedupe_key=""
+        )
+    )
+    assert len(keys) == len(set(keys))
+
+
 # --- Redis down ---------------------------------------------------------------------
 
 
