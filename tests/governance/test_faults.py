@@ -575,3 +575,25 @@ def test_jobs_wait_out_a_redis_outage_and_nothing_is_lost(tmp_path, tree, own_re
         )
         assert result.get(timeout=120) == 30
     assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
+
+
+def test_no_app_code_enqueues_a_celery_task_from_a_request():
+    """The Redis-down promise holds because nothing outside the periodic jobs
+    talks to the broker. Code that starts enqueueing (``.delay``,
+    ``.apply_async``, ``send_task``) must first make the enqueue safe with Redis
+    down (record the work in the database so a periodic job catches it up), then
+    update SECURITY.md and this test."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    enqueue = re.compile(r"\.(delay|apply_async|send_task)\(")
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for app in ("grids", "tickets", "points", "partyorg", "governance")
+        for path in sorted((root / app).rglob("*.py"))
+        if "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if enqueue.search(line)
+    ]
+    assert found == []
