@@ -14,7 +14,7 @@ PYTEST_ARGS ?= -n 2
 PG_DEFAULT_URL := postgres://postgres@127.0.0.1:5432/gridwork
 REDIS_DEFAULT_URL := redis://127.0.0.1:6379/0
 
-.PHONY: run test install lint format messages clean
+.PHONY: run test install lint format messages clean backup restore
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -67,6 +67,17 @@ messages: $(STAMP)
 		(cd $$app && $(I18N_ENV) ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete && \
 		 $(I18N_ENV) ../$(BIN)/django-admin compilemessages); \
 	done
+
+# Database backups (governance/backups.py; docs/operations.md#backups).
+# `make backup` writes var/backups/gridwork-<UTC time>.dump (or .sqlite3) and its
+# manifest; `make restore FILE=... [CLEAN=1]` loads one into the configured database
+# and checks it against the manifest. Stop the web, worker and beat first.
+backup: $(STAMP)
+	$(BIN)/python manage.py backup_db $(if $(OUTPUT),--output $(OUTPUT))
+
+restore: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/<dump> [CLEAN=1]"; exit 2; }
+	$(BIN)/python manage.py restore_db "$(FILE)" --yes $(if $(CLEAN),--clean)
 
 clean:
 	rm -rf $(VENV) var

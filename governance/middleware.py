@@ -19,7 +19,7 @@ from grids.db import as_domain_error, web_timeouts_for_request
 logger = logging.getLogger(__name__)
 
 
-def _wants_json(request) -> bool:
+def wants_json(request) -> bool:
     return request.path.startswith(
         "/api/"
     ) or "application/json" in request.headers.get("Accept", "")
@@ -40,7 +40,7 @@ class DatabaseTimeoutsMiddleware:
         logger.warning(
             "%s %s: %s (%s)", request.method, request.path, error.code, exception
         )
-        if _wants_json(request):
+        if wants_json(request):
             response = JsonResponse(error.as_dict(), status=error.status)
         else:
             response = render(

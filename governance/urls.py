@@ -25,3 +25,7 @@ urlpatterns = [
         f"{settings.MEDIA_URL.strip('/')}/<path:path>", media.serve_media, name="media"
     ),
 ]
+
+# A request that failed on our side (the database gone included) gets a clean,
+# translated page, never a traceback (governance.views.server_error).
+handler500 = "governance.views.server_error"

@@ -38,6 +38,7 @@ from .personal_data import (
     personal_data_export,
     personal_data_reveal,
 )
+from .photos import photos_reencode_legacy
 from .regions import (
     REGION_EDITABLE_FIELDS,
     region_counts_refresh,
@@ -86,6 +87,7 @@ __all__ = [
     "patrol_record",
     "personal_data_export",
     "personal_data_reveal",
+    "photos_reencode_legacy",
     "region_counts_refresh",
     "region_create",
     "region_move",
