@@ -474,6 +474,9 @@ DATA_JOB_CHUNK_ROWS = env.int("DATA_JOB_CHUNK_ROWS", default=500)
 DATA_JOB_MAX_ERRORS = env.int("DATA_JOB_MAX_ERRORS", default=500)
 # Files of finished jobs are removed after this many hours (data_jobs_cleanup).
 DATA_JOB_RETENTION_HOURS = env.int("DATA_JOB_RETENTION_HOURS", default=72)
+# A job still queued this long had its task lost (the broker was down when it
+# was submitted): the periodic sweep sends it again (grids/broker.py).
+DATA_JOB_REQUEUE_MINUTES = env.int("DATA_JOB_REQUEUE_MINUTES", default=10)
 
 # --- Domain settings ---------------------------------------------------------------
 # 微心愿: a posted wish nobody has claimed for this many days is flagged.

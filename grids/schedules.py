@@ -14,4 +14,12 @@ PERIODIC_TASKS = [
         "description": "Hourly: files of import/export jobs past their retention; "
         "jobs a dead worker left running marked failed.",
     },
+    {
+        "name": "grids: announce import and export jobs again",
+        "task": "grids.tasks.data_jobs_requeue",
+        "crontab": {"minute": "*/5"},
+        "description": "Every 5 minutes: jobs still queued after "
+        "DATA_JOB_REQUEUE_MINUTES (their task was lost, e.g. Redis was down) are "
+        "sent to the workers again.",
+    },
 ]

@@ -18,3 +18,8 @@ def run_data_job(job_id: int) -> str | None:
 @shared_task(name="grids.tasks.data_jobs_cleanup")
 def data_jobs_cleanup() -> dict:
     return services.data_jobs_cleanup()
+
+
+@shared_task(name="grids.tasks.data_jobs_requeue")
+def data_jobs_requeue() -> int:
+    return services.data_jobs_requeue()

@@ -20,6 +20,7 @@ from .datajobs import (
     data_job_import_submit,
     data_job_run,
     data_jobs_cleanup,
+    data_jobs_requeue,
 )
 from .households import (
     HOUSEHOLD_EDITABLE_FIELDS,
@@ -78,6 +79,7 @@ __all__ = [
     "data_job_import_submit",
     "data_job_run",
     "data_jobs_cleanup",
+    "data_jobs_requeue",
     "export_needs_reason",
     "grid_worker_phone_problem",
     "grid_worker_update",

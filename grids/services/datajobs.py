@@ -251,9 +251,27 @@ def _start(job_id: int, *, inline: bool) -> None:
     if inline:
         data_job_run(job_id=job_id)
         return
+    from ..broker import enqueue
     from ..tasks import run_data_job
 
-    run_data_job.delay(job_id)
+    # With the broker down the job stays queued: data_jobs_requeue sends it.
+    enqueue(run_data_job, job_id)
+
+
+def data_jobs_requeue(*, now=None) -> int:
+    """The periodic sweep: announce again the jobs still queued after
+    ``DATA_JOB_REQUEUE_MINUTES`` (their first announcement was lost, e.g. while
+    Redis was down). A job runs once however often it is announced: the run
+    claims it with a conditional update. Returns how many were announced."""
+    now = now or timezone.now()
+    waiting = DataJob.objects.filter(
+        state=DataJobState.QUEUED,
+        created_at__lt=now - timedelta(minutes=settings.DATA_JOB_REQUEUE_MINUTES),
+    ).values_list("pk", flat=True)[:500]
+    job_ids = list(waiting)
+    for job_id in job_ids:
+        _start(job_id, inline=False)
+    return len(job_ids)
 
 
 class _Progress:

@@ -579,10 +579,10 @@ def test_jobs_wait_out_a_redis_outage_and_nothing_is_lost(tmp_path, tree, own_re
 
 def test_no_app_code_enqueues_a_celery_task_from_a_request():
     """The Redis-down promise holds because nothing outside the periodic jobs
-    talks to the broker. Code that starts enqueueing (``.delay``,
-    ``.apply_async``, ``send_task``) must first make the enqueue safe with Redis
-    down (record the work in the database so a periodic job catches it up), then
-    update SECURITY.md and this test."""
+    talks to the broker except ``grids.broker.enqueue``, which sends once,
+    never raises, and is only called for work already recorded in the database
+    (a periodic sweep sends it again). Code that enqueues (``.delay``,
+    ``.apply_async``, ``send_task``) must go through it."""
     import re
     from pathlib import Path
 
@@ -592,7 +592,7 @@ def test_no_app_code_enqueues_a_celery_task_from_a_request():
         f"{path.relative_to(root)}:{number}"
         for app in ("grids", "tickets", "points", "partyorg", "governance")
         for path in sorted((root / app).rglob("*.py"))
-        if "migrations" not in path.parts
+        if "migrations" not in path.parts and path != root / "grids" / "broker.py"
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if enqueue.search(line)
     ]

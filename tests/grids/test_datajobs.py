@@ -621,3 +621,56 @@ def test_a_large_masked_job_export_needs_a_reason_and_is_logged(coded, staff, se
     assert services.data_job_run(job_id=job.pk) == DataJobState.SUCCEEDED
     entry = PersonalDataAccess.objects.get()
     assert (entry.unmasked, entry.row_count) == (False, 2)
+
+
+# --- the broker down: the job row waits, the sweep sends it again ----------------
+
+
+def test_enqueue_with_the_broker_down_returns_false_at_once(caplog):
+    from celery import Celery
+
+    from grids.broker import enqueue
+
+    app = Celery("broker-down", broker="redis://127.0.0.1:1/0")
+    app.conf.broker_connection_timeout = 1
+
+    @app.task(name="broker_down.noop")
+    def noop(n):  # pragma: no cover - never runs
+        return n
+
+    assert enqueue(noop, 1) is False
+    assert "Broker unreachable" in caplog.text
+
+
+def test_a_submit_announces_the_queued_job_through_the_safe_enqueue(
+    coded, staff, monkeypatch, django_capture_on_commit_callbacks
+):
+    from grids import broker
+
+    sent = []
+    monkeypatch.setattr(broker, "enqueue", lambda task, *args: sent.append(args))
+    grid = coded["grids"][0]
+    with django_capture_on_commit_callbacks(execute=True):
+        job = _submit(staff, _households_csv(grid.code, 300))
+    job.refresh_from_db()
+    assert job.state == DataJobState.QUEUED
+    assert sent == [(job.pk,)]
+
+
+def test_the_sweep_sends_again_only_jobs_waiting_too_long(
+    coded, staff, settings, django_capture_on_commit_callbacks
+):
+    grid = coded["grids"][0]
+    with django_capture_on_commit_callbacks(execute=False):
+        stale = _submit(staff, _households_csv(grid.code, 300))
+        fresh = _submit(staff, _households_csv(grid.code, 300, start=1000))
+    DataJob.objects.filter(pk=stale.pk).update(
+        created_at=timezone.now() - timezone.timedelta(minutes=30)
+    )
+    # Eager tasks in the tests: an announced job runs at once.
+    assert services.data_jobs_requeue() == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.state == DataJobState.SUCCEEDED
+    assert fresh.state == DataJobState.QUEUED
+    assert services.data_jobs_requeue() == 0
