@@ -307,3 +307,15 @@ def building_plan(*, actor, building_id: int) -> dict:
         "legend": [(marks[t.pk], t) for t in legend],
         "household_count": len(households),
     }
+
+
+def grid_worker_names(*, actor, grid) -> list[str]:
+    """The names of the workers serving ``grid`` today (by role), for its
+    poster; empty outside the actor's area."""
+    return list(
+        GridAssignment.objects.visible_to(actor)
+        .current()
+        .filter(grid=grid)
+        .order_by("role", "worker__name")
+        .values_list("worker__name", flat=True)
+    )
