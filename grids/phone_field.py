@@ -58,9 +58,7 @@ def household_card(request, household_id: int):
     """一户一档, read-only, with masked personal data."""
     _require_viewer(request)
     try:
-        card = selectors.household_card(
-            actor=request.user, household_id=household_id
-        )
+        card = selectors.household_card(actor=request.user, household_id=household_id)
     except OutOfScope:
         raise Http404 from None
     return render(request, "grids/m/household_card.html", card)

@@ -71,7 +71,10 @@ class VisitForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("raise_event") and not (data.get("event_description") or "").strip():
+        if (
+            data.get("raise_event")
+            and not (data.get("event_description") or "").strip()
+        ):
             self.add_error("event_description", _("Describe the event to report it."))
         if data.get("kind") == PatrolKind.VISIT and not data.get("household"):
             self.add_error(None, _("Pick the household you visited."))

@@ -3,6 +3,7 @@ check-in and household visit, which may raise an event in the same step (so it
 needs tickets, and grids cannot import tickets), and a grid's printable QR
 poster for the residents' reports (码上办)."""
 
+from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -48,7 +49,7 @@ def visit(request):
             data = form.cleaned_data
 
             def run():
-                patrol, ticket = services.visit_record_with_ticket(
+                _patrol, ticket = services.visit_record_with_ticket(
                     actor=actor,
                     region=data["region"],
                     kind=data["kind"],
@@ -60,6 +61,12 @@ def visit(request):
                     ),
                     event_category=data["event_category"],
                 )
+                if ticket is not None:
+                    messages.success(
+                        request,
+                        _("Event %(number)s was reported to the street centre.")
+                        % {"number": ticket.display_number},
+                    )
                 return reverse("m:home")
 
             response = run_form(

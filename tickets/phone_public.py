@@ -63,9 +63,7 @@ def report_public(request, token: str):
                 return response
     else:
         form = SelfReportForm()
-    return render(
-        request, "tickets/m/report_public.html", {"form": form, "grid": grid}
-    )
+    return render(request, "tickets/m/report_public.html", {"form": form, "grid": grid})
 
 
 @never_cache
