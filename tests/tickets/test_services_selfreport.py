@@ -3,10 +3,12 @@ link."""
 
 import datetime as dt
 import io
+import threading
 
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.utils import timezone
 from PIL import Image
 
@@ -196,3 +198,37 @@ def test_tracking_a_merged_report_follows_the_ticket_it_joined(
     )
     assert state["ticket"] == survivor
     assert state["reported"] == duplicate
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks need PostgreSQL; SQLite serialises writers",
+)
+def test_the_same_report_sent_twice_at_once_is_one_ticket(tree):
+    """Two copies of one report racing (two phones, two addresses): the grid's
+    lock makes the second see the first, so exactly one ticket is written."""
+    grid = tree["grids"][0]
+    barrier = threading.Barrier(2)
+    results = []
+
+    def send(phone, ip):
+        try:
+            barrier.wait(timeout=10)
+            report(grid, phone=phone, client_ip=ip)
+            results.append("ok")
+        except DomainError as exc:
+            results.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=send, args=("13900000001", "10.0.0.1")),
+        threading.Thread(target=send, args=("13900000002", "10.0.0.2")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(results) == ["duplicate_report", "ok"]
+    assert Ticket.objects.count() == 1
