@@ -26,7 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import translation
 from django.utils.regex_helper import normalize
 
-from grids.models import Region
+from grids.models import Household, Region
 from partyorg.models import Wish
 from points.links import rankings_signature, statement_token
 from tests.security.conftest import INSIDE_SIDE, ROLES
@@ -36,7 +36,12 @@ from tickets.services.evaluation import evaluation_token
 pytestmark = pytest.mark.django_db
 
 # Path parameters named by what they hold, whatever the URL.
-KWARG_MODELS = {"ticket_id": Ticket, "wish_id": Wish, "community_id": Region}
+KWARG_MODELS = {
+    "ticket_id": Ticket,
+    "wish_id": Wish,
+    "community_id": Region,
+    "household_id": Household,
+}
 # Per admin model: the parameters that hold that model's primary key.
 ADMIN_OBJECT_KWARGS = ("object_id", "id")
 # The side whose object stands for "outside" in the path, per role: the nearest
@@ -306,6 +311,50 @@ def _special_cases(route: Route, world, role):
         mine = world.of("in", Ticket)[0]
         other = world.of("far", Ticket)[0]
         token = evaluation_token(ticket=mine)
+        return [
+            Case({"ticket_id": mine.pk, "token": token}, None, "link", ("in",)),
+            Case({"ticket_id": other.pk, "token": token}, "far", "outside"),
+            Case({"ticket_id": mine.pk, "token": "forged"}, "in", "outside"),
+        ]
+    if params in ({"grid_id"}, {"building_id"}):
+        # A grid's poster, a building's drawing: that node of each side.
+        level = "grid" if params == {"grid_id"} else "building"
+        kwarg = next(iter(params))
+        return _object_cases(
+            route,
+            world,
+            role,
+            lambda side: (
+                [world.regions[side][level]]
+                if level in world.regions.get(side, {})
+                else []
+            ),
+            [kwarg],
+            shared=False,
+            model=Region,
+        )
+    if route.name == "m:tickets:report_public":
+        # 码上办: a poster's signed link opens its own grid's form to anybody; a
+        # forged one, or one of a node that is not a grid, shows nothing.
+        from tickets.phone_field import poster_token
+
+        mine = world.regions["in"]["grid"]
+        return [
+            Case({"token": poster_token(mine)}, None, "link", ("in",)),
+            Case(
+                {"token": poster_token(world.regions["far"]["community"])},
+                "far",
+                "outside",
+            ),
+            Case({"token": "forged"}, "in", "outside"),
+        ]
+    if route.name == "m:tickets:track":
+        # The tracking link, like the evaluation link: its own ticket to anybody.
+        from tickets.services.selfreport import tracking_token
+
+        mine = world.of("in", Ticket)[0]
+        other = world.of("far", Ticket)[0]
+        token = tracking_token(ticket=mine)
         return [
             Case({"ticket_id": mine.pk, "token": token}, None, "link", ("in",)),
             Case({"ticket_id": other.pk, "token": token}, "far", "outside"),
