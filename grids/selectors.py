@@ -106,3 +106,18 @@ def tag_choices(user, resident=None) -> QuerySet:
     in_use = Q(residents=resident) if resident is not None and resident.pk else Q()
     condition = Q(is_active=True) | in_use if in_use else Q(is_active=True)
     return visible_tag_queryset(user).filter(condition).distinct()
+
+
+def patrolled_today(*, actor) -> bool:
+    """Whether ``actor`` recorded a daily patrol (日巡查) today (local date)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from .choices import PatrolKind
+    from .models import Patrol
+
+    start = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time()))
+    return Patrol.objects.filter(
+        worker=actor, kind=PatrolKind.PATROL, occurred_at__gte=start
+    ).exists()
