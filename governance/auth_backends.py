@@ -1,6 +1,21 @@
 """Authentication backends of the project."""
 
 from axes.backends import AxesStandaloneBackend
+from django.contrib.auth import backends
+
+
+class UserWithRegionMixin:
+    """Load the logged-in user together with their Region (one query instead of
+    two): every scoped page reads ``user.region`` (the scope rule)."""
+
+    def get_user(self, user_id):
+        try:
+            user = backends.UserModel._default_manager.select_related("region").get(
+                pk=user_id
+            )
+        except backends.UserModel.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 class AxesBackend(AxesStandaloneBackend):
@@ -13,3 +28,7 @@ class AxesBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)
+
+
+class ModelBackend(UserWithRegionMixin, backends.ModelBackend):
+    """Django's username and password check."""

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_htmx",
     "grids",
     "partyorg",
     "points",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: the phone pages answer htmx requests with a partial.
+    "django_htmx.middleware.HtmxMiddleware",
     "governance.middleware_security.SessionTimeoutMiddleware",
     "governance.middleware_security.StaffOtpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -122,6 +125,11 @@ AUTH_USER_MODEL = "grids.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Phone pages (/m/) send an anonymous visitor to the phone login instead
+# (grids.phone.phone_login_required).
+PHONE_LOGIN_URL = "m:login"
+# How long a phone form's idempotency key is remembered (grids.idempotency).
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=72)
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
@@ -326,7 +334,8 @@ SESSION_COOKIE_AGE = int(
 # that pair out for 30 minutes; street staff unlock in the admin (账号 → 解除登录锁定).
 AUTHENTICATION_BACKENDS = [
     "governance.auth_backends.AxesBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the user's Region with the user.
+    "governance.auth_backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))

@@ -319,3 +319,18 @@ def grid_worker_names(*, actor, grid) -> list[str]:
         .order_by("role", "worker__name")
         .values_list("worker__name", flat=True)
     )
+
+
+def patrolled_today(*, actor) -> bool:
+    """Whether ``actor`` recorded a daily patrol (日巡查) today (local date)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from .choices import PatrolKind
+    from .models import Patrol
+
+    start = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time()))
+    return Patrol.objects.filter(
+        worker=actor, kind=PatrolKind.PATROL, occurred_at__gte=start
+    ).exists()

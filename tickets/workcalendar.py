@@ -176,6 +176,30 @@ def working_hours_before(
     return cursor
 
 
+def working_time_between(
+    start: dt.datetime, end: dt.datetime, *, calendar: WorkCalendar | None = None
+) -> dt.timedelta:
+    """Working time (09:00–17:30 on working days) from ``start`` to ``end``;
+    negative when ``end`` is before ``start`` (a deadline already passed). Stops
+    counting after a year of days (a deadline further away is shown as a year)."""
+    if end < start:
+        return -working_time_between(end, start, calendar=calendar)
+    calendar = calendar or WorkCalendar()
+    total = dt.timedelta()
+    start, end = _local(start), _local(end)
+    day = start.date()
+    for _ in range(366):
+        if day > end.date():
+            break
+        if calendar.is_workday(day):
+            day_start = max(_at(day, WORKDAY_START), start)
+            day_end = min(_at(day, WORKDAY_END), end)
+            if day_end > day_start:
+                total += day_end - day_start
+        day += dt.timedelta(days=1)
+    return total
+
+
 # The note of a make-up workday (调休上班): data in the calendar table, in the
 # language of the State Council's notice like the holiday names.
 MAKE_UP_WORKDAY_NOTE = "调休上班"

@@ -1,0 +1,18 @@
+"""Phone pages of the grids app, mounted at /m/grid/ (namespace m:grid): the
+inbox here; the field pages (patrol, visits, household card, building view)
+join this module."""
+
+from django.urls import path
+
+from . import phone_views
+
+app_name = "grid"
+urlpatterns = [
+    path("inbox/", phone_views.inbox, name="inbox"),
+    path("inbox/read/", phone_views.inbox_mark_read, name="inbox_mark_read"),
+    path(
+        "inbox/<int:notification_id>/open/",
+        phone_views.inbox_open,
+        name="inbox_open",
+    ),
+]
