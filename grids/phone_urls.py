@@ -4,7 +4,7 @@ join this module."""
 
 from django.urls import path
 
-from . import phone_views
+from . import phone_field, phone_views
 
 app_name = "grid"
 urlpatterns = [
@@ -14,5 +14,18 @@ urlpatterns = [
         "inbox/<int:notification_id>/open/",
         phone_views.inbox_open,
         name="inbox_open",
+    ),
+    # The field pages (phone_field): households, their file, the building view.
+    path("households/", phone_field.household_find, name="household_find"),
+    path(
+        "households/<int:household_id>/",
+        phone_field.household_card,
+        name="household_card",
+    ),
+    path("buildings/", phone_field.building_list, name="building_list"),
+    path(
+        "buildings/<int:building_id>/",
+        phone_field.building_plan,
+        name="building_plan",
     ),
 ]

@@ -1,6 +1,6 @@
 """Reads of the grids app, scoped to the actor: lists, details and subtree figures."""
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from . import permissions
 from .choices import GRID_LEVELS, RegionLevel, WorkerRole
@@ -111,11 +111,6 @@ def tag_choices(user, resident=None) -> QuerySet:
 # --- The field pages (/m/): households, the building view, patrol places --------
 
 
-def visible_tags(user) -> list[ResidentTag]:
-    """The special-group tags the user's role may see, in code order (one query)."""
-    return [t for t in ResidentTag.objects.order_by("code") if t.is_visible_to(user)]
-
-
 def patrol_places(*, actor) -> QuerySet:
     """The active grids and buildings in the actor's area, in tree order: where a
     patrol or a visit is recorded."""
@@ -139,8 +134,10 @@ def household_search(
 ) -> list[Household]:
     """Households in the actor's area found by building and room ("3单元502") or
     by a resident's name (only for roles that see names), at most
-    ``HOUSEHOLD_SEARCH_LIMIT``, in two queries. Nothing is searched on personal
-    data (ID numbers, phones)."""
+    ``HOUSEHOLD_SEARCH_LIMIT``, each with its first resident's name
+    (``head_name``), its number of people (``people``) and the tags the actor may
+    see (``shown_tags``); two queries. Nothing is searched on personal data (ID
+    numbers, phones)."""
     from .rooms import room_place, room_search_text
 
     room, name = (room or "").strip(), (name or "").strip()
@@ -153,57 +150,67 @@ def household_search(
         qs = qs.filter(region_id=building_id)
     if room:
         qs = qs.filter(address__contains=room_search_text(room))
+    active = Resident.objects.filter(household=OuterRef("pk"), is_active=True)
     if name:
-        qs = qs.filter(
-            Exists(
-                Resident.objects.filter(
-                    household=OuterRef("pk"), is_active=True, name__contains=name
-                )
-            )
-        )
+        qs = qs.filter(Exists(active.filter(name__contains=name)))
     found = list(
-        qs.prefetch_related(
-            Prefetch(
-                "residents",
-                queryset=Resident.objects.filter(is_active=True).order_by("pk"),
-                to_attr="active_residents",
-            )
+        qs.annotate(
+            head_name=Subquery(active.order_by("pk").values("name")[:1]),
+            people=Subquery(
+                active.order_by()
+                .values("household")
+                .annotate(n=Count("pk"))
+                .values("n")[:1]
+            ),
         ).order_by("region_id", "address")[:HOUSEHOLD_SEARCH_LIMIT]
     )
     searched = room_search_text(room) if room else ""
     if searched.isdigit():
         # "502" also matches "1502": keep the exact room where the address has one.
-        exact = [
+        found = [
             h
             for h in found
             if (place := room_place(h.address)) is None or place.room == searched
         ]
-        found = exact
-    _attach_shown_tags(found, visible_tags(actor))
+    _attach_shown_tags(found, actor)
     return found
 
 
-def _attach_shown_tags(households, tags) -> None:
-    """Set ``shown_tags`` on each household: the tags among ``tags`` that one of
-    its active residents carries (one query for all of them)."""
-    by_id = {t.pk: t for t in tags}
-    tags_of: dict[int, set] = {}
-    if households and tags:
-        pairs = (
+def _attach_shown_tags(households, user) -> list[ResidentTag]:
+    """Set ``shown_tags`` on each household: the tags ``user`` may see that one of
+    its active residents carries, in code order (one query for all of them).
+    Returns the tags shown on any of them."""
+    tags_of: dict[int, dict] = {}
+    if households:
+        rows = (
             Resident.tags.through.objects.filter(
                 resident__household__in=[h.pk for h in households],
                 resident__is_active=True,
-                residenttag_id__in=list(by_id),
             )
-            .values_list("resident__household_id", "residenttag_id")
+            .values_list(
+                "resident__household_id",
+                "residenttag_id",
+                "residenttag__code",
+                "residenttag__name",
+                "residenttag__visible_to_roles",
+            )
             .distinct()
         )
-        for household_id, tag_id in pairs:
-            tags_of.setdefault(household_id, set()).add(tag_id)
+        seen: dict[int, ResidentTag] = {}
+        for household_id, tag_id, code, name, roles in rows:
+            tag = seen.setdefault(
+                tag_id,
+                ResidentTag(pk=tag_id, code=code, name=name, visible_to_roles=roles),
+            )
+            if tag.is_visible_to(user):
+                tags_of.setdefault(household_id, {})[tag_id] = tag
+    shown = {}
     for household in households:
         household.shown_tags = sorted(
-            (by_id[pk] for pk in tags_of.get(household.pk, ())), key=lambda t: t.code
+            tags_of.get(household.pk, {}).values(), key=lambda t: t.code
         )
+        shown.update({t.pk: t for t in household.shown_tags})
+    return sorted(shown.values(), key=lambda t: t.code)
 
 
 def household_card(*, actor, household_id: int) -> dict:
@@ -215,16 +222,9 @@ def household_card(*, actor, household_id: int) -> dict:
     household = household_list(actor=actor).filter(pk=household_id).first()
     if household is None:
         permissions.require_in_scope(actor, None)
-    tags = visible_tags(actor)
     residents = list(
         household.residents.filter(is_active=True)
-        .prefetch_related(
-            Prefetch(
-                "tags",
-                queryset=ResidentTag.objects.filter(pk__in=[t.pk for t in tags]),
-                to_attr="shown_tags",
-            )
-        )
+        .prefetch_related("tags")
         .order_by("pk")
     )
     names = permissions.can_see_resident_names(actor)
@@ -236,13 +236,14 @@ def household_card(*, actor, household_id: int) -> dict:
             "age_band": age_band(r.birth_date),
             "id_number": mask_id_number(r.id_number),
             "phone": mask_phone(r.phone),
-            "tags": r.shown_tags,
+            "tags": sorted(
+                (t for t in r.tags.all() if t.is_visible_to(actor)),
+                key=lambda t: t.code,
+            ),
         }
         for r in residents
     ]
-    visits = list(
-        household.patrols.select_related("worker").order_by("-occurred_at")[:5]
-    )
+    visits = list(household.patrols.order_by("-occurred_at")[:5])
     return {
         "household": household,
         "people": people,
@@ -255,7 +256,7 @@ def building_plan(*, actor, building_id: int) -> dict:
     """电子装户图 (seed 002): a building as floors × units, each cell the
     households at that floor and unit with the special-group tags the actor may
     see. Floors and units are read from the addresses (``grids.rooms``); an
-    address without a room number is listed apart. Four queries whatever the
+    address without a room number is listed apart. Three queries whatever the
     building's size."""
     from .rooms import room_place
 
@@ -266,15 +267,12 @@ def building_plan(*, actor, building_id: int) -> dict:
     )
     if building is None:
         permissions.require_in_scope(actor, None)
-    tags = visible_tags(actor)
     households = list(
         Household.objects.filter(region=building)
         .order_by("address")
         .only("pk", "address", "region_id")
     )
-    _attach_shown_tags(households, tags)
-    shown = {t.pk for h in households for t in h.shown_tags}
-    legend = [t for t in tags if t.pk in shown]
+    legend = _attach_shown_tags(households, actor)
     marks = {t.pk: index + 1 for index, t in enumerate(legend)}
     cells: dict[tuple[int, int], list] = {}
     unplaced = []

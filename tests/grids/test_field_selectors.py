@@ -162,7 +162,7 @@ def test_building_plan_query_count_fixed_whatever_the_size(
             f"幸福路1号楼{n % 3 + 1}单元{n // 3 + 1}0{n % 2 + 1}室",
             tags["alone"],
         )
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(3):
         plan = selectors.building_plan(actor=grid_worker, building_id=building.pk)
     assert plan["household_count"] == size
 

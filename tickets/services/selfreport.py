@@ -256,7 +256,7 @@ def tracking_token(*, ticket: Ticket) -> str:
 
 def tracking_url(*, ticket: Ticket) -> str:
     return reverse(
-        "tickets_phone:track", args=[ticket.pk, tracking_token(ticket=ticket)]
+        "m:tickets:track", args=[ticket.pk, tracking_token(ticket=ticket)]
     )
 
 
