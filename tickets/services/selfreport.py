@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from grids.choices import RegionLevel
 from grids.errors import Conflict, DomainError
@@ -255,9 +255,7 @@ def tracking_token(*, ticket: Ticket) -> str:
 
 
 def tracking_url(*, ticket: Ticket) -> str:
-    return reverse(
-        "m:tickets:track", args=[ticket.pk, tracking_token(ticket=ticket)]
-    )
+    return reverse("m:tickets:track", args=[ticket.pk, tracking_token(ticket=ticket)])
 
 
 def _invalid_link() -> DomainError:
@@ -274,11 +272,11 @@ PUBLIC_STEPS = {
     Action.RETURN: gettext_lazy("Sent back to the street centre to reassign"),
     Action.REPORT_UP: gettext_lazy("Reported up to the level above"),
     Action.ESCALATE: gettext_lazy("Overdue: raised to the level above"),
-    Action.HANDLE: gettext_lazy("Handled"),
+    Action.HANDLE: pgettext_lazy("public step", "Handled"),
     Action.EVALUATE: gettext_lazy("Your verdict was recorded"),
     Action.REWORK: gettext_lazy("Sent back for rework after your verdict"),
     Action.UNEVALUATED: gettext_lazy("No verdict given in time"),
-    Action.ASSESS: gettext_lazy("Closed"),
+    Action.ASSESS: pgettext_lazy("public step", "Closed"),
     Action.MERGE: gettext_lazy("Joined with a report of the same matter"),
 }
 
