@@ -106,6 +106,14 @@ def field(tree):
     building = RegionFactory(
         name="幸福里3号楼", level=RegionLevel.BUILDING, parent=grid
     )
+    # The new building moved the MPTT bounds of every node above it.
+    for node in [
+        tree["district"],
+        tree["street"],
+        *tree["communities"],
+        *tree["grids"],
+    ]:
+        node.refresh_from_db()
     tag = ResidentTagFactory(code="alone", name="独居老人")
     households = {}
     for unit in (1, 2, 3):
