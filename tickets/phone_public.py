@@ -25,11 +25,7 @@ def report_public(request, token: str):
     """The report form of one grid: category, description, photos, location,
     phone. A report lands in the street's triage queue as 群众自报."""
     grid_id = grid_from_poster_token(token)
-    grid = (
-        self_report_grids().filter(pk=grid_id).select_related("parent").first()
-        if grid_id
-        else None
-    )
+    grid = self_report_grids().filter(pk=grid_id).first() if grid_id else None
     if grid is None:
         raise Http404
     if request.method == "POST":
