@@ -333,7 +333,7 @@ def _special_cases(route: Route, world, role):
             shared=False,
             model=Region,
         )
-    if route.name == "m:tickets:report_public":
+    if route.name == "tickets:report_public":
         # 码上办: a poster's signed link opens its own grid's form to anybody; a
         # forged one, or one of a node that is not a grid, shows nothing.
         from tickets.phone_field import poster_token
@@ -348,7 +348,7 @@ def _special_cases(route: Route, world, role):
             ),
             Case({"token": "forged"}, "in", "outside"),
         ]
-    if route.name == "m:tickets:track":
+    if route.name == "tickets:track":
         # The tracking link, like the evaluation link: its own ticket to anybody.
         from tickets.services.selfreport import tracking_token
 
@@ -462,7 +462,7 @@ def _body(response) -> str:
     return text + " " + response.get("Location", "")
 
 
-LOGIN_PATHS = ("/admin/login/", "/accounts/login/")
+LOGIN_PATHS = ("/admin/login/", "/accounts/login/", "/m/login/")
 
 
 def _is_refusal(client, response, refusals, hops=3) -> tuple[bool, str]:
