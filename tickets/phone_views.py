@@ -7,25 +7,35 @@ actions through the shared action layer ``actions`` (the same forms and
 services as the admin), writes once per idempotency key (``grids.phone``).
 """
 
+from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, QueryDict
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from grids.errors import DomainError
 from grids.params import parse_id
 from grids.phone import phone_login_required, run_form
 
 from . import actions, permissions, selectors, services
-from .choices import OPEN_STAGES, Source, Stage
+from .choices import OPEN_STAGES, Action, Source, Stage
 from .filters import YES
 from .models import Category, Ticket
 from .phone_forms import ReportEventForm
 
 PAGE_SIZE = 20
+# The actions a phone offers: the field's (接单, 退单, 做单, 上报, 评单). 制单,
+# 派单, 合并 and 考单 are desk work at the centre, in the admin.
+PHONE_ACTIONS = {
+    Action.ACCEPT,
+    Action.RETURN,
+    Action.HANDLE,
+    Action.REPORT_UP,
+    Action.EVALUATE,
+}
 # The list's quick filters (parameters of filters.TicketFilterSet).
 QUICK_FILTERS = ("overdue", "due_today")
 OPEN_STAGE_LIST = [stage for stage in Stage if stage in OPEN_STAGES]
@@ -99,38 +109,11 @@ def ticket_list(request):
     )
 
 
-def _detail_context(request, ticket: Ticket, bound=None) -> dict:
-    """The detail page: facts, countdown, timeline with photos, and a form for
-    each action allowed now (``bound``: (action, form) shown again with errors)."""
-    action_forms = []
-    for spec in actions.available(request.user, ticket):
-        if bound and bound[0] == spec.action:
-            form = bound[1]
-        else:
-            form = actions.form_for(spec.action, user=request.user, ticket=ticket)
-        action_forms.append(
-            {
-                "action": spec.action,
-                "label": spec.label,
-                "form": form,
-                "url": reverse("m:tickets:act", args=[ticket.pk, spec.action]),
-                "multipart": any(
-                    getattr(f.widget, "needs_multipart_form", False)
-                    for f in form.fields.values()
-                ),
-            }
-        )
-    left = selectors.working_time_left(ticket)
-    _left, overdue = selectors.time_left(ticket)
-    return {
-        "ticket": ticket,
-        "timeline": selectors.ticket_timeline(ticket=ticket),
-        "working_hours_left": round(abs(left.total_seconds()) / 3600, 1)
-        if left is not None
-        else None,
-        "overdue": overdue,
-        "action_forms": action_forms,
-    }
+def _phone_actions(user, ticket) -> list:
+    """The phone's actions allowed now on ``ticket`` (from the action layer)."""
+    return [
+        spec for spec in actions.available(user, ticket) if spec.action in PHONE_ACTIONS
+    ]
 
 
 def _ticket_or_404(request, ticket_id: int) -> Ticket:
@@ -143,46 +126,82 @@ def _ticket_or_404(request, ticket_id: int) -> Ticket:
 @require_GET
 @phone_login_required
 def ticket_detail(request, ticket_id: int):
+    """Facts, the deadline countdown in working time, the timeline with photos,
+    and a button for each action allowed now (each opens its short form)."""
     ticket = _ticket_or_404(request, ticket_id)
+    left = selectors.working_time_left(ticket)
+    _left, overdue = selectors.time_left(ticket)
     return render(
-        request, "tickets/m/ticket_detail.html", _detail_context(request, ticket)
+        request,
+        "tickets/m/ticket_detail.html",
+        {
+            "ticket": ticket,
+            "timeline": selectors.ticket_timeline(ticket=ticket),
+            "working_hours_left": round(abs(left.total_seconds()) / 3600, 1)
+            if left is not None
+            else None,
+            "overdue": overdue,
+            "offered": _phone_actions(request.user, ticket),
+        },
     )
 
 
-@require_POST
 @phone_login_required
 def ticket_act(request, ticket_id: int, action: str):
-    """One action (接单, 退单, 做单, 上报, 评单 …) through the shared action layer;
-    refused by the service (e.g. another worker accepted it first): the message,
-    and the form again with what was typed."""
+    """One action (接单, 退单, 做单, 上报, 评单) on its own short page: the shared
+    action layer's form, posted to the service behind it. Refused by the
+    service (e.g. another worker accepted it a second earlier): its message, and
+    the form again with what was typed."""
     ticket = _ticket_or_404(request, ticket_id)
-    if action not in actions.SPECS:
+    if action not in PHONE_ACTIONS:
         raise Http404
     spec = actions.spec_of(action)
-    form = actions.form_for(
-        action, user=request.user, ticket=ticket, data=request.POST, files=request.FILES
-    )
-    if form.is_valid():
-        detail_url = reverse("m:tickets:detail", args=[ticket.pk])
-
-        def run() -> str:
-            actions.run(
-                action, actor=request.user, ticket_id=ticket.pk, data=form.cleaned_data
-            )
-            return detail_url
-
-        response = run_form(
-            request,
-            scope=f"tickets:{action}:{ticket.pk}",
-            run=run,
-            success_message=spec.success_message,
+    status = 200
+    if request.method == "POST":
+        form = actions.form_for(
+            action,
+            user=request.user,
+            ticket=ticket,
+            data=request.POST,
+            files=request.FILES,
         )
-        if response is not None:
-            return response
-        # Refused: show the ticket as it is now.
-        ticket = _ticket_or_404(request, ticket_id)
-    context = _detail_context(request, ticket, bound=(action, form))
-    return render(request, "tickets/m/ticket_detail.html", context, status=400)
+        if form.is_valid():
+            detail_url = reverse("m:tickets:detail", args=[ticket.pk])
+
+            def run() -> str:
+                actions.run(
+                    action,
+                    actor=request.user,
+                    ticket_id=ticket.pk,
+                    data=form.cleaned_data,
+                )
+                return detail_url
+
+            response = run_form(
+                request,
+                scope=f"tickets:{action}:{ticket.pk}",
+                run=run,
+                success_message=spec.success_message,
+            )
+            if response is not None:
+                return response
+        status = 400
+    elif action not in {s.action for s in _phone_actions(request.user, ticket)}:
+        messages.info(request, _("This step is not yours to take now."))
+        return redirect("m:tickets:detail", ticket_id=ticket.pk)
+    else:
+        form = actions.form_for(action, user=request.user, ticket=ticket)
+    return render(
+        request,
+        "tickets/m/ticket_act.html",
+        {
+            "ticket": ticket,
+            "spec": spec,
+            "form": form,
+            "multipart": form.is_multipart(),
+        },
+        status=status,
+    )
 
 
 # --- report an event (制单 entry point from patrol findings) -----------------------

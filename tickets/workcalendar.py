@@ -49,30 +49,32 @@ def guessed_workday(day: dt.date) -> bool:
 
 
 class WorkCalendar:
-    """Reads the calendar table one year at a time (one query per year used).
+    """Reads the calendar table one year at a time (one query per year used: the
+    year's days with whether the year is confirmed; a year without any day row
+    asks the year table on its own).
 
     Make one per computation (or per batch): staff may edit the table at any time.
     """
 
     def __init__(self):
-        from .models import WorkCalendarYear
-
-        self._confirmed = set(
-            WorkCalendarYear.objects.filter(confirmed=True).values_list(
-                "year", flat=True
-            )
-        )
+        self._confirmed: set[int] = set()
         self._years: dict[int, dict[dt.date, bool]] = {}
 
     def _rows(self, year: int) -> dict:
         if year not in self._years:
-            from .models import WorkCalendarDay
+            from django.db.models import Exists
 
-            self._years[year] = dict(
-                WorkCalendarDay.objects.filter(date__year=year).values_list(
-                    "date", "is_workday"
-                )
+            from .models import WorkCalendarDay, WorkCalendarYear
+
+            confirmed = WorkCalendarYear.objects.filter(year=year, confirmed=True)
+            rows = list(
+                WorkCalendarDay.objects.filter(date__year=year)
+                .annotate(year_confirmed=Exists(confirmed))
+                .values_list("date", "is_workday", "year_confirmed")
             )
+            if (rows and rows[0][2]) or (not rows and confirmed.exists()):
+                self._confirmed.add(year)
+            self._years[year] = {day: workday for day, workday, _c in rows}
         return self._years[year]
 
     def day(self, day: dt.date) -> tuple[bool, bool]:

@@ -91,25 +91,61 @@ def test_detail_offers_only_the_actions_allowed_now(client, lifecycle):
     ticket = walk_to(Stage.ACCEPTED, **lifecycle)
     client.force_login(lifecycle["handler"])
     response = client.get(reverse("m:tickets:detail", args=[ticket.pk]))
-    assert [f["action"] for f in response.context["action_forms"]] == [
-        "handle",
-        "report_up",
-    ]
+    assert [s.action for s in response.context["offered"]] == ["handle", "report_up"]
+    assert (
+        client.get(reverse("m:tickets:act", args=[ticket.pk, "handle"])).status_code
+        == 200
+    )
     client.force_login(lifecycle["community_staff"])
     response = client.get(reverse("m:tickets:detail", args=[ticket.pk]))
-    assert response.context["action_forms"] == []
+    assert response.context["offered"] == []
+    # A step not allowed now sends back to the ticket.
+    response = client.get(reverse("m:tickets:act", args=[ticket.pk, "handle"]))
+    assert response.status_code == 302
 
 
-@pytest.mark.parametrize("events", [1, 6])
+@pytest.mark.parametrize("photos", [0, 5])
+@pytest.mark.parametrize(
+    ("stage", "who"),
+    [
+        (Stage.DISPATCHED, "community_staff"),  # the accept form lists handlers
+        (Stage.ACCEPTED, "handler"),
+        (Stage.HANDLED, "community_staff"),
+    ],
+)
 def test_detail_query_count_is_bounded(
-    client, lifecycle, django_assert_max_num_queries, events
+    client, lifecycle, django_assert_max_num_queries, stage, who, photos
 ):
-    ticket = walk_to(Stage.HANDLED if events > 1 else Stage.RECEIVED, **lifecycle)
-    client.force_login(lifecycle["street_staff"])
-    with django_assert_max_num_queries(8):
-        assert (
-            client.get(reverse("m:tickets:detail", args=[ticket.pk])).status_code == 200
+    ticket = walk_to(Stage.ACCEPTED if photos else stage, **lifecycle)
+    if photos:
+        from tickets import services
+
+        services.ticket_handle(
+            actor=lifecycle["handler"],
+            ticket_id=ticket.pk,
+            result="已清理",
+            photos=[_jpeg() for _ in range(photos)],
         )
+    client.force_login(lifecycle[who])
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("m:tickets:detail", args=[ticket.pk]))
+    assert response.status_code == 200
+    for spec in response.context["offered"]:
+        with django_assert_max_num_queries(8):
+            page = client.get(reverse("m:tickets:act", args=[ticket.pk, spec.action]))
+        assert page.status_code == 200
+
+
+def test_desk_actions_are_not_offered_on_the_phone(client, lifecycle):
+    ticket = walk_to(Stage.RECEIVED, **lifecycle)
+    client.force_login(lifecycle["street_staff"])
+    response = client.get(reverse("m:tickets:detail", args=[ticket.pk]))
+    assert response.context["offered"] == []
+    response = client.post(
+        reverse("m:tickets:act", args=[ticket.pk, "triage"]),
+        {"idempotency_key": _key()},
+    )
+    assert response.status_code == 404
 
 
 def test_accept_through_the_action_layer(client, lifecycle):
