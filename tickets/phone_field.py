@@ -31,8 +31,10 @@ def visit(request):
     """日巡查 / 入户走访: pick the household (building + room or name), write
     notes and a photo, and report an event found there in the same step."""
     actor = request.user
-    if not grid_permissions.can_record_patrol(actor):
-        raise PermissionDenied
+    if not (
+        grid_permissions.can_record_patrol(actor) and grid_permissions.can_view(actor)
+    ):
+        raise PermissionDenied  # not a recording role, or an account without an area
     household = None
     household_id = request.GET.get("household", "")
     if household_id:

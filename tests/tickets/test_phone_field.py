@@ -182,3 +182,30 @@ def test_street_staff_open_any_poster_of_their_street_from_the_admin(
     poster_url = reverse("m:tickets:poster", args=[grid.pk])
     assert poster_url in change.content.decode()
     assert client.get(poster_url).status_code == 200
+
+
+@pytest.mark.parametrize("workers", [1, 12])
+def test_poster_query_count_is_fixed(
+    worker_client, tree, workers, django_assert_max_num_queries
+):
+    grid = tree["grids"][0]
+    for _ in range(workers):
+        GridAssignmentFactory(grid=grid)
+    with django_assert_max_num_queries(8):
+        response = worker_client.get(reverse("m:tickets:poster", args=[grid.pk]))
+    assert response.status_code == 200
+
+
+def test_an_account_without_an_area_is_refused_the_field_pages(client, tree):
+    from grids.choices import UserRole
+    from tests.grids.factories import UserFactory
+
+    nobody = UserFactory(role=UserRole.GRID_WORKER, region=None, is_staff=False)
+    client.force_login(nobody)
+    for url in (
+        reverse("m:tickets:visit"),
+        reverse("m:tickets:poster", args=[tree["grids"][0].pk]),
+        reverse("m:grid:household_find"),
+        reverse("m:grid:building_list"),
+    ):
+        assert client.get(url).status_code in (403, 404), url
