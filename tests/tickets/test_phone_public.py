@@ -163,3 +163,15 @@ def test_public_pages_query_count_is_fixed(
         assert client.get(url).status_code == 200
     with django_assert_max_num_queries(8):
         assert client.get(report_url_for(tree["grids"][0])).status_code == 200
+
+
+def test_the_report_is_in_the_street_staff_triage_queue(client, tree, street_staff):
+    url = report_url_for(tree["grids"][0])
+    client.post(url, form_data())
+    ticket = Ticket.objects.get()
+    client.force_login(street_staff)
+    queue = client.get(reverse("admin:tickets_triagequeueticket_changelist"))
+    body = queue.content.decode()
+    assert queue.status_code == 200
+    assert ticket.display_number in body
+    assert PHONE not in body  # masked for staff too
