@@ -20,6 +20,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from grids.choices import RegionLevel
-from grids.errors import Conflict, DomainError
+from grids.errors import Conflict, DomainError, OutOfScope
 from grids.models import Region
 from grids.validators import normalize_phone, validate_mainland_phone
 
@@ -133,7 +134,7 @@ def _check_location(latitude, longitude) -> tuple:
     return lat, lng
 
 
-def self_report_grids() -> "Region.objects":
+def self_report_grids() -> QuerySet:
     """The grids a poster may open a report form for: active grids."""
     return Region.objects.filter(level=RegionLevel.GRID, is_active=True)
 
@@ -191,9 +192,7 @@ def ticket_self_report(
         # cannot both pass the duplicate check.
         grid = self_report_grids().select_for_update().filter(pk=grid_id).first()
         if grid is None:
-            from grids.permissions import require_in_scope
-
-            require_in_scope(None, None)
+            raise OutOfScope(_("This object does not exist or lies outside your area."))
         if Ticket.objects.filter(
             source=Source.SELF_REPORT,
             region=grid,
@@ -284,7 +283,7 @@ PUBLIC_STEPS = {
 def tracking_state(*, ticket_id: int, token: str) -> dict:
     """What the tracking page shows: the ticket (the one it was merged into, if
     so), its public steps, and the evaluation link when it waits for a verdict.
-    Raises DomainError for a link that is not valid or has expired; four
+    Raises DomainError for a link that is not valid or has expired; three
     queries."""
     try:
         payload = signing.loads(
@@ -299,10 +298,11 @@ def tracking_state(*, ticket_id: int, token: str) -> dict:
         raise _invalid_link() from None
     if not isinstance(payload, dict) or payload.get("t") != ticket_id:
         raise _invalid_link()
-    ticket = Ticket.objects.select_related("category", "merged_into").filter(
-        pk=ticket_id
+    ticket = (
+        Ticket.objects.select_related("category", "merged_into")
+        .filter(pk=ticket_id)
+        .first()
     )
-    ticket = ticket.first()
     if ticket is None or not constant_time_compare(
         _phone_digest(ticket.reporter_phone), payload.get("p", "")
     ):
