@@ -26,7 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import translation
 from django.utils.regex_helper import normalize
 
-from grids.models import Region
+from grids.models import Notification, Region
 from partyorg.models import Wish
 from points.links import rankings_signature, statement_token
 from tests.security.conftest import INSIDE_SIDE, ROLES
@@ -36,7 +36,13 @@ from tickets.services.evaluation import evaluation_token
 pytestmark = pytest.mark.django_db
 
 # Path parameters named by what they hold, whatever the URL.
-KWARG_MODELS = {"ticket_id": Ticket, "wish_id": Wish, "community_id": Region}
+KWARG_MODELS = {
+    "ticket_id": Ticket,
+    "wish_id": Wish,
+    "community_id": Region,
+    # The phone inbox: a message is its recipient's only.
+    "notification_id": Notification,
+}
 # Per admin model: the parameters that hold that model's primary key.
 ADMIN_OBJECT_KWARGS = ("object_id", "id")
 # The side whose object stands for "outside" in the path, per role: the nearest
@@ -73,7 +79,7 @@ ADMIN_ONLY_MODELS = {
     "otp_totp.totpdevice",
 }
 # Views that end the session or switch the language: GET only.
-NO_POST = {"logout", "admin:logout", "set_language"}
+NO_POST = {"logout", "admin:logout", "set_language", "m:logout"}
 MISSING_PK = 987654321
 
 
@@ -114,7 +120,11 @@ def all_routes() -> list[Route]:
             piece = _piece(p.pattern)
             convs = {**converters, **getattr(p.pattern, "converters", {})}
             if isinstance(p, URLResolver):
-                ns = p.namespace or namespace
+                # Nested namespaces as reverse() spells them ("m:tickets").
+                if p.namespace and namespace:
+                    ns = f"{namespace}:{p.namespace}"
+                else:
+                    ns = p.namespace or namespace
                 ma = model_admin
                 if ns == "admin" and str(p.pattern) in admin_models:
                     ma = admin_models[str(p.pattern)]
@@ -344,7 +354,9 @@ def _special_cases(route: Route, world, role):
             Case({"token": statement_token(MISSING_PK)}, None, "missing"),
             Case({"token": "forged"}, "in", "outside"),
         ]
-    if "action" in params and route.model_admin is not None:
+    if "action" in params and (
+        route.model_admin is not None or route.name == "m:tickets:act"
+    ):
         from tickets.actions import SPECS
 
         base = cases_for(
