@@ -65,7 +65,6 @@ def award_propose(request):
         request,
         "points/m/award_propose.html",
         {"form": form, "recent": recent, "chosen": chosen},
-        status=400 if form.is_bound else 200,
     )
 
 

@@ -425,7 +425,7 @@ def _body(response) -> str:
     return text + " " + response.get("Location", "")
 
 
-LOGIN_PATHS = ("/admin/login/", "/accounts/login/")
+LOGIN_PATHS = ("/admin/login/", "/accounts/login/", "/m/login/")
 
 
 def _is_refusal(client, response, refusals, hops=3) -> tuple[bool, str]:
