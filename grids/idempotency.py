@@ -91,7 +91,9 @@ def with_idempotency(
     """
     key = key_from(request)
     if not key:
-        return HttpResponseRedirect(run())
+        response = HttpResponseRedirect(run())
+        response.replayed = False
+        return response
     user = _user_of(request)
     print_ = fingerprint(request)
     with transaction.atomic():

@@ -2,16 +2,23 @@
 points for a resident (积分申报)."""
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from grids.errors import DomainError
+from grids.models import Resident
+from grids.params import parse_id
 from grids.phone import phone_login_required
 
 from . import permissions, services
 from .forms import AwardProposalForm
 from .models import Award
+
+# Residents offered by one search.
+SEARCH_LIMIT = 20
 
 
 @phone_login_required
@@ -51,6 +58,50 @@ def award_propose(request):
         .select_related("resident", "rule_item")
         .order_by("-created_at")[:20]
     )
+    chosen = None
+    if form.is_bound and form["resident"].value():
+        chosen = _resident_matches(request.user, pk=form["resident"].value()).first()
     return render(
-        request, "points/m/award_propose.html", {"form": form, "recent": recent}
+        request,
+        "points/m/award_propose.html",
+        {"form": form, "recent": recent, "chosen": chosen},
+    )
+
+
+def _resident_matches(user, *, search: str = "", pk=None):
+    """Active residents in ``user``'s area matching a name or an address (building
+    and room are part of the address), at most ``SEARCH_LIMIT``."""
+    qs = (
+        Resident.objects.visible_to(user)
+        .active()
+        .select_related("household")
+        .only("pk", "name", "household__address")
+        .order_by("household__address", "name")
+    )
+    if pk is not None:
+        resident_id = parse_id(pk)
+        return qs.filter(pk=resident_id) if resident_id else qs.none()
+    search = search.strip()
+    if not search:
+        return qs.none()
+    return qs.filter(
+        Q(name__icontains=search) | Q(household__address__icontains=search)
+    )[:SEARCH_LIMIT]
+
+
+@require_GET
+@phone_login_required
+def resident_search(request):
+    """htmx partial: the residents matching ``resident_q`` (name, building, room),
+    scoped to the user's area, as choices of the proposal form."""
+    if not permissions.can_propose_award(request.user):
+        raise Http404
+    search = request.GET.get("resident_q", "")[:50]
+    return render(
+        request,
+        "points/m/_residents.html",
+        {
+            "residents": list(_resident_matches(request.user, search=search)),
+            "searched": bool(search.strip()),
+        },
     )

@@ -26,7 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import translation
 from django.utils.regex_helper import normalize
 
-from grids.models import Household, Region
+from grids.models import Household, Notification, Region
 from partyorg.models import Wish
 from points.links import rankings_signature, statement_token
 from tests.security.conftest import INSIDE_SIDE, ROLES
@@ -41,6 +41,8 @@ KWARG_MODELS = {
     "wish_id": Wish,
     "community_id": Region,
     "household_id": Household,
+    # The phone inbox: a message is its recipient's only.
+    "notification_id": Notification,
 }
 # Per admin model: the parameters that hold that model's primary key.
 ADMIN_OBJECT_KWARGS = ("object_id", "id")
@@ -78,7 +80,7 @@ ADMIN_ONLY_MODELS = {
     "otp_totp.totpdevice",
 }
 # Views that end the session or switch the language: GET only.
-NO_POST = {"logout", "admin:logout", "set_language"}
+NO_POST = {"logout", "admin:logout", "set_language", "m:logout"}
 MISSING_PK = 987654321
 
 
@@ -119,7 +121,11 @@ def all_routes() -> list[Route]:
             piece = _piece(p.pattern)
             convs = {**converters, **getattr(p.pattern, "converters", {})}
             if isinstance(p, URLResolver):
-                ns = p.namespace or namespace
+                # Nested namespaces as reverse() spells them ("m:tickets").
+                if p.namespace and namespace:
+                    ns = f"{namespace}:{p.namespace}"
+                else:
+                    ns = p.namespace or namespace
                 ma = model_admin
                 if ns == "admin" and str(p.pattern) in admin_models:
                     ma = admin_models[str(p.pattern)]
@@ -333,7 +339,7 @@ def _special_cases(route: Route, world, role):
             shared=False,
             model=Region,
         )
-    if route.name == "tickets:report_public":
+    if route.name == "m:tickets:report_public":
         # 码上办: a poster's signed link opens its own grid's form to anybody; a
         # forged one, or one of a node that is not a grid, shows nothing.
         from tickets.phone_field import poster_token
@@ -348,7 +354,7 @@ def _special_cases(route: Route, world, role):
             ),
             Case({"token": "forged"}, "in", "outside"),
         ]
-    if route.name == "tickets:track":
+    if route.name == "m:tickets:track":
         # The tracking link, like the evaluation link: its own ticket to anybody.
         from tickets.services.selfreport import tracking_token
 
@@ -393,7 +399,9 @@ def _special_cases(route: Route, world, role):
             Case({"token": statement_token(MISSING_PK)}, None, "missing"),
             Case({"token": "forged"}, "in", "outside"),
         ]
-    if "action" in params and route.model_admin is not None:
+    if "action" in params and (
+        route.model_admin is not None or route.name == "m:tickets:act"
+    ):
         from tickets.actions import SPECS
 
         base = cases_for(

@@ -126,7 +126,7 @@
     return Promise.all(jobs).then(function () { return fd; });
   }
 
-  function showFailed(form, submitter) {
+  function showFailed(form, submitter, message) {
     var box = form.querySelector(".m-send-failed");
     if (!box) {
       box = document.createElement("div");
@@ -144,6 +144,7 @@
       box.appendChild(again);
       form.appendChild(box);
     }
+    box.querySelector("p").textContent = message || data("msg-failed");
     box.classList.remove("m-hidden");
   }
 
@@ -183,7 +184,7 @@
       var finalUrl = new URL(resp.url, location.href);
       if (loginPaths().indexOf(finalUrl.pathname) !== -1) {
         // The session ended while typing: log in, then come back to the draft.
-        location.assign(finalUrl.pathname + "?next=" + encodeURIComponent(location.pathname + location.search));
+        location.assign(loginPaths()[0] + "?next=" + encodeURIComponent(location.pathname + location.search));
         return;
       }
       if (resp.redirected) {
@@ -191,10 +192,17 @@
         location.assign(resp.url);
         return;
       }
-      return resp.text().then(function (html) {
+      var type = resp.headers.get("content-type") || "";
+      return resp.text().then(function (text) {
+        if (type.indexOf("text/html") !== 0) {
+          // A bare refusal (e.g. 413, too large): say it, keep the draft.
+          setBusy(form, false);
+          showFailed(form, submitter, text);
+          return;
+        }
         // Shown again with errors: the server's form now holds what was typed
         // and a new key; that becomes the draft.
-        replacePage(html);
+        replacePage(text);
       });
     }).catch(function () {
       if (timer) clearTimeout(timer);
