@@ -149,3 +149,18 @@ def test_supervisor_sees_masked_names_and_cannot_search_them(
     assert "张*丰" in body and "张三丰" not in body
     body = client.get(reverse("m:grid:household_find"), {"name": "三丰"}).content
     assert "幸福里1号楼1单元101室" not in body.decode()
+
+
+@pytest.mark.parametrize("people", [1, 8])
+def test_household_card_query_count_is_fixed_whatever_its_size(
+    worker_client, building, people, django_assert_max_num_queries
+):
+    household = HouseholdFactory(region=building, address="幸福里1号楼1单元101室")
+    tags = [ResidentTagFactory(code=f"t{n}", name=f"标签{n}") for n in range(3)]
+    for n in range(people):
+        ResidentFactory(household=household).tags.set(tags[: n % 3 + 1])
+    with django_assert_max_num_queries(8):
+        response = worker_client.get(
+            reverse("m:grid:household_card", args=[household.pk])
+        )
+    assert response.status_code == 200
