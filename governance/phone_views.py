@@ -4,7 +4,6 @@ offline page. The apps' own phone pages are in ``<app>/phone_views.py``."""
 
 import hashlib
 
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles import finders
 from django.http import HttpResponse
@@ -55,7 +54,7 @@ class PhoneLoginView(auth_views.LoginView):
 
 
 class PhoneLogoutView(auth_views.LogoutView):
-    next_page = settings.PHONE_LOGIN_URL
+    next_page = "m:login"
 
 
 def _shell_version() -> str:

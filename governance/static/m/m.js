@@ -187,12 +187,17 @@
         location.assign(loginPaths()[0] + "?next=" + encodeURIComponent(location.pathname + location.search));
         return;
       }
-      if (resp.redirected) {
-        clearDraft(form);
-        location.assign(resp.url);
-        return;
-      }
       var type = resp.headers.get("content-type") || "";
+      if (resp.redirected) {
+        // Accepted: show the page it led to (already fetched, with its
+        // one-time messages) under its own address.
+        clearDraft(form);
+        return resp.text().then(function (html) {
+          if (type.indexOf("text/html") !== 0) { location.assign(resp.url); return; }
+          history.pushState({ gw: 1 }, "", resp.url);
+          replacePage(html);
+        });
+      }
       return resp.text().then(function (text) {
         if (type.indexOf("text/html") !== 0) {
           // A bare refusal (e.g. 413, too large): say it, keep the draft.
@@ -249,6 +254,9 @@
     fillLocation(root);
   }
 
+  // Pages shown by replacePage have no state of their own: going back or
+  // forward loads them again.
+  window.addEventListener("popstate", function () { location.reload(); });
   init(body, true);
   if ("serviceWorker" in navigator && data("sw")) {
     navigator.serviceWorker.register(data("sw"), { scope: "/m/" }).catch(function () {});
