@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     # django-axes, under a Chinese name in the admin.
     "governance.apps.AxesConfig",
     "simple_history",
+    "django_htmx",
     "grids",
     "partyorg",
     "points",
@@ -101,6 +102,8 @@ MIDDLEWARE = [
     # (grids.history; a service's own actor takes precedence).
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: the phone pages answer htmx requests with a partial.
+    "django_htmx.middleware.HtmxMiddleware",
     "governance.middleware_security.SessionTimeoutMiddleware",
     "governance.middleware_security.StaffOtpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -152,6 +155,11 @@ AUTH_USER_MODEL = "grids.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Phone pages (/m/) send an anonymous visitor to the phone login instead
+# (grids.phone.phone_login_required).
+PHONE_LOGIN_URL = "m:login"
+# How long a phone form's idempotency key is remembered (grids.idempotency).
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=72)
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
@@ -201,8 +209,23 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 10
 # sends the bytes. Empty: the view streams the file itself.
 MEDIA_ACCEL_REDIRECT_PREFIX = env.str("MEDIA_ACCEL_REDIRECT_PREFIX", default="")
 
-# --- Celery -----------------------------------------------------------------
+# --- Cache --------------------------------------------------------------------
+# Counters that must hold across server processes (the residents' report form's
+# rate limits) live in the cache: Redis when configured, else this process's
+# memory (one process in development).
 REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "gridwork",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery -----------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -344,7 +367,8 @@ SESSION_COOKIE_AGE = int(
 # that pair out for 30 minutes; street staff unlock in the admin (账号 → 解除登录锁定).
 AUTHENTICATION_BACKENDS = [
     "governance.auth_backends.AxesBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the user's Region with the user.
+    "governance.auth_backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
@@ -503,6 +527,28 @@ TICKETS_EVALUATION_MESSAGES_PER_MINUTE = env.int(
 # Likely duplicates at intake: same grid and category, this close, this recent.
 TICKETS_DUPLICATE_RADIUS_M = env.int("TICKETS_DUPLICATE_RADIUS_M", default=200)
 TICKETS_DUPLICATE_WINDOW_DAYS = env.int("TICKETS_DUPLICATE_WINDOW_DAYS", default=7)
+# 码上办 (residents' reports from a grid's QR poster): reports allowed per client
+# address and per phone in their windows, the window in which the same text in
+# the same grid is a duplicate, and how long the tracking link stays valid.
+TICKETS_SELF_REPORT_PER_IP = env.int("TICKETS_SELF_REPORT_PER_IP", default=5)
+TICKETS_SELF_REPORT_IP_WINDOW_MINUTES = env.int(
+    "TICKETS_SELF_REPORT_IP_WINDOW_MINUTES", default=60
+)
+TICKETS_SELF_REPORT_PER_PHONE = env.int("TICKETS_SELF_REPORT_PER_PHONE", default=3)
+TICKETS_SELF_REPORT_PHONE_WINDOW_HOURS = env.int(
+    "TICKETS_SELF_REPORT_PHONE_WINDOW_HOURS", default=24
+)
+TICKETS_SELF_REPORT_DUPLICATE_HOURS = env.int(
+    "TICKETS_SELF_REPORT_DUPLICATE_HOURS", default=24
+)
+# Seconds a resident must spend on the form before a report counts (bots fill
+# it at once).
+TICKETS_SELF_REPORT_MIN_FILL_SECONDS = env.int(
+    "TICKETS_SELF_REPORT_MIN_FILL_SECONDS", default=3
+)
+TICKETS_TRACKING_LINK_MAX_AGE_DAYS = env.int(
+    "TICKETS_TRACKING_LINK_MAX_AGE_DAYS", default=365
+)
 # 考单: weights of satisfaction, timeliness and effect in the total score.
 TICKETS_ASSESSMENT_WEIGHTS = (0.4, 0.3, 0.3)
 # Points: how long a resident's signed statement link stays valid.

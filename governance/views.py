@@ -19,10 +19,10 @@ from .middleware import wants_json
 @login_required
 def home(request):
     """Staff go to the admin; grid workers and other accounts without admin
-    access get the phone menu of the pages they may use."""
+    access go to the phone app (/m/)."""
     if request.user.is_staff:
         return redirect("admin:index")
-    return render(request, "governance/home.html")
+    return redirect("m:home")
 
 
 def login_locked(request, original_response=None, credentials=None):

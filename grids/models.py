@@ -799,3 +799,48 @@ class PersonalDataAccess(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.object_repr}"
+
+
+class IdempotencyKey(models.Model):
+    """One sent form (幂等键): the key a phone form carries, what it asked for and
+    what it led to, so that a double tap, a resend or a replay after reconnecting
+    is answered with the first outcome instead of doing the work twice.
+
+    Written and read only by ``grids.idempotency``; purged after
+    ``IDEMPOTENCY_KEY_TTL_HOURS`` by the ``grids.tasks.purge_idempotency_keys`` job.
+    """
+
+    # Nullable for the public forms (a resident without an account).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    scope = models.CharField(_("form"), max_length=60)
+    key = models.CharField(_("key"), max_length=64)
+    # sha256 of the form's fields and files (names and sizes), without the key.
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    outcome_url = models.CharField(_("outcome"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "user", "key"],
+                condition=Q(user__isnull=False),
+                name="idempotency_key_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["scope", "key"],
+                condition=Q(user__isnull=True),
+                name="idempotency_key_public",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.scope}:{self.key}"

@@ -7,7 +7,8 @@ is written, with a warning in the log, and refused again when it is opened.
 
 import logging
 
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -94,6 +95,32 @@ def unread_for(user) -> QuerySet:
     return Notification.objects.filter(
         recipient=user, channel="in_app", read_at__isnull=True
     )
+
+
+def unread_count_subquery() -> Subquery:
+    """The number of unread in-app messages of the user row ``OuterRef("pk")``,
+    to annotate a user query with (the inbox badge without a query of its own)."""
+    return Coalesce(
+        Subquery(
+            Notification.objects.filter(
+                recipient=OuterRef("pk"), channel="in_app", read_at__isnull=True
+            )
+            .order_by()
+            .values("recipient")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        0,
+    )
+
+
+def unread_count(user) -> int:
+    """``user``'s unread count: from the login's annotation when loaded with it
+    (``governance.auth_backends``), else one query."""
+    annotated = getattr(user, "inbox_unread_count", None)
+    if annotated is not None:
+        return annotated
+    return unread_for(user).count()
 
 
 def notifications_mark_read(*, user, notification_ids=None) -> int:

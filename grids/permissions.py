@@ -99,6 +99,12 @@ def can_record_patrol(user) -> bool:
     return has_role(user, WRITE_ROLES)
 
 
+def can_see_resident_names(user) -> bool:
+    """Who keeps and visits households (staff and grid workers) sees residents'
+    names; supervisors, who only read, see them masked (张*丰)."""
+    return has_role(user, WRITE_ROLES)
+
+
 def require(allowed: bool, message=None) -> None:
     if not allowed:
         raise NotAllowed(message or _("Your role does not allow this action."))

@@ -22,4 +22,11 @@ PERIODIC_TASKS = [
         "DATA_JOB_REQUEUE_MINUTES (their task was lost, e.g. Redis was down) are "
         "sent to the workers again.",
     },
+    {
+        "name": "grids: purge old idempotency keys",
+        "task": "grids.tasks.purge_idempotency_keys",
+        "crontab": {"minute": "45", "hour": "3"},
+        "description": "Nightly: forget phone form keys older than "
+        "IDEMPOTENCY_KEY_TTL_HOURS.",
+    },
 ]

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import services
+from .idempotency import idempotency_keys_purge
 
 
 @shared_task(name="grids.tasks.refresh_region_counts")
@@ -23,3 +24,8 @@ def data_jobs_cleanup() -> dict:
 @shared_task(name="grids.tasks.data_jobs_requeue")
 def data_jobs_requeue() -> int:
     return services.data_jobs_requeue()
+
+
+@shared_task(name="grids.tasks.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    return idempotency_keys_purge()

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from grids.choices import GRID_LEVELS, RegionLevel
 from grids.errors import DomainError
+from grids.idempotency import with_idempotency
 from grids.models import Region
 from grids.selectors import region_list
 
@@ -108,12 +109,19 @@ def wish_action_submit(request, *, wish) -> tuple[WishActionForm, bool]:
     )
     if request.method != "POST" or not form.is_valid():
         return form, False
-    try:
+
+    def run() -> str:
         form.run(actor=request.user, wish=wish)
+        return request.get_full_path()
+
+    try:
+        # A phone form's idempotency key makes a resend a no-op (grids.idempotency).
+        response = with_idempotency(request, f"partyorg:wish_step:{wish.pk}", run)
     except DomainError as exc:
         messages.error(request, exc.message)
         return form, False
-    messages.success(request, gettext("Saved."))
+    if not getattr(response, "replayed", False):
+        messages.success(request, gettext("Saved."))
     return form, True
 
 

@@ -235,3 +235,20 @@ def members_who_may_claim(*, actor, community: Region) -> QuerySet:
         )
         .order_by("name", "pk")
     )
+
+
+def wishes_waiting_count(*, actor) -> int:
+    """Open wishes in ``actor``'s area with a next step the actor's role may
+    record: to be claimed or fulfilled (grid workers and staff), and fulfilments
+    to confirm (staff). For the phone home."""
+    from .choices import WishState
+    from .permissions import can_confirm_wish, can_record_claim
+
+    states = []
+    if can_record_claim(actor):
+        states += [WishState.POSTED, WishState.CLAIMED]
+    if can_confirm_wish(actor):
+        states.append(WishState.FULFILLED)
+    if not states:
+        return 0
+    return Wish.objects.visible_to(actor).filter(state__in=states).count()

@@ -1,6 +1,7 @@
 """URLs of the partyorg app (mounted at /party/)."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import views
 
@@ -8,7 +9,20 @@ app_name = "partyorg"
 urlpatterns = [
     path("coverage/", views.coverage, name="coverage"),
     path("services/", views.service_totals, name="service_totals"),
-    path("wishes/", views.wish_list, name="wish_list"),
-    path("wishes/new/", views.wish_new, name="wish_new"),
-    path("wishes/<int:wish_id>/", views.wish_detail, name="wish_detail"),
+    # The wish pages moved to the phone app (/m/party/); old links still work.
+    path(
+        "wishes/",
+        RedirectView.as_view(pattern_name="m:party:wish_list", query_string=True),
+        name="wish_list",
+    ),
+    path(
+        "wishes/new/",
+        RedirectView.as_view(pattern_name="m:party:wish_new"),
+        name="wish_new",
+    ),
+    path(
+        "wishes/<int:wish_id>/",
+        RedirectView.as_view(pattern_name="m:party:wish_detail"),
+        name="wish_detail",
+    ),
 ]

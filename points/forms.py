@@ -18,7 +18,11 @@ from .services.awards import deed_date_window
 class AwardProposalForm(forms.Form):
     """积分申报: a grid worker proposes points for a resident's deed."""
 
-    resident = forms.ModelChoiceField(label=_("Resident"), queryset=Resident.objects)
+    # Picked by a search on the phone (name, building, room), not from a list of
+    # every resident: ``phone_views.resident_search``.
+    resident = forms.ModelChoiceField(
+        label=_("Resident"), queryset=Resident.objects, widget=forms.RadioSelect
+    )
     rule_item = forms.ModelChoiceField(label=_("Rule item"), queryset=RuleItem.objects)
     awarded_on = forms.DateField(
         label=_("Date of the deed"),

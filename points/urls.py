@@ -1,6 +1,7 @@
 """URLs of the points app (mounted at /points/)."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import views
 
@@ -13,5 +14,10 @@ urlpatterns = [
         views.rankings_public,
         name="rankings_public",
     ),
-    path("propose/", views.award_propose, name="propose"),
+    # Moved to the phone app (/m/points/propose/); old links still work.
+    path(
+        "propose/",
+        RedirectView.as_view(pattern_name="m:points:propose"),
+        name="propose",
+    ),
 ]

@@ -1,22 +1,18 @@
 """Pages of the points app: the resident's statement behind a signed link, the
 诚信文明 rankings, and the grid worker's phone form to propose an award."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.choices import RegionLevel
-from grids.errors import DomainError
 from grids.models import Region, Resident
 from grids.params import parse_id
 
-from . import permissions, selectors, services
-from .forms import AwardProposalForm
+from . import permissions, selectors
 from .links import rankings_signature_valid, rankings_url, resident_id_from_token
-from .models import Award
 
 
 def statement(request, token):
@@ -98,45 +94,3 @@ def rankings_public(request, community_id, signature):
     if community is None or not rankings_signature_valid(community_id, signature):
         raise Http404(_("This link is not valid or has expired."))
     return _rankings_page(request, community, public_url=None)
-
-
-@login_required
-def award_propose(request):
-    """积分申报 on the phone: a grid worker proposes points for a resident."""
-    if not permissions.can_propose_award(request.user):
-        raise Http404
-    if request.method == "POST":
-        form = AwardProposalForm(request.POST, request.FILES, user=request.user)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                award, created = services.award_propose(
-                    actor=request.user,
-                    resident_id=data["resident"].pk,
-                    rule_item_id=data["rule_item"].pk,
-                    awarded_on=data["awarded_on"],
-                    idempotency_key=data["idempotency_key"],
-                    note=data["note"],
-                    photo=data["photo"],
-                )
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(
-                    request,
-                    _("Proposal sent: %(resident)s, %(item)s.")
-                    % {"resident": award.resident.name, "item": award.rule_item.name}
-                    if created
-                    else _("This proposal was already received."),
-                )
-                return redirect("points:propose")
-    else:
-        form = AwardProposalForm(user=request.user)
-    recent = (
-        Award.objects.filter(proposed_by=request.user)
-        .select_related("resident", "rule_item")
-        .order_by("-created_at")[:20]
-    )
-    return render(
-        request, "points/award_propose.html", {"form": form, "recent": recent}
-    )

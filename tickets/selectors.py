@@ -55,6 +55,16 @@ def time_left(ticket: Ticket, now=None):
     return left, left.total_seconds() < 0 and ticket.stage in ESCALATING_STAGES
 
 
+def working_time_left(ticket: Ticket, now=None):
+    """Working time left on the current stage's deadline (negative: overdue), or
+    None without a deadline: the phone page's countdown."""
+    from .workcalendar import working_time_between
+
+    if ticket.stage_deadline is None:
+        return None
+    return working_time_between(now or timezone.now(), ticket.stage_deadline)
+
+
 def verdict_counts(*, actor) -> dict:
     """Verdicts in scope, 未评价 counted apart from the resident verdicts."""
     from django.db.models import Count
@@ -88,4 +98,33 @@ def evaluation_link_context(request, ticket: Ticket) -> dict:
         "can_sms": is_mobile_phone(ticket.reporter_phone),
         "send_url": reverse("tickets:evaluation_link_send", args=[ticket.pk]),
         "last_sent": last_link_sending(ticket),
+    }
+
+
+def my_work_counts(*, actor) -> dict:
+    """The phone home's ticket counts for ``actor`` (a grid worker's tickets are
+    those in their grids or handled by them: the scope rule): open tickets by
+    stage, overdue, due today. One aggregate query after the scope's reads."""
+    from django.db.models import Count, Q
+
+    from .choices import OPEN_STAGES, Stage
+    from .filters import _due_today_q
+    from .querysets import overdue_q
+
+    open_stages = [s for s in Stage if s in OPEN_STAGES]
+    aggregates = {
+        f"stage_{stage.value}": Count("pk", filter=Q(stage=stage))
+        for stage in open_stages
+    }
+    aggregates["overdue"] = Count("pk", filter=overdue_q())
+    aggregates["due_today"] = Count("pk", filter=_due_today_q(None))
+    counts = (
+        Ticket.objects.visible_to(actor)
+        .filter(stage__in=open_stages)
+        .aggregate(**aggregates)
+    )
+    return {
+        "by_stage": [(stage, counts[f"stage_{stage.value}"]) for stage in open_stages],
+        "overdue": counts["overdue"],
+        "due_today": counts["due_today"],
     }

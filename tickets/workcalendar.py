@@ -49,30 +49,32 @@ def guessed_workday(day: dt.date) -> bool:
 
 
 class WorkCalendar:
-    """Reads the calendar table one year at a time (one query per year used).
+    """Reads the calendar table one year at a time (one query per year used: the
+    year's days with whether the year is confirmed; a year without any day row
+    asks the year table on its own).
 
     Make one per computation (or per batch): staff may edit the table at any time.
     """
 
     def __init__(self):
-        from .models import WorkCalendarYear
-
-        self._confirmed = set(
-            WorkCalendarYear.objects.filter(confirmed=True).values_list(
-                "year", flat=True
-            )
-        )
+        self._confirmed: set[int] = set()
         self._years: dict[int, dict[dt.date, bool]] = {}
 
     def _rows(self, year: int) -> dict:
         if year not in self._years:
-            from .models import WorkCalendarDay
+            from django.db.models import Exists
 
-            self._years[year] = dict(
-                WorkCalendarDay.objects.filter(date__year=year).values_list(
-                    "date", "is_workday"
-                )
+            from .models import WorkCalendarDay, WorkCalendarYear
+
+            confirmed = WorkCalendarYear.objects.filter(year=year, confirmed=True)
+            rows = list(
+                WorkCalendarDay.objects.filter(date__year=year)
+                .annotate(year_confirmed=Exists(confirmed))
+                .values_list("date", "is_workday", "year_confirmed")
             )
+            if (rows and rows[0][2]) or (not rows and confirmed.exists()):
+                self._confirmed.add(year)
+            self._years[year] = {day: workday for day, workday, _c in rows}
         return self._years[year]
 
     def day(self, day: dt.date) -> tuple[bool, bool]:
@@ -174,6 +176,30 @@ def working_hours_before(
                 remaining -= available
         cursor = _at(day - dt.timedelta(days=1), dt.time(23, 59, 59))
     return cursor
+
+
+def working_time_between(
+    start: dt.datetime, end: dt.datetime, *, calendar: WorkCalendar | None = None
+) -> dt.timedelta:
+    """Working time (09:00–17:30 on working days) from ``start`` to ``end``;
+    negative when ``end`` is before ``start`` (a deadline already passed). Stops
+    counting after a year of days (a deadline further away is shown as a year)."""
+    if end < start:
+        return -working_time_between(end, start, calendar=calendar)
+    calendar = calendar or WorkCalendar()
+    total = dt.timedelta()
+    start, end = _local(start), _local(end)
+    day = start.date()
+    for _ in range(366):
+        if day > end.date():
+            break
+        if calendar.is_workday(day):
+            day_start = max(_at(day, WORKDAY_START), start)
+            day_end = min(_at(day, WORKDAY_END), end)
+            if day_end > day_start:
+                total += day_end - day_start
+        day += dt.timedelta(days=1)
+    return total
 
 
 # The note of a make-up workday (调休上班): data in the calendar table, in the

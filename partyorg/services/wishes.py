@@ -262,7 +262,7 @@ def wish_fulfil(*, actor, wish_id: int, note: str, photo) -> Wish:
                 ),
                 title=_("Micro-wish fulfilled, please confirm: %(title)s")
                 % {"title": title},
-                url=reverse("partyorg:wish_detail", args=[wish_id]),
+                url=reverse("m:party:wish_detail", args=[wish_id]),
                 dedupe_key=f"partyorg:wish:{wish_id}:fulfilled:{event.pk}",
             )
         )
@@ -360,7 +360,7 @@ def wishes_notify_stale(*, now: dt.datetime | None = None) -> int:
             "recipients": staff_by_community[row["community_id"]],
             "title": _("Micro-wish unclaimed for %(days)d days: %(title)s")
             % {"days": days, "title": row["title"]},
-            "url": reverse("partyorg:wish_detail", args=[row["pk"]]),
+            "url": reverse("m:party:wish_detail", args=[row["pk"]]),
             "dedupe_key": f"partyorg:wish:{row['pk']}:stale",
         }
         for row in stale

@@ -4,10 +4,11 @@ worker's points proposal, the 微心愿 pages, and the language switch.
 
 Every page is screenshotted into ``tmp_path`` and must not scroll sideways.
 
-Grid workers have ``is_staff=False`` and the only login page is the admin's,
-which refuses them (see ``test_grid_worker_logs_in_to_the_phone_pages``); the
+Grid workers have ``is_staff=False`` and log in on the phone app's own login
+page (``/m/login/``, see ``test_grid_worker_logs_in_to_the_phone_pages``); most
 tests that act as a grid worker log in by copying a session cookie made with
-``client.force_login``.
+``client.force_login``. The points proposal and the wish pages live under /m/
+(the old addresses redirect there).
 """
 
 import pytest
@@ -64,7 +65,7 @@ def _login_by_cookie(page, live_server, client, user):
 def _fill_login(page, username):
     page.fill("#id_username", username)
     page.fill("#id_password", "pass-for-tests")
-    page.click("input[type=submit]")
+    page.click("main [type=submit]")
 
 
 def _ticket_waiting_for_verdict(tree, street_staff, community_staff):
@@ -284,11 +285,13 @@ def test_grid_worker_proposes_points_and_a_repeated_submit_makes_one_proposal(
 
     response = phone_page.goto(f"{live_server.url}/points/propose/")
     assert response.status == 200
+    assert phone_page.url.endswith("/m/points/propose/")  # the old URL redirects
     expect(phone_page.locator("h1")).to_have_text("积分申报")
-    options = phone_page.locator("#id_resident option").all_inner_texts()
-    assert any("王大妈" in text for text in options)
-    assert not any("隔壁网格的人" in text for text in options)
-    phone_page.select_option("#id_resident", value=str(resident.pk))
+    # The resident is found by a search (htmx), not picked from everyone.
+    phone_page.fill("#id_resident_q", "隔壁")
+    expect(phone_page.locator("#residents")).to_contain_text("没有匹配")
+    phone_page.fill("#id_resident_q", "王")
+    phone_page.get_by_label("王大妈", exact=False).check()
     phone_page.select_option("#id_rule_item", value=str(item.pk))
     # The date field comes up empty (see test_propose_date_defaults_to_today)
     # and is required: the worker picks the date.
@@ -319,7 +322,7 @@ def test_grid_worker_proposes_points_and_a_repeated_submit_makes_one_proposal(
         "陪老人看病",
         10,
     )
-    recent = phone_page.locator("table tbody tr")
+    recent = phone_page.locator("main ul.m-list li")
     expect(recent).to_have_count(1)
     expect(recent.first).to_contain_text("王大妈")
     expect(recent.first).to_contain_text("待审核")
@@ -336,7 +339,7 @@ def test_propose_date_defaults_to_today(phone_page, live_server, client, grid_wo
 
 def test_grid_worker_logs_in_to_the_phone_pages(phone_page, live_server, grid_worker):
     phone_page.goto(f"{live_server.url}/points/propose/")
-    assert "/accounts/login/" in phone_page.url  # sent to the login page
+    assert "/m/login/" in phone_page.url  # sent to the phone login page
     _fill_login(phone_page, grid_worker.username)
     expect(phone_page.locator("h1")).to_have_text("积分申报", timeout=5000)
 
@@ -349,7 +352,7 @@ def test_community_staff_posts_a_wish_on_the_phone(
 ):
     grid = tree["grids"][1]  # a grid of the staff's community
     phone_page.goto(f"{live_server.url}/party/wishes/")
-    assert "/accounts/login/" in phone_page.url
+    assert "/m/login/" in phone_page.url
     _fill_login(phone_page, community_staff.username)
     expect(phone_page.locator("h1")).to_have_text("微心愿")
     _shot(phone_page, tmp_path, "wishes_empty")

@@ -1,5 +1,5 @@
-"""One login page for everyone: staff land in the admin, grid workers on their
-phone menu."""
+"""One login page for everyone: staff land in the admin, grid workers in the
+phone app (/m/)."""
 
 from django.urls import reverse
 
@@ -10,10 +10,10 @@ def test_grid_worker_logs_in_and_gets_the_phone_menu(client, grid_worker):
         {"username": grid_worker.username, "password": "pass-for-tests"},
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == reverse("home")
+    assert response.redirect_chain[-1][0] == reverse("m:home")
     page = response.content.decode()
     assert "为居民申报积分" in page
-    assert reverse("points:propose") in page
+    assert reverse("m:points:propose") in page
 
 
 def test_staff_land_in_the_admin(client, street_staff):

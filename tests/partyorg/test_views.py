@@ -312,7 +312,7 @@ def test_service_totals_page_year_two_is_this_year(client, community_staff, tree
 def test_wish_list_malformed_params(client, community_staff, tree, raw):
     client.force_login(community_staff)
     response = client.get(
-        reverse("partyorg:wish_list"), {"state": raw, "stale": raw, "region": raw}
+        reverse("m:party:wish_list"), {"state": raw, "stale": raw, "region": raw}
     )
     assert response.status_code == 200
 
@@ -376,7 +376,7 @@ def test_phone_page_and_admin_take_a_wish_step_the_same_way(
         )
         urls.append(wish.pk)
     admin_url = reverse("admin:partyorg_wish_act", args=[urls[0]])
-    phone_url = reverse("partyorg:wish_detail", args=[urls[1]])
+    phone_url = reverse("m:party:wish_detail", args=[urls[1]])
     from django.test import Client
 
     # One client per page, so a message left by one never shows on the other.

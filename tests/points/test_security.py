@@ -196,7 +196,7 @@ def test_concurrent_approvals_of_backdated_deeds_respect_the_cap(
 def test_proposal_form_shows_the_window_error(client, grid_worker, resident, rule_item):
     client.force_login(grid_worker)
     response = client.post(
-        reverse("points:propose"),
+        reverse("m:points:propose"),
         {
             "resident": resident.pk,
             "rule_item": rule_item.pk,

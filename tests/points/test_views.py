@@ -136,13 +136,13 @@ def test_rankings_ignore_bad_parameters(client, tree):
 
 
 def test_propose_page_needs_login(client):
-    response = client.get(reverse("points:propose"))
+    response = client.get(reverse("m:points:propose"))
     assert response.status_code == 302
 
 
 def test_grid_worker_proposes_from_the_phone(client, grid_worker, resident, rule_item):
     client.force_login(grid_worker)
-    page = client.get(reverse("points:propose"))
+    page = client.get(reverse("m:points:propose"))
     assert page.status_code == 200
     key = page.context["form"].initial["idempotency_key"]
     data = {
@@ -152,8 +152,8 @@ def test_grid_worker_proposes_from_the_phone(client, grid_worker, resident, rule
         "note": "清理楼道",
         "idempotency_key": key,
     }
-    first = client.post(reverse("points:propose"), data)
-    again = client.post(reverse("points:propose"), data)  # a double tap
+    first = client.post(reverse("m:points:propose"), data)
+    again = client.post(reverse("m:points:propose"), data)  # a double tap
     assert first.status_code == again.status_code == 302
     award = Award.objects.get()
     assert (award.resident, award.proposed_by, award.note) == (
@@ -169,7 +169,7 @@ def test_propose_page_refuses_a_resident_outside_the_grid(
     neighbour = resident_in(tree["grids"][1])
     client.force_login(grid_worker)
     response = client.post(
-        reverse("points:propose"),
+        reverse("m:points:propose"),
         {
             "resident": neighbour.pk,
             "rule_item": rule_item.pk,
@@ -185,7 +185,7 @@ def test_propose_page_refuses_a_resident_outside_the_grid(
 def test_propose_page_shows_service_errors(client, grid_worker, resident, rule_item):
     client.force_login(grid_worker)
     response = client.post(
-        reverse("points:propose"),
+        reverse("m:points:propose"),
         {
             "resident": resident.pk,
             "rule_item": rule_item.pk,
@@ -200,7 +200,7 @@ def test_propose_page_shows_service_errors(client, grid_worker, resident, rule_i
 
 def test_supervisor_gets_no_propose_page(client, tree):
     client.force_login(UserFactory(role=UserRole.SUPERVISOR, region=tree["district"]))
-    assert client.get(reverse("points:propose")).status_code == 404
+    assert client.get(reverse("m:points:propose")).status_code == 404
 
 
 @pytest.mark.parametrize("name", ["statement", "rankings"])

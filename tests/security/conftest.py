@@ -153,6 +153,15 @@ def _build_regions(world):
         "community": b_community,
         "grid": b_grid,
     }
+    # A building in each grid (the building view, 电子装户图).
+    for side in ("in", "sib", "far"):
+        places[side]["building"] = _region(
+            world,
+            side,
+            "building",
+            level=RegionLevel.BUILDING,
+            parent=places[side]["grid"],
+        )
     for nodes in places.values():
         for node in nodes.values():
             node.refresh_from_db()
@@ -196,6 +205,19 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
         side,
         ResidentFactory(household=household, name=marker(side, "resident")),
         "resident",
+    )
+    # A flat in the grid's building (the building view, 电子装户图).
+    flat = world.add(
+        side,
+        HouseholdFactory(
+            region=place["building"], address=marker(side, "flat") + "1单元101室"
+        ),
+        "flat",
+    )
+    world.add(
+        side,
+        ResidentFactory(household=flat, name=marker(side, "flatresident")),
+        "flatresident",
     )
     world.add(
         side,

@@ -11,6 +11,7 @@ from points.links import statement_url
 from tests.browser.test_phone_pages import _resident, _ticket_waiting_for_verdict
 from tests.grids.factories import UserFactory
 from tickets import services as ticket_services
+from tickets.phone_field import report_url_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -117,6 +118,9 @@ def test_phone_and_public_pages_load_without_csp_violations(
     found = _visit(page, errors, f"{base}/accounts/login/")
     found += _visit(page, errors, base + ticket_services.evaluation_url(ticket=ticket))
     found += _visit(page, errors, base + statement_url(resident))
+    # 码上办: a grid's report form and a report's tracking link (no account).
+    found += _visit(page, errors, base + report_url_for(tree["grids"][0]))
+    found += _visit(page, errors, base + ticket_services.tracking_url(ticket=ticket))
     found += _visit(
         page, errors, f"{base}/points/rankings/{tree['communities'][0].pk}/"
     )

@@ -311,14 +311,14 @@ def test_page_forms_survive_hostile_input(shared_world, quiet_log, settings):
     worker = _client(world, "grid_worker")
     staff = _client(world, "community_staff")
     street = _client(world, "street_staff")
-    for url in ("/points/propose/", "/party/wishes/new/"):
+    for url in ("/m/points/propose/", "/m/party/wishes/new/", "/m/tickets/report/"):
         fuzz_page(worker, world, "grid_worker", url, failures, counts, stats)
     wish = world.of("in", apps.get_model("partyorg", "Wish"))[0]
     fuzz_page(
         staff,
         world,
         "community_staff",
-        f"/party/wishes/{wish.pk}/",
+        f"/m/party/wishes/{wish.pk}/",
         failures,
         counts,
         stats,

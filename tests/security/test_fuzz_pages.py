@@ -21,8 +21,8 @@ def test_the_wish_phone_pages(client, tree, grid_worker):
     make_party_tree(tree)
     wish = WishFactory(region=tree["grids"][0])
     client.force_login(grid_worker)
-    failures = fuzz_page(client, reverse("partyorg:wish_new"))
-    failures += fuzz_page(client, reverse("partyorg:wish_detail", args=[wish.pk]))
+    failures = fuzz_page(client, reverse("m:party:wish_new"))
+    failures += fuzz_page(client, reverse("m:party:wish_detail", args=[wish.pk]))
     assert not failures, "\n".join(failures)
 
 

@@ -174,3 +174,10 @@ def test_closing_an_account_ends_its_open_session(client, worker, street_staff):
     response = client.get(reverse("home"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_phone_login_counts_and_locks_the_same_way(client, worker):
+    assert _fail(client, worker.username, 5, url="/m/login/").status_code == 429
+    response = _login(client, worker.username, PASSWORD, url="/m/login/")
+    assert response.status_code == 429
+    assert not _logged_in(client)

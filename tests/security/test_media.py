@@ -232,7 +232,7 @@ def test_oversized_photo_on_the_wish_page_is_a_form_error(
     )
     client.force_login(grid_worker)
     response = client.post(
-        reverse("partyorg:wish_detail", args=[wish.pk]),
+        reverse("m:party:wish_detail", args=[wish.pk]),
         {"action": "fulfil", "note": "送到", "photo": big},
     )
     assert response.status_code == 200
@@ -247,12 +247,12 @@ def test_a_request_body_over_the_cap_is_refused_before_it_is_read(
     settings.UPLOAD_MAX_REQUEST_BYTES = 1024
     client.force_login(grid_worker)
     response = client.post(
-        reverse("partyorg:wish_new"),
+        reverse("m:party:wish_new"),
         {"photo": SimpleUploadedFile("a.jpg", b"\0" * 4096, "image/jpeg")},
     )
     assert response.status_code == 413
     # Under the cap the same page answers as usual.
-    assert client.get(reverse("partyorg:wish_new")).status_code == 200
+    assert client.get(reverse("m:party:wish_new")).status_code == 200
 
 
 def test_upload_limits_are_set():
@@ -433,7 +433,7 @@ def test_the_wish_page_shows_its_photo_to_who_sees_the_wish_only(
         actor=grid_worker, wish_id=wish.pk, note="送到", photo=_polyglot()
     )
     client.force_login(grid_worker)
-    page = client.get(reverse("partyorg:wish_detail", args=[wish.pk])).content.decode()
+    page = client.get(reverse("m:party:wish_detail", args=[wish.pk])).content.decode()
     src = re.search(r'<img src="([^"]+)"', page).group(1)
     assert src == wish.photo.url
     response = client.get(src)

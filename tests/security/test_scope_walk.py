@@ -26,7 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import translation
 from django.utils.regex_helper import normalize
 
-from grids.models import Region
+from grids.models import Household, Notification, Region
 from partyorg.models import Wish
 from points.links import rankings_signature, statement_token
 from tests.security.conftest import INSIDE_SIDE, ROLES
@@ -37,7 +37,14 @@ from tickets.services.evaluation import evaluation_token
 pytestmark = pytest.mark.django_db
 
 # Path parameters named by what they hold, whatever the URL.
-KWARG_MODELS = {"ticket_id": Ticket, "wish_id": Wish, "community_id": Region}
+KWARG_MODELS = {
+    "ticket_id": Ticket,
+    "wish_id": Wish,
+    "community_id": Region,
+    "household_id": Household,
+    # The phone inbox: a message is its recipient's only.
+    "notification_id": Notification,
+}
 # Per admin model: the parameters that hold that model's primary key.
 ADMIN_OBJECT_KWARGS = ("object_id", "id")
 # The side whose object stands for "outside" in the path, per role: the nearest
@@ -74,7 +81,7 @@ ADMIN_ONLY_MODELS = {
     "otp_totp.totpdevice",
 }
 # Views that end the session or switch the language: GET only.
-NO_POST = {"logout", "admin:logout", "set_language"}
+NO_POST = {"logout", "admin:logout", "set_language", "m:logout"}
 MISSING_PK = 987654321
 
 
@@ -115,7 +122,11 @@ def all_routes() -> list[Route]:
             piece = _piece(p.pattern)
             convs = {**converters, **getattr(p.pattern, "converters", {})}
             if isinstance(p, URLResolver):
-                ns = p.namespace or namespace
+                # Nested namespaces as reverse() spells them ("m:tickets").
+                if p.namespace and namespace:
+                    ns = f"{namespace}:{p.namespace}"
+                else:
+                    ns = p.namespace or namespace
                 ma = model_admin
                 if ns == "admin" and str(p.pattern) in admin_models:
                     ma = admin_models[str(p.pattern)]
@@ -345,6 +356,50 @@ def _special_cases(route: Route, world, role):
             Case({"ticket_id": other.pk, "token": token}, "far", "outside"),
             Case({"ticket_id": mine.pk, "token": "forged"}, "in", "outside"),
         ]
+    if params in ({"grid_id"}, {"building_id"}):
+        # A grid's poster, a building's drawing: that node of each side.
+        level = "grid" if params == {"grid_id"} else "building"
+        kwarg = next(iter(params))
+        return _object_cases(
+            route,
+            world,
+            role,
+            lambda side: (
+                [world.regions[side][level]]
+                if level in world.regions.get(side, {})
+                else []
+            ),
+            [kwarg],
+            shared=False,
+            model=Region,
+        )
+    if route.name == "m:tickets:report_public":
+        # 码上办: a poster's signed link opens its own grid's form to anybody; a
+        # forged one, or one of a node that is not a grid, shows nothing.
+        from tickets.phone_field import poster_token
+
+        mine = world.regions["in"]["grid"]
+        return [
+            Case({"token": poster_token(mine)}, None, "link", ("in",)),
+            Case(
+                {"token": poster_token(world.regions["far"]["community"])},
+                "far",
+                "outside",
+            ),
+            Case({"token": "forged"}, "in", "outside"),
+        ]
+    if route.name == "m:tickets:track":
+        # The tracking link, like the evaluation link: its own ticket to anybody.
+        from tickets.services.selfreport import tracking_token
+
+        mine = world.of("in", Ticket)[0]
+        other = world.of("far", Ticket)[0]
+        token = tracking_token(ticket=mine)
+        return [
+            Case({"ticket_id": mine.pk, "token": token}, None, "link", ("in",)),
+            Case({"ticket_id": other.pk, "token": token}, "far", "outside"),
+            Case({"ticket_id": mine.pk, "token": "forged"}, "in", "outside"),
+        ]
     if route.name == "points:rankings_public":
         # The signed 公示 link: its own community's rankings for anybody; the
         # signature used with another community, or forged, shows nothing.
@@ -378,7 +433,9 @@ def _special_cases(route: Route, world, role):
             Case({"token": statement_token(MISSING_PK)}, None, "missing"),
             Case({"token": "forged"}, "in", "outside"),
         ]
-    if "action" in params and route.model_admin is not None:
+    if "action" in params and (
+        route.model_admin is not None or route.name == "m:tickets:act"
+    ):
         from tickets.actions import SPECS
 
         base = cases_for(
@@ -447,7 +504,7 @@ def _body(response) -> str:
     return text + " " + response.get("Location", "")
 
 
-LOGIN_PATHS = ("/admin/login/", "/accounts/login/")
+LOGIN_PATHS = ("/admin/login/", "/accounts/login/", "/m/login/")
 
 
 def _is_refusal(client, response, refusals, hops=3) -> tuple[bool, str]:

@@ -47,6 +47,14 @@ from .lifecycle import (
     ticket_triage_and_dispatch,
     tickets_bulk_dispatch,
 )
+from .selfreport import (
+    self_report_rate_check,
+    ticket_self_report,
+    tracking_state,
+    tracking_token,
+    tracking_url,
+)
+from .visits import visit_record_with_ticket
 
 __all__ = [
     "category_create",
@@ -62,6 +70,7 @@ __all__ = [
     "evaluation_token",
     "evaluation_url",
     "handler_choices",
+    "self_report_rate_check",
     "suggested_scores",
     "ticket_accept",
     "ticket_assess",
@@ -75,6 +84,7 @@ __all__ = [
     "ticket_report_up",
     "ticket_reporter_message",
     "ticket_return",
+    "ticket_self_report",
     "ticket_send_evaluation_link",
     "ticket_triage",
     "ticket_triage_and_dispatch",
@@ -83,6 +93,10 @@ __all__ = [
     "tickets_mark_unevaluated",
     "tickets_recompute_provisional_deadlines",
     "tickets_send_reminders",
+    "tracking_state",
+    "tracking_token",
+    "tracking_url",
+    "visit_record_with_ticket",
     "work_calendar_confirm_year",
     "work_calendar_fill_year",
     "work_calendar_prefill_year",

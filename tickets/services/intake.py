@@ -107,8 +107,10 @@ def ticket_create(
     reporter_phone: str = "",
     received_at: dt.datetime | None = None,
     photos=(),
+    event_data: dict | None = None,
 ) -> Ticket:
-    """Receive a ticket.
+    """Receive a ticket (``event_data``: kept in the CREATE event, e.g. the
+    patrol that found it).
 
     A 12345 ticket pushed again (same hotline number) with the same content (see
     ``HOTLINE_CONTENT_FIELDS``) returns the ticket already received, with no new
@@ -165,7 +167,9 @@ def ticket_create(
     ticket.holder_region = street_of(region)
     # 制单 and 派单 together within one working day of receipt.
     set_deadline(ticket, start=received_at, working_days=TRIAGE_WORKING_DAYS)
-    data = {"hotline": _hotline_content(ticket)} if hotline_number else {}
+    data = dict(event_data or {})
+    if hotline_number:
+        data["hotline"] = _hotline_content(ticket)
     try:
         with transaction.atomic():
             ticket.number = numbers.next_ticket_number(received_at)
