@@ -80,6 +80,13 @@ def overdue_q(now=None) -> Q:
 
 
 class TicketQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Sets each row's scope columns (``Ticket.save`` does for one row)."""
+        objs = list(objs)
+        for obj in objs:
+            obj.set_scope_columns()
+        return super().bulk_create(objs, *args, **kwargs)
+
     def visible_to(self, user):
         return self.filter(ticket_scope_q(user))
 
