@@ -29,7 +29,6 @@ import random
 import re
 import statistics
 import time
-import tracemalloc
 
 os.environ.setdefault(
     "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gridwork_bench_tickets"
@@ -697,6 +696,26 @@ def _updates_in_transaction() -> tuple[int, int]:
         return cursor.fetchone()
 
 
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (VmHWM) to its current RSS; False where the
+    kernel does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _hwm_rss_mb() -> float:
+    """This process's peak RSS since the last reset (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return _peak_rss_mb()
+
+
 def _current_rss_mb() -> float:
     """This process's resident memory now, in MB (Linux /proc)."""
     with open("/proc/self/statm") as statm:
@@ -767,13 +786,12 @@ def measure_jobs(now: dt.datetime) -> dict:
         updates_before = _updates_in_transaction()
         rss_before = _peak_rss_mb()
         current_before = _current_rss_mb()
-        tracemalloc.start()
+        run_peak_known = _reset_peak_rss()
         try:
             first, _statements_run = run_job(tickets_escalate_overdue_run, now=now)
-            _current, python_peak = tracemalloc.get_traced_memory()
         finally:
-            tracemalloc.stop()
             escalation._escalate_batch = escalate_batch
+        run_peak = _hwm_rss_mb() if run_peak_known else None
         escalated, run = first["result"]
         first["result"] = escalated
         updated, hot = (
@@ -797,8 +815,9 @@ def measure_jobs(now: dt.datetime) -> dict:
             "rss_mb_before": current_before,
             "peak_rss_mb_before": rss_before,
             "peak_rss_mb_after": _peak_rss_mb(),
-            # What the run itself allocated at its peak (Python objects).
-            "python_peak_mb": round(python_peak / 2**20, 1),
+            # The process's peak resident memory during the run itself (the
+            # kernel's high-water mark, reset before it: /proc/self/clear_refs).
+            "run_peak_rss_mb": run_peak,
             "candidate_query_plan_first_run": plan_before,
             "first_batch_lock_plan": plan_batch,
             "candidate_query_plan_second_run": explain(_first_select(statements)),
