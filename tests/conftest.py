@@ -21,8 +21,11 @@ def _rows_the_migrations_write(request):
         request.getfixturevalue("db")
     else:
         return
+    from tickets.places import forget_cached_places
     from tickets.services.catalogue import deadline_classes_ensure_standard
 
+    # Region ids come back after a flush: paths cached per process are forgotten.
+    forget_cached_places()
     deadline_classes_ensure_standard()
 
 

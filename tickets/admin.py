@@ -50,6 +50,7 @@ from .models import (
     WorkCalendarDay,
     WorkCalendarYear,
 )
+from .pagination import CappedPaginator
 
 # --- catalogue -------------------------------------------------------------------
 # The catalogue admins save through ``services.catalogue`` (validation, scope,
@@ -503,6 +504,10 @@ class BaseTicketAdmin(
         "handler",
     )
     list_per_page = 50
+    # One capped count (tickets.pagination), not COUNT(*) of the whole scope
+    # twice: "1,000+" past the cap.
+    paginator = CappedPaginator
+    show_full_result_count = False
     actions = ["bulk_dispatch"]
     form = forms.TicketIntakeForm
 

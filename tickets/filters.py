@@ -23,6 +23,7 @@ from grids.querysets import subtree_q
 
 from .choices import Source, Stage, Verdict
 from .models import Category, Ticket
+from .places import PLACE_COLUMNS
 
 YES, NO = "yes", "no"
 YES_NO = [(YES, _("yes")), (NO, _("no"))]
@@ -44,13 +45,17 @@ class _IdChoiceField(ModelChoiceField):
 
 
 class SubtreeFilter(django_filters.ModelChoiceFilter):
-    """A node and everything under it (MPTT range on ``field_name``)."""
+    """A node and everything under it (MPTT range on ``field_name``); on the
+    place, a node of a scope level is its scope column (``tickets.places``: one
+    indexed equality, the same rows)."""
 
     field_class = _IdChoiceField
 
     def filter(self, qs, value):
         if value is None:
             return qs
+        if self.field_name == "region" and value.level in PLACE_COLUMNS:
+            return qs.filter(**{PLACE_COLUMNS[value.level]: value.pk})
         return qs.filter(subtree_q(value, self.field_name))
 
 

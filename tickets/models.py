@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 from django.urls import reverse
 from django.utils.translation import gettext, pgettext_lazy
@@ -30,6 +30,7 @@ from .choices import (
     Stage,
     Verdict,
 )
+from .places import SCOPE_COLUMNS, scope_column_values
 from .querysets import (
     DepartmentQuerySet,
     HandlingLimitQuerySet,
@@ -275,6 +276,11 @@ class WorkCalendarDay(models.Model):
         return f"{self.date:%Y-%m-%d}"
 
 
+SCOPE_SOURCE_FIELDS = frozenset(
+    {"region", "region_id", "handling_region", "handling_region_id"}
+)
+
+
 class Ticket(models.Model):
     """One matter raised by a resident or found on patrol, through its six stages."""
 
@@ -293,12 +299,12 @@ class Ticket(models.Model):
     hotline_number = models.CharField(
         _("12345 ticket number"), max_length=40, null=True, blank=True, unique=True
     )
+    # Not indexed alone: ``ticket_stage_deadline`` leads with it.
     stage = models.CharField(
         _("stage"),
         max_length=16,
         choices=Stage.choices,
         default=Stage.RECEIVED,
-        db_index=True,
     )
     category = models.ForeignKey(
         Category,
@@ -318,11 +324,13 @@ class Ticket(models.Model):
     )
     # Where: at intake any node in the receiver's area; a grid or building once
     # triaged (制单).
+    # Not indexed alone: ``ticket_region_category_recv`` leads with it.
     region = models.ForeignKey(
         Region,
         verbose_name=_("place (grid / building)"),
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
     latitude = models.DecimalField(
@@ -376,9 +384,8 @@ class Ticket(models.Model):
     result = models.TextField(_("result"), blank=True)
     # Deadlines of the current stage (one function computes them).
     stage_entered_at = models.DateTimeField(_("stage entered at"))
-    stage_deadline = models.DateTimeField(
-        _("stage deadline"), null=True, blank=True, db_index=True
-    )
+    # Not indexed alone: ``ticket_stage_deadline`` serves every query on it.
+    stage_deadline = models.DateTimeField(_("stage deadline"), null=True, blank=True)
     # The inputs of the current deadline, so it can be recomputed when staff
     # confirm a year of the calendar.
     deadline_basis_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -403,6 +410,10 @@ class Ticket(models.Model):
     # Escalation (超期升级): the deadline already escalated makes a rerun a no-op.
     escalation_level = models.PositiveSmallIntegerField(_("escalations"), default=0)
     escalated_for_deadline = models.DateTimeField(null=True, blank=True, editable=False)
+    # Not indexed: no list filters on it, and the escalation UPDATE that writes
+    # it stays a HOT update (no index entry rewritten) only while no index holds
+    # it. (Deleting a region checks it with a scan; regions are retired, not
+    # deleted.)
     escalated_to = models.ForeignKey(
         Region,
         verbose_name=_("escalated to"),
@@ -410,6 +421,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="escalated_tickets",
+        db_index=False,
     )
     # Where the ticket waits now (the triage centre's street, the handling unit):
     # an overdue ticket escalates one level above it.
@@ -450,6 +462,20 @@ class Ticket(models.Model):
         related_name="+",
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # The scope columns (``ticket_scope_q``): the place's district, street,
+    # community and grid (the node of that level on its path, itself included;
+    # empty above that level), and the handling unit's where they differ from the
+    # place's (empty otherwise: a handling community holds the place, so these
+    # stay empty in practice). Set by ``save`` from ``region`` and
+    # ``handling_region`` (``set_scope_columns``), whichever service moves them.
+    place_district_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    place_street_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    place_community_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    place_grid_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    unit_district_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    unit_street_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    unit_community_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    unit_grid_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = TicketQuerySet.as_manager()
 
@@ -457,14 +483,66 @@ class Ticket(models.Model):
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["-received_at"]
+        # Which query each index serves (docs/architecture.md, "Ticket
+        # indexes"); the foreign keys not named here keep Django's index for
+        # their own lookups (handler: "mine"; responsible_leader: 待我派单;
+        # handling_department: a department's scope; category, handling_region,
+        # holder_region, merged_into, created_by, deadline_class: the filters
+        # and the PROTECT checks).
         indexes = [
-            models.Index(fields=["stage", "stage_deadline"]),
-            models.Index(fields=["region", "category", "received_at"]),
+            # The overdue rule, escalation's candidates, the triage queue
+            # (stage IN … ORDER BY stage_deadline) and the stage filter.
+            models.Index(
+                fields=["stage", "stage_deadline"], name="ticket_stage_deadline"
+            ),
+            # Likely duplicates at intake (place, category, received window);
+            # also the region foreign key's own lookups.
+            models.Index(
+                fields=["region", "category", "received_at"],
+                name="ticket_region_category_recv",
+            ),
             # The reminders job: open tickets whose reminder time has come.
             models.Index(
                 fields=["remind_at"],
                 condition=Q(stage__in=sorted(ESCALATING_STAGES)),
                 name="ticket_remind_at_open",
+            ),
+            # Every list page of a large scope (a district, a street): the
+            # newest first, walked in order and filtered by the scope columns,
+            # so a page of 50 reads about 50 / (the scope's share) rows.
+            models.Index(
+                F("received_at").desc(), F("id").desc(), name="ticket_received_desc"
+            ),
+            # Small scopes (a street, a community, a grid): the scope column's
+            # rows, newest first (a range scan when the scope is the only
+            # condition, a bitmap arm of the OR otherwise).
+            models.Index(
+                F("place_street_id"),
+                F("received_at").desc(),
+                F("id").desc(),
+                name="ticket_street_received",
+            ),
+            models.Index(
+                F("place_community_id"),
+                F("received_at").desc(),
+                F("id").desc(),
+                name="ticket_community_recv",
+            ),
+            models.Index(
+                F("place_grid_id"),
+                F("received_at").desc(),
+                F("id").desc(),
+                name="ticket_grid_received",
+            ),
+            # The handling unit's columns are empty but for a unit that does
+            # not hold the place: partial indexes, empty in practice.
+            *(
+                models.Index(
+                    fields=[f"unit_{level}_id"],
+                    condition=Q(**{f"unit_{level}_id__isnull": False}),
+                    name=f"ticket_unit_{level}",
+                )
+                for level in ("district", "street", "community", "grid")
             ),
         ]
         constraints = [
@@ -482,8 +560,26 @@ class Ticket(models.Model):
     def __str__(self):
         return f"{self.display_number} {self.description[:30]}"
 
+    def save(self, *args, **kwargs):
+        """Saves, setting the scope columns when the place or the handling unit
+        is written (``update_fields`` naming either, or a full save)."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or SCOPE_SOURCE_FIELDS.intersection(update_fields):
+            self.set_scope_columns()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, *SCOPE_COLUMNS}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("admin:tickets_ticket_change", args=[self.pk])
+
+    def set_scope_columns(self) -> None:
+        """The scope columns from ``region`` and ``handling_region``
+        (``tickets.places``; no query once the regions' paths are cached)."""
+        region = self.region if self.region_id else None
+        unit = self.handling_region if self.handling_region_id else None
+        for column, value in scope_column_values(region, unit).items():
+            setattr(self, column, value)
 
     @property
     def display_number(self) -> str:

@@ -10,21 +10,23 @@ from django.db.models import Q
 from django.utils import timezone
 
 from grids.append_only import AppendOnlyQuerySetMixin
-from grids.models import Region
 from grids.querysets import ScopedQuerySet, ancestors_or_self_q, scope_q, subtree_q
 
-# Up to this many regions, a scope is sent as lists of ids, which PostgreSQL
-# answers with index scans on region / handling_region; a larger subtree (a whole
-# city) falls back to the MPTT range join, where a scan is the right plan anyway.
-SCOPE_ID_LIST_LIMIT = 5000
+from .places import PLACE_COLUMNS, UNIT_COLUMNS
 
 
 def ticket_scope_q(user, prefix: str = "") -> Q:
     """The tickets ``user`` may see, as a condition on plain columns (no join,
-    so no duplicate rows): its place or its handling community in the user's
-    subtree, the user as handler, or a department the user belongs to.
+    so no duplicate rows): its place or its handling unit in the user's subtree,
+    the user as handler, or a department the user belongs to.
 
-    Costs two small reads (the subtree's region ids and the user's departments).
+    The subtree is compared on the scope columns (``tickets.places``): one
+    equality per branch, ``place_<level> = node OR unit_<level> = node``, which
+    the list indexes serve for any size of scope. A scope of a level without
+    columns (an area, a building: small subtrees) uses the MPTT range. Equal to
+    the MPTT rule on ``region`` and ``handling_region``
+    (tests/tickets/test_scope_rule.py). Costs one small read (the user's
+    departments).
     """
     p = f"{prefix}__" if prefix else ""
     if user is None or not user.is_authenticated or not user.is_active:
@@ -37,19 +39,31 @@ def ticket_scope_q(user, prefix: str = "") -> Q:
         condition |= Q(**{f"{p}handling_department__in": department_ids})
     region = user.scope_region
     if region is not None:
-        region_ids = list(
-            Region.objects.filter(subtree_q(region)).values_list("pk", flat=True)[
-                : SCOPE_ID_LIST_LIMIT + 1
-            ]
-        )
-        if len(region_ids) <= SCOPE_ID_LIST_LIMIT:
-            condition |= Q(**{f"{p}region__in": region_ids}) | Q(
-                **{f"{p}handling_region__in": region_ids}
+        if region.level in PLACE_COLUMNS:
+            condition |= Q(**{f"{p}{PLACE_COLUMNS[region.level]}": region.pk}) | Q(
+                **{f"{p}{UNIT_COLUMNS[region.level]}": region.pk}
             )
         else:
             condition |= scope_q(user, f"{p}region") | scope_q(
                 user, f"{p}handling_region"
             )
+    return condition
+
+
+def ticket_scope_mptt_q(user, prefix: str = "") -> Q:
+    """The same rule on the MPTT ranges of ``region`` and ``handling_region``:
+    the definition ``ticket_scope_q`` is proved equal to (a join per branch;
+    too slow for lists, kept for the proof)."""
+    p = f"{prefix}__" if prefix else ""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_superuser:
+        return Q()
+    condition = Q(**{f"{p}handler": user}) | Q(
+        **{f"{p}handling_department__members": user}
+    )
+    if user.scope_region is not None:
+        condition |= scope_q(user, f"{p}region") | scope_q(user, f"{p}handling_region")
     return condition
 
 
@@ -66,6 +80,13 @@ def overdue_q(now=None) -> Q:
 
 
 class TicketQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Sets each row's scope columns (``Ticket.save`` does for one row)."""
+        objs = list(objs)
+        for obj in objs:
+            obj.set_scope_columns()
+        return super().bulk_create(objs, *args, **kwargs)
+
     def visible_to(self, user):
         return self.filter(ticket_scope_q(user))
 

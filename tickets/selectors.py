@@ -14,6 +14,7 @@ from grids.validators import is_mobile_phone
 from . import permissions
 from .choices import ESCALATING_STAGES, TRANSITIONS, Action, Verdict
 from .models import Ticket, TicketEvent
+from .pagination import COUNT_CAP, CappedCount, capped_count
 from .services.evaluation import evaluation_url, last_link_sending
 
 
@@ -28,6 +29,15 @@ def ticket_list(*, actor, filters=None) -> QuerySet:
     return qs.select_related(
         "category", "region", "handling_region", "handling_department", "handler"
     ).order_by("-received_at", "-pk")
+
+
+def ticket_count(*, actor, filters=None, cap: int = COUNT_CAP) -> CappedCount:
+    """How many tickets ``ticket_list`` gives, up to ``cap`` ("1,000+" past it):
+    a person reads a list of fifty and filters it, and needs no exact figure
+    for a district's two million. One statement."""
+    from .filters import filter_tickets
+
+    return capped_count(filter_tickets(actor=actor, filters=filters), cap)
 
 
 def ticket_detail(*, actor, ticket_id: int) -> Ticket:

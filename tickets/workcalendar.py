@@ -48,33 +48,85 @@ def guessed_workday(day: dt.date) -> bool:
     return day.weekday() < 5 and day not in _statutory_holidays(day.year)
 
 
-class WorkCalendar:
-    """Reads the calendar table one year at a time (one query per year used: the
-    year's days with whether the year is confirmed; a year without any day row
-    asks the year table on its own).
+# The calendar's version: a one-row table that a trigger on the day and year
+# tables sets to a new value of a sequence in the transaction of any change
+# (migration 0011); a sequence value is never given twice, even by a transaction
+# rolled back, so a version names one state of the tables.
+VERSION_SQL = "SELECT version FROM tickets_calendar_version WHERE id = 1"
 
-    Make one per computation (or per batch): staff may edit the table at any time.
+
+class _Snapshot:
+    """What this process has read of the calendar at one version."""
+
+    def __init__(self, version):
+        from .models import WorkCalendarYear
+
+        self.version = version
+        self.confirmed = frozenset(
+            WorkCalendarYear.objects.filter(confirmed=True).values_list(
+                "year", flat=True
+            )
+        )
+        self.years: dict[int, dict[dt.date, bool]] = {}
+
+
+_snapshot: _Snapshot | None = None
+
+
+def calendar_version():
+    """The calendar's current version (one primary-key read), or None where the
+    database keeps none (not PostgreSQL): then nothing is cached."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(VERSION_SQL)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def forget_cached_calendar() -> None:
+    global _snapshot
+    _snapshot = None
+
+
+def _current_snapshot() -> _Snapshot:
+    """The snapshot of the current version: this process's when the version has
+    not changed since it was read (no further query), else a fresh one."""
+    global _snapshot
+    version = calendar_version()
+    snapshot = _snapshot
+    if version is None or snapshot is None or snapshot.version != version:
+        snapshot = _Snapshot(version)
+        if version is not None:
+            _snapshot = snapshot
+    return snapshot
+
+
+class WorkCalendar:
+    """Reads the calendar table one year at a time.
+
+    Make one per computation (or per batch): staff may edit the table at any
+    time. Making one reads the calendar's version (one query); the years this
+    process has already read at that version are not read again (a change by
+    staff gives a new version: see ``VERSION_SQL``).
     """
 
     def __init__(self):
-        self._confirmed: set[int] = set()
-        self._years: dict[int, dict[dt.date, bool]] = {}
+        snapshot = _current_snapshot()
+        self._confirmed = snapshot.confirmed
+        self._years = snapshot.years
 
     def _rows(self, year: int) -> dict:
         if year not in self._years:
-            from django.db.models import Exists
+            from .models import WorkCalendarDay
 
-            from .models import WorkCalendarDay, WorkCalendarYear
-
-            confirmed = WorkCalendarYear.objects.filter(year=year, confirmed=True)
-            rows = list(
-                WorkCalendarDay.objects.filter(date__year=year)
-                .annotate(year_confirmed=Exists(confirmed))
-                .values_list("date", "is_workday", "year_confirmed")
+            self._years[year] = dict(
+                WorkCalendarDay.objects.filter(date__year=year).values_list(
+                    "date", "is_workday"
+                )
             )
-            if (rows and rows[0][2]) or (not rows and confirmed.exists()):
-                self._confirmed.add(year)
-            self._years[year] = {day: workday for day, workday, _c in rows}
         return self._years[year]
 
     def day(self, day: dt.date) -> tuple[bool, bool]:

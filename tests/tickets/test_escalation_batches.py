@@ -280,3 +280,27 @@ def test_accept_on_a_locked_ticket_in_the_admin_says_busy(client, settings, life
     ticket.refresh_from_db()
     assert ticket.stage == Stage.DISPATCHED
     assert not ticket.events.filter(action=Action.ACCEPT).exists()
+
+
+def _escalation_peak(tree, overdue: int, batch_size: int) -> tuple[int, int]:
+    """(escalated, peak bytes Python allocated during the run)."""
+    import tracemalloc
+
+    _bulk_overdue(tree, overdue)
+    tracemalloc.start()
+    try:
+        escalated = services.tickets_escalate_overdue(batch_size=batch_size)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return escalated, peak
+
+
+def test_escalation_memory_does_not_grow_with_the_backlog(tree, supervisor):
+    """Four times the backlog, the same batch: the peak stays within a small
+    factor (it held the whole backlog's rows, events and notices before)."""
+    _escalation_peak(tree, 10, batch_size=100)  # imports, catalogues, caches
+    small = _escalation_peak(tree, 300, batch_size=100)
+    large = _escalation_peak(tree, 1200, batch_size=100)
+    assert (small[0], large[0]) == (300, 1200)
+    assert large[1] < 1.5 * small[1], (small, large)

@@ -77,3 +77,53 @@ def test_received_at_in_the_past_gives_past_deadline(lifecycle):
     ticket = walk_to(Stage.RECEIVED, received_at=aware(2026, 9, 30, 10, 0), **lifecycle)
     assert ticket.stage_deadline == aware(2026, 10, 8, 17, 30)
     assert ticket.stage_deadline < ticket.received_at + dt.timedelta(days=9)
+
+
+def _data_statements(captured) -> list[str]:
+    """The statements of a capture, without the savepoints the test's own
+    transaction adds around ``atomic`` (BEGIN and COMMIT in production, which
+    the driver sends and Django does not record)."""
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+
+
+@pytest.mark.parametrize("source", ["patrol", "hotline"])
+def test_intake_takes_four_statements_once_the_path_and_calendar_are_read(
+    tree, street_staff, source
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.tickets.factories import new_ticket
+
+    def number(n):
+        return f"H-{n}" if source == "hotline" else None
+
+    new_ticket(street_staff, tree, source=source, hotline_number=number(1))
+    with CaptureQueriesContext(connection) as captured:
+        ticket = new_ticket(street_staff, tree, source=source, hotline_number=number(2))
+    statements = _data_statements(captured)
+    # The calendar's version, the number, the ticket, its CREATE event.
+    assert len(statements) == 4, statements
+    assert statements[0].startswith("SELECT version FROM tickets_calendar_version")
+    assert ticket.holder_region_id == tree["street"].pk
+    assert ticket.place_grid_id == tree["grids"][0].pk
+    assert ticket.stage_deadline is not None
+
+
+def test_a_repeated_push_is_answered_without_a_second_ticket_or_number(
+    tree, street_staff
+):
+    from tests.tickets.factories import new_ticket
+    from tickets.models import Ticket, TicketNumberCounter
+
+    first = new_ticket(street_staff, tree, source="hotline", hotline_number="H-9")
+    last = TicketNumberCounter.objects.get().last
+    again = new_ticket(street_staff, tree, source="hotline", hotline_number="H-9")
+    assert again.pk == first.pk
+    assert Ticket.objects.filter(hotline_number="H-9").count() == 1
+    # The refused insert gave its number back.
+    assert TicketNumberCounter.objects.get().last == last

@@ -119,3 +119,32 @@ def test_fill_command():
     call_command("fill_work_calendar", "2027", "--prefill", stdout=out)
     assert not WorkCalendarYear.objects.get(year=2027).confirmed
     assert WorkCalendarDay.objects.filter(date__year=2027).count() == 365
+
+
+def test_a_calendar_unchanged_is_read_once_per_process(django_assert_num_queries):
+    WorkCalendar().is_workday(dt.date(2026, 3, 2))
+    with django_assert_num_queries(1):  # the version only
+        calendar = WorkCalendar()
+        assert calendar.is_workday(dt.date(2026, 3, 2))
+        assert not calendar.is_workday(dt.date(2026, 10, 1))
+
+
+def test_a_change_to_the_calendar_is_seen_by_the_next_computation():
+    monday = dt.date(2026, 3, 2)
+    assert WorkCalendar().is_workday(monday)
+    # Written without the services: the table's trigger gives a new version.
+    WorkCalendarDay.objects.filter(date=monday).update(is_workday=False)
+    assert not WorkCalendar().is_workday(monday)
+    WorkCalendarYear.objects.filter(year=2026).update(confirmed=False)
+    assert WorkCalendar().day(monday) == (False, True)
+
+
+def test_a_change_rolled_back_is_not_kept():
+    from django.db import transaction
+
+    monday = dt.date(2026, 3, 2)
+    with transaction.atomic():
+        WorkCalendarDay.objects.filter(date=monday).update(is_workday=False)
+        assert not WorkCalendar().is_workday(monday)
+        transaction.set_rollback(True)
+    assert WorkCalendar().is_workday(monday)

@@ -25,6 +25,7 @@ from ..choices import (
     Stage,
 )
 from ..models import Category, Ticket
+from ..places import level_nodes
 from . import numbers
 from .common import (
     check_photos,
@@ -35,7 +36,6 @@ from .common import (
     save_photos,
     set_deadline,
     setting,
-    street_of,
 )
 
 # What a 12345 push is, for telling a repeated push from a clash: the fields the
@@ -154,17 +154,14 @@ def ticket_create(
         stage_entered_at=received_at,
         created_by=actor,
     )
-    if hotline_number:
-        existing = Ticket.objects.filter(hotline_number=hotline_number).first()
-        if existing is not None:
-            return _replay(actor, existing, ticket)
     checked = check_photos(photos)
     # The category's class; a 12345 ticket is handled within the general class
     # whatever it says (``common.handling_limit``).
     ticket.deadline_class = (
         category.deadline_class_id if category else DeadlineClass.GENERAL
     )
-    ticket.holder_region = street_of(region)
+    # Held at the street of the place (its path is cached: no query).
+    ticket.holder_region_id = level_nodes(region).get(RegionLevel.STREET, region.pk)
     # 制单 and 派单 together within one working day of receipt.
     set_deadline(ticket, start=received_at, working_days=TRIAGE_WORKING_DAYS)
     data = dict(event_data or {})
@@ -179,8 +176,9 @@ def ticket_create(
             )
             save_photos(ticket, event, checked)
     except IntegrityError:
-        # Another push of the same hotline ticket won the race: answer as to a
-        # push that came after it.
+        # A push of a hotline number already received (the unique number
+        # refuses it; no read before the insert, which most pushes would not
+        # need): answer with the ticket received first, or refuse other content.
         existing = (
             Ticket.objects.filter(hotline_number=hotline_number).first()
             if hotline_number

@@ -1,16 +1,17 @@
 """Readable ticket numbers (工单编号): the year of receipt in China's time zone
 and a sequence of that year, ``2026-000123``.
 
-The sequence lives in one counter row per year, locked while a number is taken,
-so two intakes at once never get the same number (PostgreSQL and SQLite alike);
-the lock is held until the intake's transaction ends, and a rolled-back intake
-gives its number back.
+The sequence lives in one counter row per year, taken and incremented by one
+statement (``INSERT … ON CONFLICT DO UPDATE … RETURNING``, PostgreSQL and SQLite
+alike), which locks the row: two intakes at once never get the same number; the
+lock is held until the intake's transaction ends, and a rolled-back intake gives
+its number back.
 """
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection
 
 from ..models import TicketNumberCounter
 
@@ -28,9 +29,13 @@ def number_year(received_at: dt.datetime) -> int:
 def next_ticket_number(received_at: dt.datetime) -> str:
     """Take the next number of the year ``received_at`` falls in."""
     year = number_year(received_at)
-    with transaction.atomic():
-        TicketNumberCounter.objects.get_or_create(year=year)
-        counter = TicketNumberCounter.objects.select_for_update().get(year=year)
-        counter.last += 1
-        counter.save(update_fields=["last"])
-    return format_ticket_number(year, counter.last)
+    table = connection.ops.quote_name(TicketNumberCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (year, last) VALUES (%s, 1)"
+            f" ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1"
+            " RETURNING last",
+            [year],
+        )
+        (last,) = cursor.fetchone()
+    return format_ticket_number(year, last)
