@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -156,6 +156,9 @@ class RegionAdmin(
     )
     list_filter = ("level", "is_active", FullTimeWorkerFilter)
     search_fields = ("name", "code")
+    # Big lists (a province has ~200,000 regions): the admin counts only the
+    # filtered rows, not the whole table a second time.
+    show_full_result_count = False
     fields = (
         "parent",
         "name",
@@ -498,6 +501,7 @@ class GridAssignmentAdmin(
     search_fields = ("worker__name", "grid__name", "grid__code")
     autocomplete_fields = ("worker", "grid")
     list_select_related = ("worker", "grid")
+    show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
         return ("worker", "grid", "role", "started_on") if obj else ()
@@ -557,18 +561,14 @@ class HouseholdAdmin(
     resource_classes = [HouseholdResource]
     service_fields = services.HOUSEHOLD_EDITABLE_FIELDS
     write_permission = staticmethod(permissions.can_manage_households)
+    # The count is a column kept by the services: a page reads 100 rows, it
+    # does not count residents over the whole scope.
     list_display = ("address", "region", "household_number", "resident_count")
     list_select_related = ("region",)
     search_fields = ("address", "household_number")
     autocomplete_fields = ("region",)
     inlines = [ResidentInline]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_residents=Count("residents"))
-
-    @admin.display(description=_("residents"), ordering="_residents")
-    def resident_count(self, obj):
-        return obj._residents
+    show_full_result_count = False
 
     def service_create(self, request, fields):
         return services.household_create(actor=request.user, **fields)
@@ -606,6 +606,7 @@ class ResidentAdmin(
 
     list_select_related = ("household",)
     search_fields = ("name", "household__address")
+    show_full_result_count = False
     autocomplete_fields = ("household",)
     fields = (
         "household",
