@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The suite runs on both cores (pytest-xdist); `make test PYTEST_ARGS=...` overrides.
 PYTEST_ARGS ?= -n 2
+# Every queue of settings.WORKER_QUEUES (queues per job kind, docs/scaling.md).
+CELERY_QUEUES := celery,deadlines,io,notifications
 
 # Tests use PostgreSQL (and Redis) when they are reachable and nothing says
 # otherwise; CI (.ci/run) always exports both.
@@ -32,7 +34,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py setup_schedules && \
 	trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	$(BIN)/celery -A governance worker --beat --scheduler django_celery_beat.schedulers:DatabaseScheduler \
-		--loglevel=INFO --concurrency=2 --schedule=var/celerybeat-schedule & \
+		-Q $(CELERY_QUEUES) --loglevel=INFO --concurrency=2 --schedule=var/celerybeat-schedule & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
 	wait -n
 

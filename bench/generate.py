@@ -283,9 +283,14 @@ def ensure_dataset(*, grids: int, households: bool = True) -> Dataset:
                 time.perf_counter() - started, 2
             )
             started = time.perf_counter()
+            # VACUUM too: the visibility map lets counts use index-only scans
+            # (not possible inside a transaction, e.g. in a test: ANALYZE only).
+            command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE grids_region, grids_household, grids_resident")
-            dataset.seconds["analyze"] = round(time.perf_counter() - started, 2)
+                cursor.execute(
+                    f"{command} grids_region, grids_household, grids_resident"
+                )
+            dataset.seconds["vacuum_analyze"] = round(time.perf_counter() - started, 2)
     dataset.regions = Region.objects.count()
     dataset.districts = _ids("district")
     dataset.streets = _ids("street")

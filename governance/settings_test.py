@@ -22,3 +22,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# The router is tested against a second alias that mirrors the test database
+# (tests/governance/test_db_router.py); pages keep reading ``default``, since a
+# mirror's separate connection cannot see a test's uncommitted rows.
+DATABASES["replica"] = {
+    **DATABASES["default"],
+    "TEST": {**DATABASES["default"].get("TEST", {}), "MIRROR": "default"},
+}
+DATABASE_REPLICA_READS = False

@@ -45,6 +45,7 @@ from .models import (
     ResidentTag,
     User,
 )
+from .pagination import CappedCountAdminMixin
 from .params import parse_id
 from .querysets import scope_q
 from .resources import (
@@ -139,7 +140,11 @@ class GridAssignmentInline(ScopedFormFieldsMixin, admin.TabularInline):
 
 @admin.register(Region)
 class RegionAdmin(
-    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, MPTTModelAdmin
+    CappedCountAdminMixin,
+    ScopedAdminMixin,
+    ServiceErrorMixin,
+    ServiceImportExportMixin,
+    MPTTModelAdmin,
 ):
     resource_classes = [RegionResource]
     scope_path = ""
@@ -156,9 +161,6 @@ class RegionAdmin(
     )
     list_filter = ("level", "is_active", FullTimeWorkerFilter)
     search_fields = ("name", "code")
-    # Big lists (a province has ~200,000 regions): the admin counts only the
-    # filtered rows, not the whole table a second time.
-    show_full_result_count = False
     fields = (
         "parent",
         "name",
@@ -492,7 +494,11 @@ class GridWorkerAdmin(ScopedAdminMixin, ServiceErrorMixin, admin.ModelAdmin):
 
 @admin.register(GridAssignment)
 class GridAssignmentAdmin(
-    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
+    CappedCountAdminMixin,
+    ScopedAdminMixin,
+    ServiceErrorMixin,
+    ServiceImportExportMixin,
+    admin.ModelAdmin,
 ):
     resource_classes = [RosterResource]
     scope_path = "grid"
@@ -501,7 +507,6 @@ class GridAssignmentAdmin(
     search_fields = ("worker__name", "grid__name", "grid__code")
     autocomplete_fields = ("worker", "grid")
     list_select_related = ("worker", "grid")
-    show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
         return ("worker", "grid", "role", "started_on") if obj else ()
@@ -552,6 +557,7 @@ class ResidentInline(admin.TabularInline):
 
 @admin.register(Household)
 class HouseholdAdmin(
+    CappedCountAdminMixin,
     ScopedAdminMixin,
     ServiceErrorMixin,
     ServiceSaveMixin,
@@ -568,7 +574,6 @@ class HouseholdAdmin(
     search_fields = ("address", "household_number")
     autocomplete_fields = ("region",)
     inlines = [ResidentInline]
-    show_full_result_count = False
 
     def service_create(self, request, fields):
         return services.household_create(actor=request.user, **fields)
@@ -581,7 +586,11 @@ class HouseholdAdmin(
 
 @admin.register(Resident)
 class ResidentAdmin(
-    ScopedAdminMixin, ServiceErrorMixin, ServiceImportExportMixin, admin.ModelAdmin
+    CappedCountAdminMixin,
+    ScopedAdminMixin,
+    ServiceErrorMixin,
+    ServiceImportExportMixin,
+    admin.ModelAdmin,
 ):
     resource_classes = [ResidentResource]
     scope_path = "household__region"
@@ -606,7 +615,6 @@ class ResidentAdmin(
 
     list_select_related = ("household",)
     search_fields = ("name", "household__address")
-    show_full_result_count = False
     autocomplete_fields = ("household",)
     fields = (
         "household",
