@@ -1,4 +1,5 @@
-# Gridwork: `make run` serves the demo, `make test` runs the whole suite.
+# Gridwork: `make run` serves the demo, `make test` runs the whole suite,
+# `make bench` measures the lists and jobs at district scale (bench/README.md).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -16,7 +17,7 @@ CELERY_QUEUES := celery,deadlines,io,notifications
 PG_DEFAULT_URL := postgres://postgres@127.0.0.1:5432/gridwork
 REDIS_DEFAULT_URL := redis://127.0.0.1:6379/0
 
-.PHONY: run test install lint format messages clean
+.PHONY: run test install lint format messages clean bench
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -48,6 +49,11 @@ test: $(STAMP)
 		export REDIS_URL=$(REDIS_DEFAULT_URL); echo "Using Redis at $(REDIS_DEFAULT_URL)"; \
 	fi; \
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Every bench at district scale on bench databases of the PostgreSQL server at
+# DATABASE_URL (default 127.0.0.1:5432); prints JSON, writes bench/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
