@@ -25,6 +25,87 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", 100))
 WARMUP = 5
 
 
+# --- The province tree bench_tickets.py builds its tickets on -----------------
+# (kept as it was: ``bench_grids.DISTRICTS``/``STREETS``/``COMMUNITIES``/``GRIDS``
+# and ``build_tree()``; 490 grids a district, 3 buildings a grid, one household
+# a grid). bench_grids itself measures on generate.py's district.
+
+DISTRICTS = int(os.environ.get("BENCH_DISTRICTS", 100))
+STREETS, COMMUNITIES, GRIDS, BUILDINGS = 10, 7, 7, 3
+
+
+LEVELS = (
+    ("street", STREETS, "街道"),
+    ("community", COMMUNITIES, "社区"),
+    ("grid", GRIDS, "网格"),
+    ("building", BUILDINGS, "楼"),
+)
+
+
+def _district(d: int, next_id: int) -> tuple[dict, int]:
+    """A nested dict of one district for ``build_tree_nodes`` (explicit ids)."""
+    counter = [next_id]
+
+    def node(name, level, code, parent_id, depth):
+        pk = counter[0]
+        counter[0] += 1
+        children = []
+        if depth < len(LEVELS):
+            child_level, count, label = LEVELS[depth]
+            children = [
+                node(f"{label}{code}-{i}", child_level, f"{code}{i:03d}", pk, depth + 1)
+                for i in range(1, count + 1)
+            ]
+        return {
+            "id": pk,
+            "name": name,
+            "level": level,
+            "code": code,
+            "parent_id": parent_id,
+            "children": children,
+        }
+
+    code = f"{410100 + d:06d}"
+    return node(f"区{d}", "district", code, None, 0), counter[0]
+
+
+def build_tree():
+    """Insert the province once (bulk, MPTT columns computed in Python)."""
+    from django.db import connection, transaction
+
+    from grids.models import Household, Region
+
+    if (
+        Region.objects.filter(level="grid").count()
+        >= DISTRICTS * STREETS * COMMUNITIES * GRIDS
+    ):
+        return None
+    started = time.perf_counter()
+    with transaction.atomic():
+        Household.objects.all().delete()
+        Region.objects.all().delete()
+        next_id = 1
+        for d in range(DISTRICTS):
+            data, next_id = _district(d, next_id)
+            Region.objects.bulk_create(
+                Region.objects.build_tree_nodes(data), batch_size=5000
+            )
+        grids = Region.objects.filter(level="grid").values_list("pk", flat=True)
+        Household.objects.bulk_create(
+            [Household(region_id=pk, address=f"{pk}号") for pk in grids],
+            batch_size=10000,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('grids_region', 'id'), "
+                "(SELECT MAX(id) FROM grids_region))"
+            )
+    return time.perf_counter() - started
+
+
+# --- The measures ---------------------------------------------------------------
+
+
 def percentile(samples, share):
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]

@@ -14,7 +14,7 @@ built once and reused):
   ``gridwork_bench_tickets_backlog``;
 - io: bench_io.py (import/export rows/s) on ``gridwork_bench_io``, if present.
 
-``BENCH_ONLY=grids,io`` runs some of them; ``BENCH_NOTE`` is written into
+``BENCH_ONLY=grids,io`` runs some of them (the others' last results are kept); ``BENCH_NOTE`` is written into
 RESULTS.md (e.g. what else loaded the machine). Text after the line
 ``<!-- notes -->`` in RESULTS.md is kept from one run to the next.
 """
@@ -362,7 +362,7 @@ def write_results_md(report) -> None:
         state = "ok" if "result" in outcome else f"failed, exit {outcome['exit_code']}"
         lines.append(
             f"- {name}: {state}, {outcome['seconds']} s on `{outcome['database']}` "
-            f"({knobs})"
+            f"({knobs}), run {outcome.get('date', report['machine']['date'])}"
         )
     grids = (report["runs"].get("grids") or {}).get("result")
     if grids:
@@ -409,10 +409,17 @@ def main():
         "note": os.environ.get("BENCH_NOTE", ""),
         "runs": {},
     }
+    earlier = {}
+    if only and (BENCH / "RESULTS.json").exists():
+        # A partial run keeps the other runs' last results (each with its date).
+        earlier = json.loads((BENCH / "RESULTS.json").read_text()).get("runs", {})
     for name, script, database, knobs in RUNS:
         if only and name not in only:
+            if name in earlier:
+                report["runs"][name] = earlier[name]
             continue
         report["runs"][name] = run(name, script, database, knobs, url)
+        report["runs"][name]["date"] = report["machine"]["date"]
     (BENCH / "RESULTS.json").write_text(
         json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n"
     )
