@@ -180,6 +180,8 @@ def measure_page(client, url, table, requests=REQUESTS) -> dict:
     return {
         "url": url,
         "requests": requests,
+        # The machine's load while measuring (1-minute average, all processes).
+        "load_average": round(os.getloadavg()[0], 2),
         "p50_ms": round(statistics.median(samples), 1),
         "p95_ms": round(percentile(samples, 0.95), 1),
         "max_ms": round(max(samples), 1),

@@ -371,15 +371,16 @@ def write_results_md(report) -> None:
             f"{grids['households']:,} households, {grids['residents']:,} residents, "
             f"{grids['grids']:,} grids, {grids['regions']:,} regions.",
             "",
-            "| page | p50 ms | p95 ms | statements | SQL ms | count query ms |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| page | p50 ms | p95 ms | statements | SQL ms | count query ms | load |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for key, value in grids.items():
             if isinstance(value, dict) and "p95_ms" in value:
                 count = (value.get("count_plan") or {}).get("execution_ms")
                 lines.append(
                     f"| {key} | {value['p50_ms']} | {value['p95_ms']} | "
-                    f"{value['statements']} | {value['database_ms']} | {count} |"
+                    f"{value['statements']} | {value['database_ms']} | {count} | "
+                    f"{value.get('load_average', '')} |"
                 )
         old = grids.get("old_resident_count_annotation_page") or {}
         lines += [
