@@ -279,6 +279,10 @@ def _gap(run_name, figure_path, runs) -> str:
     for label in ("page_plan", "count_plan"):
         if measured.get(label):
             parts.append(f"{label.replace('_', ' ')}: {_plan_summary(measured[label])}")
+    if head == "escalate_overdue" and "overdue_in_escalating_stages" in result:
+        parts.append(
+            f"{result['overdue_in_escalating_stages']} overdue in escalating stages"
+        )
     if head == "escalate_overdue" and measured:
         plan = measured.get("candidate_query_plan_first_run")
         if plan:
