@@ -20,7 +20,7 @@ import time
 
 from _setup import setup
 
-GRIDS = int(os.environ.get("BENCH_GRIDS", 2062))
+GRID_COUNT = int(os.environ.get("BENCH_GRIDS", 2062))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", 100))
 WARMUP = 5
 
@@ -232,7 +232,7 @@ def main():
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     started = time.perf_counter()
-    dataset = ensure_dataset(grids=GRIDS)
+    dataset = ensure_dataset(grids=GRID_COUNT)
     build = {
         "built": dataset.built,
         "seconds": round(time.perf_counter() - started, 1),
