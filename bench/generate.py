@@ -17,6 +17,7 @@ Other benches call it: ``from generate import ensure_dataset; ensure_dataset(gri
 """
 
 import argparse
+import datetime as dt
 import io
 import json
 import time
@@ -136,7 +137,15 @@ def _copy(cursor, table, columns, rows):
             return "t"
         if value is False:
             return "f"
-        return str(value)
+        if isinstance(value, (bytes, memoryview)):
+            return "\\\\x" + bytes(value).hex()
+        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
 
     buffer = io.StringIO()
     for row in rows:
@@ -192,9 +201,32 @@ def build_regions(*, grids: int) -> Dataset:
     return dataset
 
 
-def build_households(*, per_grid: int = HOUSEHOLDS_PER_GRID) -> tuple[int, int]:
-    """``per_grid`` households on every grid and their residents, set-based.
-    Returns (households, residents)."""
+def residents_are_plain() -> bool:
+    """Whether every column of a resident is a plain Django field whose stored
+    value is the value itself (then SQL can write them); an encrypted or derived
+    field (a ciphertext, a keyed hash) needs the Python path."""
+    from django.db import models
+
+    from grids.models import Resident
+
+    plain = (
+        models.CharField,
+        models.DateField,
+        models.BooleanField,
+        models.ForeignKey,
+        models.BigAutoField,
+    )
+    return all(type(f) in plain for f in Resident._meta.concrete_fields)
+
+
+def build_households(
+    *, per_grid: int = HOUSEHOLDS_PER_GRID, method: str | None = None
+) -> tuple[int, int]:
+    """``per_grid`` households on every grid and their residents. Households by
+    one INSERT … SELECT; residents by one INSERT … SELECT as well (``"sql"``),
+    or, when a resident column is not stored as its value (encrypted, hashed),
+    built in Python and written by COPY with each field's own conversion
+    (``"python"``, slower). Returns (households, residents)."""
     from django.db import connection, transaction
 
     sizes = "ARRAY[" + ",".join(map(str, HOUSEHOLD_SIZES)) + "]"
@@ -213,35 +245,98 @@ def build_households(*, per_grid: int = HOUSEHOLDS_PER_GRID) -> tuple[int, int]:
             [per_grid],
         )
         households = cursor.rowcount
-        # ID-card numbers: district code, a birth date from the person's serial
-        # (unique with the 3-digit sequence), check digit not computed (bench
-        # rows are written around validation).
-        cursor.execute(
-            """
-            INSERT INTO grids_resident
-                (household_id, name, id_number, gender, birth_date, phone,
-                 relationship, residence_type, is_active)
-            SELECT h.id,
-                   '居民' || h.id || '-' || k,
-                   '370102' || to_char(b.birth, 'YYYYMMDD')
-                       || lpad((s.serial % 1000)::text, 3, '0') || '0',
-                   CASE WHEN s.serial % 2 = 1 THEN 'male' ELSE 'female' END,
-                   b.birth,
-                   CASE WHEN k = 1 THEN '138' || lpad((h.id % 100000000)::text, 8, '0')
-                        ELSE '' END,
-                   CASE k WHEN 1 THEN 'head' WHEN 2 THEN 'spouse' ELSE 'child' END,
-                   CASE WHEN s.serial % 10 < 7 THEN 'registered'
-                        WHEN s.serial % 10 < 9 THEN 'resident'
-                        ELSE 'floating' END,
-                   true
-            FROM grids_household h,
-                 generate_series(1, h.resident_count) k,
-                 LATERAL (SELECT h.id::bigint * 5 + k AS serial) s,
-                 LATERAL (SELECT DATE '1930-01-01' + (s.serial / 1000)::int AS birth) b
-            """
-        )
-        residents = cursor.rowcount
+        if method is None:
+            method = "sql" if residents_are_plain() else "python"
+        if method == "sql":
+            # ID-card numbers: district code, a birth date from the person's serial
+            # (unique with the 3-digit sequence), check digit not computed (bench
+            # rows are written around validation).
+            cursor.execute(
+                """
+                INSERT INTO grids_resident
+                    (household_id, name, id_number, gender, birth_date, phone,
+                     relationship, residence_type, is_active)
+                SELECT h.id,
+                       '居民' || h.id || '-' || k,
+                       '370102' || to_char(b.birth, 'YYYYMMDD')
+                           || lpad((s.serial % 1000)::text, 3, '0') || '0',
+                       CASE WHEN s.serial % 2 = 1 THEN 'male' ELSE 'female' END,
+                       b.birth,
+                       CASE WHEN k = 1 THEN '138' || lpad((h.id % 100000000)::text, 8, '0')
+                            ELSE '' END,
+                       CASE k WHEN 1 THEN 'head' WHEN 2 THEN 'spouse' ELSE 'child' END,
+                       CASE WHEN s.serial % 10 < 7 THEN 'registered'
+                            WHEN s.serial % 10 < 9 THEN 'resident'
+                            ELSE 'floating' END,
+                       true
+                FROM grids_household h,
+                     generate_series(1, h.resident_count) k,
+                     LATERAL (SELECT h.id::bigint * 5 + k AS serial) s,
+                     LATERAL (SELECT DATE '1930-01-01' + (s.serial / 1000)::int AS birth) b
+                """
+            )
+            residents = cursor.rowcount
+        else:
+            residents = _residents_by_copy(cursor.cursor)
     return households, residents
+
+
+def _resident_values(household_id: int, k: int) -> dict:
+    """The same resident the SQL path writes, as field values."""
+    serial = household_id * 5 + k
+    birth = dt.date(1930, 1, 1) + dt.timedelta(days=serial // 1000)
+    return {
+        "household_id": household_id,
+        "name": f"居民{household_id}-{k}",
+        "id_number": f"370102{birth:%Y%m%d}{serial % 1000:03d}0",
+        "gender": "male" if serial % 2 == 1 else "female",
+        "birth_date": birth,
+        "phone": f"138{household_id % 100_000_000:08d}" if k == 1 else "",
+        "relationship": {1: "head", 2: "spouse"}.get(k, "child"),
+        "residence_type": "registered"
+        if serial % 10 < 7
+        else ("resident" if serial % 10 < 9 else "floating"),
+        "is_active": True,
+    }
+
+
+def _residents_by_copy(raw_cursor, chunk: int = 50_000) -> int:
+    """Every household's ``resident_count`` residents, converted by the model's
+    fields (``pre_save`` then ``get_db_prep_save``, as ``bulk_create`` does) and
+    written by COPY in chunks."""
+    from django.db import connection
+
+    from grids.models import Household, Resident
+
+    fields = [f for f in Resident._meta.concrete_fields if not f.primary_key]
+    columns = [f.column for f in fields]
+    rows, written = [], 0
+
+    def flush():
+        nonlocal rows, written
+        _copy(raw_cursor, Resident._meta.db_table, columns, rows)
+        written += len(rows)
+        rows = []
+
+    households = (
+        Household.objects.order_by("pk")
+        .values_list("pk", "resident_count")
+        .iterator(chunk_size=20_000)
+    )
+    for household_id, count in households:
+        for k in range(1, count + 1):
+            resident = Resident(**_resident_values(household_id, k))
+            rows.append(
+                [
+                    f.get_db_prep_save(f.pre_save(resident, True), connection)
+                    for f in fields
+                ]
+            )
+        if len(rows) >= chunk:
+            flush()
+    if rows:
+        flush()
+    return written
 
 
 def ensure_users(dataset: Dataset):

@@ -231,6 +231,8 @@ CELERY_TASK_ROUTES = {
     "tickets.tasks.send_reminders": {"queue": "deadlines"},
     "tickets.tasks.mark_unevaluated": {"queue": "deadlines"},
     # Imports and exports of files (background jobs of many rows).
+    "grids.tasks.run_data_job": {"queue": "io"},
+    "grids.tasks.data_jobs_*": {"queue": "io"},
     "*.tasks.import_*": {"queue": "io"},
     "*.tasks.export_*": {"queue": "io"},
     # Notifications and SMS.

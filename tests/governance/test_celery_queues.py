@@ -24,6 +24,8 @@ def _queue(task_name: str) -> str:
         ("tickets.tasks.send_reminders", "deadlines"),
         ("tickets.tasks.mark_unevaluated", "deadlines"),
         ("grids.tasks.import_households", "io"),
+        ("grids.tasks.run_data_job", "io"),
+        ("grids.tasks.data_jobs_requeue", "io"),
         ("tickets.tasks.export_tickets", "io"),
         ("partyorg.tasks.notify_stale_wishes", "notifications"),
         ("grids.tasks.send_sms_batch", "notifications"),

@@ -7,13 +7,24 @@ from django.db import connection
 from django.db.models import Count, Q
 
 from bench import generate
-from grids.models import Household, Region
+from grids.models import Household, Region, Resident
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the generator writes with COPY"
 )
 
 MPTT_COLUMNS = ("pk", "parent_id", "lft", "rght", "tree_id", "depth")
+RESIDENT = (
+    "household_id",
+    "name",
+    "id_number",
+    "gender",
+    "birth_date",
+    "phone",
+    "relationship",
+    "residence_type",
+    "is_active",
+)
 
 
 @pytest.mark.parametrize("grids", [1, 29, 2062 + 14 * 10 * 15 + 3])
@@ -43,3 +54,21 @@ def test_dataset_counts_and_reuse(db):
     assert again.households == first.households
     users = generate.ensure_users(again)
     assert users["supervisor"].region_id == again.districts[0]
+
+
+def test_the_python_path_writes_the_same_residents(db):
+    """The path taken when a resident column is not stored as its value
+    (encrypted, hashed): the same rows through each field's own conversion."""
+    generate.build_regions(grids=2)
+    generate.build_households(per_grid=30, method="sql")
+    by_sql = list(
+        Resident.objects.order_by("household_id", "name").values_list(*RESIDENT)
+    )
+    Resident.objects.all().delete()
+    # No new households; residents for the 60 there (sizes 1–5, 20 per 6).
+    assert generate.build_households(per_grid=0, method="python") == (0, 200)
+    by_python = list(
+        Resident.objects.order_by("household_id", "name").values_list(*RESIDENT)
+    )
+    assert len(by_sql) == 200
+    assert by_python == by_sql
