@@ -6,7 +6,8 @@ computed as nested sets, depth first in code order, which is what
 ``order_insertion_by = ["code", "name"]`` gives) and written with one COPY;
 households and residents are written by ``INSERT … SELECT generate_series`` in
 the database, with each household's ``resident_count`` set as its residents are
-made. Idempotent: a database that already holds the data for this size is
+made (residents by COPY through the model's own field conversion instead, when a
+resident column is stored encrypted or hashed). Idempotent: a database that already holds the data for this size is
 reused; one built at another size is emptied first (TRUNCATE … CASCADE: this
 is a bench database, never a real one).
 
