@@ -1,4 +1,5 @@
-# Gridwork: `make run` serves the demo, `make test` runs the whole suite.
+# Gridwork: `make run` serves the demo, `make test` runs the whole suite,
+# `make bench` measures the lists and jobs at district scale (bench/README.md).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -8,13 +9,15 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The suite runs on both cores (pytest-xdist); `make test PYTEST_ARGS=...` overrides.
 PYTEST_ARGS ?= -n 2
+# Every queue of settings.WORKER_QUEUES (queues per job kind, docs/scaling.md).
+CELERY_QUEUES := celery,deadlines,io,notifications
 
 # Tests use PostgreSQL (and Redis) when they are reachable and nothing says
 # otherwise; CI (.ci/run) always exports both.
 PG_DEFAULT_URL := postgres://postgres@127.0.0.1:5432/gridwork
 REDIS_DEFAULT_URL := redis://127.0.0.1:6379/0
 
-.PHONY: run test install lint format messages clean backup restore
+.PHONY: run test install lint format messages clean backup restore bench
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -32,7 +35,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py setup_schedules && \
 	trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	$(BIN)/celery -A governance worker --beat --scheduler django_celery_beat.schedulers:DatabaseScheduler \
-		--loglevel=INFO --concurrency=2 --schedule=var/celerybeat-schedule & \
+		-Q $(CELERY_QUEUES) --loglevel=INFO --concurrency=2 --schedule=var/celerybeat-schedule & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
 	wait -n
 
@@ -46,6 +49,11 @@ test: $(STAMP)
 		export REDIS_URL=$(REDIS_DEFAULT_URL); echo "Using Redis at $(REDIS_DEFAULT_URL)"; \
 	fi; \
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Every bench at district scale on bench databases of the PostgreSQL server at
+# DATABASE_URL (default 127.0.0.1:5432); prints JSON, writes bench/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,6 +1,7 @@
 """Base settings, read from the environment (12-factor).
 
 DATABASE_URL  default: a SQLite file under var/
+DATABASE_REPLICA_URL  optional: a read replica for pages' reads (governance.db_router)
 REDIS_URL     default: unset, Celery then uses kombu's filesystem transport under var/
 SECRET_KEY    a development default that is refused when DEBUG is off
 PII_ENCRYPTION_KEYS, PII_HASH_KEY  the same (personal data at rest, grids/pii.py)
@@ -107,6 +108,8 @@ MIDDLEWARE = [
     "governance.middleware_security.SessionTimeoutMiddleware",
     "governance.middleware_security.StaffOtpMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # GET/HEAD reads outside transactions may go to the read replica, if any.
+    "governance.db_router.ReplicaReadsMiddleware",
     # Near the end, so that a timed-out lock wait in a view becomes a translated page.
     "governance.middleware.DatabaseTimeoutsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
@@ -149,6 +152,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A PostgreSQL read replica (streaming replication of the primary) for the reads
+# of pages outside transactions: lists and dashboards (governance.db_router).
+# Writes, services, jobs and commands use the primary only.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["ATOMIC_REQUESTS"] = False
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"].get("CONN_MAX_AGE", 0)
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_REPLICA_READS = env.bool(
+    "DATABASE_REPLICA_READS", default=bool(DATABASE_REPLICA_URL)
+)
+# After a browser writes, its pages read the primary for this long, so what it
+# saved is on the next page even if the replica lags.
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=5)
+DATABASE_ROUTERS = ["governance.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "grids.User"
@@ -258,6 +278,28 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The worker keeps the LOGGING below (every handler scrubs personal data) instead
 # of replacing the root logger's handlers with its own (governance/celery.py).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Queues per job kind (docs/scaling.md), so that a long import never delays an
+# escalation and each kind can get its own worker nodes. Names are globs over
+# task names; a task that matches none goes to the default queue (recounts,
+# points). `make run` and docker-compose's worker consume every queue listed in
+# WORKER_QUEUES; a larger site starts one worker per queue.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    # Deadlines: escalation, reminders, 未评价 marking.
+    "tickets.tasks.escalate_overdue": {"queue": "deadlines"},
+    "tickets.tasks.send_reminders": {"queue": "deadlines"},
+    "tickets.tasks.mark_unevaluated": {"queue": "deadlines"},
+    # Imports and exports of files (background jobs of many rows).
+    "grids.tasks.run_data_job": {"queue": "io"},
+    "grids.tasks.data_jobs_*": {"queue": "io"},
+    "*.tasks.import_*": {"queue": "io"},
+    "*.tasks.export_*": {"queue": "io"},
+    # Notifications and SMS.
+    "*.tasks.notify_*": {"queue": "notifications"},
+    "*.tasks.send_sms*": {"queue": "notifications"},
+    "*.tasks.*notification*": {"queue": "notifications"},
+}
+WORKER_QUEUES = ("celery", "deadlines", "io", "notifications")
 
 # --- Reliability: web timeouts, jobs in short transactions, Celery delivery ------
 # (issue 9, finding 6; kept together.) A web request waits at most this long for a

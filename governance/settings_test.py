@@ -30,3 +30,12 @@ else:
 # Each test process keeps its own cache (rate-limit counters), cleared by the
 # tests that count; a live server started by a test runs in the same process.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The router is tested against a second alias that mirrors the test database
+# (tests/governance/test_db_router.py); pages keep reading ``default``, since a
+# mirror's separate connection cannot see a test's uncommitted rows.
+DATABASES["replica"] = {
+    **DATABASES["default"],
+    "TEST": {**DATABASES["default"].get("TEST", {}), "MIRROR": "default"},
+}
+DATABASE_REPLICA_READS = False

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -50,6 +50,7 @@ from .models import (
     ResidentTag,
     User,
 )
+from .pagination import CappedCountAdminMixin
 from .params import parse_id
 from .querysets import scope_q
 from .resources import (
@@ -145,6 +146,7 @@ class GridAssignmentInline(ScopedFormFieldsMixin, admin.TabularInline):
 
 @admin.register(Region)
 class RegionAdmin(
+    CappedCountAdminMixin,
     ScopedAdminMixin,
     ServiceErrorMixin,
     ServiceImportExportMixin,
@@ -507,6 +509,7 @@ class GridWorkerAdmin(
 
 @admin.register(GridAssignment)
 class GridAssignmentAdmin(
+    CappedCountAdminMixin,
     ScopedAdminMixin,
     ServiceErrorMixin,
     ServiceImportExportMixin,
@@ -571,6 +574,7 @@ class ResidentInline(admin.TabularInline):
 
 @admin.register(Household)
 class HouseholdAdmin(
+    CappedCountAdminMixin,
     ScopedAdminMixin,
     ServiceErrorMixin,
     ServiceSaveMixin,
@@ -582,18 +586,13 @@ class HouseholdAdmin(
     job_resource = "households"
     service_fields = services.HOUSEHOLD_EDITABLE_FIELDS
     write_permission = staticmethod(permissions.can_manage_households)
+    # The count is a column kept by the services: a page reads 100 rows, it
+    # does not count residents over the whole scope.
     list_display = ("address", "region", "household_number", "resident_count")
     list_select_related = ("region",)
     search_fields = ("address", "household_number")
     autocomplete_fields = ("region",)
     inlines = [ResidentInline]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_residents=Count("residents"))
-
-    @admin.display(description=_("residents"), ordering="_residents")
-    def resident_count(self, obj):
-        return obj._residents
 
     def service_create(self, request, fields):
         return services.household_create(actor=request.user, **fields)
@@ -653,6 +652,7 @@ class RevealForm(forms.Form):
 
 @admin.register(Resident)
 class ResidentAdmin(
+    CappedCountAdminMixin,
     ScopedAdminMixin,
     ServiceErrorMixin,
     ServiceImportExportMixin,

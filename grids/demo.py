@@ -4,7 +4,7 @@ One district (370102) with 2 streets, 8 communities, 60 grids of ~300
 households / ~1000 people, 5 buildings per grid, the roster (≈83% full-time
 workers, ≈90% of grid heads party members, as seeds 000 and 003 report) and the
 demo accounts. Regions go through the services; the bulk of households and
-residents is inserted with bulk_create.
+residents is inserted with bulk_create (their per-household counts recomputed).
 """
 
 import datetime as dt
@@ -264,6 +264,8 @@ def _households(rng, grids, buildings, tags, *, per_grid):
             )
     Through.objects.bulk_create(tag_rows, batch_size=5000)
 
+    # bulk_create bypassed the services that keep the per-household count.
+    services.household_resident_counts_refresh()
     services.region_counts_refresh()
 
 

@@ -398,6 +398,13 @@ class Household(models.Model):
         _("household number"), max_length=30, blank=True
     )
     notes = models.TextField(_("notes"), blank=True)
+    # Active residents of the household, kept by the services that add, move,
+    # deactivate or reactivate a resident (an F() update in their transaction),
+    # so that lists show it without counting residents over the whole scope.
+    # ``household_resident_counts_refresh`` recomputes it for repair.
+    resident_count = models.PositiveIntegerField(
+        _("residents"), default=0, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

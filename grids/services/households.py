@@ -2,6 +2,8 @@
 actor's role may see."""
 
 from django.db import transaction
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy
 
 from .. import permissions
@@ -111,12 +113,35 @@ def resident_update(*, actor, resident_id: int, **changes) -> Resident:
         if "household" in changes:
             permissions.require_in_scope(actor, changes["household"].region)
         tags = changes.pop("tags", None)
+        counted_before = _counted_in(resident)
         for field in RESIDENT_EDITABLE_FIELDS:
             changes.setdefault(field, getattr(resident, field))
-        return _resident_save(resident, actor=actor, tags=tags, **changes)
+        return _resident_save(
+            resident, actor=actor, tags=tags, counted_before=counted_before, **changes
+        )
 
 
-def _resident_save(resident: Resident, *, actor, tags=None, **fields) -> Resident:
+def _counted_in(resident: Resident):
+    """The household whose ``resident_count`` includes this resident, or None."""
+    return resident.household_id if resident.pk and resident.is_active else None
+
+
+def _shift_resident_count(before, after) -> None:
+    """Move one unit of ``Household.resident_count`` from household ``before`` to
+    household ``after`` (either may be None), in the caller's transaction. The
+    rows are updated in id order so that two opposite moves cannot deadlock."""
+    if before == after:
+        return
+    deltas = {pk: d for pk, d in ((before, -1), (after, 1)) if pk is not None}
+    for pk in sorted(deltas):
+        Household.objects.filter(pk=pk).update(
+            resident_count=F("resident_count") + deltas[pk]
+        )
+
+
+def _resident_save(
+    resident: Resident, *, actor, tags=None, counted_before=None, **fields
+) -> Resident:
     id_number = normalize_id_number(fields.pop("id_number"))
     resident.id_number = id_number
     resident.phone = normalize_phone(fields.pop("phone", "") or "")
@@ -131,6 +156,7 @@ def _resident_save(resident: Resident, *, actor, tags=None, **fields) -> Residen
             pass  # full_clean reports the bad number with its reason
     with transaction.atomic():
         validated_save(resident, conflict_message=RESIDENT_EXISTS)
+        _shift_resident_count(counted_before, _counted_in(resident))
         if tags is not None:
             visible = [t for t in tags if t.is_visible_to(actor)]
             hidden_kept = (
@@ -140,3 +166,25 @@ def _resident_save(resident: Resident, *, actor, tags=None, **fields) -> Residen
             )
             resident.tags.set(visible + hidden_kept)
     return resident
+
+
+def household_resident_counts_refresh(*, household_ids=None) -> int:
+    """Recompute ``Household.resident_count`` from the residents (repair, and
+    after bulk inserts that bypass the services): one UPDATE, set-based, only the
+    rows whose stored count is wrong. ``household_ids`` limits it to those
+    households. Idempotent. Returns the number of households corrected."""
+    active = (
+        Resident.objects.filter(household=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("household")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    households = Household.objects.annotate(actual=Coalesce(Subquery(active), 0))
+    if household_ids is not None:
+        households = households.filter(pk__in=household_ids)
+    wrong = households.exclude(resident_count=F("actual")).values("pk")
+    with transaction.atomic():
+        return Household.objects.filter(pk__in=wrong).update(
+            resident_count=Coalesce(Subquery(active), 0)
+        )
