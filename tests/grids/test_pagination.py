@@ -29,7 +29,7 @@ def test_past_the_cap_the_list_says_more_than(client, supervisor, tree, cap_of_f
         HouseholdFactory(region=tree["grids"][n % 4])
     response, statements = _changelist(client, supervisor)
     cl = response.context["cl"]
-    assert cl.paginator.count_is_capped
+    assert cl.paginator.capped
     assert cl.result_count == 5
     content = response.content.decode()
     assert "超过 5" in content
@@ -50,7 +50,7 @@ def test_under_the_cap_the_count_is_exact(client, supervisor, tree, other_tree):
     HouseholdFactory(region=other_tree["grids"][0])
     response, _statements = _changelist(client, supervisor)
     cl = response.context["cl"]
-    assert not cl.paginator.count_is_capped
+    assert not cl.paginator.capped
     assert cl.result_count == 3
     assert "超过" not in response.content.decode()
 
@@ -59,5 +59,5 @@ def test_the_paginator_counts_a_list_too():
     paginator = CappedCountPaginator(list(range(12)), 5)
     paginator.cap = 10
     assert paginator.count == 10
-    assert paginator.count_is_capped
+    assert paginator.capped
     assert paginator.num_pages == 2
