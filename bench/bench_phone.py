@@ -31,6 +31,8 @@ os.environ.setdefault(
     "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gridwork_bench_phone"
 )
 os.environ.setdefault("BENCH_DISTRICTS", "10")
+# The Lighthouse server checks the session made here: one secret for both.
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-" + "x" * 40)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _setup
@@ -154,9 +156,7 @@ def run_lighthouse(session_key: str, pages: dict) -> dict:
     env = {
         **os.environ,
         "DEBUG": "0",
-        "SECRET_KEY": os.environ.get(
-            "BENCH_SECRET_KEY", "bench-only-secret-" + "x" * 40
-        ),
+        "SECRET_KEY": os.environ["SECRET_KEY"],
         "GRIDWORK_VAR_DIR": var,
         "SECURE_SSL_REDIRECT": "0",
         "SESSION_COOKIE_SECURE": "0",
@@ -221,6 +221,7 @@ def run_lighthouse(session_key: str, pages: dict) -> dict:
             report = json.loads(out.stdout)
             results[name] = {
                 "url": report["finalDisplayedUrl"],
+                "logged_in": "/m/login/" not in report["finalDisplayedUrl"],
                 "performance": round(
                     report["categories"]["performance"]["score"] * 100
                 ),

@@ -92,8 +92,16 @@ def ticket_list(request):
         )[start : start + PAGE_SIZE + 1]
     )
     now = timezone.now()
+    # One reverse() for the page, not one per row.
+    detail_url = reverse("m:tickets:detail", args=[987654321]).replace(
+        "987654321", "{pk}"
+    )
     tickets = [
-        {"ticket": t, "overdue": selectors.time_left(t, now)[1]}
+        {
+            "ticket": t,
+            "url": detail_url.format(pk=t.pk),
+            "overdue": selectors.time_left(t, now)[1],
+        }
         for t in rows[:PAGE_SIZE]
     ]
     query = request.GET.copy()

@@ -163,7 +163,7 @@ def test_a_closed_account_cannot_log_in_and_keeps_its_row(client, worker, street
 
 def test_closing_an_account_ends_its_open_session(client, worker, street_staff):
     assert _login(client, worker.username, PASSWORD).status_code == 302
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("m:home")).status_code == 200
     services.staff_account_update(
         actor=street_staff,
         user_id=worker.pk,

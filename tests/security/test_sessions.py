@@ -40,7 +40,7 @@ def test_a_phone_session_idle_for_31_minutes_ends(client, worker):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         _log_in(client, worker)
-        assert client.get(reverse("home")).status_code == 200
+        assert client.get(reverse("m:home")).status_code == 200
     with time_machine.travel(start + timedelta(minutes=31), tick=False):
         response = client.get(reverse("home"))
         assert _sent_to_login(response)
@@ -57,7 +57,7 @@ def test_a_phone_session_used_every_20_minutes_stays_open(client, worker):
         _log_in(client, worker)
     for step in range(1, 7):  # two hours of use
         with time_machine.travel(start + timedelta(minutes=20 * step), tick=False):
-            assert client.get(reverse("home")).status_code == 200
+            assert client.get(reverse("m:home")).status_code == 200
 
 
 def test_a_staff_session_ends_after_eight_hours_however_busy(client, street_staff):
@@ -91,5 +91,5 @@ def test_a_post_after_the_timeout_is_not_carried_out(client, worker):
 
 def test_a_session_made_before_the_clocks_gets_them_on_its_next_request(client, worker):
     client.force_login(worker)  # no login signal with a request: no clocks yet
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("m:home")).status_code == 200
     assert "gw_login_at" in client.session
