@@ -4,7 +4,7 @@ CSP) and shows the outcome when a worker has run it."""
 
 import pytest
 
-from grids import services, tasks
+from grids import broker, services
 from grids.choices import UserRole
 from grids.models import DataJob, Household, Region
 from tests.grids.factories import UserFactory
@@ -18,7 +18,7 @@ def test_the_progress_page_follows_a_queued_import_to_its_end(
     settings.DATA_JOBS_DIR = tmp_path / "jobs"
     settings.DATA_JOB_INLINE_ROWS = 0  # queued for a worker, not run in the request
     queued = []
-    monkeypatch.setattr(tasks.run_data_job, "delay", queued.append)
+    monkeypatch.setattr(broker, "enqueue", lambda task, job_id: queued.append(job_id))
     Region.objects.filter(pk=tree["grids"][0].pk).update(code="370102001001001")
     UserFactory(username="jiedao", role=UserRole.STREET_STAFF, region=tree["street"])
     csv = tmp_path / "households.csv"

@@ -89,11 +89,11 @@ def test_small_import_runs_in_the_request_and_writes_every_row(
 def test_big_import_goes_to_the_worker_queue(
     coded, staff, settings, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from grids import tasks
+    from grids import broker
 
     settings.DATA_JOB_INLINE_ROWS = 2
     sent = []
-    monkeypatch.setattr(tasks.run_data_job, "delay", sent.append)
+    monkeypatch.setattr(broker, "enqueue", lambda task, job_id: sent.append(job_id))
     with django_capture_on_commit_callbacks(execute=True):
         job = _submit(staff, _households_csv(coded["grids"][0].code, 3))
     assert sent == [job.pk]
@@ -237,9 +237,9 @@ def test_progress_is_visible_to_other_sessions_while_the_import_runs(
     settings.DATA_JOB_INLINE_ROWS = 0
     tree = _code(make_tree())
     staff = UserFactory(role=UserRole.STREET_STAFF, region=tree["street"])
-    from grids import tasks
+    from grids import broker
 
-    monkeypatch.setattr(tasks.run_data_job, "delay", lambda job_id: None)
+    monkeypatch.setattr(broker, "enqueue", lambda task, job_id: None)
     job = _submit(staff, _households_csv(tree["grids"][0].code, 5))
     seen = []
     report = datajobs._Progress.report
@@ -279,9 +279,9 @@ def test_progress_is_visible_to_other_sessions_while_the_import_runs(
 def test_a_double_submit_racing_makes_one_job(settings, tmp_path, monkeypatch):
     settings.DATA_JOBS_DIR = tmp_path / "jobs"
     settings.DATA_JOB_INLINE_ROWS = 0
-    from grids import tasks
+    from grids import broker
 
-    monkeypatch.setattr(tasks.run_data_job, "delay", lambda job_id: None)
+    monkeypatch.setattr(broker, "enqueue", lambda task, job_id: None)
     tree = _code(make_tree())
     staff = UserFactory(role=UserRole.STREET_STAFF, region=tree["street"])
     content = _households_csv(tree["grids"][0].code, 2)

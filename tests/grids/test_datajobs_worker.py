@@ -8,7 +8,7 @@ from celery.result import EagerResult
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from grids import services, tasks
+from grids import broker, services, tasks
 from grids.choices import DataJobState, UserRole
 from grids.models import DataJob, Household
 from tests.grids.factories import UserFactory, make_tree
@@ -28,7 +28,7 @@ def test_an_import_job_runs_on_a_real_worker(settings, tmp_path, monkeypatch):
     settings.DATA_JOBS_DIR = tmp_path / "jobs"
     settings.DATA_JOB_INLINE_ROWS = 0
     queued = []
-    monkeypatch.setattr(tasks.run_data_job, "delay", queued.append)
+    monkeypatch.setattr(broker, "enqueue", lambda task, job_id: queued.append(job_id))
     tree = _code(make_tree())
     staff = UserFactory(role=UserRole.STREET_STAFF, region=tree["street"])
     job = services.data_job_import_submit(
