@@ -66,7 +66,7 @@ class RatingRuleSet(models.Model):
 
     region = models.ForeignKey(
         Region,
-        verbose_name=_("area"),
+        verbose_name=_("applies to"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -315,7 +315,7 @@ class RatingAppeal(AppendOnlyModel):
         on_delete=models.PROTECT,
         related_name="appeals",
     )
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason for the appeal"))
     filed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("filed by"),
@@ -350,11 +350,11 @@ class RatingAppealDecision(AppendOnlyModel):
     note = models.TextField(_("note"))
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
+        verbose_name=_("decision by"),
         on_delete=models.PROTECT,
         related_name="+",
     )
-    decided_at = models.DateTimeField(_("decided at"))
+    decided_at = models.DateTimeField(_("decision at"))
 
     class Meta:
         verbose_name = _("appeal decision")

@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
             name='RatingAppeal',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.TextField(verbose_name='reason')),
+                ('reason', models.TextField(verbose_name='reason for the appeal')),
                 ('filed_at', models.DateTimeField(verbose_name='filed at')),
                 ('filed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='filed by')),
                 ('rating', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appeals', to='governance.gridrating', verbose_name='rating')),
@@ -68,9 +68,9 @@ class Migration(migrations.Migration):
                 ('upheld', models.BooleanField(verbose_name='upheld')),
                 ('new_class', models.CharField(blank=True, choices=[('A', 'Class A (model)'), ('B', 'Class B (to improve)'), ('C', 'Class C (to put right)')], max_length=1, verbose_name='new class')),
                 ('note', models.TextField(verbose_name='note')),
-                ('decided_at', models.DateTimeField(verbose_name='decided at')),
+                ('decided_at', models.DateTimeField(verbose_name='decision at')),
                 ('appeal', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='decision', to='governance.ratingappeal', verbose_name='appeal')),
-                ('decided_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
+                ('decided_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decision by')),
             ],
             options={
                 'verbose_name': 'appeal decision',
@@ -126,7 +126,7 @@ class Migration(migrations.Migration):
                 ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='saved at')),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='saved by')),
-                ('region', models.ForeignKey(blank=True, help_text='A street or a district; empty: the shared rules.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='grids.region', verbose_name='area')),
+                ('region', models.ForeignKey(blank=True, help_text='A street or a district; empty: the shared rules.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='grids.region', verbose_name='applies to')),
             ],
             options={
                 'verbose_name': 'rating rule set',
