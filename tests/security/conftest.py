@@ -359,7 +359,7 @@ RATING_MONTH = dt.date(2026, 11, 1)
 
 def _build_ratings(world, *, top_staff, far_staff):
     """月评比: each street's rule set, the grids' published ratings of a month,
-    an appeal of each side's grid, decided (upheld) for the far side."""
+    an appeal of each side's grid, decided (upheld) for the in and far sides."""
     for side, keeper in (("top", top_staff), ("far", far_staff)):
         world.add(
             side,
@@ -391,11 +391,11 @@ def _build_ratings(world, *, top_staff, far_staff):
             ),
             "appeal",
         )
-        if side == "far":
+        if side in ("in", "far"):
             decision = world.add(
                 side,
                 rating_services.rating_appeal_decide(
-                    actor=far_staff,
+                    actor=far_staff if side == "far" else top_staff,
                     appeal_id=appeal.pk,
                     upheld=True,
                     new_class="A",
