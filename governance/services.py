@@ -27,6 +27,7 @@ How a grid is rated (docs/domain-rules.md "Grid rating"):
 """
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -209,11 +210,12 @@ def classes_by_quota(scores: list[Decimal], a_share: int, c_share: int) -> list[
     n = len(scores)
     a_quota = n * a_share // 100
     c_quota = n * c_share // 100
+    ordered = sorted(scores)
     classes = []
     for score in scores:
-        above = sum(1 for other in scores if other > score)
-        below = sum(1 for other in scores if other < score)
-        tied = sum(1 for other in scores if other == score)
+        below = bisect_left(ordered, score)
+        not_above = bisect_right(ordered, score)
+        above, tied = n - not_above, not_above - below
         if above + tied <= a_quota:
             classes.append(RatingClass.A)
         elif below + tied <= c_quota:
@@ -246,6 +248,7 @@ def _rate_street(rows, rule_set, *, month, street_id, now) -> list[GridRating]:
         values, smoothed = _smoothed_values(row, means, rule_set)
         scored.append((row, values, smoothed, _score(values, rule_set.weights)))
     scores = [score for *_rest, score in scored if score is not None]
+    ordered = sorted(scores)
     if rule_set.method == ClassMethod.QUOTAS:
         by_quota = dict(
             zip(
@@ -259,7 +262,7 @@ def _rate_street(rows, rule_set, *, month, street_id, now) -> list[GridRating]:
         if score is None:
             rating_class, rank = "", None
         else:
-            rank = 1 + sum(1 for other in scores if other > score)
+            rank = 1 + len(ordered) - bisect_right(ordered, score)
             rating_class = (
                 by_quota[score]
                 if rule_set.method == ClassMethod.QUOTAS

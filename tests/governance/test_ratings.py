@@ -250,3 +250,17 @@ def test_the_task_rates_the_month_that_ended_and_runs_twice(tree):
         assert rate_grids_task() == 4
     assert GridRating.objects.filter(month=NOV).count() == 4
     assert rate_grids_task("2026-10-01") == 4
+
+
+@pytest.mark.parametrize("grids_per_community", [5, 50])
+def test_the_job_query_count_does_not_grow_with_the_grids(
+    db, django_assert_max_num_queries, grids_per_community
+):
+    tree = make_tree(communities=1, grids_per_community=grids_per_community)
+    rules(weights={"satisfaction_rate": 1})
+    for grid in tree["grids"]:
+        closed(grid, Verdict.SATISFIED)
+    # Savepoint, lock, publications, grids, rule sets, indicators, delete,
+    # insert, release.
+    with django_assert_max_num_queries(9):
+        assert rate_grids(month=NOV) == grids_per_community
