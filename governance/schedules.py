@@ -7,7 +7,17 @@ django-celery-beat's tables, where staff can change them afterwards.
 
 import importlib
 
-SCHEDULE_APPS = ("grids", "partyorg", "points", "tickets")
+SCHEDULE_APPS = ("grids", "partyorg", "points", "tickets", "governance")
+
+# The governance package's own jobs (it is one of the SCHEDULE_APPS).
+PERIODIC_TASKS = [
+    {
+        # 月评比: the A/B/C rating of the month that ended, on the 1st at 02:00.
+        "name": "governance: rate grids (monthly A/B/C)",
+        "task": "governance.tasks.rate_grids",
+        "crontab": {"minute": "0", "hour": "2", "day_of_month": "1"},
+    },
+]
 
 
 def all_periodic_tasks() -> list[dict]:

@@ -134,6 +134,19 @@ RESIDENT_VERDICTS = (Verdict.SATISFIED, Verdict.ORDINARY, Verdict.DISSATISFIED)
 LAST_EVALUATION_ROUND = 2
 
 
+class ClosingLevel(models.TextChoices):
+    """Where a closed ticket was solved: "小事不出网格、大事不出社区" (seed 002)."""
+
+    # 网格: handled by a grid worker of the community it was dispatched to.
+    GRID = "grid", _("Within the grid")
+    # 社区: handled by the community's own staff.
+    COMMUNITY = "community", _("Within the community")
+    # 街道: reported up to the street, or handled by a street's department.
+    STREET = "street", _("At the street")
+    # 街道以上: reported up above the street, or a district's department.
+    ABOVE = "above", _("Above the street")
+
+
 class EvaluationChannel(models.TextChoices):
     PHONE = "phone", _("Phone call (recorded by staff)")  # 电话回访
     LINK = "link", _("Signed link")  # 短信链接

@@ -23,6 +23,7 @@ from .choices import (
     ESCALATING_STAGES,
     Action,
     CalendarSource,
+    ClosingLevel,
     DeadlineClass,
     DeadlineUnit,
     EvaluationChannel,
@@ -452,6 +453,39 @@ class Ticket(models.Model):
     )
     closed_at = models.DateTimeField(
         pgettext_lazy("ticket", "closed at"), null=True, blank=True
+    )
+    # What the indicators read (governance/indicators.py), so that no event is
+    # replayed: written only by the services, in the transition's transaction.
+    # First 派单 and first 接单 (the response rate measures the first round).
+    dispatched_at = models.DateTimeField(
+        _("first dispatched at"), null=True, blank=True, editable=False
+    )
+    accepted_at = models.DateTimeField(
+        _("first accepted at"), null=True, blank=True, editable=False
+    )
+    # 及时签收: the first 接单 came within the first 派单's limit.
+    accepted_on_time = models.BooleanField(
+        _("accepted in time"), null=True, blank=True, editable=False
+    )
+    # The 做单 deadline set at the first 接单: the promise 按期办结 measures.
+    handling_due_at = models.DateTimeField(
+        _("handling due at"), null=True, blank=True, editable=False
+    )
+    # First 做单 (办结); a rework does not move it.
+    handled_at = models.DateTimeField(
+        _("first handled at"), null=True, blank=True, editable=False
+    )
+    # 返工: rounds sent back to the handler by a 不满意 verdict.
+    rework_count = models.PositiveSmallIntegerField(
+        _("reworks"), default=0, editable=False
+    )
+    # Set at 考单: where it was solved (小事不出网格、大事不出社区).
+    closing_level = models.CharField(
+        _("closed at level"),
+        max_length=16,
+        choices=ClosingLevel.choices,
+        blank=True,
+        editable=False,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -20,6 +20,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from governance import services as rating_services
+from governance.models import GridRating, RatingPublication
 from grids import services
 from grids import services as grid_services
 from grids.choices import RegionLevel, UserRole
@@ -397,6 +399,58 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     return {"staff": staff, "worker_user": worker_user, "resident": resident}
 
 
+RATING_MONTH = dt.date(2026, 11, 1)
+
+
+def _build_ratings(world, *, top_staff, far_staff):
+    """月评比: each street's rule set, the grids' published ratings of a month,
+    an appeal of each side's grid, decided (upheld) for the in and far sides."""
+    for side, keeper in (("top", top_staff), ("far", far_staff)):
+        world.add(
+            side,
+            rating_services.ruleset_save_version(
+                actor=keeper,
+                region=world.regions[side]["street"],
+                note=marker(side, "ruleset"),
+            ),
+            "ruleset",
+        )
+    rating_services.rate_grids(month=RATING_MONTH)
+    for side, keeper in (("top", top_staff), ("far", far_staff)):
+        street = world.regions[side]["street"]
+        rating_services.ratings_publish(actor=keeper, street=street, month=RATING_MONTH)
+        world.add(
+            side, RatingPublication.objects.get(street=street, month=RATING_MONTH)
+        )
+    for side in ("in", "sib", "far"):
+        rating = GridRating.objects.get(
+            grid=world.regions[side]["grid"], month=RATING_MONTH
+        )
+        world.add(side, rating)
+        appeal = world.add(
+            side,
+            rating_services.rating_appeal_file(
+                actor=world.actors[side]["staff"],
+                rating_id=rating.pk,
+                reason=marker(side, "appeal"),
+            ),
+            "appeal",
+        )
+        if side in ("in", "far"):
+            decision = world.add(
+                side,
+                rating_services.rating_appeal_decide(
+                    actor=far_staff if side == "far" else top_staff,
+                    appeal_id=appeal.pk,
+                    upheld=True,
+                    new_class="A",
+                    note=marker(side, "decision"),
+                ),
+                "decision",
+            )
+            world.add(side, decision.class_change)
+
+
 def build_world() -> World:
     world = World()
     _build_regions(world)
@@ -444,6 +498,7 @@ def build_world() -> World:
             rule_item=rule_item,
         )
         world.actors[side]["street_staff"] = street_staff
+    _build_ratings(world, top_staff=top_staff, far_staff=far_staff)
     # The audit entries the services wrote belong to the side of their record.
     for side in SIDES:
         for model, objs in list(world.objects[side].items()):

@@ -17,6 +17,7 @@ from grids.photos import Photo, photo_from_upload
 
 from ..choices import (
     HOTLINE_DEADLINE_CLASS,
+    ClosingLevel,
     DeadlineUnit,
     Source,
     Stage,
@@ -243,6 +244,32 @@ def holder_of(ticket: Ticket):
     if ticket.handling_department_id and ticket.handling_department.region_id:
         return ticket.handling_department.region
     return street_of(ticket.region)
+
+
+def closing_level(ticket: Ticket) -> str:
+    """Where the ticket was solved, read at 考单 from its handling unit and
+    handler ("小事不出网格、大事不出社区", seed 002): a community's ticket handled
+    by a grid worker closes in the grid, by the community's staff in the
+    community; a ticket reported up to a street (or a street's department)
+    closes at the street; a district's unit closes above it. The backfill
+    migration (tickets 0012) states the same rule in SQL."""
+    if ticket.handling_department_id:
+        region = ticket.handling_department.region
+        level = region.level if region is not None else RegionLevel.STREET
+    elif ticket.handling_region_id:
+        level = ticket.handling_region.level
+    else:
+        level = ticket.region.level
+    if level in (RegionLevel.GRID, RegionLevel.BUILDING):
+        return ClosingLevel.GRID
+    if level == RegionLevel.COMMUNITY:
+        handler = ticket.handler if ticket.handler_id else None
+        if handler is not None and handler.role == UserRole.GRID_WORKER:
+            return ClosingLevel.GRID
+        return ClosingLevel.COMMUNITY
+    if level in (RegionLevel.STREET, RegionLevel.AREA):
+        return ClosingLevel.STREET
+    return ClosingLevel.ABOVE
 
 
 def require_text(value: str, message) -> str:

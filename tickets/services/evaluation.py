@@ -38,6 +38,7 @@ from ..models import (
 )
 from .batches import in_locked_batches
 from .common import (
+    closing_level,
     handling_days,
     lock_ticket,
     move,
@@ -180,7 +181,10 @@ def _apply_verdict(
             working_days=handling_days(ticket),
         )
         ticket.evaluation_round = round_ + 1
-        ticket.save(update_fields=[*fields, "evaluation_round", "updated_at"])
+        ticket.rework_count += 1
+        ticket.save(
+            update_fields=[*fields, "evaluation_round", "rework_count", "updated_at"]
+        )
         record_event(
             ticket,
             action=Action.REWORK,
@@ -408,7 +412,8 @@ def ticket_assess(
         from_stage = ticket.stage
         fields = move(ticket, TRANSITIONS[Action.ASSESS][1], now=now, working_days=None)
         ticket.closed_at = now
-        ticket.save(update_fields=[*fields, "closed_at", "updated_at"])
+        ticket.closing_level = closing_level(ticket)
+        ticket.save(update_fields=[*fields, "closed_at", "closing_level", "updated_at"])
         record_event(
             ticket,
             action=Action.ASSESS,

@@ -153,6 +153,8 @@ def _dispatch(
     ticket.instructions = (instructions or "").strip()
     ticket.handler = None
     ticket.holder_region = holder_of(ticket)
+    if ticket.dispatched_at is None:
+        ticket.dispatched_at = now
     ticket.save(
         update_fields=[
             *fields,
@@ -161,6 +163,7 @@ def _dispatch(
             "instructions",
             "handler",
             "holder_region",
+            "dispatched_at",
             "updated_at",
         ]
     )
@@ -348,6 +351,7 @@ def ticket_accept(*, actor, ticket_id: int, handler, note: str = "") -> Ticket:
         permissions.require_action(actor, ticket, Action.ACCEPT)
         _check_handler(ticket, handler)
         from_stage = ticket.stage
+        accept_deadline = ticket.stage_deadline
         fields = move(
             ticket,
             TRANSITIONS[Action.ACCEPT][1],
@@ -355,6 +359,12 @@ def ticket_accept(*, actor, ticket_id: int, handler, note: str = "") -> Ticket:
             working_days=handling_days(ticket),
         )
         ticket.handler = handler
+        if ticket.accepted_at is None:
+            # The first round only: 及时签收 and the 做单 promise.
+            ticket.accepted_at = now
+            ticket.accepted_on_time = accept_deadline is None or now <= accept_deadline
+            ticket.handling_due_at = ticket.stage_deadline
+            fields += ["accepted_at", "accepted_on_time", "handling_due_at"]
         ticket.save(update_fields=[*fields, "handler", "updated_at"])
         record_event(
             ticket,
@@ -451,6 +461,8 @@ def ticket_handle(
         ticket.crux = (crux or "").strip()
         ticket.measures = (measures or "").strip()
         ticket.result = result
+        if ticket.handled_at is None:
+            ticket.handled_at = now
         ticket.save(
             update_fields=[
                 *fields,
@@ -458,6 +470,7 @@ def ticket_handle(
                 "crux",
                 "measures",
                 "result",
+                "handled_at",
                 "updated_at",
             ]
         )

@@ -1,0 +1,482 @@
+"""Writes of the rating: rule-set versions, the monthly ``rate_grids`` job, a
+street's publication, appeals and their decisions. Each is one transaction;
+the rating job takes a PostgreSQL advisory lock on its month, so two runs at
+once queue one behind the other and the second finds the first one's result.
+
+How a grid is rated (docs/domain-rules.md "Grid rating"):
+
+1. Its indicators of the month (``governance.indicators``, one query for all
+   grids).
+2. Small numbers are not punished: a ticket rate over fewer tickets than the
+   rule set's ``min_tickets`` is shrunk toward the street's pooled rate ``m``
+   (empirical Bayes with a prior worth ``k`` = ``smoothing_strength`` tickets):
+   ``(numerator + k·m) / (count + k)``; it is named in ``smoothed``. A street
+   with no ticket at all for that rate gives no prior: the rate stays empty.
+3. Score = 100 × Σ wᵢ·vᵢ / Σ wᵢ over the weighted indicators the grid has
+   (``vᵢ`` the rate, or 1 − rate for the rates where lower is better: rework,
+   escalation, report-up); no indicator at all: no score and no class.
+4. Class by thresholds (A at or above ``a_threshold``, C below
+   ``c_threshold``), or by quotas within the street: with ``n`` grids scored,
+   ``a = ⌊n·a_share/100⌋`` and ``c = ⌊n·c_share/100⌋``; a grid is A when the
+   grids scoring above it plus those tied with it (itself included) are at
+   most ``a``, C when the grids scoring below it plus those tied with it are at
+   most ``c``; otherwise B. Tied grids always share a class, and a tie that
+   straddles a quota's edge falls to B: a quota is never exceeded and nobody
+   is put in C by a tie. The rank is the competition rank (1 + the grids
+   scoring strictly higher).
+"""
+
+import datetime as dt
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids import permissions as grid_permissions
+from grids.audit import audit_record
+from grids.choices import AuditAction, RegionLevel
+from grids.cleaning import validated_save
+from grids.errors import Conflict, DomainError
+from grids.models import Region
+from tickets.places import region_map_sql
+
+from .indicators import RATES, TICKET_RATES, add_rates, indicators_for_nodes
+from .models import (
+    ClassMethod,
+    GridRating,
+    RatingAppeal,
+    RatingAppealDecision,
+    RatingClass,
+    RatingClassChange,
+    RatingPublication,
+    RatingRuleSet,
+    RatingState,
+)
+from .permissions import can_appeal, can_keep_rules, can_publish
+
+# pg_advisory_xact_lock(class, key): the class names the rating job.
+ADVISORY_LOCK_CLASS = 12012
+BULK_BATCH = 2000
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+
+RULE_FIELDS = (
+    "weights",
+    "method",
+    "a_share",
+    "c_share",
+    "a_threshold",
+    "c_threshold",
+    "min_tickets",
+    "smoothing_strength",
+    "ordinary_weight",
+    "survey_weight",
+    "note",
+)
+
+
+def month_of(value: dt.date) -> dt.date:
+    return value.replace(day=1)
+
+
+# --- rule sets -------------------------------------------------------------------
+
+
+def ruleset_save_version(*, actor, region: Region | None, **values) -> RatingRuleSet:
+    """Save a new version of ``region``'s rules (the previous versions stay, as
+    the ratings that used them point to them). Street staff for their street or
+    district; the shared rules (no region) only an administrator."""
+    grid_permissions.require(can_keep_rules(actor))
+    if region is None:
+        grid_permissions.require(actor.is_superuser)
+    else:
+        grid_permissions.require_in_scope(actor, region)
+        if region.level not in (RegionLevel.STREET, RegionLevel.DISTRICT):
+            raise DomainError(
+                _("Rules are kept for a street or a district."), code="invalid_region"
+            )
+    unknown = set(values) - set(RULE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown rule fields: {sorted(unknown)}")
+    with transaction.atomic():
+        # Versions of one area are numbered in order: lock the area's chain.
+        if region is not None:
+            Region.objects.select_for_update().filter(pk=region.pk).first()
+        latest = RatingRuleSet.objects.filter(region=region).aggregate(
+            v=Max("version")
+        )["v"]
+        rule_set = RatingRuleSet(
+            region=region, version=(latest or 0) + 1, created_by=actor, **values
+        )
+        validated_save(
+            rule_set,
+            conflict_message=_("Another version was saved at the same time."),
+        )
+        audit_record(actor=actor, instance=rule_set, action=AuditAction.CREATE)
+    return rule_set
+
+
+def _rule_sets_by_area() -> dict[int | None, RatingRuleSet]:
+    """The newest version of every area's rules (one query)."""
+    return {
+        rule_set.region_id: rule_set
+        for rule_set in RatingRuleSet.objects.order_by(
+            "region_id", "-version"
+        ).distinct("region_id")
+    }
+
+
+def _shared_rules_ensure() -> RatingRuleSet:
+    """The shared rules' first version, with the model's defaults, when no area
+    has rules yet (the job needs one; staff save the next versions)."""
+    rule_set, created = RatingRuleSet.objects.get_or_create(region=None, version=1)
+    if created:
+        audit_record(actor=None, instance=rule_set, action=AuditAction.CREATE)
+    return rule_set
+
+
+# --- the rating job --------------------------------------------------------------
+
+
+def _grids_with_areas(published: set[int]) -> list[dict]:
+    """Every active grid with its street and district (one query), less the
+    grids of streets that published the month."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            region_map_sql("r.level = 'grid' AND r.is_active")
+            + " ORDER BY street, region_id"
+        )
+        names = [c.name for c in cursor.description]
+        rows = [dict(zip(names, v, strict=True)) for v in cursor.fetchall()]
+    return [row for row in rows if row["street"] not in published]
+
+
+def _pooled_means(rows: list[dict]) -> dict[str, Decimal | None]:
+    """The street's pooled rate of each ticket indicator: Σ numerators / Σ
+    denominators over its grids (None when the street has no such ticket)."""
+    means = {}
+    for key in TICKET_RATES:
+        _high, numerator, denominator = RATES[key]
+        total = sum(row[denominator] for row in rows)
+        means[key] = (
+            Decimal(sum(row[numerator] for row in rows)) / Decimal(total)
+            if total
+            else None
+        )
+    return means
+
+
+def _smoothed_values(row, means, rule_set) -> tuple[dict, list[str]]:
+    values, smoothed = {}, []
+    strength = Decimal(rule_set.smoothing_strength)
+    for key, (_high, numerator, denominator) in RATES.items():
+        value = row[key]
+        count = row[denominator]
+        if key in TICKET_RATES and count < rule_set.min_tickets:
+            mean = means[key]
+            # No prior (the street has no such ticket) or no strength: a grid
+            # without tickets has no value; one with a few keeps its own.
+            if mean is not None and strength:
+                value = (Decimal(row[numerator]) + strength * mean) / (
+                    Decimal(count) + strength
+                )
+                smoothed.append(key)
+        values[key] = value
+    return values, sorted(smoothed)
+
+
+def _score(values: dict, weights: dict) -> Decimal | None:
+    total = weighted = Decimal(0)
+    for key, weight in weights.items():
+        value = values.get(key)
+        if value is None or not weight:
+            continue
+        weight = Decimal(str(weight))
+        higher_is_better = RATES[key][0]
+        weighted += weight * (value if higher_is_better else 1 - value)
+        total += weight
+    if not total:
+        return None
+    return (HUNDRED * weighted / total).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def classes_by_quota(scores: list[Decimal], a_share: int, c_share: int) -> list[str]:
+    """The class of each score by the street's quotas (ties share a class; a tie
+    across a quota's edge falls to B). See the module docstring."""
+    n = len(scores)
+    a_quota = n * a_share // 100
+    c_quota = n * c_share // 100
+    ordered = sorted(scores)
+    classes = []
+    for score in scores:
+        below = bisect_left(ordered, score)
+        not_above = bisect_right(ordered, score)
+        above, tied = n - not_above, not_above - below
+        if above + tied <= a_quota:
+            classes.append(RatingClass.A)
+        elif below + tied <= c_quota:
+            classes.append(RatingClass.C)
+        else:
+            classes.append(RatingClass.B)
+    return classes
+
+
+def _class_by_threshold(score: Decimal, rule_set: RatingRuleSet) -> str:
+    if score >= rule_set.a_threshold:
+        return RatingClass.A
+    if score < rule_set.c_threshold:
+        return RatingClass.C
+    return RatingClass.B
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _rate_street(rows, rule_set, *, month, street_id, now) -> list[GridRating]:
+    for row in rows:
+        add_rates(row, ordinary_weight=rule_set.ordinary_weight)
+    means = _pooled_means(rows)
+    scored = []
+    for row in rows:
+        values, smoothed = _smoothed_values(row, means, rule_set)
+        scored.append((row, values, smoothed, _score(values, rule_set.weights)))
+    scores = [score for *_rest, score in scored if score is not None]
+    ordered = sorted(scores)
+    if rule_set.method == ClassMethod.QUOTAS:
+        by_quota = dict(
+            zip(
+                scores,
+                classes_by_quota(scores, rule_set.a_share, rule_set.c_share),
+                strict=True,
+            )
+        )
+    ratings = []
+    for row, values, smoothed, score in scored:
+        if score is None:
+            rating_class, rank = "", None
+        else:
+            rank = 1 + len(ordered) - bisect_right(ordered, score)
+            rating_class = (
+                by_quota[score]
+                if rule_set.method == ClassMethod.QUOTAS
+                else _class_by_threshold(score, rule_set)
+            )
+        indicators = {key: _plain(values[key]) for key in RATES}
+        indicators["raw"] = {key: _plain(row[key]) for key in RATES}
+        indicators["counts"] = {
+            key: _plain(value)
+            for key, value in row.items()
+            if key not in RATES and key not in ("node_id", "level")
+        }
+        ratings.append(
+            GridRating(
+                grid_id=row["node_id"],
+                street_id=street_id,
+                month=month,
+                rule_set=rule_set,
+                rule_set_version=rule_set.version,
+                score=score,
+                computed_class=rating_class,
+                rating_class=rating_class,
+                rank_in_street=rank,
+                grids_in_street=len(scores),
+                indicators=indicators,
+                smoothed=smoothed,
+                is_smoothed=bool(smoothed),
+                state=RatingState.DRAFT,
+                computed_at=now,
+            )
+        )
+    return ratings
+
+
+def rate_grids(*, month: dt.date, actor=None) -> int:
+    """Rate every active grid for ``month`` (the monthly job, and the "re-run
+    month" button): replaces the month's draft ratings, leaves the streets that
+    published it alone; a month every street has published is frozen
+    (Conflict). Set-based: one query for the grids, one for the indicators, one
+    for the rule sets, a delete and batched inserts. Returns the grids rated."""
+    month = month_of(month)
+    if actor is not None:
+        grid_permissions.require(can_publish(actor))
+    now = timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [ADVISORY_LOCK_CLASS, month.year * 100 + month.month],
+            )
+        published = set(
+            RatingPublication.objects.filter(month=month).values_list(
+                "street_id", flat=True
+            )
+        )
+        grids = _grids_with_areas(published)
+        if published and not grids:
+            raise Conflict(
+                _("The ratings of %(month)s are published and frozen.")
+                % {"month": f"{month:%Y-%m}"},
+                code="published",
+            )
+        rule_sets = _rule_sets_by_area()
+        rows = indicators_for_nodes(
+            node_ids=[grid["region_id"] for grid in grids],
+            month=month,
+            level=RegionLevel.GRID,
+        )
+        areas = {grid["region_id"]: grid for grid in grids}
+        by_street = defaultdict(list)
+        for row in rows:
+            by_street[areas[row["node_id"]]["street"]].append(row)
+        ratings = []
+        for street_id, street_rows in by_street.items():
+            district_id = areas[street_rows[0]["node_id"]]["district"]
+            rule_set = (
+                rule_sets.get(street_id)
+                or rule_sets.get(district_id)
+                or rule_sets.get(None)
+            )
+            if rule_set is None:
+                rule_set = rule_sets[None] = _shared_rules_ensure()
+            ratings += _rate_street(
+                street_rows, rule_set, month=month, street_id=street_id, now=now
+            )
+        # One statement (the ORM's delete would load the rows to check their
+        # appeals; a draft has none, and the foreign keys refuse otherwise).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {GridRating._meta.db_table}"
+                " WHERE month = %s AND state = %s",
+                [month, RatingState.DRAFT],
+            )
+        # A grid of a published street keeps its row (ignore_conflicts).
+        GridRating.objects.bulk_create(
+            ratings, batch_size=BULK_BATCH, ignore_conflicts=True
+        )
+    return len(ratings)
+
+
+# --- publication and appeals -----------------------------------------------------
+
+
+def ratings_publish(*, actor, street: Region, month: dt.date) -> int:
+    """Publish a street's draft ratings of ``month`` (street staff): they are
+    frozen from then on. Returns the ratings published."""
+    month = month_of(month)
+    grid_permissions.require(can_publish(actor))
+    grid_permissions.require_in_scope(actor, street)
+    if street.level != RegionLevel.STREET:
+        raise DomainError(_("Ratings are published per street."), code="invalid")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [ADVISORY_LOCK_CLASS, month.year * 100 + month.month],
+            )
+        if RatingPublication.objects.filter(street=street, month=month).exists():
+            raise Conflict(_("This month is already published."), code="published")
+        drafts = GridRating.objects.filter(
+            street=street, month=month, state=RatingState.DRAFT
+        )
+        count = drafts.update(state=RatingState.PUBLISHED)
+        if not count:
+            raise Conflict(
+                _("There is no draft rating of this month to publish."),
+                code="nothing_to_publish",
+            )
+        RatingPublication.objects.create(
+            street=street, month=month, published_by=actor, published_at=timezone.now()
+        )
+    return count
+
+
+def _lock_rating(rating_id: int, actor) -> GridRating:
+    rating = (
+        GridRating.objects.select_for_update(of=("self",))
+        .select_related("grid")
+        .filter(pk=rating_id)
+        .first()
+    )
+    if rating is None:
+        grid_permissions.require_in_scope(actor, None)
+    grid_permissions.require_in_scope(actor, rating.grid)
+    return rating
+
+
+def rating_appeal_file(*, actor, rating_id: int, reason: str) -> RatingAppeal:
+    """申诉: community staff appeal a published class of a grid of theirs."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Give the reason for the appeal."), code="required")
+    grid_permissions.require(can_appeal(actor))
+    with transaction.atomic():
+        rating = _lock_rating(rating_id, actor)
+        if rating.state != RatingState.PUBLISHED:
+            raise Conflict(
+                _("Only a published rating can be appealed."), code="not_published"
+            )
+        if rating.appeals.filter(decision__isnull=True).exists():
+            raise Conflict(
+                _("An appeal of this rating is waiting for a decision."),
+                code="appeal_pending",
+            )
+        return RatingAppeal.objects.create(
+            rating=rating, reason=reason, filed_by=actor, filed_at=timezone.now()
+        )
+
+
+def rating_appeal_decide(
+    *, actor, appeal_id: int, upheld: bool, note: str, new_class: str = ""
+) -> RatingAppealDecision:
+    """The street decides an appeal: rejected, or upheld with the class it
+    gives; an upheld class is recorded as a class change (history), and the
+    rating's class in force follows it."""
+    note = (note or "").strip()
+    if not note:
+        raise DomainError(_("Give the grounds of the decision."), code="required")
+    grid_permissions.require(can_publish(actor))
+    with transaction.atomic():
+        appeal = RatingAppeal.objects.filter(pk=appeal_id).first()
+        if appeal is None:
+            grid_permissions.require_in_scope(actor, None)
+        rating = _lock_rating(appeal.rating_id, actor)
+        if RatingAppealDecision.objects.filter(appeal=appeal).exists():
+            raise Conflict(_("This appeal is already decided."), code="decided")
+        if upheld:
+            if new_class not in RatingClass.values:
+                raise DomainError(
+                    _("Choose the class the appeal gives."), code="invalid"
+                )
+            if new_class == rating.rating_class:
+                raise DomainError(
+                    _("The grid is already in this class."), code="invalid"
+                )
+        else:
+            new_class = ""
+        now = timezone.now()
+        decision = RatingAppealDecision.objects.create(
+            appeal=appeal,
+            upheld=upheld,
+            new_class=new_class,
+            note=note,
+            decided_by=actor,
+            decided_at=now,
+        )
+        if upheld:
+            RatingClassChange.objects.create(
+                rating=rating,
+                from_class=rating.rating_class,
+                to_class=new_class,
+                decision=decision,
+                at=now,
+            )
+            rating.rating_class = new_class
+            rating.save(update_fields=["rating_class"])
+    return decision
