@@ -26,7 +26,6 @@ from collections import Counter, defaultdict
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import (
     CharField,
     Count,
@@ -42,7 +41,6 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, JSONObject, RowNumber, Substr
-from django.db.models.sql import UpdateQuery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,7 +53,7 @@ from grids.notifications import notify_many
 from ..choices import ESCALATING_STAGES, Action, Stage
 from ..models import Ticket, TicketEvent
 from ..permissions import UNIT_ROLES
-from .batches import in_locked_batches
+from .batches import Insert, in_locked_batches, update_batch
 from .common import setting
 
 
@@ -197,51 +195,19 @@ def escalation_event(now: dt.datetime) -> dict[str, Expression]:
 def _escalate_batch(due, ids: list[int], run: EscalationRun) -> int:
     """One batch, its rows locked by the caller: move them up, log, count them
     into the run's digests and tell the nodes' staff. On PostgreSQL one
-    statement (``_BATCH_SQL``): the UPDATE, the INSERT of the events from its
-    RETURNING rows and, from the same rows, each node's count and its first
-    tickets (for the staff's bounded per-ticket messages); no Python object per
-    ticket. Elsewhere (SQLite, ``make run``) the same compiled pieces as three
-    statements. Then at most one read of the accounts (nodes not seen before in
-    the run) and at most one INSERT of messages."""
-    update_sql, update_params = _compiled_update(
-        due.filter(pk__in=ids), escalation_changes()
+    statement (``batches.update_batch``): the UPDATE, the INSERT of the events
+    from its RETURNING rows and, from the same rows, each node's count and its
+    first tickets (for the staff's bounded per-ticket messages); no Python
+    object per ticket. Then at most one read of the accounts (nodes not seen
+    before in the run) and at most one INSERT of messages."""
+    rows = update_batch(
+        due.filter(pk__in=ids),
+        escalation_changes(),
+        inserts=(Insert(TicketEvent, lambda: escalation_event(run.now)),),
+        summary=lambda updated: _summary(updated, max(1, run.ticket_notices)),
     )
-    per_node = max(1, run.ticket_notices)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The CTE named after the table shadows it in the statement's other
-            # parts, so the event and summary SELECTs compiled over
-            # ``tickets_ticket`` read the updated rows (RETURNING), not the
-            # table's snapshot from before the update.
-            updated = Ticket.objects.all()
-            insert_sql, insert_params = _compiled_event_insert(updated, run.now)
-            summary_sql, summary_params = _compiled(_summary(updated, per_node))
-            table = connection.ops.quote_name(Ticket._meta.db_table)
-            cursor.execute(
-                _BATCH_SQL.format(
-                    table=table,
-                    update=update_sql,
-                    insert=insert_sql,
-                    summary=summary_sql,
-                ),
-                (*update_params, *insert_params, *summary_params),
-            )
-        else:
-            pk = connection.ops.quote_name(Ticket._meta.pk.column)
-            cursor.execute(f"{update_sql} RETURNING {pk}", update_params)
-            updated = Ticket.objects.filter(pk__in=[pk for (pk,) in cursor.fetchall()])
-            cursor.execute(*_compiled_event_insert(updated, run.now))
-            cursor.execute(*_compiled(_summary(updated, per_node)))
-        columns = [column[0] for column in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     return _notify_escalations(rows, run)
 
-
-_BATCH_SQL = (
-    "WITH {table} AS ({update} RETURNING {table}.*), "
-    "escalation_events AS ({insert}) "
-    "{summary}"
-)
 
 _SUMMARY_FIELDS = (
     "pk",
@@ -270,38 +236,6 @@ def _summary(updated: QuerySet, per_node: int) -> QuerySet:
         .order_by("pk")
         .values(*_SUMMARY_FIELDS, "node_count", body=Substr("description", 1, 200))
     )
-
-
-def _compiled(queryset: QuerySet) -> tuple[str, tuple]:
-    return queryset.query.get_compiler(using=queryset.db).as_sql()
-
-
-def _compiled_update(queryset: QuerySet, changes: dict) -> tuple[str, tuple]:
-    """``queryset.update(**changes)`` as SQL, not run (what ``update()`` runs)."""
-    query = queryset.query.chain(UpdateQuery)
-    query.add_update_values(changes)
-    query.clear_select_clause()
-    return query.get_compiler(using=queryset.db).as_sql()
-
-
-def _compiled_event_insert(updated: QuerySet, now: dt.datetime) -> tuple[str, tuple]:
-    """``INSERT INTO tickets_ticketevent (…) SELECT …`` one event per row of
-    ``updated`` (``escalation_event``; the other columns their defaults)."""
-    event = escalation_event(now)
-    fields = [f for f in TicketEvent._meta.concrete_fields if not f.primary_key]
-    values = {
-        f"e_{field.attname}": event.get(
-            field.attname, Value(field.get_default(), output_field=field)
-        )
-        for field in fields
-    }
-    unknown = set(event) - {field.attname for field in fields}
-    assert not unknown, f"not columns of the event table: {unknown}"
-    select_sql, params = _compiled(updated.order_by("pk").values(**values))
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    table = quote(TicketEvent._meta.db_table)
-    return f"INSERT INTO {table} ({columns}) {select_sql}", params
 
 
 def _ticket_url(pk) -> str:
