@@ -53,8 +53,11 @@ def _level_nodes(pk, tree_id, lft, rght) -> tuple[tuple[str, int], ...]:
         cursor.execute(
             "SELECT a.level, a.id FROM grids_region a JOIN grids_region r"
             " ON a.tree_id = r.tree_id AND a.lft <= r.lft AND a.rght >= r.rght"
-            " WHERE r.id = %s AND a.level IN %s",
-            [pk, tuple(str(level) for level in SCOPE_LEVELS)],
+            # One placeholder per level: a tuple parameter is PostgreSQL's only.
+            " WHERE r.id = %s AND a.level IN ("
+            + ", ".join(["%s"] * len(SCOPE_LEVELS))
+            + ")",
+            [pk, *(str(level) for level in SCOPE_LEVELS)],
         )
         return tuple(cursor.fetchall())
 

@@ -281,3 +281,105 @@ def test_reminder_filter_has_a_partial_index_on_remind_at():
         )
     index = constraints["ticket_remind_at_open"]
     assert index["index"] and index["columns"] == ["remind_at"]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="one statement per batch is PostgreSQL's (SQLite runs three)",
+)
+def test_each_escalation_batch_is_a_lock_and_one_statement(tree, supervisor):
+    """A batch is its SELECT … FOR UPDATE SKIP LOCKED and one statement that
+    updates, logs and counts (``WITH … UPDATE … RETURNING … INSERT … SELECT``);
+    the accounts are read once per run for the nodes, the digest is one INSERT."""
+    _bulk_overdue(tree, 1000)
+    with CaptureQueriesContext(connection) as ctx:
+        escalated, run = tickets_escalate_overdue_run(batch_size=100)
+    assert (escalated, run.batches) == (1000, 10)
+    statements = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    locks = [
+        s
+        for s in statements
+        if s.endswith('FOR UPDATE OF "tickets_ticket" SKIP LOCKED')
+    ]
+    batches = [
+        s for s in statements if s.startswith('WITH "tickets_ticket" AS (UPDATE')
+    ]
+    assert (len(locks), len(batches)) == (10, 10)
+    assert all('INSERT INTO "tickets_ticketevent"' in s for s in batches)
+    others = [s for s in statements if s not in locks and s not in batches]
+    # The due ids' cursor, the accounts of the one node (read once per run, not
+    # per batch), the digest.
+    assert len(others) == 3, others
+    assert others[0].startswith("DECLARE")
+    assert others[1].startswith('SELECT "grids_user"')
+    assert others[2].startswith('INSERT INTO "grids_notification"')
+
+
+def test_escalation_events_are_written_by_the_database_as_before(lifecycle):
+    """The event row the batch's SQL writes: the stage, the deadline (also in
+    ``data`` as Python's isoformat, microseconds and all), the level and node."""
+    ticket = walk_to(Stage.DISPATCHED, **lifecycle)
+    deadline = timezone.now() - dt.timedelta(hours=1, microseconds=-123450)
+    Ticket.objects.filter(pk=ticket.pk).update(stage_deadline=deadline)
+    whole = walk_to(Stage.DISPATCHED, **lifecycle)
+    whole_deadline = deadline.replace(microsecond=0)
+    Ticket.objects.filter(pk=whole.pk).update(stage_deadline=whole_deadline)
+    now = timezone.now()
+    assert services.tickets_escalate_overdue(now=now) == 2
+    event = TicketEvent.objects.get(ticket=ticket, action=Action.ESCALATE)
+    assert (event.actor_id, event.actor_label, event.at) == (None, "system", now)
+    assert event.from_stage == event.to_stage == Stage.DISPATCHED
+    assert event.deadline == deadline and event.note == ""
+    assert event.data == {
+        "level": 1,
+        "to_region": lifecycle["tree"]["street"].pk,
+        "deadline": deadline.astimezone(dt.UTC).isoformat(),
+    }
+    whole_event = TicketEvent.objects.get(ticket=whole, action=Action.ESCALATE)
+    assert whole_event.data["deadline"] == whole_deadline.astimezone(dt.UTC).isoformat()
+    assert (
+        whole_event.data["deadline"].endswith(":00+00:00")
+        or "." not in (whole_event.data["deadline"])
+    )
+
+
+def test_escalation_changes_are_the_update_the_batch_runs(tree, supervisor):
+    """The SET list lives in ``escalation_changes``: every column it names is
+    in the batch's UPDATE (a column added there is written by the batch)."""
+    from tickets.services.escalation import escalation_changes
+
+    _bulk_overdue(tree, 3)
+    with CaptureQueriesContext(connection) as ctx:
+        assert services.tickets_escalate_overdue() == 3
+    (update,) = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith(("UPDATE", 'WITH "tickets_ticket" AS (UPDATE'))
+    ]
+    set_list = update.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
+    for field in escalation_changes():
+        column = Ticket._meta.get_field(field.removesuffix("_id")).column
+        assert f'"{column}" =' in set_list
+
+
+def test_staff_told_of_each_ticket_up_to_the_bound_across_batches(
+    settings, tree, street_staff
+):
+    """The per-ticket messages are bounded per run, not per batch: 3 and 3 in
+    two batches with a bound of 4 tell of 4 tickets, then the digest."""
+    settings.TICKETS_ESCALATION_TICKET_NOTICES = 4
+    _bulk_overdue(tree, 6)
+    assert services.tickets_escalate_overdue(batch_size=3) == 6
+    told = Notification.objects.filter(
+        recipient=street_staff, dedupe_key__contains=":escalation:"
+    )
+    # Four different tickets (the first batch's three, one of the second's).
+    assert told.count() == len(set(told.values_list("dedupe_key", flat=True))) == 4
+    digest = Notification.objects.get(
+        recipient=street_staff, dedupe_key__startswith="escalation:digest:"
+    )
+    assert "6" in digest.title

@@ -26,8 +26,21 @@ from collections import Counter, defaultdict
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    CharField,
+    Count,
+    DateTimeField,
+    Expression,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, JSONObject, RowNumber, Substr
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,7 +53,7 @@ from grids.notifications import notify_many
 from ..choices import ESCALATING_STAGES, Action, Stage
 from ..models import Ticket, TicketEvent
 from ..permissions import UNIT_ROLES
-from .batches import in_locked_batches
+from .batches import Insert, in_locked_batches, update_batch
 from .common import setting
 
 
@@ -64,6 +77,7 @@ class EscalationRun:
         self.digest_for = defaultdict(set)  # account id -> nodes in its digest
         self.staff_told = Counter()  # staff account id -> per-ticket messages
         self.staff_untold = set()  # staff who were not told of every ticket
+        self.recipients = {}  # node id -> NodeRecipients, read once per run
 
     def dedupe_key(self) -> str:
         return f"escalation:digest:{self.now.isoformat()}"
@@ -93,8 +107,18 @@ def tickets_escalate_overdue_run(
     return escalated, run
 
 
-def _escalate_batch(due, ids: list[int], run: EscalationRun) -> int:
-    """One batch, its rows locked by the caller: move them up, log, notify."""
+# --- The rule, stated once --------------------------------------------------
+# ``_due_for_escalation`` (which tickets), ``escalation_changes`` (what the
+# UPDATE sets) and ``escalation_event`` (the event row per ticket) are Django
+# expressions compiled into the batch's SQL on every database; there is no
+# second, hand-written copy of them.
+
+
+def escalation_changes() -> dict[str, Expression]:
+    """The escalation UPDATE's SET list: column -> new value, as expressions
+    over the ticket's row before the update. A column an escalation must also
+    set is one more entry here (keep the written columns out of every index,
+    so that the UPDATE stays HOT: docs/architecture.md, "Ticket indexes")."""
     # One level up from where it waits: the node it was escalated to before,
     # else where it is held (the triage centre's street before dispatch, the
     # handling unit after), else its place. The root stays the root.
@@ -111,49 +135,107 @@ def _escalate_batch(due, ids: list[int], run: EscalationRun) -> int:
             )
         ).values("parent_id")[:1]
     )
-    due.filter(pk__in=ids).update(
-        escalation_level=F("escalation_level") + 1,
-        escalated_for_deadline=F("stage_deadline"),
-        escalated_to_id=Coalesce(parent, current),
-    )
-    rows = list(
-        Ticket.objects.filter(pk__in=ids, escalated_for_deadline__isnull=False)
-        .filter(escalated_for_deadline=F("stage_deadline"))
-        .values(
-            "pk",
-            "number",
-            "stage",
-            "stage_deadline",
-            "escalation_level",
-            "escalated_to_id",
-            "escalated_to__name",
-            "escalated_to__tree_id",
-            "escalated_to__lft",
-            "escalated_to__rght",
-            "description",
+    return {
+        "escalation_level": F("escalation_level") + 1,
+        "escalated_for_deadline": F("stage_deadline"),
+        "escalated_to_id": Coalesce(parent, current),
+    }
+
+
+class IsoUtc(Func):
+    """A UTC timestamp as Python's ``datetime.isoformat()`` writes it
+    (``2026-11-18T07:00:00+00:00``, microseconds only when there are any), so
+    that an event's ``data`` reads the same whichever database wrote it."""
+
+    output_field = CharField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        # SQLite keeps a UTC timestamp as "YYYY-MM-DD HH:MM:SS[.ffffff]".
+        return super().as_sql(
+            compiler,
+            connection,
+            template="(REPLACE(%(expressions)s, ' ', 'T') || '+00:00')",
+            **extra_context,
         )
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = (
+            "(TO_CHAR(%(expressions)s AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+            "MOD(EXTRACT(MICROSECONDS FROM %(expressions)s)::int, 1000000) = 0 "
+            "THEN '' ELSE TO_CHAR(%(expressions)s AT TIME ZONE 'UTC', '.US') "
+            "END || '+00:00')"
+        )
+        sql, params = compiler.compile(self.source_expressions[0])
+        return template % {"expressions": sql}, params * 3
+
+
+def escalation_event(now: dt.datetime) -> dict[str, Expression]:
+    """The event row of one escalation: event column -> expression over the
+    ticket's row after the update. Columns not named take their default."""
+    return {
+        "ticket_id": F("pk"),
+        "action": Value(Action.ESCALATE),
+        "actor_label": Value("system"),
+        "at": Value(now, output_field=DateTimeField()),
+        "from_stage": F("stage"),
+        "to_stage": F("stage"),
+        "deadline": F("stage_deadline"),
+        "data": JSONObject(
+            level=F("escalation_level"),
+            to_region=F("escalated_to_id"),
+            deadline=IsoUtc("stage_deadline"),
+        ),
+    }
+
+
+# --- One batch as set-based SQL ----------------------------------------------
+
+
+def _escalate_batch(due, ids: list[int], run: EscalationRun) -> int:
+    """One batch, its rows locked by the caller: move them up, log, count them
+    into the run's digests and tell the nodes' staff. On PostgreSQL one
+    statement (``batches.update_batch``): the UPDATE, the INSERT of the events
+    from its RETURNING rows and, from the same rows, each node's count and its
+    first tickets (for the staff's bounded per-ticket messages); no Python
+    object per ticket. Then at most one read of the accounts (nodes not seen
+    before in the run) and at most one INSERT of messages."""
+    rows = update_batch(
+        due.filter(pk__in=ids),
+        escalation_changes(),
+        inserts=(Insert(TicketEvent, lambda: escalation_event(run.now)),),
+        summary=lambda updated: _summary(updated, max(1, run.ticket_notices)),
     )
-    TicketEvent.objects.bulk_create(
-        [
-            TicketEvent(
-                ticket_id=row["pk"],
-                action=Action.ESCALATE,
-                actor_label="system",
-                at=run.now,
-                from_stage=row["stage"],
-                to_stage=row["stage"],
-                deadline=row["stage_deadline"],
-                data={
-                    "level": row["escalation_level"],
-                    "to_region": row["escalated_to_id"],
-                    "deadline": row["stage_deadline"].isoformat(),
-                },
-            )
-            for row in rows
-        ]
+    return _notify_escalations(rows, run)
+
+
+_SUMMARY_FIELDS = (
+    "pk",
+    "number",
+    "stage",
+    "escalation_level",
+    "escalated_to_id",
+    "escalated_to__name",
+    "escalated_to__tree_id",
+    "escalated_to__lft",
+    "escalated_to__rght",
+)
+
+
+def _summary(updated: QuerySet, per_node: int) -> QuerySet:
+    """Per node the batch escalated to: how many (``node_count``, on each row)
+    and its first ``per_node`` tickets by id, the ones its staff may be told of
+    one by one."""
+    by_node = {"partition_by": F("escalated_to_id")}
+    return (
+        updated.annotate(
+            node_rank=Window(RowNumber(), order_by=F("pk").asc(), **by_node),
+            node_count=Window(Count("pk"), **by_node),
+        )
+        .filter(node_rank__lte=per_node)
+        .order_by("pk")
+        .values(*_SUMMARY_FIELDS, "node_count", body=Substr("description", 1, 200))
     )
-    _notify_escalations(rows, run)
-    return len(rows)
 
 
 def _ticket_url(pk) -> str:
@@ -225,19 +307,36 @@ def _escalation_recipients(rows) -> dict[int, NodeRecipients]:
     return recipients
 
 
-def _notify_escalations(rows, run: EscalationRun) -> None:
-    """Count the batch into the run's digests; tell the node's staff of each
-    ticket while they have had fewer than ``run.ticket_notices`` this run. One
-    read of the accounts, at most one INSERT of the messages."""
-    recipients = _escalation_recipients(rows)
+def _notify_escalations(rows, run: EscalationRun) -> int:
+    """Count the batch into the run's digests (``rows``: the batch's summary,
+    each row with its node's ``node_count``); tell the node's staff of each
+    ticket while they have had fewer than ``run.ticket_notices`` this run.
+    Returns how many the batch escalated. At most one read of the accounts (the
+    nodes not seen before in this run), at most one INSERT of the messages."""
+    new_nodes = [
+        row
+        for row in rows
+        if row["escalated_to_id"] is not None
+        and row["escalated_to_id"] not in run.recipients
+    ]
+    run.recipients.update(_escalation_recipients(new_nodes))
+    escalated = 0
+    counted = set()  # nodes whose count is taken (from their first row)
     messages = []
     for row in rows:
         node_id = row["escalated_to_id"]
-        node = recipients.get(node_id)
+        node = run.recipients.get(node_id)
+        if node_id not in counted:
+            counted.add(node_id)
+            escalated += row["node_count"]
+            if node is not None:
+                run.per_node[node_id] += row["node_count"]
+                run.node_names[node_id] = row["escalated_to__name"]
+                if row["node_count"] > run.ticket_notices:
+                    # Tickets past the rows read: no staff is told of them.
+                    run.staff_untold.update(node.staff)
         if node is None:
             continue
-        run.per_node[node_id] += 1
-        run.node_names[node_id] = row["escalated_to__name"]
         for pk in node.supervisors:
             run.digest_for[pk].add(node_id)
         told = []
@@ -261,7 +360,7 @@ def _notify_escalations(rows, run: EscalationRun) -> None:
                         "stage": Stage(row["stage"]).label,
                         "node": row["escalated_to__name"],
                     },
-                    "body": row["description"][:200],
+                    "body": row["body"],
                     "url": _ticket_url(row["pk"]),
                     "dedupe_key": (
                         f"ticket:{row['pk']}:escalation:{row['escalation_level']}"
@@ -270,6 +369,7 @@ def _notify_escalations(rows, run: EscalationRun) -> None:
             )
     if messages:
         notify_many(messages)
+    return escalated
 
 
 def escalated_list_url() -> str:
