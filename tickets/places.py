@@ -120,7 +120,7 @@ def refresh_scope_columns_sql(ticket_condition: str, map_table: str = "") -> str
         )
         with_map, table = f"WITH m AS MATERIALIZED ({region_map_sql(regions)}) ", "m"
     return (
-        f"{with_map}UPDATE tickets_ticket t SET {place}, {unit}"
+        f"{with_map}UPDATE tickets_ticket AS t SET {place}, {unit}"
         f" FROM tickets_ticket t2 JOIN {table} p ON p.region_id = t2.region_id"
         f" LEFT JOIN {table} u ON u.region_id = t2.handling_region_id"
         f" WHERE t2.id = t.id AND ({ticket_condition.format(t='t2')})"

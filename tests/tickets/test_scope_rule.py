@@ -14,7 +14,7 @@ from grids.models import Region
 from tests.grids.factories import UserFactory
 from tests.tickets.factories import DepartmentFactory, TicketFactory
 from tickets.models import Ticket
-from tickets.places import level_nodes
+from tickets.places import forget_cached_places, level_nodes
 from tickets.querysets import ticket_scope_mptt_q, ticket_scope_q
 
 ROLES = [
@@ -109,6 +109,9 @@ def test_the_column_rule_selects_what_the_mptt_rule_selects(
     nodes, tickets, users, move
 ):
     at = dt.datetime(2026, 5, 6, 10, tzinfo=dt.UTC)
+    # Each example's rows are rolled back; SQLite then hands out the same ids and
+    # tree positions again, so a node of the last example must not be remembered.
+    forget_cached_places()
     with transaction.atomic():
         made = _build_tree(nodes)
         departments = [DepartmentFactory(name=f"d{i}-{made[0].pk}") for i in range(2)]
