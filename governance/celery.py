@@ -26,10 +26,15 @@ app.autodiscover_tasks()
 
 
 @signals.setup_logging.connect
-def log_through_django_settings(**kwargs):
+def log_through_django_settings(loglevel=None, **kwargs):
     """Configure logging from ``settings.LOGGING`` (as ``django.setup()`` does);
-    Celery's own handler setup is skipped because this receiver exists."""
+    Celery's own handler setup is skipped because this receiver exists. The
+    command's ``--loglevel`` still sets how much Celery's own loggers say."""
+    import logging
+
     from django.conf import settings
     from django.utils.log import configure_logging
 
     configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    if loglevel:
+        logging.getLogger("celery").setLevel(loglevel)

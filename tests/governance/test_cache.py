@@ -1,5 +1,7 @@
 """The Redis cache degrades to "missing" while Redis is unreachable."""
 
+import logging
+
 import pytest
 from django.core.cache.backends.redis import RedisCache
 
@@ -16,6 +18,9 @@ def _unreachable_cache():
 
 
 def test_reads_miss_and_writes_are_dropped_while_redis_is_down(caplog):
+    # LOGGING may stop "governance" from propagating to the root logger, where
+    # caplog listens: listen on the module's logger itself.
+    logging.getLogger("governance.cache").addHandler(caplog.handler)
     cache = _unreachable_cache()
     assert cache.get("k") is None
     assert cache.get("k", "fallback") == "fallback"
@@ -27,6 +32,7 @@ def test_reads_miss_and_writes_are_dropped_while_redis_is_down(caplog):
     with pytest.raises(ValueError):
         cache.incr("k")
     assert "Cache unreachable" in caplog.text
+    logging.getLogger("governance.cache").removeHandler(caplog.handler)
 
 
 def test_django_s_own_backend_would_fail_the_page():

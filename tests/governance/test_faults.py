@@ -70,7 +70,7 @@ def test_a_connection_killed_in_the_middle_of_a_request_gets_a_clean_503(
 
     client.force_login(street_staff)
     client.raise_request_exception = False
-    unread_for = notifications.unread_for
+    unread_count = notifications.unread_count
     killed = []
 
     def terminate_then_read(user):
@@ -83,9 +83,11 @@ def test_a_connection_killed_in_the_middle_of_a_request_gets_a_clean_503(
                 killed.append(cursor.fetchone()[0])
         finally:
             other.close()
-        return unread_for(user)
+        return unread_count(user)
 
-    monkeypatch.setattr("governance.context_processors.unread_for", terminate_then_read)
+    monkeypatch.setattr(
+        "governance.context_processors.unread_count", terminate_then_read
+    )
     response = client.get("/admin/")
     connection.close()
     assert killed == [True]

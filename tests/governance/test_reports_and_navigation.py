@@ -52,7 +52,10 @@ def test_the_phone_menu_lists_the_reports_a_grid_worker_may_open(
     client, grid_worker, tree
 ):
     client.force_login(grid_worker)
-    body = client.get(reverse("home")).content.decode()
+    # "/" sends a grid worker to the phone app, whose home links its reports page.
+    home = client.get(reverse("home"), follow=True)
+    assert reverse("m:reports") in home.content.decode()
+    body = client.get(reverse("m:reports")).content.decode()
     assert "报表" in body
     for name in REPORT_PAGES:
         assert reverse(name) in body

@@ -56,19 +56,22 @@ def test_dataset_counts_and_reuse(db):
     assert users["supervisor"].region_id == again.districts[0]
 
 
-def test_the_python_path_writes_the_same_residents(db):
-    """The path taken when a resident column is not stored as its value
-    (encrypted, hashed): the same rows through each field's own conversion."""
+def test_residents_are_written_encrypted_through_their_fields(db):
+    """Residents' ID numbers and phones are encrypted at rest (grids/pii.py), so
+    the generator writes them through each field's own conversion: distinct
+    18-character numbers, their keyed hash filled, no plaintext in the table."""
+    from grids.pii import blind_index
+
     generate.build_regions(grids=2)
-    generate.build_households(per_grid=30, method="sql")
-    by_sql = list(
-        Resident.objects.order_by("household_id", "name").values_list(*RESIDENT)
-    )
-    Resident.objects.all().delete()
-    # No new households; residents for the 60 there (sizes 1–5, 20 per 6).
-    assert generate.build_households(per_grid=0, method="python") == (0, 200)
-    by_python = list(
-        Resident.objects.order_by("household_id", "name").values_list(*RESIDENT)
-    )
-    assert len(by_sql) == 200
-    assert by_python == by_sql
+    assert generate.build_households(per_grid=30) == (60, 200)
+    residents = list(Resident.objects.values_list(*RESIDENT, "id_number_hash"))
+    assert len(residents) == 200
+    assert len({row[2] for row in residents}) == 200
+    for row in residents:
+        assert len(row[2]) == 18
+        assert row[-1] == blind_index(row[2])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id_number, phone FROM grids_resident")
+        stored = cursor.fetchall()
+    plain = {(row[2], row[5]) for row in residents}
+    assert not plain & set(stored)

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import NoReverseMatch, reverse
 
+from governance.models import GridRating
 from grids.admin_mixins import OUTSIDE_YOUR_AREA
 from grids.choices import UserRole
 from grids.models import GridWorker, Household, Region, Resident, User
@@ -54,6 +55,18 @@ def _outside_member(other):
     return PartyMemberFactory(organisation=org, name=f"{MARK}党员")
 
 
+def _outside_rating(other):
+    """A grid's monthly rating (月评比) in the other district, named by its grid."""
+    import datetime as dt
+
+    from governance import services as rating_services
+
+    grid = _outside_region(other)
+    month = dt.date(2026, 5, 1)
+    rating_services.rate_grids(month=month)
+    return GridRating.objects.get(grid=grid, month=month)
+
+
 # One object from another district per related model. A new raw-id or
 # autocomplete field to a model missing here fails the walk until one is added.
 OUTSIDE = {
@@ -68,6 +81,7 @@ OUTSIDE = {
     Registration: lambda other: RegistrationFactory(
         member=_outside_member(other), community=other["communities"][0]
     ),
+    GridRating: _outside_rating,
     # Accounts (e.g. the owner of a TOTP device in django-otp's admin).
     User: lambda other: UserFactory(
         role=UserRole.STREET_STAFF,

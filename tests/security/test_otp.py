@@ -105,7 +105,8 @@ def test_phone_accounts_are_never_asked(client, tree, settings):
         role=UserRole.GRID_WORKER, region=tree["grids"][0], is_staff=False
     )
     _log_in(client, worker)
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("home"), follow=True).redirect_chain == [("/m/", 302)]
+    assert client.get(reverse("m:home")).status_code == 200
     assert client.get(reverse("otp_setup")).status_code == 403
 
 
