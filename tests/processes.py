@@ -79,3 +79,23 @@ def running(args, *, env, ready_text: str, timeout: float = 60):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def solo_worker_args(queue: str, *extra: str) -> list[str]:
+    """A one-process Celery worker consuming only ``queue`` (a queue name of the
+    test's own, so no other worker takes its tasks), quiet on the control bus."""
+    return [
+        str(BIN / "celery"),
+        "-A",
+        "governance",
+        "worker",
+        "-P",
+        "solo",
+        "-Q",
+        queue,
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel=INFO",
+        *extra,
+    ]

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.processes import BIN, free_port, process_env, running
+from tests.processes import BIN, free_port, process_env, running, solo_worker_args
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -305,20 +305,7 @@ def test_a_whole_worker_killed_mid_escalation_leaves_the_task_to_the_next_worker
         CELERY_TASK_SOFT_TIME_LIMIT="6",
         CELERY_TASK_TIME_LIMIT="7",
     )
-    args = [
-        str(BIN / "celery"),
-        "-A",
-        "governance",
-        "worker",
-        "-P",
-        "solo",
-        "-Q",
-        queue,
-        "--without-heartbeat",
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel=INFO",
-    ]
+    args = solo_worker_args(queue)
     escalated = Ticket.objects.filter(escalation_level__gt=0)
     with running(args, env=env, ready_text="ready.") as (worker, _log):
         _redis_client(os.environ["REDIS_URL"], results=False).send_task(
@@ -535,20 +522,7 @@ def test_jobs_wait_out_a_redis_outage_and_nothing_is_lost(tmp_path, tree, own_re
     start()
     queue = f"faults-{os.getpid()}-{time.monotonic_ns()}"
     env = process_env(GRIDWORK_VAR_DIR=str(tmp_path), REDIS_URL=url)
-    args = [
-        str(BIN / "celery"),
-        "-A",
-        "governance",
-        "worker",
-        "-P",
-        "solo",
-        "-Q",
-        queue,
-        "--without-heartbeat",
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel=INFO",
-    ]
+    args = solo_worker_args(queue)
     with running(args, env=env, ready_text="ready.") as (worker, log_path):
         stop()
         _wait_for(

@@ -9,7 +9,7 @@ from celery import Celery
 
 from grids.models import Region
 from tests.grids.factories import HouseholdFactory, make_tree
-from tests.processes import BIN, free_port, process_env, running
+from tests.processes import BIN, free_port, process_env, running, solo_worker_args
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,20 +47,7 @@ def _run_task_through_worker(tmp_path, broker_env: dict):
     HouseholdFactory(region=tree["grids"][0])
     env = process_env(GRIDWORK_VAR_DIR=str(tmp_path), **broker_env)
     queue = f"test-{os.getpid()}"
-    args = [
-        str(BIN / "celery"),
-        "-A",
-        "governance",
-        "worker",
-        "-P",
-        "solo",
-        "-Q",
-        queue,
-        "--without-heartbeat",
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel=INFO",
-    ]
+    args = solo_worker_args(queue)
     with running(args, env=env, ready_text="ready."):
         # A client configured exactly as the worker is, from the same settings.
         client = Celery("gridwork-test-client")

@@ -13,7 +13,7 @@ from grids.choices import DataJobState, UserRole
 from grids.models import DataJob, Household
 from tests.grids.factories import UserFactory, make_tree
 from tests.grids.test_datajobs import _code, _households_csv
-from tests.processes import BIN, process_env, running
+from tests.processes import process_env, running, solo_worker_args
 
 
 @pytest.mark.celery_worker
@@ -46,20 +46,7 @@ def test_an_import_job_runs_on_a_real_worker(settings, tmp_path, monkeypatch):
         DATA_JOBS_DIR=str(settings.DATA_JOBS_DIR),
         REDIS_URL=os.environ["REDIS_URL"],
     )
-    args = [
-        str(BIN / "celery"),
-        "-A",
-        "governance",
-        "worker",
-        "-P",
-        "solo",
-        "-Q",
-        queue,
-        "--without-heartbeat",
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel=INFO",
-    ]
+    args = solo_worker_args(queue)
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
