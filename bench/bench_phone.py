@@ -16,7 +16,9 @@ manifest, as ``deploy/nginx.conf`` and whitenoise's pre-compressed files do);
 photos are not counted.
 """
 
+import base64
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -31,8 +33,15 @@ os.environ.setdefault(
     "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gridwork_bench_phone"
 )
 os.environ.setdefault("BENCH_DISTRICTS", "10")
-# The Lighthouse server checks the session made here: one secret for both.
+# The Lighthouse server checks the session made here: one secret for both, and
+# one pair of personal-data keys (the server runs with DEBUG off, which refuses
+# the development keys).
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-" + "x" * 40)
+os.environ.setdefault(
+    "PII_ENCRYPTION_KEYS",
+    base64.urlsafe_b64encode(hashlib.sha256(b"bench-only-pii").digest()).decode(),
+)
+os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-" + "x" * 40)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _setup
