@@ -108,10 +108,45 @@ def reencrypt_rows(
     """
     names = list(fields)
     hashes = [h for h in fields.values() if h]
-    raw_columns = {
-        f"_raw_{name}": Cast(name, output_field=TextField()) for name in names
-    }
     counts = {"checked": 0, "rewritten": 0}
+
+    def rewrite(rows):
+        changed = []
+        for row in rows:
+            values, stale = {}, False
+            for name, hash_name in fields.items():
+                raw = row[f"_raw_{name}"]
+                plain = _plaintext(raw, pk=row["pk"], allow_plaintext=allow_plaintext)
+                values[name] = plain
+                stale = stale or (bool(raw) and not is_current(raw))
+                if hash_name:
+                    values[hash_name] = blind_index(plain or "")
+                    stale = stale or row[hash_name] != values[hash_name]
+            if stale:
+                changed.append((row["pk"], values))
+        if changed:
+            _write_rows(model, changed, [*names, *hashes])
+        counts["checked"] += len(rows)
+        counts["rewritten"] += len(changed)
+
+    _each_locked_chunk(
+        model,
+        names,
+        hashes,
+        chunk_size=chunk_size,
+        handle=rewrite,
+        committed=(lambda: progress(counts)) if progress is not None else None,
+    )
+    return counts
+
+
+def _each_locked_chunk(model, names, extra=(), *, chunk_size, handle, committed=None):
+    """Walk ``model``'s rows in primary-key order, ``chunk_size`` at a time, each
+    chunk locked in its own transaction: ``handle(rows)`` runs inside it with
+    ``pk``, the stored text of each of ``names`` as ``_raw_<name>`` (below the
+    fields' decryption) and the values of ``extra``; ``committed()`` after the
+    chunk's commit (so a run stopped there keeps the chunks done)."""
+    raw_columns = {f"_raw_{n}": Cast(n, output_field=TextField()) for n in names}
     last_pk = 0
     while True:
         with transaction.atomic():
@@ -120,33 +155,14 @@ def reencrypt_rows(
                 .filter(pk__gt=last_pk)
                 .order_by("pk")
                 .annotate(**raw_columns)
-                .values("pk", *raw_columns, *hashes)[:chunk_size]
+                .values("pk", *raw_columns, *extra)[:chunk_size]
             )
             if not rows:
-                break
-            changed = []
-            for row in rows:
-                values, stale = {}, False
-                for name, hash_name in fields.items():
-                    raw = row[f"_raw_{name}"]
-                    plain = _plaintext(
-                        raw, pk=row["pk"], allow_plaintext=allow_plaintext
-                    )
-                    values[name] = plain
-                    stale = stale or (bool(raw) and not is_current(raw))
-                    if hash_name:
-                        values[hash_name] = blind_index(plain or "")
-                        stale = stale or row[hash_name] != values[hash_name]
-                if stale:
-                    changed.append((row["pk"], values))
-            if changed:
-                _write_rows(model, changed, [*names, *hashes])
-            counts["checked"] += len(rows)
-            counts["rewritten"] += len(changed)
+                return
+            handle(rows)
             last_pk = rows[-1]["pk"]
-        if progress is not None:
-            progress(counts)
-    return counts
+        if committed is not None:
+            committed()
 
 
 def _write_rows(model, changed, names) -> None:
@@ -190,29 +206,21 @@ def decrypt_rows_in_place(model, *, fields, chunk_size: int = 500) -> None:
     from django.db import connection
 
     table = connection.ops.quote_name(model._meta.db_table)
-    raw_columns = {f"_raw_{n}": Cast(n, output_field=TextField()) for n in fields}
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            rows = list(
-                model._base_manager.select_for_update()
-                .filter(pk__gt=last_pk)
-                .order_by("pk")
-                .annotate(**raw_columns)
-                .values("pk", *raw_columns)[:chunk_size]
-            )
-            if not rows:
-                break
-            with connection.cursor() as cursor:
-                for row in rows:
-                    for name in fields:
-                        raw = row[f"_raw_{name}"]
-                        if raw and raw.startswith(TOKEN_PREFIX):
-                            column = connection.ops.quote_name(
-                                model._meta.get_field(name).column
-                            )
-                            cursor.execute(
-                                f"UPDATE {table} SET {column} = %s WHERE id = %s",
-                                [decrypt(raw), row["pk"]],
-                            )
-            last_pk = rows[-1]["pk"]
+
+    def decrypt_in_place(rows):
+        with connection.cursor() as cursor:
+            for row in rows:
+                for name in fields:
+                    raw = row[f"_raw_{name}"]
+                    if raw and raw.startswith(TOKEN_PREFIX):
+                        column = connection.ops.quote_name(
+                            model._meta.get_field(name).column
+                        )
+                        cursor.execute(
+                            f"UPDATE {table} SET {column} = %s WHERE id = %s",
+                            [decrypt(raw), row["pk"]],
+                        )
+
+    _each_locked_chunk(
+        model, list(fields), chunk_size=chunk_size, handle=decrypt_in_place
+    )
