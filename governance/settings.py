@@ -355,9 +355,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "grids.api.pagination.StableCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every error as {"code", "message", "extra"} with a 4xx status.
+    "EXCEPTION_HANDLER": "grids.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Gridwork API", "VERSION": "0.1.0"}
 

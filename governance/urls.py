@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/otp/verify/", views_otp.otp_verify, name="otp_verify"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("governance.api_urls")),
     # The grid workers' phone app: the shell here, each app's pages under it.
     path("m/", include("governance.phone_urls")),
     path("tickets/", include("tickets.urls")),

@@ -1,0 +1,11 @@
+"""``/api/v1/``: each app's API routes, mounted here (apps never import
+governance). The OpenAPI schema and its docs live at ``/api/schema/`` and
+``/api/docs/`` (root urls)."""
+
+from django.urls import include, path  # noqa: F401  (apps add their lines)
+
+app_name = "api"
+
+urlpatterns = [
+    # path("", include("grids.api_urls")),  # one line per app with an API
+]
