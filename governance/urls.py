@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import media, views, views_otp
 
@@ -18,6 +19,13 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("governance.api_urls")),
+    # The OpenAPI 3 document and its browsable docs (docs/api.md).
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
     # The grid workers' phone app: the shell here, each app's pages under it.
     path("m/", include("governance.phone_urls")),
     path("tickets/", include("tickets.urls")),
