@@ -103,7 +103,7 @@ def api_token_revoke(*, actor, token_id: int) -> ApiToken:
     """Revoke a token for good. Revoking a revoked token changes nothing."""
     with transaction.atomic():
         token = (
-            ApiToken.objects.select_for_update()
+            ApiToken.objects.select_for_update(of=("self",))
             .select_related("user__region")
             .filter(pk=token_id)
             .first()
