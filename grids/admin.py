@@ -1170,10 +1170,11 @@ class ApiTokenForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["expires_at"].required = False
-        self.fields["expires_at"].help_text = _(
-            "Empty: the default validity from today (API_TOKEN_DEFAULT_DAYS)."
-        )
+        if "expires_at" in self.fields:  # the add form (a token is never edited)
+            self.fields["expires_at"].required = False
+            self.fields["expires_at"].help_text = _(
+                "Empty: the default validity from today (API_TOKEN_DEFAULT_DAYS)."
+            )
 
 
 @admin.register(ApiToken)
