@@ -234,6 +234,7 @@ class TicketViewSet(
 ):
     """Tickets in the caller's area (and those handed to them)."""
 
+    queryset = Ticket.objects.none()  # the model; rows come from get_queryset
     filterset_class = TicketFilterSet
     lookup_value_regex = "[0-9]{1,18}"
 

@@ -21,7 +21,15 @@ from grids.filters import (
     RegionFilterSet,
     ResidentFilterSet,
 )
-from grids.models import GridAssignment, GridWorker, Notification, Patrol, Region
+from grids.models import (
+    GridAssignment,
+    GridWorker,
+    Household,
+    Notification,
+    Patrol,
+    Region,
+    Resident,
+)
 from grids.notifications import notification_open
 
 from . import serializers
@@ -36,6 +44,9 @@ class RegionViewSet(_ReadOnly):
     """The Region tree in the caller's area; ``?subtree=<id>`` narrows to a node
     and everything under it, ``?level=`` to levels."""
 
+    # The model, for the schema and the scope walk; rows come from get_queryset.
+    queryset = Region.objects.none()
+
     serializer_class = serializers.RegionSerializer
     filterset_class = RegionFilterSet
 
@@ -46,6 +57,9 @@ class RegionViewSet(_ReadOnly):
 class GridWorkerViewSet(_ReadOnly):
     """Workers on the roster of the caller's area (phones masked)."""
 
+    # The model, for the schema and the scope walk; rows come from get_queryset.
+    queryset = GridWorker.objects.none()
+
     serializer_class = serializers.GridWorkerSerializer
 
     def get_queryset(self):
@@ -54,6 +68,9 @@ class GridWorkerViewSet(_ReadOnly):
 
 class GridAssignmentViewSet(_ReadOnly):
     """Stints of workers on grids in the caller's area, current and past."""
+
+    # The model, for the schema and the scope walk; rows come from get_queryset.
+    queryset = GridAssignment.objects.none()
 
     serializer_class = serializers.GridAssignmentSerializer
     filterset_class = GridAssignmentFilterSet
@@ -65,6 +82,8 @@ class GridAssignmentViewSet(_ReadOnly):
 
 
 class HouseholdViewSet(_ReadOnly):
+    # The model, for the schema and the scope walk; rows come from get_queryset.
+    queryset = Household.objects.none()
     serializer_class = serializers.HouseholdSerializer
     filterset_class = HouseholdFilterSet
 
@@ -76,6 +95,9 @@ class ResidentViewSet(_ReadOnly):
     """Residents with personal data masked. ``POST …/reveal/`` shows one
     resident's whole ID-card number or phone to a role that may, with a reason,
     written to the access log."""
+
+    # The model, for the schema and the scope walk; rows come from get_queryset.
+    queryset = Resident.objects.none()
 
     serializer_class = serializers.ResidentSerializer
     filterset_class = ResidentFilterSet
@@ -104,6 +126,9 @@ class PatrolViewSet(mixins.CreateModelMixin, _ReadOnly):
     """Patrols, visits and diary entries in the caller's area; a POST records
     one (``grids.services.patrol_record``) as the caller."""
 
+    # The model, for the schema and the scope walk; rows come from get_queryset.
+    queryset = Patrol.objects.none()
+
     filterset_class = PatrolFilterSet
 
     def get_queryset(self):
@@ -130,11 +155,12 @@ class PatrolViewSet(mixins.CreateModelMixin, _ReadOnly):
 class NotificationViewSet(_ReadOnly):
     """The caller's own in-app messages; ``POST …/read/`` marks one read."""
 
+    # The model, for the schema and the scope walk; rows come from get_queryset.
+    queryset = Notification.objects.none()
+
     serializer_class = serializers.NotificationSerializer
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema is being built
-            return Notification.objects.none()
         return Notification.objects.filter(recipient=self.request.user)
 
     @extend_schema(request=None, responses=serializers.NotificationSerializer)
