@@ -3,6 +3,8 @@ any list that needs them: each FilterSet takes the acting user and only narrows
 a queryset already scoped to their area. No filter reaches personal data
 (``grids.masking.is_sensitive_path``)."""
 
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
@@ -43,6 +45,26 @@ class IdFilter(django_filters.Filter):
     """Rows whose ``field_name`` is this id (plain ASCII digits)."""
 
     field_class = _IdField
+
+
+class _UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 moment, turned to UTC: an offset the database does not take
+    (``+18:20``) or a moment outside the calendar is a form error, not a 500."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError(
+                _("Enter a valid date and time."), code="invalid"
+            ) from None
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _UtcDateTimeField
 
 
 class RegionSubtreeFilter(django_filters.ModelChoiceFilter):
@@ -137,10 +159,10 @@ class PatrolFilterSet(_ScopedFilterSet):
         field_name="region", label=_("grid"), queryset=Region.objects.none()
     )
     kind = django_filters.ChoiceFilter(label=_("kind"), choices=PatrolKind.choices)
-    occurred_after = django_filters.IsoDateTimeFilter(
+    occurred_after = DateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", label=_("from")
     )
-    occurred_before = django_filters.IsoDateTimeFilter(
+    occurred_before = DateTimeFilter(
         field_name="occurred_at", lookup_expr="lt", label=_("until")
     )
     region_filters = ("region",)
