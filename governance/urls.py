@@ -18,6 +18,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("governance.api_urls")),
+    path("open311/v2/", include("tickets.open311.urls")),
     # The grid workers' phone app: the shell here, each app's pages under it.
     path("m/", include("governance.phone_urls")),
     path("tickets/", include("tickets.urls")),
