@@ -11,7 +11,7 @@ import hashlib
 import secrets
 
 from django.db import transaction
-from django.db.models import F, FloatField
+from django.db.models import ExpressionWrapper, F, FloatField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -128,11 +128,14 @@ def open311_locate_grid(*, client: Open311Client, address_id="", lat=None, long=
             code="location_missing",
         )
     lat, long = _float(lat, "lat"), _float(long, "long")
+    north = Cast(F("latitude"), FloatField()) - Value(lat)
+    east = Cast(F("longitude"), FloatField()) - Value(long)
     grid = (
         grids.filter(latitude__isnull=False, longitude__isnull=False)
         .annotate(
-            distance=(Cast(F("latitude"), FloatField()) - lat) ** 2
-            + (Cast(F("longitude"), FloatField()) - long) ** 2
+            distance=ExpressionWrapper(
+                north * north + east * east, output_field=FloatField()
+            )
         )
         .order_by("distance", "pk")
         .first()
