@@ -2,10 +2,13 @@
 governance). The OpenAPI schema and its docs live at ``/api/schema/`` and
 ``/api/docs/`` (root urls)."""
 
-from django.urls import include, path  # noqa: F401  (apps add their lines)
+from django.urls import include, path
 
 app_name = "api"
 
 urlpatterns = [
     # path("", include("grids.api_urls")),  # one line per app with an API
+    path("points/", include("points.api_urls")),
+    path("party/", include("partyorg.api_urls")),
+    path("", include("governance.api_ratings_urls")),
 ]
