@@ -9,4 +9,7 @@ app_name = "api"
 urlpatterns = [
     path("", include("grids.api_urls")),
     path("", include("tickets.api_urls")),
+    path("points/", include("points.api_urls")),
+    path("party/", include("partyorg.api_urls")),
+    path("", include("governance.api_ratings_urls")),
 ]

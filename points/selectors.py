@@ -11,7 +11,7 @@ from django.utils import timezone
 from grids.choices import RegionLevel
 from grids.masking import mask_name
 from grids.models import Region
-from grids.querysets import subtree_q
+from grids.querysets import ancestors_or_self_q, scope_q, subtree_q
 
 from .choices import AwardStatus
 from .models import Award, CommunityPointsPolicy, LedgerEntry, PointsAccount, Prize
@@ -233,3 +233,13 @@ def ledger_for_month(*, community: Region, year: int, month: int) -> QuerySet:
         )
         .order_by("created_at", "id")
     )
+
+
+def prize_list(*, actor) -> QuerySet:
+    """The prizes the actor may see: those of their subtree, and those of the
+    street above a community (shared with its residents)."""
+    condition = scope_q(actor, "region")
+    region = getattr(actor, "scope_region", None) if actor.is_authenticated else None
+    if region is not None and not actor.is_superuser:
+        condition |= ancestors_or_self_q(region, "region")
+    return Prize.objects.filter(condition).select_related("region")

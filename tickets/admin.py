@@ -826,3 +826,7 @@ class LeaderQueueAdmin(QueueAdmin):
 
     def has_view_permission(self, request, obj=None):
         return permissions.can_lead(request.user)
+
+
+# Open311 client keys (tickets/open311/admin.py).
+from .open311 import admin as open311_admin  # noqa: E402, F401

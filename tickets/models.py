@@ -835,3 +835,8 @@ class LeaderQueueTicket(Ticket):
         proxy = True
         verbose_name = _("ticket to dispatch")
         verbose_name_plural = _("to dispatch by me")
+
+
+# Open311's rows live with the Open311 code (tickets/open311/); imported here so
+# that Django finds them as models of this app.
+from .open311.models import Open311Client, Open311Request  # noqa: E402, F401

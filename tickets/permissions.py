@@ -186,3 +186,9 @@ def require_action(user, ticket, action) -> None:
         )
     if not ACTION_CHECKS[action](user, ticket):
         require(False)
+
+
+def can_manage_open311_clients(user) -> bool:
+    """Open311 client keys (civic apps posting reports) are issued and revoked by
+    the street centre, for its own area."""
+    return has_role(user, CENTRE_ROLES)

@@ -48,6 +48,7 @@ from tests.partyorg.factories import (
 from tests.points.factories import RuleItemFactory, next_key
 from tests.tickets.factories import CategoryFactory, walk_to
 from tickets.choices import DeadlineUnit, Stage
+from tickets.models import Open311Client
 from tickets.services import catalogue
 
 SIDES = ("top", "in", "sib", "far")
@@ -265,6 +266,18 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
             actor=street_staff, name=marker(side, "department"), region=community
         ),
         "department",
+    )
+    # An Open311 client key held by the side's community (the service issues
+    # keys for streets; the walk only needs a row of the side's area).
+    world.add(
+        side,
+        Open311Client.objects.create(
+            name=marker(side, "open311client"),
+            region=community,
+            key_digest=f"walk-{side}",
+            key_prefix=side[:8],
+        ),
+        "open311client",
     )
     tree = {
         "street": place["street"],

@@ -388,6 +388,36 @@ def _special_cases(route: Route, world, role):
             ),
             Case({"token": "forged"}, "in", "outside"),
         ]
+    if route.name and route.name.startswith("open311:"):
+        # Open311 (no account, each format): the catalogue is shared; a request
+        # is public only when posted through Open311, which no side's ticket
+        # was, so each side's ticket number is refused like a missing one.
+        from tickets.models import Category
+
+        cases = []
+        for fmt in ("json", "xml"):
+            if "service_code" in params:
+                code = Category.objects.order_by("pk").first().service_code
+                cases += [
+                    Case({"format": fmt, "service_code": code}, None, "shared"),
+                    Case({"format": fmt, "service_code": "missing"}, None, "missing"),
+                ]
+            elif "service_request_id" in params:
+                cases += [
+                    Case(
+                        {"format": fmt, "service_request_id": t.number},
+                        side,
+                        "outside",
+                    )
+                    for side in ("in", "far")
+                    for t in world.of(side, Ticket)[:1]
+                ]
+            elif "token" in params:
+                missing = "00000000-0000-0000-0000-000000000000"
+                cases.append(Case({"format": fmt, "token": missing}, None, "missing"))
+            else:
+                cases.append(Case({"format": fmt}, None))
+        return cases
     if route.name == "m:tickets:track":
         # The tracking link, like the evaluation link: its own ticket to anybody.
         from tickets.services.selfreport import tracking_token

@@ -155,9 +155,11 @@ def ticket_self_report(
     longitude=None,
     photos=(),
     client_ip: str = "",
+    channel: str = "qr",
 ) -> Ticket:
     """A resident's report from a grid's poster (群众自报): a ticket received into
-    the street's triage queue, logged as by the reporter.
+    the street's triage queue, logged as by the reporter; ``channel`` (the QR
+    poster's ``qr``, ``open311``) is kept in the event's data.
 
     Refused: a grid that does not exist or is closed (``OutOfScope``), a missing
     description or a phone that is not a mainland number (``DomainError``), a
@@ -231,7 +233,7 @@ def ticket_self_report(
             action=Action.CREATE,
             actor_label=REPORTER_LABEL,
             at=now,
-            data={"channel": "qr"},
+            data={"channel": channel},
         )
         save_photos(ticket, event, checked)
     return ticket
