@@ -8,4 +8,5 @@ app_name = "api"
 
 urlpatterns = [
     # path("", include("grids.api_urls")),  # one line per app with an API
+    path("", include("tickets.hotline_api_urls")),
 ]

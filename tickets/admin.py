@@ -826,3 +826,6 @@ class LeaderQueueAdmin(QueueAdmin):
 
     def has_view_permission(self, request, obj=None):
         return permissions.can_lead(request.user)
+
+
+from .hotline import admin as hotline_admin  # noqa: E402, F401  (registers its pages)

@@ -835,3 +835,12 @@ class LeaderQueueTicket(Ticket):
         proxy = True
         verbose_name = _("ticket to dispatch")
         verbose_name_plural = _("to dispatch by me")
+
+
+from .hotline.models import (  # noqa: E402, F401  (the hotline's models live in this app)
+    HotlineAreaMapping,
+    HotlineCategoryMapping,
+    HotlineDelivery,
+    HotlineInbound,
+    HotlinePlatform,
+)

@@ -38,3 +38,11 @@ def lifecycle(tree, street_staff, community_staff, handler, category):
         "handler": handler,
         "category": category,
     }
+
+
+@pytest.fixture
+def platform(tree, admin_user):
+    """A 12345 platform serving the street (the helpers' module makes it)."""
+    from tests.tickets.hotline_helpers import make_platform
+
+    return make_platform(admin_user, tree["street"])
