@@ -2,7 +2,7 @@
 governance). The OpenAPI schema and its docs live at ``/api/schema/`` and
 ``/api/docs/`` (root urls)."""
 
-from django.urls import include, path  # noqa: F401  (apps add their lines)
+from django.urls import include, path
 
 app_name = "api"
 

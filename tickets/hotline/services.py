@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.audit import audit_record, diff, field_values

@@ -31,6 +31,7 @@ from ..choices import (
     Stage,
     Verdict,
 )
+from ..hotline import outbox as hotline_outbox
 from ..models import (
     Ticket,
     TicketAssessment,
@@ -38,7 +39,6 @@ from ..models import (
     TicketEvent,
     UsedEvaluationToken,
 )
-from ..hotline import outbox as hotline_outbox
 from .batches import Insert, in_locked_batches, update_batch
 from .common import (
     closing_level,
