@@ -207,7 +207,7 @@ def test_a_delivery_is_posted_signed_with_its_id(delivery, platform):
     with callback_server() as server:
         _use(platform, server)
         assert outbox.hotline_delivery_send(delivery_id=delivery.pk) == "delivered"
-    ((headers, body),) = server.received
+    ((headers, body, _valid),) = server.received
     assert headers[signing.DELIVERY_HEADER] == str(delivery.pk)
     assert headers[signing.PLATFORM_HEADER] == platform.code
     signing.check_timestamp(headers[signing.TIMESTAMP_HEADER])
