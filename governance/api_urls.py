@@ -12,4 +12,5 @@ urlpatterns = [
     path("points/", include("points.api_urls")),
     path("party/", include("partyorg.api_urls")),
     path("", include("governance.api_ratings_urls")),
+    path("", include("tickets.hotline_api_urls")),
 ]

@@ -299,6 +299,8 @@ CELERY_TASK_ROUTES = {
     "*.tasks.notify_*": {"queue": "notifications"},
     "*.tasks.send_sms*": {"queue": "notifications"},
     "*.tasks.*notification*": {"queue": "notifications"},
+    # 12345 callbacks (the platform's outbox) and their sweep.
+    "tickets.tasks.hotline_*": {"queue": "notifications"},
 }
 WORKER_QUEUES = ("celery", "deadlines", "io", "notifications")
 
@@ -406,6 +408,20 @@ SPECTACULAR_SETTINGS = {
         "grids.api.schema.add_error_components",
     ],
 }
+
+# --- 12345 hotline platform (docs/hotline.md) -------------------------------------
+# A signed push whose timestamp is further than this from our clock is refused.
+HOTLINE_SIGNATURE_WINDOW_SECONDS = env.int(
+    "HOTLINE_SIGNATURE_WINDOW_SECONDS", default=300
+)
+# Callbacks: tried this many times, waiting base × 2^(n−1) seconds (capped)
+# between attempts, then dead (resent from the admin).
+HOTLINE_MAX_ATTEMPTS = env.int("HOTLINE_MAX_ATTEMPTS", default=8)
+HOTLINE_RETRY_BASE_SECONDS = env.int("HOTLINE_RETRY_BASE_SECONDS", default=30)
+HOTLINE_RETRY_MAX_SECONDS = env.int("HOTLINE_RETRY_MAX_SECONDS", default=6 * 3600)
+HOTLINE_CALLBACK_TIMEOUT_SECONDS = env.int(
+    "HOTLINE_CALLBACK_TIMEOUT_SECONDS", default=10
+)
 
 # --- Security (login, sessions, cookies, headers; docs/operations.md) ----------
 # Kept together; the upload, Celery and logging blocks live elsewhere in this file.

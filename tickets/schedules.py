@@ -16,4 +16,12 @@ PERIODIC_TASKS = [
         "task": "tickets.tasks.mark_unevaluated",
         "interval_seconds": 3600,
     },
+    {
+        "name": "tickets: send 12345 callbacks again",
+        "task": "tickets.tasks.hotline_sweep",
+        "interval_seconds": 30,
+        "description": "Every 30 seconds: 12345 callbacks due (a retry's time "
+        "came, Redis was down at commit, a worker died) are sent to the workers "
+        "again.",
+    },
 ]

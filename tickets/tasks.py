@@ -18,3 +18,8 @@ def send_reminders() -> int:
 @shared_task(name="tickets.tasks.mark_unevaluated")
 def mark_unevaluated() -> int:
     return evaluation.tickets_mark_unevaluated()
+
+
+# The hotline's tasks live with their code; imported so the worker knows them.
+from .hotline.tasks import deliver as hotline_deliver  # noqa: E402, F401
+from .hotline.tasks import sweep as hotline_sweep  # noqa: E402, F401

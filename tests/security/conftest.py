@@ -420,7 +420,85 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     world.add(side, job, "datajob")
     for event in wish.events.all():
         world.add(side, event)
+    _build_hotline_side(
+        world, side, street_staff=street_staff, category=ticket_category
+    )
     return {"staff": staff, "worker_user": worker_user, "resident": resident}
+
+
+def _build_hotline_platforms(world):
+    """A 12345 platform serving each street (an administrator makes them)."""
+    from tickets.hotline import services as hotline_services
+
+    root = UserFactory(role="", region=None, is_superuser=True)
+    world.hotline_platforms = {}
+    for side in ("top", "far"):
+        platform, _secret = hotline_services.hotline_platform_create(
+            actor=root,
+            name=marker(side, "hotlineplatform"),
+            code=f"mk-{side}",
+            region=world.regions[side]["street"],
+            callback_url="http://127.0.0.1:9/callback",
+        )
+        world.add(side, platform, "hotlineplatform")
+        world.add(side, platform.account)
+        world.hotline_platforms[side] = platform
+
+
+def _build_hotline_side(world, side, *, street_staff, category):
+    """A push of the side's platform placed in the side's grid (an area
+    mapping), triaged (a callback in the outbox); the category mapping is the
+    platform's (its street's side)."""
+    from tickets import services as ticket_services
+    from tickets.hotline import services as hotline_services
+
+    platform_side = "far" if side == "far" else "top"
+    platform = world.hotline_platforms[platform_side]
+    grid = world.regions[side]["grid"]
+    if not platform.category_mappings.exists():
+        world.add(
+            platform_side,
+            hotline_services.hotline_category_mapping_save(
+                actor=street_staff,
+                platform=platform,
+                code=marker(platform_side, "hotlinecategory"),
+                category=category,
+            ),
+            "hotlinecategory",
+        )
+    world.add(
+        side,
+        hotline_services.hotline_area_mapping_save(
+            actor=street_staff,
+            platform=platform,
+            area_code=marker(side, "hotlinearea"),
+            region=grid,
+        ),
+        "hotlinearea",
+    )
+    inbound, _new = hotline_services.hotline_ticket_receive(
+        platform=platform,
+        push=hotline_services.HotlinePush(
+            number=marker(side, "hotline"),
+            received_at=timezone.now(),
+            content=marker(side, "hotlineticket"),
+            caller_phone=_phone(),
+            area_code=marker(side, "hotlinearea"),
+        ),
+    )
+    world.add(side, inbound, "hotline")
+    world.add(side, inbound.ticket, "hotlineticket")
+    ticket_services.ticket_triage(
+        actor=street_staff,
+        ticket_id=inbound.ticket.pk,
+        category=category,
+        region=grid,
+        responsible_leader=street_staff,
+    )
+    for event in inbound.ticket.events.all():
+        world.add(side, event)
+    for delivery in inbound.ticket.hotline_deliveries.all():
+        world.add(side, delivery)
 
 
 RATING_MONTH = dt.date(2026, 11, 1)
@@ -508,6 +586,7 @@ def build_world() -> World:
             ),
             "deadlineclass",
         )
+    _build_hotline_platforms(world)
     world.actors = {}
     for side, street_staff in (
         ("in", top_staff),

@@ -22,6 +22,7 @@ from ..choices import (
     Source,
     Stage,
 )
+from ..hotline import outbox as hotline_outbox
 from ..models import HandlingLimit, Ticket, TicketEvent, TicketPhoto
 from ..workcalendar import WorkCalendar, add_days, working_hours_before
 
@@ -153,7 +154,7 @@ def record_event(
     data: dict | None = None,
     at: dt.datetime | None = None,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket,
         action=action,
         actor=actor if getattr(actor, "pk", None) else None,
@@ -165,6 +166,10 @@ def record_event(
         deadline=ticket.stage_deadline,
         data=data or {},
     )
+    # A 12345 ticket's change is reported back to its platform: the outbox row
+    # is written here, in the same transaction (no query for other sources).
+    hotline_outbox.record_for_event(ticket, event)
+    return event
 
 
 def check_photos(photos) -> list[tuple[Photo, str]]:

@@ -31,6 +31,7 @@ from ..choices import (
     Stage,
     Verdict,
 )
+from ..hotline import outbox as hotline_outbox
 from ..models import (
     Ticket,
     TicketAssessment,
@@ -353,6 +354,14 @@ def tickets_mark_unevaluated(
                     },
                 ),
             ),
+        )
+        # The platform hears of its tickets' 未评价, in the batch's transaction.
+        hotline_outbox.record_for_events(
+            TicketEvent.objects.filter(
+                ticket_id__in=[row["pk"] for row in rows],
+                action=Action.UNEVALUATED,
+                at=now,
+            )
         )
         return done["count"]
 

@@ -1,0 +1,154 @@
+"""The signed inbound endpoint: ``POST /api/v1/hotline/tickets`` (the platform
+pushes a ticket). docs/hotline.md states the protocol.
+
+No session, no token: the platform authenticates by its signature
+(``HotlineSignatureAuthentication``) and acts as its own account. A refused
+signature is a 401 in the API's error format and a log line (the platform, the
+reason, the address; never the body, which holds the caller's phone).
+"""
+
+import datetime as dt
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from grids.errors import DomainError
+
+from . import services, signing
+from .models import HotlinePlatform
+
+logger = logging.getLogger("tickets.hotline")
+
+REASON_MESSAGES = {
+    "missing": gettext_lazy("The request is not signed."),
+    "malformed": gettext_lazy("The signature's timestamp is not valid."),
+    "old": gettext_lazy("The signature is too old."),
+    "future": gettext_lazy("The signature's timestamp lies in the future."),
+    "mismatch": gettext_lazy("The signature does not match."),
+    "unknown_platform": gettext_lazy("Unknown or disabled platform."),
+}
+
+
+class SignatureRefused(DomainError):
+    code = "bad_signature"
+    status = 401
+
+
+def _refuse(request, reason: str, platform_code: str = "") -> SignatureRefused:
+    logger.warning(
+        "12345 push refused: platform=%r reason=%s remote=%s",
+        platform_code[:40],
+        reason,
+        request.META.get("REMOTE_ADDR", ""),
+    )
+    return SignatureRefused(str(REASON_MESSAGES[reason]), extra={"reason": reason})
+
+
+class HotlineSignatureAuthentication(BaseAuthentication):
+    """The platform named by ``X-Hotline-Platform``, when the request carries its
+    signature (``tickets.hotline.signing``) within the time window; the
+    request's ``user`` is the platform's account, ``auth`` the platform."""
+
+    def authenticate(self, request):
+        headers = request._request.headers
+        code = headers.get(signing.PLATFORM_HEADER, "")
+        if not code:
+            raise _refuse(request, "missing")
+        try:
+            signing.check_timestamp(headers.get(signing.TIMESTAMP_HEADER))
+        except signing.BadSignature as exc:
+            raise _refuse(request, exc.reason, code) from None
+        platform = (
+            HotlinePlatform.objects.filter(code=code[:40], enabled=True)
+            .select_related("account", "region", "fallback_region")
+            .first()
+        )
+        if platform is None:
+            raise _refuse(request, "unknown_platform", code)
+        try:
+            body = request._request.body
+        except RequestDataTooBig:
+            raise exceptions.ParseError(_("The request is too large.")) from None
+        try:
+            signing.verify(
+                platform.secret,
+                headers[signing.TIMESTAMP_HEADER],
+                body,
+                headers.get(signing.SIGNATURE_HEADER),
+            )
+        except signing.BadSignature as exc:
+            raise _refuse(request, exc.reason, code) from None
+        return platform.account, platform
+
+    def authenticate_header(self, request):
+        return 'HMAC-SHA256 realm="12345"'
+
+
+class IsHotlinePlatform(BasePermission):
+    def has_permission(self, request, view):
+        return isinstance(request.auth, HotlinePlatform)
+
+
+class HotlinePushSerializer(serializers.Serializer):
+    """The platform's ticket (docs/hotline.md, "Payload"); unknown keys are
+    ignored."""
+
+    number = serializers.CharField(max_length=40)
+    received_at = serializers.DateTimeField()
+    content = serializers.CharField(max_length=4000)
+    caller_name = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, default=""
+    )
+    caller_phone = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, default=""
+    )
+    address = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    area_code = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default=""
+    )
+    category_code = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default=""
+    )
+    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate_received_at(self, value):
+        limit = timezone.now() + dt.timedelta(seconds=signing.window_seconds())
+        if value > limit:
+            raise serializers.ValidationError(_("The time lies in the future."))
+        return value
+
+
+class HotlineTicketPushView(APIView):
+    """Receive one ticket: 201 with the ticket the first time, 200 with the same
+    body for a replay of the same content, 409 for other content under the
+    same number, 404 for a number of another platform's area."""
+
+    authentication_classes = [HotlineSignatureAuthentication]
+    permission_classes = [IsHotlinePlatform]
+    parser_classes = [JSONParser]
+    throttle_classes = []
+
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise exceptions.ParseError(_("The body must be a JSON object."))
+        serializer = HotlinePushSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        inbound, created = services.hotline_ticket_receive(
+            platform=request.auth,
+            push=services.HotlinePush(**serializer.validated_data),
+        )
+        return Response(
+            inbound.response,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
