@@ -25,6 +25,7 @@ from ..choices import (
     Stage,
 )
 from ..models import Category, Ticket
+from .. import versions
 from ..places import level_nodes
 from . import numbers
 from .common import (
@@ -92,6 +93,8 @@ def _replay(actor, existing: Ticket, pushed: Ticket) -> Ticket:
     return existing
 
 
+# The place's path and the calendar are checked current with one read.
+@versions.pinned()
 def ticket_create(
     *,
     actor,
