@@ -15,7 +15,7 @@ from grids.models import Region
 from grids.querysets import subtree_q
 from grids.validators import normalize_phone, validate_mainland_phone
 
-from .. import permissions
+from .. import permissions, versions
 from ..choices import (
     OPEN_STAGES,
     TRIAGE_WORKING_DAYS,
@@ -25,7 +25,6 @@ from ..choices import (
     Stage,
 )
 from ..models import Category, Ticket
-from .. import versions
 from ..places import level_nodes
 from . import numbers
 from .common import (
