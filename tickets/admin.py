@@ -761,7 +761,10 @@ class BaseTicketAdmin(
 
 @admin.register(Ticket)
 class TicketAdmin(BaseTicketAdmin):
-    pass
+    def get_ordering(self, request):
+        # Newest first, in the plan that suits the user's scope
+        # (``selectors.newest_first``).
+        return selectors.newest_first(request.user)
 
 
 class QueueAdmin(BaseTicketAdmin):
