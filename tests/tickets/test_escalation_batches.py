@@ -176,9 +176,11 @@ def test_a_reminder_digest_lists_its_first_tickets_and_counts_the_rest(
     assert digest.read_at is None
 
 
-def test_a_reminder_digest_holds_what_the_committed_batches_did(lifecycle):
-    """Each batch writes the digest so far in its own transaction: a run cut
-    short after its first batch leaves a digest of that batch."""
+def test_a_reminder_digest_is_written_by_the_first_batch_that_names_the_person(
+    lifecycle,
+):
+    """The first batch that reminds a person writes their digest in its own
+    transaction: a run cut short after it has told them."""
     tickets = [walk_to(Stage.ACCEPTED, **lifecycle) for _i in range(2)]
     at = max(t.remind_at for t in tickets) + dt.timedelta(minutes=1)
     run = escalation.ReminderRun(at)
@@ -201,6 +203,22 @@ def test_a_reminder_digest_holds_what_the_committed_batches_did(lifecycle):
     # The rest, by a later run: its own message.
     assert services.tickets_send_reminders(now=at + dt.timedelta(minutes=5)) == 1
     assert Notification.objects.filter(recipient=lifecycle["handler"]).count() == 2
+
+
+def test_a_person_s_digest_is_written_at_most_twice_a_run(lifecycle):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tickets = [walk_to(Stage.ACCEPTED, **lifecycle) for _i in range(5)]
+    at = max(t.remind_at for t in tickets) + dt.timedelta(minutes=1)
+    with CaptureQueriesContext(connection) as captured:
+        assert services.tickets_send_reminders(now=at, batch_size=1) == 5
+    writes = [
+        q for q in captured if q["sql"].startswith("INSERT INTO grids_notification")
+    ]
+    assert len(writes) == 2  # the first batch's, and the run's end
+    digest = Notification.objects.get(recipient=lifecycle["handler"])
+    assert "5" in digest.title
 
 
 def test_the_due_soon_list_holds_the_reminded_tickets(lifecycle):

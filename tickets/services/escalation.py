@@ -415,12 +415,14 @@ def _send_digests(run: EscalationRun) -> int:
 # --- Reminders ---------------------------------------------------------------
 # One message per person and run: a run reminds of every ticket whose reminder
 # time has come (once per deadline), and each person told gets one inbox entry
-# for the run, written by each batch that reminded them of a ticket: the digest
-# so far (how many, the first ``REMINDER_LISTED`` tickets, a link to the list of
-# the tickets reminded and not yet due), replacing the one the earlier batches
-# wrote (``grids.notifications.notify_latest``). So the inbox always matches the
-# committed batches: a run cut short leaves a digest of what it did. A person
-# reminded of one ticket in the run gets that ticket's own message.
+# for the run: the digest (how many, the first ``REMINDER_LISTED`` tickets, a
+# link to the list of the tickets reminded and not yet due). It is written by
+# the batch that first reminds the person of a ticket, in that batch's
+# transaction (so a run cut short has told everyone it reminded of something),
+# and rewritten once at the end of the run when later batches added tickets
+# (``grids.notifications.notify_latest``): at most two writes per person and
+# run, however many batches name them. A person reminded of one ticket in the
+# run gets that ticket's own message.
 
 REMINDER_LISTED = 20
 
@@ -432,6 +434,7 @@ class ReminderRun:
         self.now = now
         self.count = Counter()  # account id -> tickets reminded of
         self.listed = defaultdict(list)  # account id -> first tickets (rows)
+        self.written = {}  # account id -> the count its digest was written with
 
     def dedupe_key(self) -> str:
         return f"remind:digest:{self.now.isoformat()}"
@@ -455,7 +458,7 @@ def tickets_send_reminders(
             stage_deadline__gt=now,
         ).exclude(reminded_for_deadline=F("stage_deadline"))
 
-    return in_locked_batches(
+    reminded = in_locked_batches(
         due,
         lambda due, rows: _remind_batch(due, rows, run),
         fields=(
@@ -471,6 +474,10 @@ def tickets_send_reminders(
         ),
         size=batch_size,
     )[0]
+    # The digests that later batches grew: rewritten once, in one statement.
+    grown = [pk for pk, count in run.written.items() if run.count[pk] != count]
+    _write_reminder_digests(run, grown)
+    return reminded
 
 
 def reminded_list_url() -> str:
@@ -520,49 +527,61 @@ def _reminder_recipients(rows) -> dict[int, set[int]]:
 
 def _remind_batch(due, rows, run: ReminderRun) -> int:
     """One batch, its rows locked by the caller: mark them reminded for their
-    deadline, then write the digest so far of each person this batch reminds.
-    Three statements: the UPDATE, the staff read (when a ticket is dispatched),
-    one INSERT … ON CONFLICT of the digests."""
+    deadline, count them into the run's digests, and write the digest of each
+    person this batch is the first to remind. At most three statements: the
+    UPDATE, the staff read (when a ticket is dispatched), one INSERT of the
+    digests."""
     due.filter(pk__in=[r["pk"] for r in rows]).update(
         reminded_for_deadline=F("stage_deadline")
     )
     recipients = _reminder_recipients(rows)
-    touched = set()
     for row in rows:
         for pk in recipients[row["pk"]]:
             run.count[pk] += 1
             if len(run.listed[pk]) < REMINDER_LISTED:
-                run.listed[pk].append(row)
-            touched.add(pk)
-    notify_latest([_reminder_digest(run, pk) for pk in sorted(touched)])
+                run.listed[pk].append(_reminder_line(row))
+    first_told = sorted(
+        {pk for told in recipients.values() for pk in told} - set(run.written)
+    )
+    _write_reminder_digests(run, first_told)
     return len(rows)
 
 
-def _deadline_text(deadline) -> str:
-    return f"{timezone.localtime(deadline):%Y-%m-%d %H:%M}"
+def _write_reminder_digests(run: ReminderRun, accounts) -> None:
+    if accounts:
+        notify_latest([_reminder_digest(run, pk) for pk in accounts])
+        run.written.update((pk, run.count[pk]) for pk in accounts)
+
+
+class ReminderLine(NamedTuple):
+    pk: int
+    number: str
+    deadline: str  # local time, as shown
+
+
+def _reminder_line(row) -> ReminderLine:
+    return ReminderLine(
+        row["pk"],
+        row["number"] or f"#{row['pk']}",
+        f"{timezone.localtime(row['stage_deadline']):%Y-%m-%d %H:%M}",
+    )
 
 
 def _reminder_digest(run: ReminderRun, pk: int) -> dict:
     count, listed = run.count[pk], run.listed[pk]
     if count == 1:
-        row = listed[0]
+        line = listed[0]
         return {
             "recipients": [pk],
             "title": _("Ticket %(number)s is due at %(deadline)s")
-            % {
-                "number": row["number"] or f"#{row['pk']}",
-                "deadline": _deadline_text(row["stage_deadline"]),
-            },
-            "url": _ticket_url(row["pk"]),
+            % {"number": line.number, "deadline": line.deadline},
+            "url": _ticket_url(line.pk),
             "dedupe_key": run.dedupe_key(),
         }
     lines = [
         _("%(number)s: due at %(deadline)s")
-        % {
-            "number": row["number"] or f"#{row['pk']}",
-            "deadline": _deadline_text(row["stage_deadline"]),
-        }
-        for row in listed
+        % {"number": line.number, "deadline": line.deadline}
+        for line in listed
     ]
     if count > len(listed):
         lines.append(
