@@ -7,6 +7,7 @@ is written, with a warning in the log, and refused again when it is opened.
 
 import logging
 
+from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -88,6 +89,51 @@ def notify_many(messages) -> int:
     Notification.objects.bulk_create(
         rows, ignore_conflicts=any(row.dedupe_key for row in rows)
     )
+    return len(rows)
+
+
+def notify_latest(messages) -> int:
+    """Put or replace one message per recipient and ``dedupe_key`` (required):
+    a message already in the inbox under the same key takes the new title,
+    body and link and shows as unread again. For a digest that grows while a
+    job runs in batches: each batch writes the digest so far in its own
+    transaction, so the inbox holds what the committed batches did, once per
+    person. One statement (``INSERT … ON CONFLICT … DO UPDATE``). Returns the
+    number of rows written."""
+    rows = []
+    for message in messages:
+        key = message["dedupe_key"]
+        if not key:
+            raise ValueError("notify_latest needs a dedupe_key")
+        for recipient_id in {getattr(r, "pk", r) for r in message["recipients"]}:
+            rows.append(
+                (
+                    recipient_id,
+                    message.get("channel", "in_app"),
+                    str(message["title"])[:200],
+                    str(message.get("body", "")),
+                    site_link(message.get("url", "")),
+                    key,
+                )
+            )
+    if not rows:
+        return 0
+    table = Notification._meta.db_table
+    now = timezone.now()
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    params = [value for row in rows for value in (*row, now)]
+    with connection.cursor() as cursor:
+        # The conflict target names the partial unique index
+        # ``notification_once_per_key`` (its condition included).
+        cursor.execute(
+            f"INSERT INTO {table}"
+            " (recipient_id, channel, title, body, url, dedupe_key, created_at)"
+            f" VALUES {values}"
+            " ON CONFLICT (recipient_id, channel, dedupe_key) WHERE NOT (dedupe_key = '')"
+            " DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body,"
+            " url = EXCLUDED.url, read_at = NULL",
+            params,
+        )
     return len(rows)
 
 

@@ -456,6 +456,7 @@ VerdictFilter = _filter("verdict", _("verdict"))
 MineFilter = _filter("mine", _("handled by me"))
 ToDispatchByMeFilter = _filter("to_dispatch_by_me", _("to dispatch by me"))
 DueTodayFilter = _filter("due_today", _("due today"))
+DueSoonFilter = _filter("due_soon", _("due soon (reminded)"))
 OverdueFilter = _filter("overdue", _("overdue"))
 EscalatedFilter = _filter("escalated", _("escalated"))
 
@@ -489,6 +490,7 @@ class BaseTicketAdmin(
         MineFilter,
         ToDispatchByMeFilter,
         DueTodayFilter,
+        DueSoonFilter,
         OverdueFilter,
         EscalatedFilter,
         VerdictFilter,
@@ -759,7 +761,10 @@ class BaseTicketAdmin(
 
 @admin.register(Ticket)
 class TicketAdmin(BaseTicketAdmin):
-    pass
+    def get_ordering(self, request):
+        # Newest first, in the plan that suits the user's scope
+        # (``selectors.newest_first``).
+        return selectors.newest_first(request.user)
 
 
 class QueueAdmin(BaseTicketAdmin):

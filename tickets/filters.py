@@ -88,6 +88,18 @@ def _due_today_q(filterset) -> Q:
     return open_deadline_q() & Q(stage_deadline__gte=start, stage_deadline__lt=end)
 
 
+def _due_soon_q(filterset) -> Q:
+    """Reminded of (``tickets_send_reminders``) and not yet past the deadline:
+    the list a reminder digest links to."""
+    from django.db.models import F
+
+    from .querysets import open_deadline_q
+
+    return open_deadline_q() & Q(
+        reminded_for_deadline=F("stage_deadline"), stage_deadline__gte=timezone.now()
+    )
+
+
 def _overdue_q(filterset) -> Q:
     from .querysets import overdue_q
 
@@ -113,6 +125,7 @@ class TicketFilterSet(django_filters.FilterSet):
         queryset=Region.objects.none(),
     )
     due_today = YesNoFilter(label=_("due today"), condition=_due_today_q)
+    due_soon = YesNoFilter(label=_("due soon (reminded)"), condition=_due_soon_q)
     overdue = YesNoFilter(label=_("overdue"), condition=_overdue_q)
     escalated = YesNoFilter(
         label=_("escalated"), condition=lambda fs: Q(escalation_level__gt=0)

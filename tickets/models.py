@@ -287,18 +287,21 @@ class Ticket(models.Model):
 
     # 工单编号: our own readable number, year of receipt + sequence (2026-000123),
     # given by ``services.numbers.next_ticket_number`` at intake.
+    # Unique by ``ticket_number_unique`` (a constraint, not ``unique=True``:
+    # that adds a second, ``varchar_pattern_ops`` index for ``LIKE 'x%'``, which
+    # no query runs; the search is ``icontains``).
     number = models.CharField(
         _("ticket number"),
         max_length=20,
-        unique=True,
         null=True,
         blank=True,
         editable=False,
     )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices)
-    # The 12345 platform's own ticket number: a push repeated is one ticket.
+    # The 12345 platform's own ticket number: a push repeated is one ticket
+    # (``ticket_hotline_number_unique``).
     hotline_number = models.CharField(
-        _("12345 ticket number"), max_length=40, null=True, blank=True, unique=True
+        _("12345 ticket number"), max_length=40, null=True, blank=True
     )
     # Not indexed alone: ``ticket_stage_deadline`` leads with it.
     stage = models.CharField(
@@ -315,6 +318,9 @@ class Ticket(models.Model):
         blank=True,
         related_name="tickets",
     )
+    # Not indexed: no query picks tickets by class (a handful of classes, each
+    # a large share of the table), and a class is retired, never deleted (the
+    # admin refuses it), so the PROTECT check never runs.
     deadline_class = DeadlineClassField(
         HandlingLimit,
         verbose_name=_("deadline class"),
@@ -322,6 +328,7 @@ class Ticket(models.Model):
         db_column="deadline_class",
         default=DeadlineClass.GENERAL,
         related_name="+",
+        db_index=False,
     )
     # Where: at intake any node in the receiver's area; a grid or building once
     # triaged (制单).
@@ -353,6 +360,9 @@ class Ticket(models.Model):
         blank=True,
         related_name="led_tickets",
     )
+    # Not indexed: the scope reads the ``unit_<level>_id`` columns, no list
+    # filters on it, and regions are retired, not deleted (PROTECT checks it
+    # with a scan, as for ``escalated_to``).
     handling_region = models.ForeignKey(
         Region,
         verbose_name=_("handling community"),
@@ -360,6 +370,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="handled_tickets",
+        db_index=False,
     )
     handling_department = models.ForeignKey(
         Department,
@@ -520,9 +531,9 @@ class Ticket(models.Model):
         # Which query each index serves (docs/architecture.md, "Ticket
         # indexes"); the foreign keys not named here keep Django's index for
         # their own lookups (handler: "mine"; responsible_leader: 待我派单;
-        # handling_department: a department's scope; category, handling_region,
-        # holder_region, merged_into, created_by, deadline_class: the filters
-        # and the PROTECT checks).
+        # handling_department: a department's scope; category, holder_region:
+        # the filters; merged_into: a ticket's merged tickets; created_by: the
+        # phone's report limit).
         indexes = [
             # The overdue rule, escalation's candidates, the triage queue
             # (stage IN … ORDER BY stage_deadline) and the stage filter.
@@ -580,6 +591,10 @@ class Ticket(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="ticket_number_unique"),
+            models.UniqueConstraint(
+                fields=["hotline_number"], name="ticket_hotline_number_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(handling_region__isnull=True)
                 | Q(handling_department__isnull=True),

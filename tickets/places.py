@@ -38,17 +38,29 @@ SCOPE_COLUMNS = (*PLACE_COLUMNS.values(), *UNIT_COLUMNS.values())
 def level_nodes(region) -> dict[str, int]:
     """{level: id} of the scope-level nodes on ``region``'s path, itself included.
 
-    Cached per process by the node's id and its MPTT position (a node moved in
-    the tree gets new ``lft``/``rght``, so the old entry is never used again);
-    the query reads the position from the table, not from the instance.
+    Cached per process by the node's id and the region tree's version
+    (``tickets.versions``: a trigger gives the tree a new version whenever a
+    node is added, removed, moved or its level changes, in whatever process or
+    SQL session), so an entry is used only while the tree is as it was read; the
+    query reads the path from the table, not from the instance. Costs the
+    version read (none inside ``versions.pinned()`` once read).
     """
     if region is None or region.pk is None:
         return {}
-    return dict(_level_nodes(region.pk, region.tree_id, region.lft, region.rght))
+    from . import versions
+
+    version = versions.current().regions
+    if version is None:  # no version kept (not PostgreSQL): read every time
+        return dict(_read_level_nodes(region.pk))
+    return dict(_level_nodes(region.pk, version))
 
 
 @functools.lru_cache(maxsize=65536)
-def _level_nodes(pk, tree_id, lft, rght) -> tuple[tuple[str, int], ...]:
+def _level_nodes(pk, version) -> tuple[tuple[str, int], ...]:
+    return _read_level_nodes(pk)
+
+
+def _read_level_nodes(pk) -> tuple[tuple[str, int], ...]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT a.level, a.id FROM grids_region a JOIN grids_region r"

@@ -48,11 +48,9 @@ def guessed_workday(day: dt.date) -> bool:
     return day.weekday() < 5 and day not in _statutory_holidays(day.year)
 
 
-# The calendar's version: a one-row table that a trigger on the day and year
-# tables sets to a new value of a sequence in the transaction of any change
-# (migration 0011); a sequence value is never given twice, even by a transaction
-# rolled back, so a version names one state of the tables.
-VERSION_SQL = "SELECT version FROM tickets_calendar_version WHERE id = 1"
+# The calendar's version (``tickets.versions``): a one-row table that a trigger
+# on the day and year tables sets to a new value of a sequence in the
+# transaction of any change (migration 0011).
 
 
 class _Snapshot:
@@ -74,16 +72,12 @@ _snapshot: _Snapshot | None = None
 
 
 def calendar_version():
-    """The calendar's current version (one primary-key read), or None where the
+    """The calendar's current version (``tickets.versions``: one primary-key
+    read, none inside ``versions.pinned()`` once read), or None where the
     database keeps none (not PostgreSQL): then nothing is cached."""
-    from django.db import connection
+    from . import versions
 
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(VERSION_SQL)
-        row = cursor.fetchone()
-    return row[0] if row else None
+    return versions.current().calendar
 
 
 def forget_cached_calendar() -> None:
@@ -110,7 +104,7 @@ class WorkCalendar:
     Make one per computation (or per batch): staff may edit the table at any
     time. Making one reads the calendar's version (one query); the years this
     process has already read at that version are not read again (a change by
-    staff gives a new version: see ``VERSION_SQL``).
+    staff gives a new version: see ``tickets.versions``).
     """
 
     def __init__(self):

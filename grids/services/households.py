@@ -1,14 +1,19 @@
 """Households (一户一档) and their residents, with the special-group tags the
 actor's role may see."""
 
-from django.db import transaction
+from typing import NamedTuple
+
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .. import permissions
-from ..cleaning import validated_save
-from ..history import records_actor
+from ..cleaning import full_clean, validated_save
+from ..errors import Conflict, DomainError
+from ..history import record_bulk_history, records_actor
 from ..models import Household, Region, Resident
 from ..validators import (
     birth_date_from_id,
@@ -51,6 +56,94 @@ def household_create(
         notes=notes or "",
     )
     return validated_save(household, conflict_message=HOUSEHOLD_EXISTS)
+
+
+class HouseholdRow(NamedTuple):
+    """One row of a households file, its region already looked up."""
+
+    number: int  # the row's number in the file (1 = the first data row)
+    region: Region | None
+    address: str
+    household_number: str = ""
+    notes: str = ""
+
+
+@records_actor
+def households_import(*, actor, rows: list[HouseholdRow]) -> list[tuple[int, str]]:
+    """A whole households file (一户一档) at once: every row checked by the rules
+    of ``household_create`` (role, scope, the model's validation), a row whose
+    grid already has a household at its address updating that household's
+    number and notes (as ``household_update``; a later row of the file updates
+    an earlier one), then the new households in one INSERT, the changed ones in
+    one UPDATE, and their history rows in one INSERT each. All or nothing:
+    returns the refused rows as (number, message), in which case nothing was
+    written; an empty list when every row was. Call it in a transaction (the
+    job's). ~18,000 rows: a few statements instead of ~8 per row."""
+    permissions.require(permissions.can_manage_households(actor))
+    errors: list[tuple[int, str]] = []
+    wanted: dict[tuple[int, str], Household] = {}  # (region id, address) -> row
+    for row in rows:
+        try:
+            if row.region is None:
+                raise DomainError(_("region_code is required."))
+            permissions.require_in_scope(actor, row.region)
+            household = Household(
+                region=row.region,
+                address=(row.address or "").strip(),
+                household_number=(row.household_number or "").strip(),
+                notes=row.notes or "",
+            )
+            # The uniqueness of (grid, address) is the merge below, not a clash.
+            # (The region was looked up: no query per row to check it exists.)
+            full_clean(
+                household,
+                exclude=["region"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except DomainError as exc:
+            errors.append((row.number, str(exc.message)))
+            continue
+        wanted[(row.region.pk, household.address)] = household
+    if errors or not wanted:
+        return errors
+    existing = {
+        (h.region_id, h.address): h
+        for h in Household.objects.filter(
+            region_id__in={region_id for region_id, _address in wanted},
+            address__in={address for _region_id, address in wanted},
+        )
+        .order_by("pk")
+        .select_for_update()
+    }
+    created, changed = [], []
+    for key, household in wanted.items():
+        found = existing.get(key)
+        if found is None:
+            created.append(household)
+        elif (found.household_number, found.notes) != (
+            household.household_number,
+            household.notes,
+        ):
+            found.household_number = household.household_number
+            found.notes = household.notes
+            changed.append(found)
+    try:
+        with transaction.atomic():
+            Household.objects.bulk_create(created, batch_size=2000)
+    except IntegrityError:
+        # Written by someone else since the read above.
+        raise Conflict(HOUSEHOLD_EXISTS) from None
+    if changed:
+        now = timezone.now()
+        for household in changed:
+            household.updated_at = now
+        Household.objects.bulk_update(
+            changed, ["household_number", "notes", "updated_at"], batch_size=2000
+        )
+    Household.history.bulk_history_create(created, default_user=actor)
+    record_bulk_history(Household, changed, actor=actor)
+    return []
 
 
 @records_actor

@@ -229,9 +229,20 @@ def test_running_a_job_twice_runs_it_once(coded, staff):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("bulk", [True, False])
 def test_progress_is_visible_to_other_sessions_while_the_import_runs(
-    monkeypatch, settings, tmp_path
+    monkeypatch, settings, tmp_path, bulk
 ):
+    import dataclasses
+
+    from grids.resources import JOB_RESOURCES
+
+    if not bulk:  # the row-by-row import (residents, roster, regions)
+        monkeypatch.setitem(
+            JOB_RESOURCES,
+            "households",
+            dataclasses.replace(JOB_RESOURCES["households"], bulk_import=None),
+        )
     settings.DATA_JOBS_DIR = tmp_path / "jobs"
     settings.DATA_JOB_CHUNK_ROWS = 2
     settings.DATA_JOB_INLINE_ROWS = 0
@@ -264,12 +275,12 @@ def test_progress_is_visible_to_other_sessions_while_the_import_runs(
 
     monkeypatch.setattr(datajobs._Progress, "report", report_and_look)
     assert services.data_job_run(job_id=job.pk) == DataJobState.SUCCEEDED
-    # rows_total first, then after each chunk of two rows; the households are
-    # not visible to others until the whole file is written.
+    # rows_total first, then after each chunk of two rows (the whole file at
+    # once in bulk); the households are not visible to others until the whole
+    # file is written.
     assert seen == [
         (0, 0, "running", 0),
-        (2, 2, "running", 0),
-        (4, 4, "running", 0),
+        *([] if bulk else [(2, 2, "running", 0), (4, 4, "running", 0)]),
         (5, 5, "running", 0),
     ]
     assert Household.objects.count() == 5
@@ -674,3 +685,68 @@ def test_the_sweep_sends_again_only_jobs_waiting_too_long(
     assert stale.state == DataJobState.SUCCEEDED
     assert fresh.state == DataJobState.QUEUED
     assert services.data_jobs_requeue() == 0
+
+
+# --- the households file in bulk (services.households_import) -------------------
+
+
+@pytest.mark.parametrize("size", [40, 400])
+def test_a_bulk_households_import_takes_the_same_statements_for_any_size(
+    coded, staff, size
+):
+    from django.test.utils import CaptureQueriesContext
+
+    codes = [g.code for g in coded["grids"]]
+    rows = [f"{codes[n % len(codes)]},幸福路{n}号,H{n}" for n in range(size)]
+    job = _submit(staff, ("\n".join([HEADERS, *rows]) + "\n").encode())
+    with CaptureQueriesContext(connection) as captured:
+        assert services.data_job_run(job_id=job.pk) == DataJobState.SUCCEEDED
+    # A lookup per code, the existing rows, one INSERT of the households and
+    # one of their history, the job's own reads and writes: not a row's worth.
+    assert len(captured) <= len(codes) + 20, [q["sql"][:60] for q in captured]
+    assert Household.objects.filter(region__in=coded["grids"]).count() == size
+    assert Household.history.filter(history_type="+").count() == size
+
+
+def test_a_bulk_import_updates_the_household_at_an_address_and_merges_repeats(
+    coded, staff
+):
+    grid = coded["grids"][0]
+    kept = HouseholdFactory(region=grid, address="幸福路1号", household_number="H1")
+    changed = HouseholdFactory(region=grid, address="幸福路2号", household_number="")
+    content = (
+        f"{HEADERS}\n{grid.code},幸福路1号,H1\n{grid.code},幸福路2号,H2\n"
+        f"{grid.code},幸福路3号,H3\n{grid.code},幸福路3号,H3b\n"
+    ).encode()
+    job = _submit(staff, content)
+    services.data_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == DataJobState.SUCCEEDED, job.row_errors
+    changed.refresh_from_db()
+    assert changed.household_number == "H2"
+    assert changed.history.first().history_user == staff
+    assert kept.history.count() == 1  # unchanged: not written again
+    # A later row of the file updates an earlier one, as row by row.
+    assert Household.objects.get(region=grid, address="幸福路3号").household_number == (
+        "H3b"
+    )
+
+
+def test_a_bulk_import_applies_the_model_s_rules_and_writes_nothing_on_a_refusal(
+    coded, staff
+):
+    content = (
+        f"{HEADERS}\n{coded['grids'][0].code},幸福路1号,H1\n"
+        f"{coded['communities'][0].code},幸福路2号,H2\n"
+        f"{coded['grids'][1].code},,H3\n"
+    ).encode()
+    job = services.data_job_import_submit(
+        actor=staff, resource="households", upload=_upload(content), language="en"
+    )
+    services.data_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == DataJobState.FAILED
+    assert [e["row"] for e in job.row_errors] == [2, 3]
+    assert "grid or a building" in job.row_errors[0]["message"]
+    assert job.error_count == 2 and job.rows_written == 0
+    assert not Household.objects.exists()

@@ -153,12 +153,83 @@ def test_reminders_run_in_batches_once_per_deadline(lifecycle):
     at = max(t.remind_at for t in tickets) + dt.timedelta(minutes=1)
     assert services.tickets_send_reminders(now=at, batch_size=2) == 3
     assert services.tickets_send_reminders(now=at, batch_size=2) == 0
-    assert (
-        Notification.objects.filter(
-            recipient=lifecycle["handler"], dedupe_key__contains=":remind:"
-        ).count()
-        == 3
+    # One message per person and run, written by both batches: the digest.
+    (digest,) = Notification.objects.filter(
+        recipient=lifecycle["handler"], dedupe_key__startswith="remind:"
     )
+    assert "3" in digest.title
+    assert all(t.number in digest.body for t in tickets)
+    assert digest.url == escalation.reminded_list_url()
+
+
+def test_a_reminder_digest_lists_its_first_tickets_and_counts_the_rest(
+    lifecycle, monkeypatch
+):
+    monkeypatch.setattr(escalation, "REMINDER_LISTED", 2)
+    tickets = [walk_to(Stage.ACCEPTED, **lifecycle) for _i in range(3)]
+    at = max(t.remind_at for t in tickets) + dt.timedelta(minutes=1)
+    assert services.tickets_send_reminders(now=at, batch_size=1) == 3
+    digest = Notification.objects.get(recipient=lifecycle["handler"])
+    lines = digest.body.splitlines()
+    assert len(lines) == 3
+    assert tickets[0].number in lines[0] and "1" in lines[-1]
+    assert digest.read_at is None
+
+
+def test_a_reminder_digest_is_written_by_the_first_batch_that_names_the_person(
+    lifecycle,
+):
+    """The first batch that reminds a person writes their digest in its own
+    transaction: a run cut short after it has told them."""
+    tickets = [walk_to(Stage.ACCEPTED, **lifecycle) for _i in range(2)]
+    at = max(t.remind_at for t in tickets) + dt.timedelta(minutes=1)
+    run = escalation.ReminderRun(at)
+    rows = list(
+        Ticket.objects.filter(pk=tickets[0].pk).values(
+            "pk",
+            "number",
+            "stage",
+            "stage_deadline",
+            "handler_id",
+            "handling_region_id",
+            "handling_department_id",
+            "responsible_leader_id",
+            "created_by_id",
+        )
+    )
+    escalation._remind_batch(Ticket.objects.all(), rows, run)
+    note = Notification.objects.get(recipient=lifecycle["handler"])
+    assert tickets[0].number in note.title
+    # The rest, by a later run: its own message.
+    assert services.tickets_send_reminders(now=at + dt.timedelta(minutes=5)) == 1
+    assert Notification.objects.filter(recipient=lifecycle["handler"]).count() == 2
+
+
+def test_a_person_s_digest_is_written_at_most_twice_a_run(lifecycle):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tickets = [walk_to(Stage.ACCEPTED, **lifecycle) for _i in range(5)]
+    at = max(t.remind_at for t in tickets) + dt.timedelta(minutes=1)
+    with CaptureQueriesContext(connection) as captured:
+        assert services.tickets_send_reminders(now=at, batch_size=1) == 5
+    writes = [
+        q for q in captured if q["sql"].startswith("INSERT INTO grids_notification")
+    ]
+    assert len(writes) == 2  # the first batch's, and the run's end
+    digest = Notification.objects.get(recipient=lifecycle["handler"])
+    assert "5" in digest.title
+
+
+def test_the_due_soon_list_holds_the_reminded_tickets(lifecycle):
+    from tickets.selectors import ticket_list
+
+    reminded, _other = (walk_to(Stage.ACCEPTED, **lifecycle) for _i in range(2))
+    Ticket.objects.filter(pk=reminded.pk).update(
+        reminded_for_deadline=reminded.stage_deadline
+    )
+    listed = ticket_list(actor=lifecycle["handler"], filters={"due_soon": True})
+    assert list(listed) == [reminded]
 
 
 def test_unevaluated_marking_runs_in_batches_once(lifecycle):

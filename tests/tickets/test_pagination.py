@@ -85,3 +85,75 @@ def test_a_list_under_the_cap_shows_its_exact_count(client, tree, five_tickets):
     html = client.get(reverse("admin:tickets_ticket_changelist")).content.decode()
     assert "5+" not in html
     assert "5 " in html
+
+
+@pytest.fixture
+def spread_tickets(tree, other_tree):
+    """Tickets received at distinct and equal times, in and out of a community."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    start = timezone.now() - dt.timedelta(days=30)
+    made = []
+    for n in range(12):
+        grid = tree["grids"][n % 4] if n % 5 else other_tree["grids"][0]
+        # Pairs received at the same instant: the id breaks the tie.
+        made.append(
+            TicketFactory(region=grid, received_at=start + dt.timedelta(n // 2))
+        )
+    return made
+
+
+def _expected(actor):
+    from tickets.models import Ticket
+
+    return list(
+        Ticket.objects.visible_to(actor)
+        .order_by("-received_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+
+
+@pytest.mark.parametrize("level", ["district", "community", "grid"])
+def test_each_scope_s_order_is_newest_first_whatever_its_plan(
+    tree, spread_tickets, level
+):
+    role, region = {
+        "district": (UserRole.SUPERVISOR, tree["district"]),
+        "community": (UserRole.COMMUNITY_STAFF, tree["communities"][0]),
+        "grid": (UserRole.GRID_WORKER, tree["grids"][0]),
+    }[level]
+    actor = UserFactory(role=role, region=region)
+    ordering = selectors.newest_first(actor)
+    assert (ordering == ("-received_at", "-pk")) == (level == "district")
+    listed = [t.pk for t in selectors.ticket_list(actor=actor)]
+    assert listed == _expected(actor) and listed
+
+
+def test_a_page_is_its_ids_then_its_rows_in_the_list_s_order(
+    tree, spread_tickets, django_assert_num_queries
+):
+    staff = UserFactory(role=UserRole.COMMUNITY_STAFF, region=tree["communities"][0])
+    expected = _expected(staff)
+    paginator = CappedPaginator(selectors.ticket_list(actor=staff), 2)
+    paginator.count  # noqa: B018 (the capped count: read before the page)
+    with django_assert_num_queries(2):  # the page's ids, then its rows and joins
+        page = paginator.page(2)
+        rows = list(page.object_list)
+        [(t.region.name, t.category) for t in rows]
+    assert [t.pk for t in rows] == expected[2:4]
+    assert [t.pk for t in paginator.page(paginator.num_pages).object_list] == (
+        expected[(paginator.num_pages - 1) * 2 :]
+    )
+
+
+def test_the_community_changelist_lists_its_own_tickets_newest_first(
+    client, tree, spread_tickets
+):
+    staff = UserFactory(role=UserRole.COMMUNITY_STAFF, region=tree["communities"][0])
+    client.force_login(staff)
+    response = client.get(reverse("admin:tickets_ticket_changelist"))
+    assert response.status_code == 200
+    shown = [t.pk for t in response.context["cl"].result_list]
+    assert shown == _expected(staff)[: len(shown)] and shown

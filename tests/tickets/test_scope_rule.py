@@ -204,3 +204,40 @@ def test_a_moved_subtree_takes_its_tickets_along(tree, other_tree):
         RegionLevel.COMMUNITY: community.pk,
         RegionLevel.GRID: tree["grids"][0].pk,
     }
+
+
+def test_a_level_edit_is_seen_by_the_cached_paths(tree):
+    grid = tree["grids"][0]
+    community = tree["communities"][0]
+    assert level_nodes(Region.objects.get(pk=grid.pk))[RegionLevel.COMMUNITY] == (
+        community.pk
+    )
+    # No service changes a level (the admin shows it read-only): a data fix in
+    # SQL, seen by every process through the tree's version (migration 0014).
+    Region.objects.filter(pk=community.pk).update(level=RegionLevel.AREA)
+    nodes = level_nodes(Region.objects.get(pk=grid.pk))
+    assert RegionLevel.COMMUNITY not in nodes
+    assert nodes[RegionLevel.STREET] == tree["street"].pk
+
+
+def test_a_move_written_in_sql_is_seen_by_the_cached_paths(tree, other_tree):
+    """A move that leaves the node's own MPTT position as it was (another tree
+    with the same shape) still gives the new path."""
+    grid = Region.objects.get(pk=tree["grids"][0].pk)
+    assert level_nodes(grid)[RegionLevel.STREET] == tree["street"].pk
+    # Swap the two trees' ids: every node keeps its lft/rght, the grid's
+    # (id, tree_id, lft, rght) may now name another path.
+    first, second = tree["district"].tree_id, other_tree["district"].tree_id
+    Region.objects.filter(tree_id=first).update(tree_id=999_999)
+    Region.objects.filter(tree_id=second).update(tree_id=first)
+    Region.objects.filter(tree_id=999_999).update(tree_id=second)
+    Region.objects.filter(pk=grid.pk).update(tree_id=first)
+    moved = Region.objects.get(pk=grid.pk)
+    assert (moved.tree_id, moved.lft, moved.rght) == (
+        grid.tree_id,
+        grid.lft,
+        grid.rght,
+    )
+    nodes = level_nodes(moved)
+    assert nodes[RegionLevel.DISTRICT] == other_tree["district"].pk
+    assert nodes[RegionLevel.STREET] == other_tree["street"].pk

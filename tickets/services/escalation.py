@@ -48,7 +48,7 @@ from django.utils.translation import ngettext
 
 from grids.choices import UserRole
 from grids.models import Region
-from grids.notifications import notify_many
+from grids.notifications import notify_latest, notify_many
 
 from ..choices import ESCALATING_STAGES, Action, Stage
 from ..models import Ticket, TicketEvent
@@ -412,12 +412,44 @@ def _send_digests(run: EscalationRun) -> int:
     return notify_many(messages)
 
 
+# --- Reminders ---------------------------------------------------------------
+# One message per person and run: a run reminds of every ticket whose reminder
+# time has come (once per deadline), and each person told gets one inbox entry
+# for the run: the digest (how many, the first ``REMINDER_LISTED`` tickets, a
+# link to the list of the tickets reminded and not yet due). It is written by
+# the batch that first reminds the person of a ticket, in that batch's
+# transaction (so a run cut short has told everyone it reminded of something),
+# and rewritten once at the end of the run when later batches added tickets
+# (``grids.notifications.notify_latest``): at most two writes per person and
+# run, however many batches name them. A person reminded of one ticket in the
+# run gets that ticket's own message.
+
+REMINDER_LISTED = 20
+
+
+class ReminderRun:
+    """Whom one run reminded of what, for the digests."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+        self.count = Counter()  # account id -> tickets reminded of
+        self.listed = defaultdict(list)  # account id -> first tickets (rows)
+        self.written = {}  # account id -> the count its digest was written with
+
+    def dedupe_key(self) -> str:
+        return f"remind:digest:{self.now.isoformat()}"
+
+
 def tickets_send_reminders(
     *, now: dt.datetime | None = None, batch_size: int | None = None
 ) -> int:
     """Remind whoever holds a ticket that its stage deadline is near (by default
-    4 working hours before it). Once per deadline; set-based, batch by batch."""
+    4 working hours before it): the handler of an accepted ticket, the handling
+    unit's staff of a dispatched one, the responsible leader (else who received
+    it) before dispatch. Once per deadline; set-based, batch by batch; one
+    message per person and run (see above). Returns how many tickets."""
     now = now or timezone.now()
+    run = ReminderRun(now)
 
     def due():
         return Ticket.objects.filter(
@@ -426,9 +458,9 @@ def tickets_send_reminders(
             stage_deadline__gt=now,
         ).exclude(reminded_for_deadline=F("stage_deadline"))
 
-    return in_locked_batches(
+    reminded = in_locked_batches(
         due,
-        _remind_batch,
+        lambda due, rows: _remind_batch(due, rows, run),
         fields=(
             "pk",
             "number",
@@ -442,31 +474,41 @@ def tickets_send_reminders(
         ),
         size=batch_size,
     )[0]
+    # The digests that later batches grew: rewritten once, in one statement.
+    grown = [pk for pk, count in run.written.items() if run.count[pk] != count]
+    _write_reminder_digests(run, grown)
+    return reminded
 
 
-def _remind_batch(due, rows) -> int:
+def reminded_list_url() -> str:
+    """The ticket list filtered to tickets reminded of and not yet due
+    (``tickets.filters.TicketFilterSet``); each reader sees their own scope."""
+    return reverse("admin:tickets_ticket_changelist") + "?due_soon=yes"
+
+
+def _reminder_recipients(rows) -> dict[int, set[int]]:
+    """ticket id -> the accounts to remind. One read of the units' staff."""
     User = get_user_model()
-    due.filter(pk__in=[r["pk"] for r in rows]).update(
-        reminded_for_deadline=F("stage_deadline")
-    )
     region_ids = {r["handling_region_id"] for r in rows if r["handling_region_id"]}
     department_ids = {
         r["handling_department_id"] for r in rows if r["handling_department_id"]
     }
-    staff = list(
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(region_id__in=region_ids, role__in=UNIT_ROLES)
-            | Q(ticket_departments__in=department_ids)
+    staff = []
+    if region_ids or department_ids:
+        staff = list(
+            User.objects.filter(is_active=True)
+            .filter(
+                Q(region_id__in=region_ids, role__in=UNIT_ROLES)
+                | Q(ticket_departments__in=department_ids)
+            )
+            .values_list("pk", "region_id", "ticket_departments")
         )
-        .values_list("pk", "region_id", "ticket_departments")
-    )
-    messages = []
+    recipients = {}
     for row in rows:
         if row["stage"] == Stage.ACCEPTED:
-            recipients = {row["handler_id"]}
+            told = {row["handler_id"]}
         elif row["stage"] == Stage.DISPATCHED:
-            recipients = {
+            told = {
                 pk
                 for pk, region_id, department_id in staff
                 if (
@@ -478,21 +520,87 @@ def _remind_batch(due, rows) -> int:
                 )
             }
         else:
-            recipients = {row["responsible_leader_id"] or row["created_by_id"]}
-        local_deadline = timezone.localtime(row["stage_deadline"])
-        messages.append(
-            {
-                "recipients": recipients - {None},
-                "title": _("Ticket %(number)s is due at %(deadline)s")
-                % {
-                    "number": row["number"] or f"#{row['pk']}",
-                    "deadline": f"{local_deadline:%Y-%m-%d %H:%M}",
-                },
-                "url": _ticket_url(row["pk"]),
-                "dedupe_key": (
-                    f"ticket:{row['pk']}:remind:{row['stage_deadline'].timestamp():.0f}"
-                ),
-            }
-        )
-    notify_many(messages)
+            told = {row["responsible_leader_id"] or row["created_by_id"]}
+        recipients[row["pk"]] = told - {None}
+    return recipients
+
+
+def _remind_batch(due, rows, run: ReminderRun) -> int:
+    """One batch, its rows locked by the caller: mark them reminded for their
+    deadline, count them into the run's digests, and write the digest of each
+    person this batch is the first to remind. At most three statements: the
+    UPDATE, the staff read (when a ticket is dispatched), one INSERT of the
+    digests."""
+    due.filter(pk__in=[r["pk"] for r in rows]).update(
+        reminded_for_deadline=F("stage_deadline")
+    )
+    recipients = _reminder_recipients(rows)
+    for row in rows:
+        for pk in recipients[row["pk"]]:
+            run.count[pk] += 1
+            if len(run.listed[pk]) < REMINDER_LISTED:
+                run.listed[pk].append(_reminder_line(row))
+    first_told = sorted(
+        {pk for told in recipients.values() for pk in told} - set(run.written)
+    )
+    _write_reminder_digests(run, first_told)
     return len(rows)
+
+
+def _write_reminder_digests(run: ReminderRun, accounts) -> None:
+    if accounts:
+        notify_latest([_reminder_digest(run, pk) for pk in accounts])
+        run.written.update((pk, run.count[pk]) for pk in accounts)
+
+
+class ReminderLine(NamedTuple):
+    pk: int
+    number: str
+    deadline: str  # local time, as shown
+
+
+def _reminder_line(row) -> ReminderLine:
+    return ReminderLine(
+        row["pk"],
+        row["number"] or f"#{row['pk']}",
+        f"{timezone.localtime(row['stage_deadline']):%Y-%m-%d %H:%M}",
+    )
+
+
+def _reminder_digest(run: ReminderRun, pk: int) -> dict:
+    count, listed = run.count[pk], run.listed[pk]
+    if count == 1:
+        line = listed[0]
+        return {
+            "recipients": [pk],
+            "title": _("Ticket %(number)s is due at %(deadline)s")
+            % {"number": line.number, "deadline": line.deadline},
+            "url": _ticket_url(line.pk),
+            "dedupe_key": run.dedupe_key(),
+        }
+    lines = [
+        _("%(number)s: due at %(deadline)s")
+        % {"number": line.number, "deadline": line.deadline}
+        for line in listed
+    ]
+    if count > len(listed):
+        lines.append(
+            ngettext(
+                "… and %(count)s more ticket",
+                "… and %(count)s more tickets",
+                count - len(listed),
+            )
+            % {"count": count - len(listed)}
+        )
+    return {
+        "recipients": [pk],
+        "title": ngettext(
+            "%(count)s ticket is due soon",
+            "%(count)s tickets are due soon",
+            count,
+        )
+        % {"count": count},
+        "body": "\n".join(lines),
+        "url": reminded_list_url(),
+        "dedupe_key": run.dedupe_key(),
+    }

@@ -15,7 +15,7 @@ from grids.models import Region
 from grids.querysets import subtree_q
 from grids.validators import normalize_phone, validate_mainland_phone
 
-from .. import permissions
+from .. import permissions, versions
 from ..choices import (
     OPEN_STAGES,
     TRIAGE_WORKING_DAYS,
@@ -92,6 +92,8 @@ def _replay(actor, existing: Ticket, pushed: Ticket) -> Ticket:
     return existing
 
 
+# The place's path and the calendar are checked current with one read.
+@versions.pinned()
 def ticket_create(
     *,
     actor,
