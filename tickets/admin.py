@@ -834,5 +834,5 @@ class LeaderQueueAdmin(QueueAdmin):
 
 
 # Open311 client keys (tickets/open311/admin.py).
-from .open311 import admin as open311_admin  # noqa: E402, F401
 from .hotline import admin as hotline_admin  # noqa: E402, F401  (registers its pages)
+from .open311 import admin as open311_admin  # noqa: E402, F401

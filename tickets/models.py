@@ -854,7 +854,6 @@ class LeaderQueueTicket(Ticket):
 
 # Open311's rows live with the Open311 code (tickets/open311/); imported here so
 # that Django finds them as models of this app.
-from .open311.models import Open311Client, Open311Request  # noqa: E402, F401
 from .hotline.models import (  # noqa: E402, F401  (the hotline's models live in this app)
     HotlineAreaMapping,
     HotlineCategoryMapping,
@@ -862,3 +861,4 @@ from .hotline.models import (  # noqa: E402, F401  (the hotline's models live in
     HotlineInbound,
     HotlinePlatform,
 )
+from .open311.models import Open311Client, Open311Request  # noqa: E402, F401

@@ -87,6 +87,8 @@ def open311_post(client, open311_world):
         return client.post(f"/open311/v2/requests.{fmt}", data)
 
     return post
+
+
 @pytest.fixture
 def platform(tree, admin_user):
     """A 12345 platform serving the street (the helpers' module makes it)."""
