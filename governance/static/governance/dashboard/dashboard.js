@@ -86,6 +86,23 @@
     return o;
   }
 
+  /* [[west, north], [east, south]] around every shape and centre point, so
+     that grids drawn as points are inside the view too. */
+  function bounds(data) {
+    var west = Infinity, east = -Infinity, south = Infinity, north = -Infinity;
+    function add(lon, lat) {
+      west = Math.min(west, lon); east = Math.max(east, lon);
+      south = Math.min(south, lat); north = Math.max(north, lat);
+    }
+    function walk(c) {
+      if (typeof c[0] === "number") { add(c[0], c[1]); } else { c.forEach(walk); }
+    }
+    data.geojson.features.forEach(function (f) { walk(f.geometry.coordinates); });
+    data.grids.forEach(function (g) { if (g.lon !== undefined) { add(g.lon, g.lat); } });
+    var pad = Math.max(east - west, north - south) * 0.05 || 0.001;
+    return [[west - pad, north + pad], [east + pad, south - pad]];
+  }
+
   function drawMap(data) {
     var el = document.getElementById("chart-map");
     if (!el || !data) { return; }
@@ -106,6 +123,7 @@
     if (data.geojson.features.length) {
       echarts.registerMap("gw-grids", data.geojson);
       option.geo = { map: "gw-grids", roam: true, label: { show: false },
+        boundingCoords: bounds(data),
         itemStyle: { borderColor: "#fff", borderWidth: 1 },
         regions: data.geojson.features.map(function (f) {
           var g = byId[f.properties.name];
