@@ -186,7 +186,7 @@ def recent_months_refresh(*, today: dt.date | None = None) -> int:
 # ------------------------------------------------------------------ reading
 
 
-def _months_back(month: dt.date, count: int) -> list[dt.date]:
+def months_back(month: dt.date, count: int) -> list[dt.date]:
     months = [month_start(month)]
     while len(months) < count:
         months.append(previous_month(months[-1]))
@@ -373,7 +373,7 @@ def dashboard(*, actor, region: Region, month: dt.date, now=None) -> dict:
     require_in_scope(actor, region)
     month = month_start(month)
     now = now or timezone.now()
-    months = _months_back(month, TREND_MONTHS)
+    months = months_back(month, TREND_MONTHS)
     last = previous_month(month)
 
     children = list(

@@ -419,3 +419,22 @@ def test_the_query_count_is_the_same_at_5_and_50_grids(
 # months' distribution, movers, best, worst: 5), the map's grids, two capped
 # lists and two capped counts (4): 17 at 5 grids and at 50.
 QUERY_BOUND = 17
+
+
+def test_the_command_fills_the_history_and_refuses_nonsense(tree):
+    from django.core.management import CommandError, call_command
+
+    nodes = Region.objects.filter(level__in=SUMMARY_LEVELS).count()
+    with time_machine.travel(NOW, tick=False):
+        call_command("dashboard_refresh", "--months", "3", stdout=io.StringIO())
+    assert set(IndicatorMonth.objects.values_list("month", flat=True)) == {
+        dt.date(2026, 9, 1),
+        OCT,
+        NOV,
+    }
+    assert IndicatorMonth.objects.count() == 3 * nodes
+    call_command("dashboard_refresh", "--month", "2025-01", stdout=io.StringIO())
+    assert IndicatorMonth.objects.filter(month=dt.date(2025, 1, 1)).count() == nodes
+    for bad in (["--month", "2025-13"], ["--months", "0"], ["--month", "x"]):
+        with pytest.raises(CommandError):
+            call_command("dashboard_refresh", *bad, stdout=io.StringIO())
