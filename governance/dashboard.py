@@ -158,7 +158,8 @@ def indicator_months_refresh(*, month: dt.date, region: Region | None = None) ->
         nodes = Region.objects.filter(level=level, is_active=True)
         if region is not None:
             nodes = nodes.filter(subtree_q(region))
-        node_ids = list(nodes.values_list("pk", flat=True))
+        # In id order: two runs at once upsert the same rows in the same order.
+        node_ids = list(nodes.order_by("pk").values_list("pk", flat=True))
         if not node_ids:
             continue
         rows = summary_rows(node_ids=node_ids, month=month, level=level)

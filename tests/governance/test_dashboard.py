@@ -438,3 +438,45 @@ def test_the_command_fills_the_history_and_refuses_nonsense(tree):
     for bad in (["--month", "2025-13"], ["--months", "0"], ["--month", "x"]):
         with pytest.raises(CommandError):
             call_command("dashboard_refresh", *bad, stdout=io.StringIO())
+
+
+def test_the_map_data_holds_shapes_and_centre_points():
+    from governance.views_dashboard import _map_json
+
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    data = _map_json(
+        [
+            {
+                "pk": 1,
+                "name": "甲",
+                "latitude": None,
+                "longitude": None,
+                "boundary": {"type": "Feature", "geometry": square},
+                "rating_class": "A",
+            },
+            {
+                "pk": 2,
+                "name": "乙",
+                "latitude": Decimal("36.1"),
+                "longitude": Decimal("117.2"),
+                "boundary": None,
+                "rating_class": None,
+            },
+        ]
+    )
+    assert data["geojson"]["features"] == [
+        {"type": "Feature", "properties": {"name": "1"}, "geometry": square}
+    ]
+    assert data["grids"] == [
+        {"id": 1, "name": "甲", "cls": "A", "shape": True},
+        {"id": 2, "name": "乙", "cls": "", "lon": 117.2, "lat": 36.1},
+    ]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_page_speaks_english_when_asked(client, tree, supervisor, data):
+    client.force_login(supervisor)
+    client.cookies["django_language"] = "en"
+    response = client.get(_url(tree["street"], month="2026-11"))
+    body = response.content.decode()
+    assert "Satisfaction rate" in body and "Ten best" in body
