@@ -29,6 +29,7 @@ os.environ.setdefault(
 os.environ.setdefault("BENCH_DISTRICTS", "10")
 
 import _setup
+import time_machine
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", 30))
 WARMUP = 3
@@ -75,8 +76,8 @@ def ensure_centres() -> int:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE grids_region SET latitude = 36.5 + (id %% 70) * 0.004,"
-            " longitude = 117.0 + ((id / 70) %% 70) * 0.004"
+            "UPDATE grids_region SET latitude = 36.5 + mod(id, 70) * 0.004,"
+            " longitude = 117.0 + mod(id / 70, 70) * 0.004"
             " WHERE level = 'grid' AND latitude IS NULL"
         )
         return cursor.rowcount
