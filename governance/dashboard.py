@@ -669,7 +669,7 @@ def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
     (``tickets.querysets.overdue_q``, the one overdue rule), oldest deadline
     first, at most LIST_CAP of them, and how many (capped at LIST_COUNT_CAP);
     ``escalated``: only those already escalated at least once and still
-    overdue. Three queries.
+    overdue. Two queries.
 
     One branch per escalating stage, each an ordered range of the ticket
     index on (stage, stage_deadline) read only up to its limit, joined by
@@ -688,15 +688,15 @@ def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
         ]
         return parts[0].union(*parts[1:], all=True)
 
-    first = sorted(branches(LIST_CAP), key=lambda row: (row[1], row[0]))[:LIST_CAP]
+    # Each branch stops one past the cap (past it in any branch: "1,000+"); the
+    # few thousand (id, deadline) pairs give both the count and the first rows.
+    found = sorted(branches(LIST_COUNT_CAP + 1), key=lambda row: (row[1], row[0]))
+    first = [pk for pk, _deadline in found[:LIST_CAP]]
     rows = sorted(
-        Ticket.objects.filter(pk__in=[pk for pk, _deadline in first]).select_related(
-            "category", "region"
-        ),
+        Ticket.objects.filter(pk__in=first).select_related("category", "region"),
         key=lambda ticket: (ticket.stage_deadline, ticket.pk),
     )
-    # Each branch stops one past the cap: past it in any branch is "1,000+".
-    found = branches(LIST_COUNT_CAP + 1).count()
+    found = len(found)
     return rows, CappedCount(min(found, LIST_COUNT_CAP), found > LIST_COUNT_CAP)
 
 

@@ -417,9 +417,9 @@ def test_the_query_count_is_the_same_at_5_and_50_grids(
 # Session and user (2), the node, its children and its path (3), the summaries
 # of the node and of its children (2), category names, the ratings (two
 # months' distribution, movers, best, worst: 5), the map's grids, the overdue
-# and the escalated lists (3 each: the first rows of each stage, those
-# tickets, the capped count): 19 at 5 grids and at 50.
-QUERY_BOUND = 19
+# and the escalated lists (2 each: each stage's ids up to the count's cap,
+# then the first tickets): 17 at 5 grids and at 50.
+QUERY_BOUND = 17
 
 
 def test_the_command_fills_the_history_and_refuses_nonsense(tree):
@@ -481,3 +481,47 @@ def test_the_page_speaks_english_when_asked(client, tree, supervisor, data):
     response = client.get(_url(tree["street"], month="2026-11"))
     body = response.content.decode()
     assert "Satisfaction rate" in body and "Ten best" in body
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_overdue_list_is_capped_oldest_first_and_counted(tree, supervisor):
+    from governance import dashboard as module
+
+    grid = tree["grids"][0]
+    for hours in range(25):
+        TicketFactory(
+            region=grid,
+            stage=(Stage.DISPATCHED, Stage.ACCEPTED)[hours % 2],
+            stage_deadline=aware(2026, 11, 19, 0, 0) - dt.timedelta(hours=hours),
+            escalation_level=hours % 3 == 0,
+        )
+    # Not overdue: due later, or in a stage that does not escalate.
+    TicketFactory(
+        region=grid, stage=Stage.ACCEPTED, stage_deadline=aware(2026, 12, 1, 0, 0)
+    )
+    TicketFactory(
+        region=grid, stage=Stage.HANDLED, stage_deadline=aware(2026, 11, 1, 0, 0)
+    )
+    page = dashboard(actor=supervisor, region=tree["communities"][0], month=NOV)
+    assert page["overdue_count"].value == 25 and not page["overdue_count"].capped
+    deadlines = [t.stage_deadline for t in page["overdue"]]
+    assert len(deadlines) == module.LIST_CAP and deadlines == sorted(deadlines)
+    assert deadlines[0] == aware(2026, 11, 19, 0, 0) - dt.timedelta(hours=24)
+    assert page["escalated_count"].value == 9
+    assert all(t.escalation_level for t in page["escalated"])
+
+
+def test_past_the_cap_the_count_says_so(tree, supervisor, monkeypatch):
+    from governance import dashboard as module
+
+    monkeypatch.setattr(module, "LIST_COUNT_CAP", 3)
+    with time_machine.travel(NOW, tick=False):
+        for _ in range(5):
+            TicketFactory(
+                region=tree["grids"][1],
+                stage=Stage.DISPATCHED,
+                stage_deadline=aware(2026, 11, 10, 0, 0),
+            )
+        page = dashboard(actor=supervisor, region=tree["street"], month=NOV)
+    assert (page["overdue_count"].value, page["overdue_count"].capped) == (3, True)
+    assert str(page["overdue_count"]) == "3+"
