@@ -30,7 +30,7 @@ from grids.models import Region
 from grids.pagination import CappedCount
 from grids.permissions import require_in_scope
 from grids.querysets import subtree_q
-from tickets.choices import Stage
+from tickets.choices import ESCALATING_STAGES, Stage
 from tickets.models import Category, Ticket
 from tickets.places import PLACE_COLUMNS
 from tickets.querysets import overdue_q
@@ -360,12 +360,6 @@ def _headline_label(key: str) -> str:
         "grid_closure_share": _("Closed within the grid"),
         "points_participation": _("Residents awarded points"),
     }[key]
-
-
-def can_open(actor, region: Region) -> None:
-    """The dashboard of ``region``: inside the actor's area (else OutOfScope,
-    shown as 404)."""
-    require_in_scope(actor, region)
 
 
 def dashboard(*, actor, region: Region, month: dt.date, now=None) -> dict:
@@ -701,8 +695,6 @@ def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
 
 
 def _escalating():
-    from tickets.choices import ESCALATING_STAGES
-
     return sorted(ESCALATING_STAGES)
 
 
