@@ -385,249 +385,39 @@ def dashboard(*, actor, region: Region, month: dt.date, now=None) -> dict:
         return _with_rates(entry["counts"], node["level"])
 
     current, before = rates(me, month), rates(me, last)
-    tables = []
-
-    # Headline figures with the change against last month.
     headline = [
         _figure(key, _headline_label(key), current[key], before[key], is_rate)
         for key, is_rate in HEADLINE
     ]
-
-    # 12-month trends.
-    trend_rows = []
-    for m in months:
-        row = _with_rates(mine[(region.pk, m)]["counts"], region.level)
-        trend_rows.append(
+    child_rows = [
+        {"pk": child["pk"], "name": child["name"], **rates(child, month)}
+        for child in children
+    ]
+    this_month = mine[(region.pk, month)]
+    tables = [
+        _trend_table(
             [
-                m,
-                row["received"],
-                row["closed"],
-                row["response_rate"],
-                row["resolution_rate"],
-                row["satisfaction_rate"],
-                row["on_time_rate"],
+                _with_rates(mine[(region.pk, m)]["counts"], region.level) | {"month": m}
+                for m in months
             ]
-        )
-    tables.append(
-        Table(
-            "trends",
-            _("Twelve months"),
-            [
-                _("Month"),
-                _("Received"),
-                _("Closed"),
-                _("Response rate"),
-                _("Resolution rate"),
-                _("Satisfaction rate"),
-                _("On-time rate"),
-            ],
-            trend_rows,
-            chart="trend",
-            percent_columns=(3, 4, 5, 6),
-        )
-    )
-
-    # Tickets received in the month by current stage, and by category.
-    by_stage = mine[(region.pk, month)]["by_stage"]
-    tables.append(
-        Table(
-            "stages",
-            _("Tickets received this month, by stage now"),
-            [_("Stage"), _("Tickets")],
-            [[label, by_stage.get(value, 0)] for value, label in Stage.choices],
-            chart="bar",
-        )
-    )
-    by_category = mine[(region.pk, month)]["by_category"]
-    ranked = sorted(by_category.items(), key=lambda item: (-item[1], item[0]))
-    top, rest = ranked[:CATEGORY_CAP], ranked[CATEGORY_CAP:]
-    names = dict(
-        Category.objects.filter(pk__in=[int(pk) for pk, _n in top if pk]).values_list(
-            "pk", "name"
-        )
-    )
-    category_rows = [
-        [names.get(int(pk), pk) if pk else _("No category"), count] for pk, count in top
+        ),
+        *_ticket_tables(this_month["by_stage"], this_month["by_category"]),
+        _rates_table(current, before),
+        _closure_table(current),
+        _coverage_table(current),
+        _points_table(current, before),
+        _classes_table(
+            _class_distribution(actor=actor, region=region, months=[last, month]),
+            month,
+            last,
+        ),
     ]
-    if rest:
-        category_rows.append([_("Other categories"), sum(c for _pk, c in rest)])
-    tables.append(
-        Table(
-            "categories",
-            _("Tickets received this month, by category"),
-            [_("Category"), _("Tickets")],
-            category_rows,
-            chart="pie",
-        )
-    )
-
-    # The 12345 rates this month and last.
-    rate_keys = (
-        ("response_rate", _("Response rate"), "dispatched"),
-        ("resolution_rate", _("Resolution rate"), "received"),
-        ("on_time_rate", _("On-time rate"), "due_net"),
-        ("satisfaction_rate", _("Satisfaction rate"), "verdicts"),
-        ("rework_rate", _("Rework rate"), "closed"),
-        ("escalation_rate", _("Escalation rate"), "closed"),
-    )
-    tables.append(
-        Table(
-            "rates",
-            _("The 12345 rates"),
-            [_("Rate"), _("This month"), _("Last month"), _("Tickets counted")],
-            [
-                [label, current[key], before[key], current[base]]
-                for key, label, base in rate_keys
-            ],
-            chart="rates",
-            percent_columns=(1, 2),
-        )
-    )
-
-    # 小事不出网格、大事不出社区: where the month's tickets were closed.
-    tables.append(
-        Table(
-            "closure",
-            _("Closure level"),
-            [_("Closed at"), _("Tickets")],
-            [
-                [_("Grid"), current["closed_grid"]],
-                [_("Community"), current["closed_community"]],
-                [_("Street"), current["closed_street"]],
-                [_("Above the street"), current["closed_above"]],
-            ],
-            chart="pie",
-        )
-    )
-
-    # Worker and party coverage (seeds 000, 003): grids of the subtree.
-    grids = current["grids"]
-
-    def share(count):
-        return Decimal(count) / Decimal(grids) if grids else None
-
-    coverage_rows = [
-        [_("Grids with a full-time worker"), current["grids_with_full_time"]],
-        [_("Grids whose head is a party member"), current["grids_with_party_head"]],
-        [_("Grids with a party organisation"), current["grids_with_party_org"]],
-        [
-            _("Grids far off the 300 households / 1000 people norm"),
-            current["grids_off_norm"],
-        ],
-    ]
-    tables.append(
-        Table(
-            "coverage",
-            _("Worker and party coverage"),
-            [_("Grids"), _("Count"), _("Share of %(n)s grids") % {"n": grids}],
-            [[label, count, share(count)] for label, count in coverage_rows],
-            chart="coverage",
-            percent_columns=(2,),
-        )
-    )
-
-    # Points and participation.
-    tables.append(
-        Table(
-            "points",
-            _("Points and participation"),
-            [_("Figure"), _("This month"), _("Last month")],
-            [
-                [
-                    _("Residents with points awarded"),
-                    current["award_residents"],
-                    before["award_residents"],
-                ],
-                [_("Active residents"), current["residents"], before["residents"]],
-                [
-                    _("Micro-wishes posted"),
-                    current["wishes_posted"],
-                    before["wishes_posted"],
-                ],
-                [
-                    _("Micro-wishes fulfilled"),
-                    current["wishes_fulfilled"],
-                    before["wishes_fulfilled"],
-                ],
-                [
-                    _("Service hours of registered members"),
-                    current["service_hours"],
-                    before["service_hours"],
-                ],
-            ],
-            chart="bar2",
-        )
-    )
-
-    # A/B/C distribution this month and last (the ratings in the subtree).
-    distribution = _class_distribution(actor=actor, region=region, months=[last, month])
-    tables.append(
-        Table(
-            "classes",
-            _("A/B/C classes of the grids"),
-            [_("Class"), _("This month"), _("Last month")],
-            [
-                [label, distribution[(month, value)], distribution[(last, value)]]
-                for value, label in RatingClass.choices
-            ],
-            chart="classes",
-        )
-    )
-
-    # Drill-down: each child's figures this month.
-    child_rows = []
-    for child in children:
-        row = rates(child, month)
-        child_rows.append(
-            {
-                "pk": child["pk"],
-                "name": child["name"],
-                "received": row["received"],
-                "closed": row["closed"],
-                "response_rate": row["response_rate"],
-                "resolution_rate": row["resolution_rate"],
-                "satisfaction_rate": row["satisfaction_rate"],
-                "grid_closure_share": row["grid_closure_share"],
-                "grids": row["grids"],
-            }
-        )
     if child_rows:
-        tables.append(
-            Table(
-                "children",
-                _("By %(level)s") % {"level": _level_name(children[0]["level"])},
-                [
-                    _("Name"),
-                    _("Received"),
-                    _("Closed"),
-                    _("Response rate"),
-                    _("Resolution rate"),
-                    _("Satisfaction rate"),
-                    _("Closed within the grid"),
-                ],
-                [
-                    [
-                        r["name"],
-                        r["received"],
-                        r["closed"],
-                        r["response_rate"],
-                        r["resolution_rate"],
-                        r["satisfaction_rate"],
-                        r["grid_closure_share"],
-                    ]
-                    for r in child_rows
-                ],
-                chart="children",
-                percent_columns=(3, 4, 5, 6),
-                row_ids=[r["pk"] for r in child_rows],
-            )
-        )
+        tables.append(_children_table(child_rows, children[0]["level"]))
 
-    movers = list(
-        rating_movers(actor=actor, month=month, region=region)[: MOVERS_CAP * 2 + 1]
-    )
-    ups = [m for m in movers if m.moved > 0][:MOVERS_CAP]
-    downs = [m for m in movers if m.moved < 0][:MOVERS_CAP]
+    movers = rating_movers(actor=actor, month=month, region=region)
+    ups = list(movers.filter(moved__gt=0)[:MOVERS_CAP])
+    downs = list(movers.filter(moved__lt=0)[:MOVERS_CAP])
     ranking = best_and_worst(
         actor=actor, region=region, month=month, count=BEST_WORST_COUNT
     )
@@ -656,6 +446,201 @@ def dashboard(*, actor, region: Region, month: dt.date, now=None) -> dict:
         "escalated": escalated,
         "escalated_count": escalated_count,
     }
+
+
+# ------------------------------------------------------------ the page's tables
+
+
+def _trend_table(rows: list[dict]) -> Table:
+    """12-month trends: received, closed and the rates, month by month."""
+    return Table(
+        "trends",
+        _("Twelve months"),
+        [
+            _("Month"),
+            _("Received"),
+            _("Closed"),
+            _("Response rate"),
+            _("Resolution rate"),
+            _("Satisfaction rate"),
+            _("On-time rate"),
+        ],
+        [
+            [
+                row["month"],
+                row["received"],
+                row["closed"],
+                row["response_rate"],
+                row["resolution_rate"],
+                row["satisfaction_rate"],
+                row["on_time_rate"],
+            ]
+            for row in rows
+        ],
+        chart="trend",
+        percent_columns=(3, 4, 5, 6),
+    )
+
+
+def _ticket_tables(by_stage: dict, by_category: dict) -> list[Table]:
+    """Tickets received in the month by current stage, and by category (the
+    largest CATEGORY_CAP, the rest summed). One query (category names)."""
+    ranked = sorted(by_category.items(), key=lambda item: (-item[1], item[0]))
+    top, rest = ranked[:CATEGORY_CAP], ranked[CATEGORY_CAP:]
+    names = dict(
+        Category.objects.filter(pk__in=[int(pk) for pk, _n in top if pk]).values_list(
+            "pk", "name"
+        )
+    )
+    category_rows = [
+        [names.get(int(pk), pk) if pk else _("No category"), count] for pk, count in top
+    ]
+    if rest:
+        category_rows.append([_("Other categories"), sum(c for _pk, c in rest)])
+    return [
+        Table(
+            "stages",
+            _("Tickets received this month, by stage now"),
+            [_("Stage"), _("Tickets")],
+            [[label, by_stage.get(value, 0)] for value, label in Stage.choices],
+            chart="bar",
+        ),
+        Table(
+            "categories",
+            _("Tickets received this month, by category"),
+            [_("Category"), _("Tickets")],
+            category_rows,
+            chart="pie",
+        ),
+    ]
+
+
+def _rates_table(current: dict, before: dict) -> Table:
+    """The 12345 rates this month and last, with the count each rests on."""
+    rate_keys = (
+        ("response_rate", _("Response rate"), "dispatched"),
+        ("resolution_rate", _("Resolution rate"), "received"),
+        ("on_time_rate", _("On-time rate"), "due_net"),
+        ("satisfaction_rate", _("Satisfaction rate"), "verdicts"),
+        ("rework_rate", _("Rework rate"), "closed"),
+        ("escalation_rate", _("Escalation rate"), "closed"),
+    )
+    return Table(
+        "rates",
+        _("The 12345 rates"),
+        [_("Rate"), _("This month"), _("Last month"), _("Tickets counted")],
+        [
+            [label, current[key], before[key], current[base]]
+            for key, label, base in rate_keys
+        ],
+        chart="rates",
+        percent_columns=(1, 2),
+    )
+
+
+def _closure_table(current: dict) -> Table:
+    """小事不出网格、大事不出社区: where the month's tickets were closed."""
+    return Table(
+        "closure",
+        _("Closure level"),
+        [_("Closed at"), _("Tickets")],
+        [
+            [_("Grid"), current["closed_grid"]],
+            [_("Community"), current["closed_community"]],
+            [_("Street"), current["closed_street"]],
+            [_("Above the street"), current["closed_above"]],
+        ],
+        chart="pie",
+    )
+
+
+def _coverage_table(current: dict) -> Table:
+    """Worker and party coverage (seeds 000, 003) of the subtree's grids."""
+    grids = current["grids"]
+    rows = [
+        [_("Grids with a full-time worker"), current["grids_with_full_time"]],
+        [_("Grids whose head is a party member"), current["grids_with_party_head"]],
+        [_("Grids with a party organisation"), current["grids_with_party_org"]],
+        [
+            _("Grids far off the 300 households / 1000 people norm"),
+            current["grids_off_norm"],
+        ],
+    ]
+    return Table(
+        "coverage",
+        _("Worker and party coverage"),
+        [_("Grids"), _("Count"), _("Share of %(n)s grids") % {"n": grids}],
+        [
+            [label, count, Decimal(count) / Decimal(grids) if grids else None]
+            for label, count in rows
+        ],
+        chart="coverage",
+        percent_columns=(2,),
+    )
+
+
+def _points_table(current: dict, before: dict) -> Table:
+    """Points, micro-wishes and 双报到 hours this month and last."""
+    rows = (
+        (_("Residents with points awarded"), "award_residents"),
+        (_("Active residents"), "residents"),
+        (_("Micro-wishes posted"), "wishes_posted"),
+        (_("Micro-wishes fulfilled"), "wishes_fulfilled"),
+        (_("Service hours of registered members"), "service_hours"),
+    )
+    return Table(
+        "points",
+        _("Points and participation"),
+        [_("Figure"), _("This month"), _("Last month")],
+        [[label, current[key], before[key]] for label, key in rows],
+        chart="bar2",
+    )
+
+
+def _classes_table(distribution: dict, month, last) -> Table:
+    """A/B/C distribution this month and last (the ratings in force)."""
+    return Table(
+        "classes",
+        _("A/B/C classes of the grids"),
+        [_("Class"), _("This month"), _("Last month")],
+        [
+            [label, distribution[(month, value)], distribution[(last, value)]]
+            for value, label in RatingClass.choices
+        ],
+        chart="classes",
+    )
+
+
+def _children_table(child_rows: list[dict], level: str) -> Table:
+    """The drill-down: each child's figures this month, linked to its page."""
+    return Table(
+        "children",
+        _("By %(level)s") % {"level": _level_name(level)},
+        [
+            _("Name"),
+            _("Received"),
+            _("Closed"),
+            _("Response rate"),
+            _("Resolution rate"),
+            _("Satisfaction rate"),
+            _("Closed within the grid"),
+        ],
+        [
+            [
+                r["name"],
+                r["received"],
+                r["closed"],
+                r["response_rate"],
+                r["resolution_rate"],
+                r["satisfaction_rate"],
+                r["grid_closure_share"],
+            ]
+            for r in child_rows
+        ],
+        chart="children",
+        percent_columns=(3, 4, 5, 6),
+        row_ids=[r["pk"] for r in child_rows],
+    )
 
 
 def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:

@@ -416,10 +416,10 @@ def test_the_query_count_is_the_same_at_5_and_50_grids(
 
 # Session and user (2), the node, its children and its path (3), the summaries
 # of the node and of its children (2), category names, the ratings (two
-# months' distribution, movers, best, worst: 5), the map's grids, the overdue
+# months' distribution, movers up and down, best, worst: 6), the map's grids, the overdue
 # and the escalated lists (2 each: each stage's ids up to the count's cap,
-# then the first tickets): 17 at 5 grids and at 50.
-QUERY_BOUND = 17
+# then the first tickets): 18 at 5 grids and at 50.
+QUERY_BOUND = 18
 
 
 def test_the_command_fills_the_history_and_refuses_nonsense(tree):
@@ -525,3 +525,18 @@ def test_past_the_cap_the_count_says_so(tree, supervisor, monkeypatch):
         page = dashboard(actor=supervisor, region=tree["street"], month=NOV)
     assert (page["overdue_count"].value, page["overdue_count"].capped) == (3, True)
     assert str(page["overdue_count"]) == "3+"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_movers_up_and_down_are_listed_apart(tree, supervisor, data):
+    up, down = tree["grids"][0], tree["grids"][1]
+    # Classes set by hand for the test (the job's quotas put 4 grids in B).
+    GridRating.objects.filter(grid=up, month=OCT).update(rating_class="C")
+    GridRating.objects.filter(grid=up, month=NOV).update(rating_class="A")
+    GridRating.objects.filter(grid=down, month=OCT).update(rating_class="A")
+    GridRating.objects.filter(grid=down, month=NOV).update(rating_class="B")
+    page = dashboard(actor=supervisor, region=tree["street"], month=NOV)
+    assert [r.grid_id for r in page["movers_up"]] == [up.pk]
+    assert [r.grid_id for r in page["movers_down"]] == [down.pk]
+    classes = next(t for t in page["tables"] if t.key == "classes")
+    assert classes.rows[0][1:] == [1, 1]  # A: this month 1, last month 1
