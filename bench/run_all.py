@@ -12,6 +12,8 @@ built once and reused):
   district's 2,062 grids);
 - tickets_backlog: bench_tickets.py, 100,000 tickets with 32 % overdue on
   ``gridwork_bench_tickets_backlog``;
+- dashboard: bench_dashboard.py, the district dashboard page on the
+  tickets_district data (same database and settings);
 - io: bench_io.py (import/export rows/s) on ``gridwork_bench_io``, if present.
 
 ``BENCH_ONLY=grids,io`` runs some of them (the others' last results are kept); ``BENCH_NOTE`` is written into
@@ -53,6 +55,18 @@ RUNS = (
         {"BENCH_TICKETS": "100000", "BENCH_OVERDUE_SHARE": "0.32"},
     ),
     (
+        # The dashboard on the district run's data (same database and size:
+        # the tickets are built once); it adds its summary rows and ratings.
+        "dashboard",
+        "bench_dashboard.py",
+        "gridwork_bench_tickets",
+        {
+            "BENCH_TICKETS": "2000000",
+            "BENCH_OVERDUE_SHARE": "0.01",
+            "BENCH_DISTRICTS": "4",
+        },
+    ),
+    (
         "io",
         "bench_io.py",
         "gridwork_bench_io",
@@ -86,6 +100,16 @@ TARGETS = (
         ("street_ticket_list.p95_ms", "street_ticket_list.median_ms"),
         "ms",
         100,
+        False,
+    ),
+    (
+        "district dashboard page",
+        "2,000,000 tickets",
+        "p95 ≤ 250 ms",
+        "dashboard",
+        ("district_dashboard.p95_ms", "district_dashboard.median_ms"),
+        "ms",
+        250,
         False,
     ),
     (

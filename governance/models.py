@@ -401,3 +401,7 @@ class RatingClassChange(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.rating}: {self.from_class} → {self.to_class}"
+
+
+# The dashboard's summary table lives in its own module (governance.dashboard).
+from .dashboard_models import IndicatorMonth  # noqa: E402, F401

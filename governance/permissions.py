@@ -25,3 +25,16 @@ def can_publish(user) -> bool:
 
 def can_appeal(user) -> bool:
     return has_role(user, APPEAL_ROLES)
+
+
+# The dashboard (issue 12): supervisors read it; street and community staff
+# read their subtree's; grid workers have their phone app instead.
+DASHBOARD_ROLES = frozenset(
+    {UserRole.SUPERVISOR, UserRole.STREET_STAFF, UserRole.COMMUNITY_STAFF}
+)
+
+
+def can_see_dashboard(user) -> bool:
+    return has_role(user, DASHBOARD_ROLES) and (
+        user.is_superuser or bool(user.region_id)
+    )

@@ -11,6 +11,8 @@ from grids.choices import RegionLevel
 from grids.models import Region
 from points import permissions as points_permissions
 
+from .permissions import can_see_dashboard
+
 # Rankings are one page per community; a district lists at most this many.
 MAX_RANKING_LINKS = 30
 
@@ -42,7 +44,19 @@ def report_links(user) -> list[ReportLink]:
     """The reports ``user`` may open, in the order the 报表 block shows them."""
     if not grid_permissions.can_view(user):
         return []
-    links = [
+    links = []
+    if can_see_dashboard(user):
+        links.append(
+            ReportLink(
+                title=_("Dashboard"),
+                url=reverse("dashboard:home"),
+                description=_(
+                    "Tickets, the 12345 rates, A/B/C classes, coverage and points "
+                    "of your area, month by month, down to each grid."
+                ),
+            )
+        )
+    links += [
         ReportLink(
             title=_("Party organisation coverage"),
             url=reverse("partyorg:coverage"),

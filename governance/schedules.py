@@ -17,6 +17,12 @@ PERIODIC_TASKS = [
         "task": "governance.tasks.rate_grids",
         "crontab": {"minute": "0", "hour": "2", "day_of_month": "1"},
     },
+    {
+        # The dashboard's monthly summary rows of the running and the last month.
+        "name": "governance: refresh dashboard summaries",
+        "task": "governance.tasks.dashboard_refresh",
+        "crontab": {"minute": "17"},
+    },
 ]
 
 

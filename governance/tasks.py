@@ -17,3 +17,12 @@ def rate_grids_task(month: str | None = None) -> int:
         dt.date.fromisoformat(month) if month else previous_month(timezone.localdate())
     )
     return rate_grids(month=day)
+
+
+@shared_task(name="governance.tasks.dashboard_refresh")
+def dashboard_refresh_task() -> int:
+    """The dashboard's summary rows of the running month and the one before
+    (hourly; governance.dashboard.recent_months_refresh)."""
+    from .dashboard import recent_months_refresh
+
+    return recent_months_refresh()

@@ -35,6 +35,7 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("points/", include("points.urls")),
     path("party/", include("partyorg.urls")),
+    path("dashboard/", include("governance.dashboard_urls")),
     # Uploaded photos, behind login and the record's scope (never a file server).
     path(
         f"{settings.MEDIA_URL.strip('/')}/<path:path>", media.serve_media, name="media"

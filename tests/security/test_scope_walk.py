@@ -41,6 +41,8 @@ KWARG_MODELS = {
     "ticket_id": Ticket,
     "wish_id": Wish,
     "community_id": Region,
+    # The dashboard of a node (governance.dashboard_urls).
+    "region_id": Region,
     "household_id": Household,
     # The phone inbox: a message is its recipient's only.
     "notification_id": Notification,
