@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from grids.api.views import ApiViewMixin
 from grids.errors import DomainError, OutOfScope
 from grids.models import Region
 from grids.querysets import scope_q
@@ -101,7 +102,7 @@ class GridRatingMoverSerializer(GridRatingSerializer):
         read_only_fields = fields
 
 
-class GridRatingViewSet(viewsets.ReadOnlyModelViewSet):
+class GridRatingViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """``?month=YYYY-MM`` (required for the list) and ``?region=<id>`` (a node of
     the caller's area). ``best-worst`` (十佳/十差, ``?count=`` up to 50) and
     ``movers`` (动态调整) take the same parameters."""
@@ -150,7 +151,7 @@ class GridRatingViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
-class IndicatorsView(APIView):
+class IndicatorsView(ApiViewMixin, APIView):
     """``GET /api/v1/indicators/?region=<id>&month=YYYY-MM``: the indicators of
     each active child of the region (the drill-down), two queries."""
 

@@ -7,7 +7,8 @@ from django.urls import include, path
 app_name = "api"
 
 urlpatterns = [
-    # path("", include("grids.api_urls")),  # one line per app with an API
+    path("", include("grids.api_urls")),
+    path("", include("tickets.api_urls")),
     path("points/", include("points.api_urls")),
     path("party/", include("partyorg.api_urls")),
     path("", include("governance.api_ratings_urls")),

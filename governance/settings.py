@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -349,19 +350,62 @@ if _visibility_timeout is not None and _visibility_timeout <= CELERY_TASK_TIME_L
     )
 
 # --- REST framework ------------------------------------------------------------
+# docs/api.md. API tokens (grids.ApiToken): valid this long unless the admin
+# says otherwise, and never longer than the maximum.
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=180)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=730)
 REST_FRAMEWORK = {
+    # The token first: a request without credentials is then a 401 that names
+    # the scheme (WWW-Authenticate), not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "grids.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Counted per token (else per account, else per address) in the cache: Redis
+    # when REDIS_URL is set, so all server processes count together.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "grids.api.throttling.TokenRateThrottle",
+        "grids.api.throttling.TokenWriteRateThrottle",
+        "grids.api.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_THROTTLE_USER", default="1200/min"),
+        "write": env.str("API_THROTTLE_WRITE", default="600/min"),
+        "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter with the acting user passed to the shared FilterSets.
+    "DEFAULT_FILTER_BACKENDS": ["grids.api.filters.ActorFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "grids.api.pagination.StableCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Every error as {"code", "message", "extra"} with a 4xx status.
     "EXCEPTION_HANDLER": "grids.api.errors.api_exception_handler",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Gridwork API", "VERSION": "0.1.0"}
+# OpenAPI 3 at /api/schema/, its docs at /api/docs/ (Swagger UI served from our
+# own static files by drf-spectacular-sidecar: no CDN).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gridwork API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Party-led grid governance: regions, rosters, households, tickets. "
+        "Authenticate with `Authorization: Token <key>` (a key made in the admin). "
+        "Every error is `{code, message, extra}` with a 4xx status; every POST "
+        "accepts an `Idempotency-Key` header. See docs/api.md."
+    ),
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"StageEnum": "tickets.choices.Stage"},
+    "PREPROCESSING_HOOKS": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "grids.api.schema.add_error_components",
+    ],
+}
 
 # --- Security (login, sessions, cookies, headers; docs/operations.md) ----------
 # Kept together; the upload, Celery and logging blocks live elsewhere in this file.

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import media, views, views_otp
 
@@ -18,6 +19,17 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("governance.api_urls")),
+    # The OpenAPI 3 document and its browsable docs (docs/api.md).
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves its script as a file: our CSP refuses inline script.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="api/swagger_ui.html"
+        ),
+        name="api-docs",
+    ),
+    # Open311 GeoReport v2 for civic apps (docs/open311.md).
     path("open311/v2/", include("tickets.open311.urls")),
     # The grid workers' phone app: the shell here, each app's pages under it.
     path("m/", include("governance.phone_urls")),

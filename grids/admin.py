@@ -5,7 +5,7 @@ service's message. Querysets and choices are scoped by ``ScopedAdminMixin``.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Prefetch, Q
@@ -38,6 +38,7 @@ from .choices import RegionLevel, UserRole
 from .errors import DomainError
 from .masking import age_band
 from .models import (
+    ApiToken,
     AuditEntry,
     GridAssignment,
     GridWorker,
@@ -1160,3 +1161,133 @@ class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 from . import admin_jobs  # noqa: E402,F401  (background import/export jobs)
+
+
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ("user", "name", "expires_at")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "expires_at" in self.fields:  # the add form (a token is never edited)
+            self.fields["expires_at"].required = False
+            self.fields["expires_at"].help_text = _(
+                "Empty: the default validity from today (API_TOKEN_DEFAULT_DAYS)."
+            )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(SafeActionSelectionMixin, ServiceErrorMixin, admin.ModelAdmin):
+    """API tokens of the accounts the user keeps: made here (the key shown once,
+    on the page after saving) and revoked by the action; never edited. Through
+    ``grids.services.api_tokens``."""
+
+    form = ApiTokenForm
+    list_display = (
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_select_related = ("user",)
+    search_fields = ("name", "prefix", "user__username")
+    actions = ["revoke"]
+    readonly_fields = (
+        "user",
+        "name",
+        "prefix",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    )
+
+    def _may_manage(self, request) -> bool:
+        user = request.user
+        return user.is_active and (
+            user.is_superuser or permissions.can_manage_accounts(user)
+        )
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).filter(scope_q(request.user, "user__region"))
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ApiTokenForm.Meta.fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            actor = request.user
+            accounts = User.objects.filter(is_active=True)
+            if not actor.is_superuser:
+                accounts = accounts.filter(
+                    scope_q(actor, "region"),
+                    is_superuser=False,
+                    role__in=permissions.roles_grantable_by(actor),
+                )
+            kwargs["queryset"] = accounts.select_related("region")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_module_permission(self, request):
+        return self._may_manage(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_manage(request)
+
+    def has_add_permission(self, request):
+        return self._may_manage(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        token, key = services.api_token_create(
+            actor=request.user,
+            user=form.cleaned_data["user"],
+            name=form.cleaned_data["name"],
+            expires_at=form.cleaned_data.get("expires_at"),
+        )
+        obj.pk = token.pk
+        request._api_token_created = (token, key)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        token, key = request._api_token_created
+        response = TemplateResponse(
+            request,
+            "admin/grids/apitoken/created.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("API token made"),
+                "token": token,
+                "key": key,
+            },
+        )
+        # The key is on this page only: never kept by a browser or a proxy.
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        revoked = 0
+        for token_id in queryset.values_list("pk", flat=True):
+            try:
+                services.api_token_revoke(actor=request.user, token_id=token_id)
+            except DomainError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+                return
+            revoked += 1
+        self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})

@@ -11,6 +11,9 @@ work through ``with_idempotency(request, scope, run)``:
   to the first outcome;
 - same key with different fields: ``Conflict``.
 
+The API's ``Idempotency-Key`` header (``grids.api.idempotency``) runs through
+the same ``run_once``, keeping the first response instead of a URL.
+
 Two requests with the same key at the same moment: the second one's INSERT waits
 on the unique index until the first commits, then fails and replays the first
 outcome. If ``run`` raises, the key is rolled back with the work, so the form can
@@ -68,16 +71,52 @@ def _lookup(*, scope: str, user, key: str):
     return IdempotencyKey.objects.filter(scope=scope, user=user, key=key).first()
 
 
-def _replay(record, print_: str) -> HttpResponseRedirect:
-    if record.fingerprint != print_:
-        raise Conflict(
-            _(
-                "This form was already sent with different content. Reload the "
-                "page to start a new one."
-            ),
-            code="idempotency_key_reused",
-        )
-    return HttpResponseRedirect(record.outcome_url)
+def run_once(
+    *,
+    scope: str,
+    user,
+    key: str,
+    fingerprint: str,
+    run: Callable[[], tuple[object, dict | None]],
+    conflict_message,
+):
+    """The one rule of idempotent work, for forms and for the API: ``run`` is
+    called at most once per (scope, user, key) and its outcome kept.
+
+    ``run()`` does the work and returns ``(result, outcome)``: ``outcome`` is a
+    dict of the key's outcome fields (``outcome_url``, ``response_status``,
+    ``response_body``) to keep, or None when nothing should be kept (the key is
+    then rolled back with the work). Returns ``(result, record, replayed)``; on
+    a replay ``result`` is None and ``record`` holds the first outcome. The same
+    key with another fingerprint is a ``Conflict``.
+    """
+    with transaction.atomic():
+        first = None
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    scope=scope, user=user, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            # Sent before (or right now by another request, which has committed).
+            first = _lookup(scope=scope, user=user, key=key)
+            if first is None:  # pragma: no cover - the row was just purged
+                raise Conflict(
+                    _("Please send the request again."), code="idempotency_retry"
+                ) from None
+        if first is not None:
+            if first.fingerprint != fingerprint:
+                raise Conflict(conflict_message, code="idempotency_key_reused")
+            return None, first, True
+        result, outcome = run()
+        if outcome is None:
+            # Nothing to keep: neither the key nor what ``run`` wrote.
+            transaction.set_rollback(True)
+            return result, record, False
+        for name, value in outcome.items():
+            setattr(record, name, value)
+        record.save(update_fields=list(outcome))
+    return result, record, False
 
 
 def with_idempotency(
@@ -94,29 +133,23 @@ def with_idempotency(
         response = HttpResponseRedirect(run())
         response.replayed = False
         return response
-    user = _user_of(request)
-    print_ = fingerprint(request)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    scope=scope, user=user, key=key, fingerprint=print_
-                )
-        except IntegrityError:
-            # Sent before (or right now by another request, which has committed).
-            record = _lookup(scope=scope, user=user, key=key)
-            if record is None:  # pragma: no cover - the row was just purged
-                raise Conflict(
-                    _("Please send the form again."), code="idempotency_retry"
-                ) from None
-            response = _replay(record, print_)
-            response.replayed = True
-            return response
-        outcome_url = run()
-        record.outcome_url = str(outcome_url)[:300]
-        record.save(update_fields=["outcome_url"])
+
+    def run_form():
+        return None, {"outcome_url": str(run())[:300]}
+
+    _result, record, replayed = run_once(
+        scope=scope,
+        user=_user_of(request),
+        key=key,
+        fingerprint=fingerprint(request),
+        run=run_form,
+        conflict_message=_(
+            "This form was already sent with different content. Reload the "
+            "page to start a new one."
+        ),
+    )
     response = HttpResponseRedirect(record.outcome_url)
-    response.replayed = False
+    response.replayed = replayed
     return response
 
 

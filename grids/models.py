@@ -809,11 +809,13 @@ class PersonalDataAccess(AppendOnlyModel):
 
 
 class IdempotencyKey(models.Model):
-    """One sent form (幂等键): the key a phone form carries, what it asked for and
-    what it led to, so that a double tap, a resend or a replay after reconnecting
-    is answered with the first outcome instead of doing the work twice.
+    """One sent form or API request (幂等键): the key a phone form or an API
+    client's ``Idempotency-Key`` header carries, what it asked for and what it
+    led to, so that a double tap, a resend or a replay after reconnecting is
+    answered with the first outcome instead of doing the work twice.
 
-    Written and read only by ``grids.idempotency``; purged after
+    Written and read only by ``grids.idempotency`` (the API's replies through
+    ``grids.api.idempotency``); purged after
     ``IDEMPOTENCY_KEY_TTL_HOURS`` by the ``grids.tasks.purge_idempotency_keys`` job.
     """
 
@@ -831,6 +833,11 @@ class IdempotencyKey(models.Model):
     # sha256 of the form's fields and files (names and sizes), without the key.
     fingerprint = models.CharField(_("request fingerprint"), max_length=64)
     outcome_url = models.CharField(_("outcome"), max_length=300, blank=True)
+    # An API request's first answer (grids.api.idempotency), replayed as it was.
+    response_status = models.PositiveSmallIntegerField(
+        _("response status"), null=True, blank=True
+    )
+    response_body = models.JSONField(_("response body"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -851,3 +858,55 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.scope}:{self.key}"
+
+
+class ApiToken(models.Model):
+    """An API token (接口令牌) for a device or an integration, tied to one staff
+    account and so to its role and scope.
+
+    The key is shown once, when the token is made; only its public prefix (to
+    find the row) and the SHA-256 of the whole key are stored. Written and read
+    only by ``grids.services.api_tokens``.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("What the token is for.")
+    )
+    # The key's public part ("gw_" + 12 hex), unique: the row is found by it.
+    prefix = models.CharField(_("key prefix"), max_length=20, unique=True)
+    # sha256 hex of the whole key; the key itself is never stored.
+    key_hash = models.CharField(_("key hash"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

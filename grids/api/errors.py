@@ -58,6 +58,9 @@ def api_exception_handler(exc, context):
     if response is None:
         return None  # a real bug: Django's 500 handling and logging take it
     code = next((code for cls, code in _CODES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, exceptions.AuthenticationFailed):
+        # Which refusal it was (token_expired, token_revoked…), when it says.
+        code = getattr(exc.detail, "code", None) or code
     if isinstance(exc, exceptions.ValidationError):
         extra = {"fields": exc.detail}
         message = _validation_message(exc.detail)

@@ -14,6 +14,12 @@ from .accounts import (
     staff_account_unlock,
     staff_account_update,
 )
+from .api_tokens import (
+    TokenRefused,
+    api_token_authenticate,
+    api_token_create,
+    api_token_revoke,
+)
 from .datajobs import (
     data_job_export_submit,
     data_job_file,
@@ -73,6 +79,10 @@ __all__ = [
     "ROLE_SCOPE_LEVELS",
     "STINT_EXISTS",
     "TAG_CODE_TAKEN",
+    "TokenRefused",
+    "api_token_authenticate",
+    "api_token_create",
+    "api_token_revoke",
     "assignment_end",
     "assignment_start",
     "data_job_export_submit",

@@ -77,11 +77,12 @@ def test_award_retry_with_the_same_key_is_one_proposal(
     grid_worker_user, resident, rule_item
 ):
     client = api(grid_worker_user)
-    first = _propose(client, resident, rule_item, key="k-1")
-    again = _propose(client, resident, rule_item, key="k-1")
-    assert first.status_code == 201 and again.status_code == 200
+    first = _propose(client, resident, rule_item, key="award-key-0001")
+    again = _propose(client, resident, rule_item, key="award-key-0001")
+    assert first.status_code == 201 and again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
-    other = _propose(client, resident, rule_item, key="k-1", note="不同内容")
+    other = _propose(client, resident, rule_item, key="award-key-0001", note="不同")
     assert other.status_code == 409
     assert set(other.json()) == {"code", "message", "extra"}
     assert Award.objects.count() == 1
@@ -235,9 +236,9 @@ def test_redeem_retry_and_cancel(community_staff, resident, credit, tree):
             HTTP_IDEMPOTENCY_KEY=key,
         )
 
-    first = redeem("r-1")
+    first = redeem("redeem-key-0001")
     assert first.status_code == 201, first.content
-    assert redeem("r-1").json()["id"] == first.json()["id"]
+    assert redeem("redeem-key-0001").json()["id"] == first.json()["id"]
     assert Redemption.objects.count() == 1
     assert PointsAccount.objects.get(resident=resident).balance == 70
     rid = first.json()["id"]

@@ -239,6 +239,17 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
         ),
         "notification",
     )
+    # An API token of the side's staff account (made by an administrator).
+    from grids.services.api_tokens import api_token_create
+
+    token_maker = UserFactory(role="", region=None, is_superuser=True)
+    world.add(
+        side,
+        api_token_create(actor=token_maker, user=staff, name=marker(side, "apitoken"))[
+            0
+        ],
+        "apitoken",
+    )
     # A look at the resident's ID number (显示), in the access log.
     services.personal_data_reveal(
         actor=staff,

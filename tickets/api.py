@@ -1,0 +1,330 @@
+"""The tickets resource of ``/api/v1/``: list (the shared ``TicketFilterSet``),
+detail, intake (``POST /tickets/``), the event log of a ticket, and one
+endpoint per staff action of ``tickets.actions`` (``POST
+/tickets/{id}/accept/`` …), which validates with that action's form and calls
+its service, exactly as the admin and the phone pages do.
+
+Scope: every ticket is looked up through ``Ticket.objects.visible_to`` (the
+selectors); another area's ticket is a 404. Personal data of the reporter is
+shown masked.
+"""
+
+from django import forms as django_forms
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from grids.api.views import ApiViewMixin
+from grids.models import Region
+from grids.params import parse_id
+
+from . import actions, selectors, services
+from .choices import Source
+from .filters import TicketFilterSet
+from .models import Category, Ticket, TicketEvent
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    reporter_name = serializers.CharField(source="masked_reporter_name", read_only=True)
+    reporter_phone = serializers.CharField(
+        source="masked_reporter_phone", read_only=True
+    )
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "source",
+            "hotline_number",
+            "stage",
+            "category",
+            "region",
+            "address",
+            "latitude",
+            "longitude",
+            "reporter_name",
+            "reporter_phone",
+            "description",
+            "received_at",
+            "responsible_leader",
+            "handling_region",
+            "handling_department",
+            "handler",
+            "stage_deadline",
+            "escalation_level",
+            "verdict",
+            "closed_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class TicketDetailSerializer(TicketSerializer):
+    available_actions = serializers.SerializerMethodField()
+
+    class Meta(TicketSerializer.Meta):
+        fields = [
+            *TicketSerializer.Meta.fields,
+            "instructions",
+            "cause",
+            "crux",
+            "measures",
+            "result",
+            "available_actions",
+        ]
+        read_only_fields = fields
+
+    def get_available_actions(self, ticket) -> list[str]:
+        user = self.context["request"].user
+        return [spec.action for spec in actions.available(user, ticket)]
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    """受理 through the API: the input of ``services.ticket_create``. The place
+    must lie in the caller's area, the category be active; the service checks
+    the role, the scope again and a 12345 number's replay or clash."""
+
+    source = serializers.ChoiceField(choices=Source.choices)
+    hotline_number = serializers.CharField(
+        max_length=40, required=False, allow_blank=True
+    )
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+    )
+    region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.none())
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    latitude = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        min_value=-90,
+        max_value=90,
+        required=False,
+        allow_null=True,
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        min_value=-180,
+        max_value=180,
+        required=False,
+        allow_null=True,
+    )
+    reporter_name = serializers.CharField(
+        max_length=50, required=False, allow_blank=True
+    )
+    reporter_phone = serializers.CharField(
+        max_length=20, required=False, allow_blank=True
+    )
+    description = serializers.CharField(max_length=5000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")  # none while the schema is built
+        if request is not None:
+            self.fields["region"].queryset = Region.objects.visible_to(request.user)
+
+
+class TicketEventSerializer(serializers.ModelSerializer):
+    """One line of the log. The event's ``data`` is not shown: a 12345 push
+    keeps the reporter's name and phone there."""
+
+    actor = serializers.SerializerMethodField()
+    photos = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TicketEvent
+        fields = [
+            "id",
+            "action",
+            "actor",
+            "at",
+            "from_stage",
+            "to_stage",
+            "note",
+            "deadline",
+            "photos",
+        ]
+
+    def get_actor(self, event) -> str:
+        return str(event.actor) if event.actor_id else event.actor_label
+
+    def get_photos(self, event) -> list[int]:
+        return [photo.pk for photo in event.photos.all()]
+
+
+# --- The action endpoints' request bodies, derived from the action forms --------
+
+
+def _serializer_field(field):
+    """The OpenAPI shape of one form field (the form still validates)."""
+    common = {"required": field.required, "help_text": str(field.label or "")}
+    if isinstance(field, django_forms.ModelChoiceField):
+        return serializers.IntegerField(**common)
+    if isinstance(field, django_forms.FileField):
+        return None  # photos: multipart uploads, not part of the JSON body
+    if isinstance(field, django_forms.ChoiceField):
+        choices = [value for value, _label in field.choices if value != ""]
+        if choices and all(isinstance(v, str) for v in choices):
+            return serializers.ChoiceField(choices=choices, **common)
+        return serializers.CharField(allow_blank=not field.required, **common)
+    if isinstance(field, django_forms.IntegerField):
+        return serializers.IntegerField(
+            min_value=field.min_value, max_value=field.max_value, **common
+        )
+    return serializers.CharField(
+        max_length=getattr(field, "max_length", None),
+        allow_blank=not field.required,
+        **common,
+    )
+
+
+def _form_fields(spec):
+    """The fields the action's form shows a user who may do everything."""
+    from grids.models import User
+
+    user = User(is_superuser=True, is_active=True)
+    for ticket in (Ticket(), None):  # some need a ticket, others none or a saved one
+        try:
+            return spec.form_class(user=user, ticket=ticket).fields
+        except Exception:
+            continue
+    return spec.form_class.base_fields
+
+
+def _action_serializer(spec):
+    fields = {}
+    for name, field in _form_fields(spec).items():
+        shaped = _serializer_field(field)
+        if shaped is not None:
+            fields[name] = shaped
+    name = "Ticket" + spec.action.title().replace("_", "") + "Action"
+    return type(name, (serializers.Serializer,), fields)
+
+
+def _form_data(request):
+    data = request.data
+    if isinstance(data, QueryDict):
+        return data
+    if not isinstance(data, dict):
+        raise exceptions.ValidationError(
+            {"non_field_errors": [_("Send a JSON object.")]}
+        )
+    return {key: _form_value(value) for key, value in data.items()}
+
+
+def _form_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return [_form_value(v) for v in value]
+    return value if isinstance(value, int | str) else str(value)
+
+
+class TicketViewSet(
+    ApiViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Tickets in the caller's area (and those handed to them)."""
+
+    queryset = Ticket.objects.none()  # the model; rows come from get_queryset
+    filterset_class = TicketFilterSet
+    lookup_value_regex = "[0-9]{1,18}"
+
+    def get_queryset(self):
+        return selectors.ticket_list(actor=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return TicketCreateSerializer
+        if self.action == "retrieve":
+            return TicketDetailSerializer
+        return TicketSerializer
+
+    def get_object(self):
+        pk = parse_id(self.kwargs.get("pk"))
+        if pk is None:
+            raise exceptions.NotFound()
+        return selectors.ticket_detail(actor=self.request.user, ticket_id=pk)
+
+    @extend_schema(
+        request=TicketCreateSerializer, responses={201: TicketDetailSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        data = TicketCreateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        ticket = services.ticket_create(actor=request.user, **data.validated_data)
+        ticket = selectors.ticket_detail(actor=request.user, ticket_id=ticket.pk)
+        return Response(
+            TicketDetailSerializer(ticket, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(responses=TicketEventSerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def events(self, request, pk=None):
+        ticket = self.get_object()
+        return Response(
+            TicketEventSerializer(
+                selectors.ticket_timeline(ticket=ticket), many=True
+            ).data
+        )
+
+    def run_action(self, request, name):
+        ticket = self.get_object()
+        form = actions.form_for(
+            name,
+            user=request.user,
+            ticket=ticket,
+            data=_form_data(request),
+            files=request.FILES or None,
+        )
+        if not form.is_valid():
+            raise exceptions.ValidationError(
+                {
+                    field: [error["message"] for error in errors]
+                    for field, errors in form.errors.get_json_data().items()
+                }
+            )
+        actions.run(
+            name, actor=request.user, ticket_id=ticket.pk, data=form.cleaned_data
+        )
+        ticket = selectors.ticket_detail(actor=request.user, ticket_id=ticket.pk)
+        return Response(
+            TicketDetailSerializer(ticket, context={"request": request}).data
+        )
+
+
+def _add_action_endpoint(spec) -> None:
+    def endpoint(self, request, pk=None):
+        return self.run_action(request, spec.action)
+
+    endpoint.__name__ = f"action_{spec.action}"
+    endpoint = action(
+        detail=True,
+        methods=["post"],
+        url_path=spec.action.replace("_", "-"),
+        url_name=spec.action.replace("_", "-"),
+        filter_backends=[],
+        pagination_class=None,
+    )(endpoint)
+    endpoint = extend_schema(
+        request=_action_serializer(spec),
+        responses=TicketDetailSerializer,
+        summary=spec.label,
+        description=spec.label,
+        operation_id=f"tickets_{spec.action}",
+    )(endpoint)
+    setattr(TicketViewSet, endpoint.__name__, endpoint)
+
+
+# One endpoint per action of the registry: none is listed again here.
+for _spec in actions.SPECS.values():
+    _add_action_endpoint(_spec)
