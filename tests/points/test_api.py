@@ -2,6 +2,8 @@
 are 404), masking, every write through the services with their refusals in the
 API's error format, idempotent retries, and a fixed query count per page."""
 
+import uuid
+
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -44,7 +46,7 @@ def _propose(client, resident, item, key=None, **extra):
             **extra,
         },
         format="json",
-        HTTP_IDEMPOTENCY_KEY=key or next_key(),
+        HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()),
     )
 
 
@@ -115,7 +117,7 @@ def test_award_without_a_key_is_refused(grid_worker_user, resident, rule_item):
 )
 def test_award_bad_bodies_are_refused(grid_worker_user, body, status):
     response = api(grid_worker_user).post(
-        BASE + "awards/", body, format="json", HTTP_IDEMPOTENCY_KEY=next_key()
+        BASE + "awards/", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
     )
     assert response.status_code == status
     assert set(response.json()) == {"code", "message", "extra"}
