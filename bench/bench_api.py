@@ -54,7 +54,7 @@ RAW_SECONDS = float(os.environ.get("BENCH_API_RAW_SECONDS", 5))
 
 def _p95(samples):
     ordered = sorted(samples)
-    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)] if ordered else None
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)] if ordered else None
 
 
 # --- the load generator (a second process) -------------------------------------
@@ -239,7 +239,6 @@ def main():
     from tickets.models import Ticket
 
     state = bench_tickets.build()
-    grids = [row[0] for row in state["tree"]["grids"]]
     district = state["tree"]["levels"]["district"][0]
     street = state["tree"]["levels"]["street"][0]
     street_staff = User.objects.get(username=f"bench-street-{street}")
