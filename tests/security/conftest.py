@@ -244,9 +244,9 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     token_maker = UserFactory(role="", region=None, is_superuser=True)
     world.add(
         side,
-        api_token_create(
-            actor=token_maker, user=staff, name=marker(side, "apitoken")
-        )[0],
+        api_token_create(actor=token_maker, user=staff, name=marker(side, "apitoken"))[
+            0
+        ],
         "apitoken",
     )
     # A look at the resident's ID number (显示), in the access log.
