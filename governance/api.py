@@ -8,11 +8,19 @@ governance); each view calls ``governance.selectors`` or
 import datetime as dt
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from grids.api.views import ApiViewMixin
 from grids.errors import DomainError, OutOfScope
 from grids.models import Region
 from grids.querysets import scope_q
@@ -22,6 +30,17 @@ from .models import GridRating
 from .selectors import best_and_worst, rating_movers, ratings_visible
 
 MAX_BEST_WORST = 50
+
+MONTH = OpenApiParameter(
+    "month",
+    OpenApiTypes.STR,
+    description="YYYY-MM",
+    required=True,
+    pattern=r"^\d{4}-\d{2}$",
+)
+REGION = OpenApiParameter(
+    "region", OpenApiTypes.INT, description="a region of your area (its id)"
+)
 
 
 def _month(request) -> dt.date | None:
@@ -101,7 +120,8 @@ class GridRatingMoverSerializer(GridRatingSerializer):
         read_only_fields = fields
 
 
-class GridRatingViewSet(viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(list=extend_schema(parameters=[MONTH, REGION]))
+class GridRatingViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """``?month=YYYY-MM`` (required for the list) and ``?region=<id>`` (a node of
     the caller's area). ``best-worst`` (十佳/十差, ``?count=`` up to 50) and
     ``movers`` (动态调整) take the same parameters."""
@@ -120,6 +140,20 @@ class GridRatingViewSet(viewsets.ReadOnlyModelViewSet):
             region=_region(self.request),
         )
 
+    @extend_schema(
+        parameters=[
+            MONTH,
+            OpenApiParameter("region", OpenApiTypes.INT, required=True),
+            OpenApiParameter("count", OpenApiTypes.INT, description="1 to 50"),
+        ],
+        responses=inline_serializer(
+            "BestWorst",
+            {
+                "best": GridRatingSerializer(many=True),
+                "worst": GridRatingSerializer(many=True),
+            },
+        ),
+    )
     @action(detail=False, url_path="best-worst")
     def best_worst(self, request):
         raw = request.query_params.get("count", "10")
@@ -137,6 +171,9 @@ class GridRatingViewSet(viewsets.ReadOnlyModelViewSet):
             }
         )
 
+    @extend_schema(
+        parameters=[MONTH, REGION], responses=GridRatingMoverSerializer(many=True)
+    )
     @action(detail=False)
     def movers(self, request):
         rows = rating_movers(
@@ -150,10 +187,24 @@ class GridRatingViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
-class IndicatorsView(APIView):
+class IndicatorsView(ApiViewMixin, APIView):
     """``GET /api/v1/indicators/?region=<id>&month=YYYY-MM``: the indicators of
     each active child of the region (the drill-down), two queries."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("region", OpenApiTypes.INT, required=True),
+            OpenApiParameter("month", OpenApiTypes.STR, description="YYYY-MM"),
+        ],
+        responses=inline_serializer(
+            "ChildIndicators",
+            {
+                "region": serializers.IntegerField(),
+                "month": serializers.CharField(),
+                "children": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
     def get(self, request):
         region = _region(request, required=True)
         month = _month(request) or dt.date.today().replace(day=1)

@@ -29,6 +29,7 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    # Open311 GeoReport v2 for civic apps (docs/open311.md).
     path("open311/v2/", include("tickets.open311.urls")),
     # The grid workers' phone app: the shell here, each app's pages under it.
     path("m/", include("governance.phone_urls")),

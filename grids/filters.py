@@ -160,10 +160,10 @@ class PatrolFilterSet(_ScopedFilterSet):
     )
     kind = django_filters.ChoiceFilter(label=_("kind"), choices=PatrolKind.choices)
     occurred_after = DateTimeFilter(
-        field_name="occurred_at", lookup_expr="gte", label=_("from")
+        field_name="occurred_at", lookup_expr="gte", label=_("occurred from")
     )
     occurred_before = DateTimeFilter(
-        field_name="occurred_at", lookup_expr="lt", label=_("until")
+        field_name="occurred_at", lookup_expr="lt", label=_("occurred until")
     )
     region_filters = ("region",)
 

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from grids.api.views import ApiViewMixin
 from grids.errors import OutOfScope
 from grids.masking import mask_phone
 from grids.models import Region
@@ -69,6 +70,7 @@ class PartyOrgChangeSerializer(serializers.Serializer):
 
 
 class PartyOrgViewSet(
+    ApiViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -154,6 +156,7 @@ class PartyMemberChangeSerializer(serializers.Serializer):
 
 
 class PartyMemberViewSet(
+    ApiViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -241,6 +244,7 @@ class WishFulfilSerializer(serializers.Serializer):
 
 
 class WishViewSet(
+    ApiViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

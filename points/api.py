@@ -13,6 +13,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from grids.api.views import ApiViewMixin
 from grids.errors import OutOfScope
 from grids.masking import mask_name
 from grids.models import Region
@@ -61,7 +62,7 @@ class PointsAccountSerializer(serializers.ModelSerializer):
         return _resident_name(self, account.resident)
 
 
-class PointsAccountViewSet(viewsets.ReadOnlyModelViewSet):
+class PointsAccountViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = PointsAccountSerializer
     queryset = PointsAccount.objects.all()
     filterset_fields = ["household", "resident"]
@@ -124,6 +125,7 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class AwardViewSet(
+    ApiViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -223,6 +225,7 @@ class StockSerializer(serializers.Serializer):
 
 
 class PrizeViewSet(
+    ApiViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -314,6 +317,7 @@ class RedeemSerializer(serializers.Serializer):
 
 
 class RedemptionViewSet(
+    ApiViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -17,6 +17,7 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from grids.api.pagination import StableCursorPagination
 from grids.api.views import ApiViewMixin
 from grids.models import Region
 from grids.params import parse_id
@@ -226,6 +227,14 @@ def _form_value(value):
     return value if isinstance(value, int | str) else str(value)
 
 
+class TicketCursorPagination(StableCursorPagination):
+    """The lists' own order, newest received first: it walks the
+    ``(received_at DESC, id DESC)`` indexes (docs/architecture.md, Ticket
+    indexes), so a page reads about 50 ÷ (the scope's share) rows."""
+
+    ordering = ("-received_at", "-pk")
+
+
 class TicketViewSet(
     ApiViewMixin,
     mixins.ListModelMixin,
@@ -236,6 +245,7 @@ class TicketViewSet(
 
     queryset = Ticket.objects.none()  # the model; rows come from get_queryset
     filterset_class = TicketFilterSet
+    pagination_class = TicketCursorPagination
     lookup_value_regex = "[0-9]{1,18}"
 
     def get_queryset(self):

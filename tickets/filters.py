@@ -130,7 +130,11 @@ class TicketFilterSet(django_filters.FilterSet):
     escalated = YesNoFilter(
         label=_("escalated"), condition=lambda fs: Q(escalation_level__gt=0)
     )
-    stage = django_filters.MultipleChoiceFilter(label=_("stage"), choices=Stage.choices)
+    # A column of the ticket: no join, so no duplicate rows, so no DISTINCT
+    # (django-filter's default, which made PostgreSQL sort the whole match).
+    stage = django_filters.MultipleChoiceFilter(
+        label=_("stage"), choices=Stage.choices, distinct=False
+    )
     category = SubtreeFilter(
         field_name="category",
         label=_("category"),

@@ -2,6 +2,8 @@
 are 404), masking, every write through the services with their refusals in the
 API's error format, idempotent retries, and a fixed query count per page."""
 
+import uuid
+
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -44,7 +46,7 @@ def _propose(client, resident, item, key=None, **extra):
             **extra,
         },
         format="json",
-        HTTP_IDEMPOTENCY_KEY=key or next_key(),
+        HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()),
     )
 
 
@@ -77,11 +79,12 @@ def test_award_retry_with_the_same_key_is_one_proposal(
     grid_worker_user, resident, rule_item
 ):
     client = api(grid_worker_user)
-    first = _propose(client, resident, rule_item, key="k-1")
-    again = _propose(client, resident, rule_item, key="k-1")
-    assert first.status_code == 201 and again.status_code == 200
+    first = _propose(client, resident, rule_item, key="award-key-0001")
+    again = _propose(client, resident, rule_item, key="award-key-0001")
+    assert first.status_code == 201 and again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
-    other = _propose(client, resident, rule_item, key="k-1", note="不同内容")
+    other = _propose(client, resident, rule_item, key="award-key-0001", note="不同")
     assert other.status_code == 409
     assert set(other.json()) == {"code", "message", "extra"}
     assert Award.objects.count() == 1
@@ -114,7 +117,7 @@ def test_award_without_a_key_is_refused(grid_worker_user, resident, rule_item):
 )
 def test_award_bad_bodies_are_refused(grid_worker_user, body, status):
     response = api(grid_worker_user).post(
-        BASE + "awards/", body, format="json", HTTP_IDEMPOTENCY_KEY=next_key()
+        BASE + "awards/", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
     )
     assert response.status_code == status
     assert set(response.json()) == {"code", "message", "extra"}
@@ -235,9 +238,9 @@ def test_redeem_retry_and_cancel(community_staff, resident, credit, tree):
             HTTP_IDEMPOTENCY_KEY=key,
         )
 
-    first = redeem("r-1")
+    first = redeem("redeem-key-0001")
     assert first.status_code == 201, first.content
-    assert redeem("r-1").json()["id"] == first.json()["id"]
+    assert redeem("redeem-key-0001").json()["id"] == first.json()["id"]
     assert Redemption.objects.count() == 1
     assert PointsAccount.objects.get(resident=resident).balance == 70
     rid = first.json()["id"]

@@ -541,7 +541,8 @@ LOGIN_PATHS = ("/admin/login/", "/accounts/login/", "/m/login/")
 
 def _is_refusal(client, response, refusals, hops=3) -> tuple[bool, str]:
     status = response.status_code
-    if status in (400, 403, 404, 405, 410):
+    # 401: the API refuses a request without credentials (a token or a login).
+    if status in (400, 401, 403, 404, 405, 410):
         return True, ""
     if status in (301, 302, 303):
         parts = urlsplit(response["Location"])

@@ -225,3 +225,39 @@ def test_revoke_outside_the_area_is_out_of_scope(open311_world, other_tree):
             actor=outsider, client_id=open311_world["client"].pk
         )
     assert Open311Client.objects.get().is_active
+
+
+# --- the admin ----------------------------------------------------------------------
+
+
+def test_admin_issues_a_key_shown_once_and_revokes_it(client, street_staff, tree):
+    client.force_login(street_staff)
+    response = client.post(
+        "/admin/tickets/open311client/add/",
+        {"name": "市民随手拍", "region": tree["street"].pk},
+        follow=True,
+    )
+    assert response.status_code == 200
+    issued = Open311Client.objects.get(name="市民随手拍")
+    messages = [str(m) for m in response.context["messages"]]
+    (shown,) = [m for m in messages if issued.key_prefix in m]
+    key = next(word for word in shown.split() if word.startswith(issued.key_prefix))
+    assert open311_services.open311_client_for_key(api_key=key) == issued
+    assert issued.created_by == street_staff
+    page = client.get("/admin/tickets/open311client/").content.decode()
+    assert key not in page
+    client.post(
+        "/admin/tickets/open311client/",
+        {"action": "revoke", "_selected_action": [issued.pk]},
+    )
+    issued.refresh_from_db()
+    assert not issued.is_active
+
+
+def test_xml_answer_survives_control_characters(open311_post, client):
+    response = open311_post(description="井盖\x01缺失\x1f")
+    assert response.status_code == 201
+    number = response.json()[0]["service_request_id"]
+    body = client.get(f"/open311/v2/requests/{number}.xml").content
+    root = ElementTree.fromstring(body)
+    assert root.findtext("request/description") == "井盖缺失"

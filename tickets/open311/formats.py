@@ -9,6 +9,7 @@ are ``closed``. ``status_notes`` says the stage in words for the public,
 it), ``expected_datetime`` is the 做单 deadline while a handler has it.
 """
 
+import re
 from xml.etree import ElementTree
 
 from django.utils import timezone
@@ -142,12 +143,17 @@ ITEM_TAGS = {
 }
 
 
+# Characters XML 1.0 cannot carry at all (a pasted control character would make
+# the whole answer unreadable to a client's parser).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _text(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("", str(value))
 
 
 def _fill(element, value) -> None:

@@ -1,0 +1,343 @@
+"""The REST API under load: ticket intake (``POST /api/v1/tickets/`` with an API
+token and an ``Idempotency-Key``) through gunicorn on this machine, the load
+sent from a second process on loopback for a bounded time; the raw single-row
+INSERT+COMMIT rate of the same database for scale; the statements one intake
+costs; and the p95 of a ticket list page (``GET /api/v1/tickets/``) on the
+bench's tickets. Prints one JSON object.
+
+    .venv/bin/python bench/bench_api.py
+    BENCH_API_SECONDS=30 BENCH_API_CLIENTS=16 .venv/bin/python bench/bench_api.py
+
+The tickets come from ``bench_tickets.build`` (``BENCH_TICKETS``, default
+1,000,000 here, on ``gridwork_bench_api``; built once); the tickets a run
+creates stay (the event log is append-only), a few thousand more each run. Throttles are lifted
+for the run (``API_THROTTLE_*``): the bench measures the server, not the limit.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+os.environ.setdefault(
+    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gridwork_bench_api"
+)
+os.environ.setdefault("BENCH_TICKETS", "1000000")
+os.environ.setdefault("BENCH_DISTRICTS", "2")
+# One secret and one pair of personal-data keys for this process and the server
+# (which runs with DEBUG off and refuses the development keys).
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-" + "x" * 40)
+os.environ.setdefault(
+    "PII_ENCRYPTION_KEYS",
+    base64.urlsafe_b64encode(hashlib.sha256(b"bench-only-pii").digest()).decode(),
+)
+os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-" + "x" * 40)
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+SECONDS = float(os.environ.get("BENCH_API_SECONDS", 20))
+CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", 8))
+WORKERS = int(os.environ.get("BENCH_API_WORKERS", 3))
+PORT = int(os.environ.get("BENCH_API_PORT", 8766))
+LIST_REPEAT = int(os.environ.get("BENCH_API_LIST_REPEAT", 40))
+RAW_SECONDS = float(os.environ.get("BENCH_API_RAW_SECONDS", 5))
+
+
+def _p95(samples):
+    ordered = sorted(samples)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)] if ordered else None
+
+
+# --- the load generator (a second process) -------------------------------------
+
+
+def load(url: str, key: str, seconds: float, clients: int, regions: list[int]):
+    """POST tickets from ``clients`` threads for ``seconds``; print the counts
+    and latencies as JSON."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    stop_at = time.perf_counter() + seconds
+    results = {"ok": 0, "errors": {}, "latencies_ms": []}
+    lock = threading.Lock()
+
+    def client(index):
+        n = 0
+        while time.perf_counter() < stop_at:
+            body = json.dumps(
+                {
+                    "source": "patrol",
+                    "region": regions[(index + n * clients) % len(regions)],
+                    "description": f"压测工单 {index}-{n}",
+                    "address": "幸福路1号",
+                }
+            )
+            headers = {
+                "Authorization": f"Token {key}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": str(uuid.uuid4()),
+            }
+            started = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection(
+                    parts.hostname, parts.port, timeout=30
+                )
+                conn.request("POST", "/api/v1/tickets/", body, headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+                conn.close()
+            except OSError as exc:
+                status = type(exc).__name__
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                if status == 201:
+                    results["ok"] += 1
+                    results["latencies_ms"].append(elapsed)
+                else:
+                    results["errors"][str(status)] = (
+                        results["errors"].get(str(status), 0) + 1
+                    )
+            n += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results["seconds"] = time.perf_counter() - started
+    print(json.dumps(results))
+
+
+# --- the measuring process -------------------------------------------------------
+
+
+def raw_insert_rate(seconds: float) -> dict:
+    """Single-row INSERT + COMMIT, one client, on the bench database."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_raw_insert "
+            "(id bigserial PRIMARY KEY, body text, at timestamptz)"
+        )
+    connection.set_autocommit(True)
+    count, stop_at = 0, time.perf_counter() + seconds
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        while time.perf_counter() < stop_at:
+            cursor.execute(
+                "INSERT INTO bench_raw_insert (body, at) VALUES (%s, now())",
+                ["压测"],
+            )
+            count += 1
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_raw_insert")
+    return {"rows_per_s": round(count / elapsed, 1), "seconds": round(elapsed, 1)}
+
+
+def statements_per_intake(root, user, regions) -> dict:
+    """The statements of one intake, counted in this process (rolled back)."""
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from grids.services.api_tokens import api_token_create
+
+    counts = []
+    with transaction.atomic():
+        _token, key = api_token_create(actor=root, user=user, name="bench-count")
+        client = Client(HTTP_HOST="127.0.0.1")
+        for n in range(10):
+            body = {"source": "patrol", "region": regions[n], "description": "计数"}
+            with CaptureQueriesContext(connection) as captured:
+                response = client.post(
+                    "/api/v1/tickets/",
+                    body,
+                    content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Token {key}",
+                    HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+                )
+            assert response.status_code == 201, response.content
+            counts.append(
+                sum(
+                    1
+                    for q in captured.captured_queries
+                    if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+                )
+            )
+        transaction.set_rollback(True)
+    return {"median": statistics.median(counts), "max": max(counts)}
+
+
+def _server(env):
+    python = sys.executable
+    return subprocess.Popen(
+        [
+            str(Path(python).with_name("gunicorn")),
+            "governance.wsgi",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "-w",
+            str(WORKERS),
+        ],
+        cwd=BENCH_DIR.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_for(url):
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers (a 401 is an answer)
+        except OSError:
+            time.sleep(0.3)  # starting (a bench, not a test)
+    raise RuntimeError("gunicorn did not start")
+
+
+def list_page_p95(url, key, repeat) -> dict:
+    times = []
+    for _ in range(repeat):
+        request = urllib.request.Request(url, headers={"Authorization": f"Token {key}"})
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = json.load(response)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {
+        "rows": len(body["results"]),
+        "median_ms": round(statistics.median(times), 1),
+        "p95_ms": round(_p95(times), 1),
+    }
+
+
+def main():
+    import _setup
+
+    _setup.setup()
+    import bench_tickets
+    from django.db import connection
+
+    from grids.models import User
+    from grids.services.api_tokens import api_token_create
+    from tickets.models import Ticket
+
+    state = bench_tickets.build()
+    district = state["tree"]["levels"]["district"][0]
+    street = state["tree"]["levels"]["street"][0]
+    street_staff = User.objects.get(username=f"bench-street-{street}")
+    supervisor = User.objects.get(username=f"bench-sup-{district}")
+    street_grids = [row[0] for row in state["tree"]["grids"] if row[2] == street]
+    root, _created = User.objects.get_or_create(
+        username="bench-api-root", defaults={"is_superuser": True, "password": "!"}
+    )
+    tickets_before = Ticket.objects.count()
+    result = {
+        "tickets": tickets_before,
+        "server": f"gunicorn, {WORKERS} sync workers",
+        "load": f"{CLIENTS} client threads in a second process, {SECONDS:.0f} s",
+        "cpus": os.cpu_count(),
+        "load_average_before": os.getloadavg()[0],
+    }
+    result["raw_insert_commit"] = raw_insert_rate(RAW_SECONDS)
+    result["statements_per_intake"] = statements_per_intake(
+        root, street_staff, street_grids
+    )
+    _token, intake_key = api_token_create(
+        actor=root, user=street_staff, name="bench intake"
+    )
+    _token, list_key = api_token_create(actor=root, user=supervisor, name="bench list")
+    connection.close()
+
+    var = tempfile.mkdtemp(prefix="gw-bench-api-")
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "GRIDWORK_VAR_DIR": var,
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "API_THROTTLE_USER": "1000000/min",
+        "API_THROTTLE_WRITE": "1000000/min",
+        "API_THROTTLE_ANON": "1000000/min",
+    }
+    base = f"http://127.0.0.1:{PORT}"
+    server = _server(env)
+    try:
+        _wait_for(base + "/api/v1/regions/")
+        load_run = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--load",
+                base,
+                intake_key,
+                str(SECONDS),
+                str(CLIENTS),
+                ",".join(map(str, street_grids[:200])),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        loaded = json.loads(load_run.stdout)
+        latencies = loaded["latencies_ms"]
+        rate = loaded["ok"] / loaded["seconds"]
+        result["intake"] = {
+            "tickets_per_s": round(rate, 1),
+            "created": loaded["ok"],
+            "errors": loaded["errors"],
+            "median_ms": round(statistics.median(latencies), 1) if latencies else None,
+            "p95_ms": round(_p95(latencies), 1) if latencies else None,
+            "ratio_to_raw_insert": round(
+                rate / result["raw_insert_commit"]["rows_per_s"], 3
+            ),
+            "target_tickets_per_s": 300,
+        }
+        result["district_supervisor_list_page"] = list_page_p95(
+            base + "/api/v1/tickets/", list_key, LIST_REPEAT
+        )
+        result["district_supervisor_list_page"]["target_p95_ms"] = 100
+        result["street_staff_list_page_stage_filter"] = list_page_p95(
+            base + "/api/v1/tickets/?stage=accepted", intake_key, LIST_REPEAT
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    # The tickets the load made stay (their events are append-only); the tokens
+    # and the request keys of the run go.
+    from django.db import connection as conn
+
+    with conn.cursor() as cursor:
+        cursor.execute("DELETE FROM grids_apitoken WHERE name LIKE 'bench %%'")
+        cursor.execute("DELETE FROM grids_idempotencykey WHERE scope = 'api'")
+    result["tickets_after"] = Ticket.objects.count()
+    result["load_average_after"] = os.getloadavg()[0]
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--load":
+        url, key, seconds, clients, regions = sys.argv[2:7]
+        load(
+            url, key, float(seconds), int(clients), [int(r) for r in regions.split(",")]
+        )
+    else:
+        main()
