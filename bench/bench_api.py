@@ -244,8 +244,9 @@ def main():
     street_staff = User.objects.get(username=f"bench-street-{street}")
     supervisor = User.objects.get(username=f"bench-sup-{district}")
     street_grids = [row[0] for row in state["tree"]["grids"] if row[2] == street]
+    # Not "bench-…": bench_tickets counts its own accounts by that prefix.
     root, _created = User.objects.get_or_create(
-        username="bench-api-root", defaults={"is_superuser": True, "password": "!"}
+        username="api-bench-root", defaults={"is_superuser": True, "password": "!"}
     )
     tickets_before = Ticket.objects.count()
     result = {

@@ -14,7 +14,9 @@ built once and reused):
   ``gridwork_bench_tickets_backlog``;
 - dashboard: bench_dashboard.py, the district dashboard page on the
   tickets_district data (same database and settings);
-- io: bench_io.py (import/export rows/s) on ``gridwork_bench_io``, if present.
+- io: bench_io.py (import/export rows/s) on ``gridwork_bench_io``, if present;
+- api: bench_api.py (intake through gunicorn and the API list page) on
+  ``gridwork_bench_api``, 1,000,000 tickets.
 
 ``BENCH_ONLY=grids,io`` runs some of them (the others' last results are kept); ``BENCH_NOTE`` is written into
 RESULTS.md (e.g. what else loaded the machine). Text after the line
@@ -73,6 +75,19 @@ RUNS = (
         # A street's 18,000-household file; the resident import's rate measured
         # on 5,000 rows (the whole 50,000 take about an hour on 2 busy cores).
         {"BENCH_IO_HOUSEHOLDS": "18000", "BENCH_IO_RESIDENTS_IMPORT": "5000"},
+    ),
+    (
+        "api",
+        "bench_api.py",
+        "gridwork_bench_api",
+        # Intake through gunicorn for 20 s from a second process; the list page
+        # on 1,000,000 tickets (issue 13).
+        {
+            "BENCH_TICKETS": "1000000",
+            "BENCH_DISTRICTS": "2",
+            "BENCH_API_SECONDS": "20",
+            "BENCH_API_CLIENTS": "8",
+        },
     ),
 )
 
@@ -161,6 +176,26 @@ TARGETS = (
         "/s",
         300,
         True,
+    ),
+    (
+        "ticket intake through the HTTP API (gunicorn, load from a second process)",
+        "1,000,000 tickets",
+        "≥ 300 tickets/s",
+        "api",
+        ("intake.tickets_per_s",),
+        "/s",
+        300,
+        True,
+    ),
+    (
+        "API ticket list page, district supervisor",
+        "1,000,000 tickets",
+        "p95 ≤ 100 ms",
+        "api",
+        ("district_supervisor_list_page.p95_ms",),
+        "ms",
+        100,
+        False,
     ),
     (
         "`ticket_create` statements",

@@ -401,7 +401,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"StageEnum": "tickets.choices.Stage"},
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "tickets.choices.Stage",
+        "VerdictEnum": "tickets.choices.Verdict",
+        "ResidentVerdictEnum": "tickets.choices.RESIDENT_VERDICTS",
+    },
     "PREPROCESSING_HOOKS": [],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -9,6 +9,8 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .choices import PatrolKind, RegionLevel, WorkerRole
 from .models import GridAssignment, Household, Patrol, Region, Resident
@@ -41,6 +43,7 @@ class _IdField(forms.CharField):
         return pk
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IdFilter(django_filters.Filter):
     """Rows whose ``field_name`` is this id (plain ASCII digits)."""
 
@@ -67,6 +70,7 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = _UtcDateTimeField
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class RegionSubtreeFilter(django_filters.ModelChoiceFilter):
     """A Region in the actor's area and everything under it (MPTT range)."""
 

@@ -2,7 +2,7 @@
 handling of POSTs. Authentication, permissions, throttles, pagination, filters
 and the error format come from ``REST_FRAMEWORK`` in the settings.
 
-``tests/grids/test_api_conventions.py`` walks every route under ``/api/`` and
+``tests/governance/test_api_conventions.py`` walks every route under ``/api/`` and
 checks its view is built on this mixin (or says why not, in
 ``idempotency_exempt``).
 """

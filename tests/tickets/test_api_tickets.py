@@ -276,3 +276,23 @@ def test_detail_query_count_is_pinned(
     client.get(TICKETS)
     with django_assert_max_num_queries(8):
         assert client.get(f"{TICKETS}{ticket.pk}/").status_code == 200
+
+
+def test_intake_statements_are_pinned(street_staff, tree):
+    """Token, key, place, calendar, number, ticket, event, kept answer."""
+    import uuid
+
+    client = token_client(street_staff)
+    body = {"source": "patrol", "region": tree["grids"][0].pk, "description": "x"}
+    client.post(TICKETS, body, format="json")  # the token's last use written once
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            TICKETS, body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+        )
+    assert response.status_code == 201
+    statements = [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    assert len(statements) <= 8, statements
