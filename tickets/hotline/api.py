@@ -69,7 +69,7 @@ class HotlineSignatureAuthentication(BaseAuthentication):
             raise _refuse(request, exc.reason, code) from None
         platform = (
             HotlinePlatform.objects.filter(code=code[:40], enabled=True)
-            .select_related("account", "region", "fallback_region")
+            .select_related("account__region", "region", "fallback_region")
             .first()
         )
         if platform is None:
