@@ -397,7 +397,7 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     for event in wish.events.all():
         world.add(side, event)
     _build_hotline_side(
-        world, side, street_staff=street_staff, category=ticket_category
+        world, side, street_staff=street_staff, ticket_category=ticket_category
     )
     return {"staff": staff, "worker_user": worker_user, "resident": resident}
 
@@ -421,7 +421,7 @@ def _build_hotline_platforms(world):
         world.hotline_platforms[side] = platform
 
 
-def _build_hotline_side(world, side, *, street_staff, category):
+def _build_hotline_side(world, side, *, street_staff, ticket_category):
     """A push of the side's platform placed in the side's grid (an area
     mapping), triaged (a callback in the outbox); the category mapping is the
     platform's (its street's side)."""
@@ -438,7 +438,7 @@ def _build_hotline_side(world, side, *, street_staff, category):
                 actor=street_staff,
                 platform=platform,
                 code=marker(platform_side, "hotlinecategory"),
-                category=category,
+                category=ticket_category,
             ),
             "hotlinecategory",
         )
@@ -467,7 +467,7 @@ def _build_hotline_side(world, side, *, street_staff, category):
     ticket_services.ticket_triage(
         actor=street_staff,
         ticket_id=inbound.ticket.pk,
-        category=category,
+        category=ticket_category,
         region=grid,
         responsible_leader=street_staff,
     )
