@@ -317,3 +317,18 @@ def test_two_pushes_at_once_are_one_ticket(tree, admin_user):
     assert Ticket.objects.count() == 1
     assert HotlineInbound.objects.count() == 1
     assert TicketEvent.objects.filter(action=Action.CREATE).count() == 1
+
+
+def test_a_push_and_a_replay_in_a_fixed_number_of_statements(
+    api, platform, tree, street_staff, django_assert_max_num_queries
+):
+    services.hotline_area_mapping_save(
+        actor=street_staff, platform=platform, area_code="A1", region=tree["grids"][0]
+    )
+    push(api, platform, payload(number="WARM", area_code="A1"))  # caches warm
+    # Platform, earlier pushes, claim, two mappings, calendar version, number,
+    # ticket, event, the answer, and the savepoints (BEGIN/COMMIT here).
+    with django_assert_max_num_queries(14):
+        assert push(api, platform, payload(area_code="A1")).status_code == 201
+    with django_assert_max_num_queries(2):
+        assert push(api, platform, payload(area_code="A1")).status_code == 200

@@ -110,7 +110,7 @@ class _MappingAdmin(ServiceErrorMixin, ScopedAdminMixin, admin.ModelAdmin):
 @admin.register(HotlineCategoryMapping)
 class HotlineCategoryMappingAdmin(_MappingAdmin):
     list_display = ("code", "category", "platform")
-    list_filter = ("platform",)
+    list_filter = (("platform", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("code",)
     fields = ("platform", "code", "category")
 
@@ -134,7 +134,7 @@ class HotlineCategoryMappingAdmin(_MappingAdmin):
 @admin.register(HotlineAreaMapping)
 class HotlineAreaMappingAdmin(_MappingAdmin):
     list_display = ("area_code", "address_prefix", "region", "platform")
-    list_filter = ("platform",)
+    list_filter = (("platform", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("area_code", "address_prefix")
     fields = ("platform", "area_code", "address_prefix", "region")
 
@@ -183,7 +183,7 @@ class HotlineInboundAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "platform_deadline",
         "received_at",
     )
-    list_filter = ("platform", FlaggedFilter)
+    list_filter = (("platform", admin.RelatedOnlyFieldListFilter), FlaggedFilter)
     search_fields = ("number",)
     list_select_related = ("platform", "ticket")
     fields = (
@@ -228,7 +228,7 @@ class HotlineDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "last_error",
         "delivered_at",
     )
-    list_filter = ("state", "platform")
+    list_filter = ("state", ("platform", admin.RelatedOnlyFieldListFilter))
     search_fields = ("ticket__hotline_number", "ticket__number")
     list_select_related = ("platform", "ticket", "event")
     fields = (

@@ -14,6 +14,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import JSONParser
@@ -69,7 +71,7 @@ class HotlineSignatureAuthentication(BaseAuthentication):
             raise _refuse(request, exc.reason, code) from None
         platform = (
             HotlinePlatform.objects.filter(code=code[:40], enabled=True)
-            .select_related("account", "region", "fallback_region")
+            .select_related("account__region", "region", "fallback_region")
             .first()
         )
         if platform is None:
@@ -129,6 +131,32 @@ class HotlinePushSerializer(serializers.Serializer):
         return value
 
 
+class HotlinePushAnswerSerializer(serializers.Serializer):
+    """The answer to a push (the same body again for a replay)."""
+
+    hotline_number = serializers.CharField()
+    ticket_id = serializers.IntegerField()
+    ticket_number = serializers.CharField()
+    stage = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    flags = serializers.ListField(child=serializers.CharField())
+
+
+class HotlineSignatureScheme(OpenApiAuthenticationExtension):
+    target_class = HotlineSignatureAuthentication
+    name = "hotlineSignature"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": signing.SIGNATURE_HEADER,
+            "description": "sha256=HMAC-SHA256(secret, X-Hotline-Timestamp + '.' "
+            "+ body), with X-Hotline-Platform and X-Hotline-Timestamp "
+            "(docs/hotline.md).",
+        }
+
+
 class HotlineTicketPushView(APIView):
     """Receive one ticket: 201 with the ticket the first time, 200 with the same
     body for a replay of the same content, 409 for other content under the
@@ -138,7 +166,18 @@ class HotlineTicketPushView(APIView):
     permission_classes = [IsHotlinePlatform]
     parser_classes = [JSONParser]
     throttle_classes = []
+    # The platform's ticket number is the idempotency key: a replay answers the
+    # first push's body (HotlineInbound), other content under it is a 409.
+    idempotency_exempt = "idempotent by the platform's hotline number"
 
+    @extend_schema(
+        operation_id="hotline_ticket_push",
+        request=HotlinePushSerializer,
+        responses={201: HotlinePushAnswerSerializer, 200: HotlinePushAnswerSerializer},
+        description="A 12345 platform pushes a ticket (docs/hotline.md): 201 new, "
+        "200 replay (same body), 400 invalid, 401 bad_signature, 404 "
+        "hotline_number_elsewhere / out_of_scope, 409 hotline_number_conflict.",
+    )
     def post(self, request):
         if not isinstance(request.data, dict):
             raise exceptions.ParseError(_("The body must be a JSON object."))

@@ -235,11 +235,18 @@ def hotline_category_mapping_save(
             conflict_message=_("This platform code is mapped already."),
             conflict_code="duplicate_code",
         )
+        # Entered in the platform's log: a category mapping has no place of its
+        # own, and the log is scoped by place.
         audit_record(
             actor=actor,
-            instance=row,
-            action=AuditAction.UPDATE if mapping_id else AuditAction.CREATE,
-            changes=diff(before, field_values(row, ("code", "category"))),
+            instance=platform,
+            action=AuditAction.UPDATE,
+            changes={
+                f"category_mapping.{key}": value
+                for key, value in diff(
+                    before, field_values(row, ("code", "category"))
+                ).items()
+            },
         )
     return row
 
@@ -384,67 +391,82 @@ def hotline_ticket_receive(
             _("A 12345 ticket needs the hotline's ticket number."), code="required"
         )
     digest = push.digest()
-    existing = HotlineInbound.objects.filter(
-        platform=platform, number=push.number
-    ).first()
-    if existing is not None:
-        return _replay(existing, digest), False
-    if HotlineInbound.objects.filter(number=push.number).exists():
-        raise _other_platforms_number()
-    with transaction.atomic():
-        try:
-            # Claim the number first: a concurrent push of it waits here.
-            with transaction.atomic():
-                inbound = HotlineInbound.objects.create(
-                    platform=platform,
-                    number=push.number,
-                    content_digest=digest,
-                    category_code=push.category_code[:40],
-                    area_code=push.area_code[:40],
-                    platform_deadline=push.deadline,
-                )
-        except IntegrityError:
-            existing = HotlineInbound.objects.filter(
-                platform=platform, number=push.number
-            ).first()
-            if existing is None:
-                raise
-            return _replay(existing, digest), False
-        category = mapping.category_for(platform, push.category_code)
-        region = mapping.region_for(
-            platform, area_code=push.area_code, address=push.address
-        )
-        flags = []
-        if category is None:
-            flags.append(TriageFlag.CATEGORY_UNMAPPED.value)
-        if region is None:
-            flags.append(TriageFlag.AREA_UNMAPPED.value)
-            region = platform.triage_region
-        event_data = {"hotline_platform": platform.code}
-        if flags:
-            event_data["hotline_flags"] = flags
-        if push.deadline is not None:
-            event_data["hotline_deadline"] = push.deadline.isoformat()
-        ticket = ticket_create(
-            actor=platform.account,
-            source=Source.HOTLINE,
-            hotline_number=push.number,
-            region=region,
-            category=category,
-            description=push.content,
-            address=push.address,
-            reporter_name=push.caller_name,
-            reporter_phone=push.caller_phone,
-            received_at=push.received_at,
-            event_data=event_data,
-        )
-        inbound.ticket, inbound.flags = ticket, flags
-        inbound.response = _response(inbound)
-        try:
-            with transaction.atomic():
-                inbound.save(update_fields=["ticket", "flags", "response"])
-        except IntegrityError:
+    answer = _received_before(platform, push.number, digest)
+    if answer is not None:
+        return answer, False
+    # Claim the number (the unique (platform, number)): a concurrent push of it
+    # waits on the insert, then fails as a whole and answers as a replay. No
+    # savepoints: the claim is the transaction's first write.
+    claimed = False
+    try:
+        with transaction.atomic():
+            inbound = HotlineInbound.objects.create(
+                platform=platform,
+                number=push.number,
+                content_digest=digest,
+                category_code=push.category_code[:40],
+                area_code=push.area_code[:40],
+                platform_deadline=push.deadline,
+            )
+            claimed = True
+            inbound.ticket, inbound.flags = _create_ticket(platform, push)
+            inbound.response = _response(inbound)
+            inbound.save(update_fields=["ticket", "flags", "response"])
+    except IntegrityError:
+        if claimed:
             # ``ticket_create`` answered with a ticket another platform's push
             # made (a race on the same number): not this platform's.
             raise _other_platforms_number() from None
+        answer = _received_before(platform, push.number, digest)
+        if answer is None:
+            raise
+        return answer, False
     return inbound, True
+
+
+def _received_before(
+    platform: HotlinePlatform, number: str, digest: str
+) -> HotlineInbound | None:
+    """The answer to a number already received (one query): this platform's
+    push again (the same, or a ``Conflict``), or another platform's
+    (``OutOfScope``); None for a new number."""
+    seen = list(HotlineInbound.objects.filter(number=number).order_by("pk")[:2])
+    mine = next((row for row in seen if row.platform_id == platform.pk), None)
+    if mine is not None:
+        return _replay(mine, digest)
+    if seen:
+        raise _other_platforms_number()
+    return None
+
+
+def _create_ticket(platform: HotlinePlatform, push: HotlinePush):
+    """The ticket of a new push, placed by the mappings; (ticket, flags)."""
+    category = mapping.category_for(platform, push.category_code)
+    region = mapping.region_for(
+        platform, area_code=push.area_code, address=push.address
+    )
+    flags = []
+    if category is None:
+        flags.append(TriageFlag.CATEGORY_UNMAPPED.value)
+    if region is None:
+        flags.append(TriageFlag.AREA_UNMAPPED.value)
+        region = platform.triage_region
+    event_data = {"hotline_platform": platform.code}
+    if flags:
+        event_data["hotline_flags"] = flags
+    if push.deadline is not None:
+        event_data["hotline_deadline"] = push.deadline.isoformat()
+    ticket = ticket_create(
+        actor=platform.account,
+        source=Source.HOTLINE,
+        hotline_number=push.number,
+        region=region,
+        category=category,
+        description=push.content,
+        address=push.address,
+        reporter_name=push.caller_name,
+        reporter_phone=push.caller_phone,
+        received_at=push.received_at,
+        event_data=event_data,
+    )
+    return ticket, flags
