@@ -407,7 +407,11 @@ def topic_from_ticket(
         topic = Topic(
             region=region,
             community=community,
-            title=_text(title or ticket.title, what=_("the topic"), limit=200),
+            title=_text(
+                title or ticket.description.strip().splitlines()[0][:200],
+                what=_("the topic"),
+                limit=200,
+            ),
             description=_text(
                 description or ticket.description, what="", required=False
             )[:5000],
