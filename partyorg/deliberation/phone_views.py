@@ -71,7 +71,11 @@ def topic_new(request):
 def topic_from_ticket(request, ticket_id: int):
     """A ticket becomes a topic in one step (POST only; the ticket's page links
     here)."""
+    from tickets.selectors import ticket_list
+
     if not permissions.can_raise_topic(request.user):
+        raise Http404
+    if not ticket_list(actor=request.user).filter(pk=ticket_id).exists():
         raise Http404
     if request.method != "POST":
         return render(

@@ -396,7 +396,78 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     world.add(side, job, "datajob")
     for event in wish.events.all():
         world.add(side, event)
+    _build_deliberation(
+        world, side, staff=staff, worker_user=worker_user, worker=worker
+    )
     return {"staff": staff, "worker_user": worker_user, "resident": resident}
+
+
+def _build_deliberation(world, side, *, staff, worker_user, worker):
+    """A council with a seat, a topic at its decision step with an open vote
+    and one ballot cast, through the deliberation services."""
+    from partyorg.deliberation import services as deliberation
+    from partyorg.deliberation.choices import (
+        CommunityKind,
+        CouncilKind,
+        MemberSide,
+        TopicKind,
+    )
+
+    place = world.regions[side]
+    world.add(
+        side,
+        deliberation.community_kind_set(
+            actor=staff, community=place["community"], kind=CommunityKind.CLOSED_ESTATE
+        ),
+    )
+    council = deliberation.council_create(
+        actor=staff,
+        region=place["community"],
+        name=marker(side, "council"),
+        kind=CouncilKind.RESIDENTS,
+    )
+    world.add(side, council, "council")
+    seat = deliberation.council_member_add(
+        actor=staff,
+        council_id=council.pk,
+        side=MemberSide.GRID_WORKER,
+        name=marker(side, "councilmember"),
+        grid_worker=worker,
+    )
+    world.add(side, seat, "councilmember")
+    topic = deliberation.topic_raise(
+        actor=worker_user, region=place["grid"], title=marker(side, "topic")
+    )
+    deliberation.topic_screen(
+        actor=staff,
+        topic_id=topic.pk,
+        kind=TopicKind.PUBLIC_AFFAIRS,
+        council=council,
+    )
+    today = timezone.localdate()
+    for step in topic.steps[:3]:
+        world.add(
+            side,
+            deliberation.topic_step_record(
+                actor=staff,
+                topic_id=topic.pk,
+                step=step,
+                owner=marker(side, "topicstep"),
+                participants="居民代表",
+                minutes="会议记录",
+                started_on=today,
+                completed_on=today,
+            ),
+        )
+    topic.refresh_from_db()
+    world.add(side, topic, "topic")
+    item = deliberation.vote_item_open(
+        actor=staff, topic_id=topic.pk, text=marker(side, "voteitem")
+    )
+    world.add(side, item, "voteitem")
+    for ballot in item.ballots.all():
+        world.add(side, ballot)
+    deliberation.ballot_cast(actor=staff, ballot_id=item.ballots.first().pk, vote="for")
 
 
 RATING_MONTH = dt.date(2026, 11, 1)
