@@ -102,8 +102,11 @@ class Council(models.Model):
     )
     quorum_percent = models.PositiveSmallIntegerField(
         _("quorum (% of members)"),
-        default=67,
-        help_text=_("At least this share of the members must vote for a valid count."),
+        default=66,
+        help_text=_(
+            "At least this share of the members must vote for a valid count "
+            "(66 for two thirds)."
+        ),
     )
     majority_percent = models.PositiveSmallIntegerField(
         _("majority (% of ballots cast)"),

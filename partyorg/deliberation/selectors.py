@@ -1,9 +1,12 @@
 """Reads of community deliberation: every list starts from the actor's scope;
 the public notice page reads only what is published."""
 
+import re
+
 from django.db.models import Prefetch, QuerySet
 
 from grids.choices import RegionLevel
+from grids.masking import mask_id_number, mask_phone
 from grids.models import Region
 
 from .choices import PUBLIC_STEPS, TopicState, VoteState
@@ -63,6 +66,18 @@ def ballot_detail(*, actor, ballot_id: int) -> Ballot | None:
     return ballot
 
 
+# Numbers that are personal data wherever they are typed: an ID-card number (17
+# digits and a check character) and a mainland mobile number.
+_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+def mask_text(text: str) -> str:
+    """Free text for a public page with ID-card and mobile numbers masked."""
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text or "")
+    return _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
 def public_communities() -> QuerySet:
     return Region.objects.filter(level=RegionLevel.COMMUNITY, is_active=True)
 
@@ -70,7 +85,7 @@ def public_communities() -> QuerySet:
 def published_topics(*, community: Region) -> list[Topic]:
     """What the community's notice page shows (公开): admitted topics with their
     public step records and counted votes, newest first."""
-    return list(
+    topics = list(
         Topic.objects.filter(
             community=community,
             state__in=(TopicState.IN_PROGRESS, TopicState.CONCLUDED),
@@ -93,3 +108,7 @@ def published_topics(*, community: Region) -> list[Topic]:
         )
         .order_by("-raised_at", "-pk")[:100]
     )
+    for topic in topics:
+        for record in topic.public_records:
+            record.public_minutes = mask_text(record.minutes)
+    return topics

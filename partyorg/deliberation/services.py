@@ -123,7 +123,7 @@ def council_create(
     name: str,
     kind: str,
     secret_ballot: bool = False,
-    quorum_percent: int = 67,
+    quorum_percent: int = 66,
     majority_percent: int = 50,
 ) -> Council:
     """A council of a community (议事会, 五位一体, 四会) or of a grid (网格议事会)."""

@@ -62,7 +62,7 @@ def admitted_topic(actor, region, council=None, **kwargs):
 def record(actor, topic, step, **kwargs):
     today = timezone.localdate()
     data = {
-        "owner": "社区书记王芳",
+        "owner": "王芳",
         "participants": "居民代表、物业、业委会",
         "minutes": "讨论并形成意见",
         "started_on": today - dt.timedelta(days=1),

@@ -32,7 +32,7 @@ def _cast(staff, ballots, votes):
         ((Vote.FOR, Vote.FOR, Vote.AGAINST), VoteResult.PASSED),
         ((Vote.FOR, Vote.AGAINST, Vote.AGAINST), VoteResult.REJECTED),
         ((Vote.FOR, Vote.FOR, Vote.AGAINST, Vote.AGAINST), VoteResult.TIED),
-        ((Vote.FOR, Vote.FOR), VoteResult.NO_QUORUM),  # 2 of 4 < 67 %
+        ((Vote.FOR, Vote.FOR), VoteResult.NO_QUORUM),  # 2 of 4 < 66 %
         ((Vote.FOR, Vote.ABSTAIN, Vote.ABSTAIN), VoteResult.REJECTED),
     ],
 )
