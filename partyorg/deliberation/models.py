@@ -101,7 +101,7 @@ class Council(models.Model):
         help_text=_("A secret ballot keeps only the counts, never who voted what."),
     )
     quorum_percent = models.PositiveSmallIntegerField(
-        _("quorum (% of members)"),
+        _("quorum (percent of members)"),
         default=66,
         help_text=_(
             "At least this share of the members must vote for a valid count "
@@ -109,7 +109,7 @@ class Council(models.Model):
         ),
     )
     majority_percent = models.PositiveSmallIntegerField(
-        _("majority (% of ballots cast)"),
+        _("majority (percent of ballots cast)"),
         default=50,
         help_text=_("An item passes with more than this share of the ballots cast."),
     )
