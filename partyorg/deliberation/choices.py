@@ -9,6 +9,7 @@ else states which step follows which.
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CommunityKind(models.TextChoices):
@@ -218,7 +219,7 @@ class MemberSide(models.TextChoices):
     SERVICE_STATION = "service_station", _("Service station")  # 社区服务站
     OWNERS_COMMITTEE = "owners_committee", _("Owners' committee")  # 业主委员会
     PROPERTY_COMPANY = "property_company", _("Property company")  # 物业公司
-    RESIDENT = "resident", _("Residents")  # 居民代表
+    RESIDENT = "resident", pgettext_lazy("deliberation", "Residents")  # 居民代表
     PARTY_MEMBER = "party_member", _("Party members")  # 党员代表
     GRID_WORKER = "grid_worker", _("Grid workers")  # 网格员
     OTHER = "other", _("Other unit or organisation")  # 共建单位、社会组织
@@ -239,7 +240,7 @@ class VoteState(models.TextChoices):
 
 class VoteResult(models.TextChoices):
     PASSED = "passed", _("Passed")  # 通过
-    REJECTED = "rejected", _("Rejected")  # 未通过
+    REJECTED = "rejected", pgettext_lazy("deliberation", "Rejected")  # 未通过
     TIED = "tied", _("Tied, not passed")  # 票数相等, 未通过
     NO_QUORUM = "no_quorum", _("Quorum not reached")  # 未达法定人数, 无效
 

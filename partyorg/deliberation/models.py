@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from grids.masking import mask_name
 from grids.querysets import ScopedQuerySet
@@ -434,7 +435,10 @@ class VoteItem(models.Model):
     votes_against = models.PositiveIntegerField(_("against"), default=0)
     votes_abstain = models.PositiveIntegerField(_("abstain"), default=0)
     result = models.CharField(
-        _("result"), max_length=12, choices=VoteResult.choices, blank=True
+        pgettext_lazy("deliberation", "result"),
+        max_length=12,
+        choices=VoteResult.choices,
+        blank=True,
     )
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -442,7 +446,7 @@ class VoteItem(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    opened_at = models.DateTimeField(_("opened at"))
+    opened_at = models.DateTimeField(pgettext_lazy("deliberation", "opened at"))
     counted_at = models.DateTimeField(_("counted at"), null=True, blank=True)
 
     objects = VoteItemQuerySet.as_manager()
