@@ -8,6 +8,11 @@ urlpatterns = [
     path("topics/", phone_views.topic_list, name="topic_list"),
     path("topics/new/", phone_views.topic_new, name="topic_new"),
     path(
+        "topics/from-ticket/",
+        phone_views.topic_from_ticket_find,
+        name="topic_from_ticket_find",
+    ),
+    path(
         "topics/from-ticket/<int:ticket_id>/",
         phone_views.topic_from_ticket,
         name="topic_from_ticket",

@@ -68,6 +68,28 @@ def topic_new(request):
 
 
 @phone_login_required
+def topic_from_ticket_find(request):
+    """Find a ticket of the user's area by its number (``?number=``) and go to
+    the page that makes it a topic."""
+    from django.contrib import messages
+
+    from tickets.selectors import ticket_list
+
+    if not permissions.can_raise_topic(request.user):
+        raise Http404
+    number = (request.GET.get("number") or "").strip()[:40]
+    ticket = (
+        ticket_list(actor=request.user).filter(number=number).only("pk").first()
+        if number
+        else None
+    )
+    if ticket is None:
+        messages.error(request, _("No ticket of your area has this number."))
+        return redirect("m:party:topic_new")
+    return redirect("m:party:topic_from_ticket", ticket_id=ticket.pk)
+
+
+@phone_login_required
 def topic_from_ticket(request, ticket_id: int):
     """A ticket becomes a topic in one step (POST only; the ticket's page links
     here)."""

@@ -220,9 +220,18 @@ def test_ticket_becomes_topic_from_the_phone(
     ticket = new_ticket(street_staff, tree)
     client.force_login(community_staff)
     url = reverse("m:party:topic_from_ticket", args=[ticket.pk])
+    found = client.get(
+        reverse("m:party:topic_from_ticket_find"), {"number": ticket.number}
+    )
+    assert found.status_code == 302 and found.url == url
+    missing = client.get(reverse("m:party:topic_from_ticket_find"), {"number": "x"})
+    assert missing.url == reverse("m:party:topic_new")
     assert client.get(url).status_code == 200
     _post(client, url)
     assert Topic.objects.get(ticket=ticket).source == "ticket"
     far = UserFactory(role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1])
     client.force_login(far)
     assert client.get(url).status_code == 404
+    assert client.get(
+        reverse("m:party:topic_from_ticket_find"), {"number": ticket.number}
+    ).url == reverse("m:party:topic_new")
