@@ -7,6 +7,7 @@ from grids.models import Region
 from grids.selectors import region_list
 
 from .choices import TopicKind, TopicSource, Vote
+from ..models import PartyOrg
 from .models import Council
 from .services import TOPIC_LEVELS
 
@@ -23,12 +24,30 @@ class TopicRaiseForm(forms.Form):
         label=_("raised by"),
         choices=[c for c in TopicSource.choices if c[0] != TopicSource.TICKET],
     )
+    party_org = forms.ModelChoiceField(
+        label=_("party branch that raised it"),
+        queryset=PartyOrg.objects.none(),
+        required=False,
+        help_text=_("Only when a party branch raised it."),
+    )
+    raising_council = forms.ModelChoiceField(
+        label=_("council that raised it"),
+        queryset=Council.objects.none(),
+        required=False,
+        help_text=_("Only when a council raised it."),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = region_list(
             actor=user, levels=TOPIC_LEVELS
         ).filter(is_active=True)
+        self.fields["party_org"].queryset = (
+            PartyOrg.objects.visible_to(user).active().order_by("name")
+        )
+        self.fields["raising_council"].queryset = (
+            Council.objects.visible_to(user).filter(is_active=True).order_by("name")
+        )
 
 
 class ScreenForm(forms.Form):

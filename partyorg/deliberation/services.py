@@ -364,7 +364,9 @@ def topic_raise(
             region=region,
             community=community,
             title=_text(title, what=_("the topic"), limit=200),
-            description=_text(description, what="", required=False, limit=5000),
+            description=_text(
+                description, what=_("the description"), required=False, limit=5000
+            ),
             source=source,
             resident=resident if source == TopicSource.RESIDENT else None,
             party_org=party_org if source == TopicSource.PARTY_BRANCH else None,
