@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from grids.models import Region
 from grids.selectors import region_list
 
-from .choices import TopicKind, TopicSource, Vote
 from ..models import PartyOrg
+from .choices import TopicKind, TopicSource, Vote
 from .models import Council
 from .services import TOPIC_LEVELS
 
