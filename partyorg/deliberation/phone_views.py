@@ -78,15 +78,18 @@ def topic_from_ticket_find(request):
     if not permissions.can_raise_topic(request.user):
         raise Http404
     number = (request.GET.get("number") or "").strip()[:40]
-    ticket = (
-        ticket_list(actor=request.user).filter(number=number).only("pk").first()
+    ticket_id = (
+        ticket_list(actor=request.user)
+        .filter(number=number)
+        .values_list("pk", flat=True)
+        .first()
         if number
         else None
     )
-    if ticket is None:
+    if ticket_id is None:
         messages.error(request, _("No ticket of your area has this number."))
         return redirect("m:party:topic_new")
-    return redirect("m:party:topic_from_ticket", ticket_id=ticket.pk)
+    return redirect("m:party:topic_from_ticket", ticket_id=ticket_id)
 
 
 @phone_login_required

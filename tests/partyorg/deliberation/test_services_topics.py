@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from grids.choices import UserRole
 from grids.errors import Conflict, DomainError, NotAllowed, OutOfScope
@@ -126,7 +127,10 @@ def test_refused_topic_records_rule_and_tells_raiser(
     assert topic.state == TopicState.REFUSED and topic.kind == kind
     notice = Notification.objects.get(recipient=grid_worker)
     assert str(TopicKind(kind).label) in notice.body
-    points_to_ticket = "ticket" in notice.body
+    points_to_ticket = (
+        gettext("Report it as a ticket or ask for mediation; it is handled there.")
+        in notice.body
+    )
     assert points_to_ticket == (kind == TopicKind.PRIVATE_DISPUTE)
     assert topic.next_step is None
     with pytest.raises(Conflict):
