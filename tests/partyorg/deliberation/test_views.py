@@ -61,6 +61,9 @@ def test_topic_list_and_detail_are_scoped(client, tree, community_staff):
 
 def test_raise_screen_record_on_the_phone(client, tree, grid_worker, community_staff):
     client.force_login(grid_worker)
+    form_page = client.get(reverse("m:party:topic_new"))
+    assert form_page.status_code == 200
+    assert reverse("m:party:topic_from_ticket_find").encode() in form_page.content
     response = _post(
         client,
         reverse("m:party:topic_new"),
