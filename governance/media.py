@@ -28,7 +28,7 @@ from django.views.decorators.http import require_safe
 
 from grids.models import Patrol
 from grids.photos import stored_photo_type
-from partyorg.models import Wish
+from partyorg.models import TopicStep, Wish
 from points.models import Award
 from tickets.models import Ticket, TicketPhoto
 
@@ -61,6 +61,9 @@ PHOTO_SOURCES = (
     ),
     PhotoSource(Patrol, "photo", lambda user: Patrol.objects.visible_to(user)),
     PhotoSource(Wish, "photo", lambda user: Wish.objects.visible_to(user)),
+    PhotoSource(
+        TopicStep, "attachment", lambda user: TopicStep.objects.visible_to(user)
+    ),
     PhotoSource(Award, "photo", lambda user: Award.objects.visible_to(user)),
 )
 

@@ -446,3 +446,7 @@ class WishEventAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("action",)
     list_select_related = ("wish", "actor")
     search_fields = ("wish__title",)
+
+
+# Community deliberation (议事协商) registers its own admin pages.
+import partyorg.deliberation.admin  # noqa: E402,F401

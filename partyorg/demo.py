@@ -31,6 +31,7 @@ from grids.models import GridAssignment, Region
 
 from . import services
 from .choices import OrgType
+from .deliberation import demo as deliberation_demo
 from .models import PartyMember, PartyOrg, Registration, ServiceRecord, Wish
 
 UNCOVERED_EVERY = 20  # every 20th grid has no branch yet: coverage ≈ 95%
@@ -83,6 +84,7 @@ def seed(*, stdout, rng, small: bool = False) -> None:
     """``small`` changes nothing here: the party side is small already."""
     if PartyOrg.objects.filter(org_type=OrgType.WORKING_COMMITTEE).exists():
         stdout.write("partyorg: demo party tree exists, nothing to do")
+        deliberation_demo.seed(stdout=stdout, rng=rng)
         return
     district = (
         Region.objects.filter(level=RegionLevel.DISTRICT)
@@ -105,6 +107,7 @@ def seed(*, stdout, rng, small: bool = False) -> None:
     registered = _in_service(rng, district, staff, used_phones, now)
     _wishes(rng, district, orgs, registered, staff, now)
     services.wishes_notify_stale()
+    deliberation_demo.seed(stdout=stdout, rng=rng)
     stdout.write(
         f"partyorg: {PartyOrg.objects.count()} party organisations, "
         f"{PartyMember.objects.count()} members, "

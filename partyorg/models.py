@@ -445,3 +445,15 @@ class WishEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.wish} · {self.get_action_display()}"
+
+
+# Community deliberation (议事协商, seed 003) lives in its own subpackage.
+from partyorg.deliberation.models import (  # noqa: E402,F401
+    Ballot,
+    CommunityProfile,
+    Council,
+    CouncilMember,
+    Topic,
+    TopicStep,
+    VoteItem,
+)

@@ -423,6 +423,9 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     _build_hotline_side(
         world, side, street_staff=street_staff, ticket_category=ticket_category
     )
+    _build_deliberation(
+        world, side, staff=staff, worker_user=worker_user, worker=worker
+    )
     return {"staff": staff, "worker_user": worker_user, "resident": resident}
 
 
@@ -499,6 +502,74 @@ def _build_hotline_side(world, side, *, street_staff, ticket_category):
         world.add(side, event)
     for delivery in inbound.ticket.hotline_deliveries.all():
         world.add(side, delivery)
+
+
+def _build_deliberation(world, side, *, staff, worker_user, worker):
+    """A council with a seat, a topic at its decision step with an open vote
+    and one ballot cast, through the deliberation services."""
+    from partyorg.deliberation import services as deliberation
+    from partyorg.deliberation.choices import (
+        CommunityKind,
+        CouncilKind,
+        MemberSide,
+        TopicKind,
+    )
+
+    place = world.regions[side]
+    world.add(
+        side,
+        deliberation.community_kind_set(
+            actor=staff, community=place["community"], kind=CommunityKind.CLOSED_ESTATE
+        ),
+    )
+    council = deliberation.council_create(
+        actor=staff,
+        region=place["community"],
+        name=marker(side, "council"),
+        kind=CouncilKind.RESIDENTS,
+    )
+    world.add(side, council, "council")
+    seat = deliberation.council_member_add(
+        actor=staff,
+        council_id=council.pk,
+        side=MemberSide.GRID_WORKER,
+        name=marker(side, "councilmember"),
+        grid_worker=worker,
+    )
+    world.add(side, seat, "councilmember")
+    topic = deliberation.topic_raise(
+        actor=worker_user, region=place["grid"], title=marker(side, "topic")
+    )
+    deliberation.topic_screen(
+        actor=staff,
+        topic_id=topic.pk,
+        kind=TopicKind.PUBLIC_AFFAIRS,
+        council=council,
+    )
+    today = timezone.localdate()
+    for step in topic.steps[:3]:
+        world.add(
+            side,
+            deliberation.topic_step_record(
+                actor=staff,
+                topic_id=topic.pk,
+                step=step,
+                owner=marker(side, "topicstep"),
+                participants="居民代表",
+                minutes="会议记录",
+                started_on=today,
+                completed_on=today,
+            ),
+        )
+    topic.refresh_from_db()
+    world.add(side, topic, "topic")
+    item = deliberation.vote_item_open(
+        actor=staff, topic_id=topic.pk, text=marker(side, "voteitem")
+    )
+    world.add(side, item, "voteitem")
+    for ballot in item.ballots.all():
+        world.add(side, ballot)
+    deliberation.ballot_cast(actor=staff, ballot_id=item.ballots.first().pk, vote="for")
 
 
 RATING_MONTH = dt.date(2026, 11, 1)

@@ -27,7 +27,8 @@ from django.utils import translation
 from django.utils.regex_helper import normalize
 
 from grids.models import Household, Notification, Region
-from partyorg.models import Wish
+from partyorg.deliberation.views import notice_signature
+from partyorg.models import Ballot, Topic, Wish
 from points.links import rankings_signature, statement_token
 from tests.security.conftest import INSIDE_SIDE, ROLES
 from tests.security.walk import history_version_of
@@ -40,6 +41,8 @@ pytestmark = pytest.mark.django_db
 KWARG_MODELS = {
     "ticket_id": Ticket,
     "wish_id": Wish,
+    "topic_id": Topic,
+    "ballot_id": Ballot,
     "community_id": Region,
     # The dashboard of a node (governance.dashboard_urls).
     "region_id": Region,
@@ -438,6 +441,22 @@ def _special_cases(route: Route, world, role):
         mine = world.regions["in"]["community"]
         other = world.regions["far"]["community"]
         signature = rankings_signature(mine)
+        return [
+            Case(
+                {"community_id": mine.pk, "signature": signature},
+                None,
+                "link",
+                ("in", "top"),
+            ),
+            Case({"community_id": other.pk, "signature": signature}, "far", "outside"),
+            Case({"community_id": mine.pk, "signature": "forged"}, "in", "outside"),
+        ]
+    if route.name == "partyorg:deliberation_notice":
+        # 议事公开: the signed link opens its own community's notice to anybody;
+        # the signature used with another community, or forged, shows nothing.
+        mine = world.regions["in"]["community"]
+        other = world.regions["far"]["community"]
+        signature = notice_signature(mine)
         return [
             Case(
                 {"community_id": mine.pk, "signature": signature},
