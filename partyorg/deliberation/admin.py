@@ -9,7 +9,7 @@ their state fields. A secret ballot shows no choice anywhere.
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from grids.admin_mixins import (
@@ -278,5 +278,5 @@ class BallotAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("vote"))
     def vote_display(self, obj):
         if obj.item.secret:
-            return gettext("secret")
+            return pgettext("deliberation", "secret")
         return obj.get_vote_display()
