@@ -22,6 +22,7 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("points/", include("points.urls")),
     path("party/", include("partyorg.urls")),
+    path("reports/", include("governance.bulletin_urls")),
     # Uploaded photos, behind login and the record's scope (never a file server).
     path(
         f"{settings.MEDIA_URL.strip('/')}/<path:path>", media.serve_media, name="media"
