@@ -392,3 +392,11 @@ def test_parse_iso_week():
 def test_default_region_of_a_grid_worker_is_none(tree, grid_worker):
     assert bulletins.default_region(grid_worker, bulletins.BULLETIN_LEVELS) is None
     assert RegionLevel.GRID not in bulletins.RANKING_LEVELS
+
+
+@pytest.mark.parametrize("name", ["weekly", "monthly", "yearly"])
+def test_report_pages_lead_back_to_the_admin(client, street_staff, name):
+    _login(client, street_staff)
+    body = client.get(reverse(f"bulletins:{name}")).content.decode()
+    crumbs = body.split('class="breadcrumbs"')[1].split("</nav>")[0]
+    assert f'href="{reverse("admin:index")}"' in crumbs and "报表" in crumbs
