@@ -56,12 +56,12 @@ def _node_rows(nodes, label: str) -> list[list]:
 
 def weekly_bulletin_workbook(bulletin: dict) -> bytes:
     area = bulletin["area"]
-    sheets = [(_("Summary"), _node_rows([area], _("Area")))]
+    sheets = [(_("Summary"), _node_rows([area], _("Whole area")))]
     if bulletin["communities"]:
         sheets.append(
-            (_("Communities"), _node_rows(bulletin["communities"], _("Community")))
+            (_("By community"), _node_rows(bulletin["communities"], _("Community")))
         )
-    sheets.append((_("Grids"), _node_rows(bulletin["grids"], _("Grid"))))
+    sheets.append((_("By grid"), _node_rows(bulletin["grids"], _("Grid"))))
     worst = [
         [_("Ticket"), _("Category"), _("Place"), _("Handling due"), _("Days overdue")]
     ]
