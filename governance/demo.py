@@ -56,19 +56,18 @@ def seed(*, stdout, rng, small: bool = False) -> None:
     now = timezone.now()
     first_month = _month_back(timezone.localdate(now), HISTORY_MONTHS)
     units = unit_accounts(admin, district)
-    patrols = _patrols(rng, district, units, first_month, now, small=small)
+    recorded = _patrols(rng, district, units, first_month, now, small=small)
+    patrols = "patrols exist" if recorded is None else f"{recorded} patrols"
     if connection.vendor != "postgresql":
-        stdout.write(
-            f"governance: {patrols} patrols; the ratings need PostgreSQL, skipped"
-        )
+        stdout.write(f"governance: {patrols}; the ratings need PostgreSQL, skipped")
         return
     if GridRating.objects.exists():
-        stdout.write(f"governance: {patrols} patrols; ratings exist, nothing to do")
+        stdout.write(f"governance: {patrols}; ratings exist, nothing to do")
         return
     months = _rate_months(district, units, first_month, now)
     appeals = _appeals(rng, units, months[:-2], now)
     stdout.write(
-        f"governance: {patrols} patrols, {GridRating.objects.count()} grid ratings "
+        f"governance: {patrols}, {GridRating.objects.count()} grid ratings "
         f"over {len(months)} months, {appeals} appeals decided"
     )
 
@@ -94,9 +93,9 @@ def _patrols(rng, district, units, first_month, now, *, small) -> int:
     """Each grid's patrols of the year: a grid keeps its own diligence (how
     often its worker goes out), so the patrol indicator differs between grids.
     Recorded by the grid's phone account where it has one, else by its
-    community's staff. Returns the patrols recorded (0 when some exist)."""
+    community's staff. Returns how many were recorded (None: some existed)."""
     if Patrol.objects.exists():
-        return 0
+        return None
     grids = list(
         Region.objects.in_subtree(district)
         .filter(level=RegionLevel.GRID, is_active=True)
