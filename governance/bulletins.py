@@ -246,7 +246,7 @@ def weekly_bulletin(*, actor, region: Region, monday: dt.date, now=None) -> dict
         .order_by()
     )
 
-    def book(row, community_id, grid_id, counts_of):
+    def book(community_id, grid_id, counts_of):
         targets = [area]
         if community_id in by_pk and region.level != RegionLevel.COMMUNITY:
             targets.append(by_pk[community_id])
@@ -259,7 +259,6 @@ def weekly_bulletin(*, actor, region: Region, monday: dt.date, now=None) -> dict
 
     for row in ticket_rows:
         book(
-            row,
             row["place_community_id"],
             row["place_grid_id"],
             lambda which, row=row: {
@@ -268,7 +267,6 @@ def weekly_bulletin(*, actor, region: Region, monday: dt.date, now=None) -> dict
         )
     for row in escalation_rows:
         book(
-            row,
             row["ticket__place_community_id"],
             row["ticket__place_grid_id"],
             lambda which, row=row: {"escalated": row[f"{which}_escalated"]},
