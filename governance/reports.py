@@ -40,6 +40,43 @@ def _ranking_communities(user) -> list[Region]:
     return communities
 
 
+def _bulletin_links(user) -> list[ReportLink]:
+    """周通报, 月评比 and 年奖惩 (governance.views_bulletins), for a user whose
+    area holds a street or a community (the bulletin) or a district (the
+    rankings)."""
+    from .bulletins import BULLETIN_LEVELS, RANKING_LEVELS, default_region
+
+    links = []
+    if default_region(user, BULLETIN_LEVELS) is not None:
+        links.append(
+            ReportLink(
+                title=_("Weekly bulletin"),
+                url=reverse("bulletins:weekly"),
+                description=_(
+                    "Tickets received, closed, overdue and escalated, and "
+                    "patrol days of a week, by community and grid."
+                ),
+            )
+        )
+    if default_region(user, RANKING_LEVELS) is not None:
+        links += [
+            ReportLink(
+                title=_("Monthly grid ranking"),
+                url=reverse("bulletins:monthly"),
+                description=_(
+                    "The month's grid ratings by score, ten best and ten worst, "
+                    "class changes."
+                ),
+            ),
+            ReportLink(
+                title=_("Yearly summary of grid ratings"),
+                url=reverse("bulletins:yearly"),
+                description=_("Each grid's classes over the twelve months."),
+            ),
+        ]
+    return links
+
+
 def report_links(user) -> list[ReportLink]:
     """The reports ``user`` may open, in the order the 报表 block shows them."""
     if not grid_permissions.can_view(user):
@@ -72,6 +109,7 @@ def report_links(user) -> list[ReportLink]:
             ),
         ),
     ]
+    links += _bulletin_links(user)
     communities = _ranking_communities(user)
     if communities:
         items = [

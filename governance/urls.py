@@ -37,6 +37,7 @@ urlpatterns = [
     path("points/", include("points.urls")),
     path("party/", include("partyorg.urls")),
     path("dashboard/", include("governance.dashboard_urls")),
+    path("reports/", include("governance.bulletin_urls")),
     # Uploaded photos, behind login and the record's scope (never a file server).
     path(
         f"{settings.MEDIA_URL.strip('/')}/<path:path>", media.serve_media, name="media"

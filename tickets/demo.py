@@ -34,6 +34,10 @@ from .workcalendar import WORKDAY_END, WORKDAY_START, WorkCalendar
 
 DEMO_TICKETS = 320  # and ~3% more duplicates, merged
 DEMO_DAYS_BACK = 50
+# A year of history before those weeks, thinner, so the monthly indicators,
+# ratings and trends have twelve months to show (governance/demo.py rates them).
+HISTORY_TICKETS = 360
+HISTORY_DAYS_BACK = 365
 DEPARTMENTS = ("城管", "公安", "综治", "民政", "住建", "物业", "市场监管", "环卫")
 # Departments that take tickets themselves in the demo; each gets one account.
 DEPARTMENT_ACCOUNTS = ("城管", "环卫")
@@ -102,6 +106,10 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 # every deadline falls at 17:30, so an escalation is seen within the half hour,
 # a reminder (4 working hours before) within two.
 JOB_HOURS = range(10, 19, 2)
+# In the older history the jobs run three times a working day (a deadline falls
+# at 17:30 on a working day, so the 18:00 run still sees it within the half
+# hour); fewer runs keep seed_demo fast.
+HISTORY_JOB_HOURS = (10, 14, 18)
 
 
 def _pick(rng, weighted):
@@ -240,15 +248,18 @@ def seed(*, stdout, rng, small: bool = False) -> None:
     now = timezone.now()
     clock = _Clock(rng)
     plays = []
-    for i in range(DEMO_TICKETS // 3 if small else DEMO_TICKETS):
+    recent = DEMO_TICKETS // 3 if small else DEMO_TICKETS
+    history = HISTORY_TICKETS // 3 if small else HISTORY_TICKETS
+    for i in range(recent + history):
         grid = rng.choice(grids)
         place = grid
         if buildings.get(grid.pk) and rng.random() < 0.3:
             place = rng.choice(buildings[grid.pk])
-        received = now - dt.timedelta(
-            days=rng.uniform(0, DEMO_DAYS_BACK) ** 1.1 / DEMO_DAYS_BACK**0.1,
-            hours=rng.uniform(0, 6),
-        )
+        if i < recent:
+            days_back = rng.uniform(0, DEMO_DAYS_BACK) ** 1.1 / DEMO_DAYS_BACK**0.1
+        else:
+            days_back = rng.uniform(DEMO_DAYS_BACK, HISTORY_DAYS_BACK)
+        received = now - dt.timedelta(days=days_back, hours=rng.uniform(0, 6))
         play = _Play(
             i,
             rng=rng,
@@ -261,14 +272,15 @@ def seed(*, stdout, rng, small: bool = False) -> None:
             category=rng.choice(categories),
             source=_pick(rng, SOURCE_WEIGHTS),
             received=received,
+            settled=i >= recent,
         )
         plays.append(play)
         # A second call about the same matter a few hours later: merged.
         if rng.random() < 0.03:
             again = received + dt.timedelta(hours=rng.uniform(1, 4))
             if again < now:
-                plays.append(play.duplicate(again, DEMO_TICKETS + i))
-    _run(plays, now=now)
+                plays.append(play.duplicate(again, 10_000 + i))
+    _run(plays, now=now, clock=clock)
     _report(stdout, now)
 
 
@@ -291,6 +303,7 @@ class _Play:
         source,
         received,
         survivor=None,
+        settled=False,
     ):
         self.number, self.rng, self.clock, self.cast = number, rng, clock, cast
         self.place, self.grid, self.community, self.street = (
@@ -305,7 +318,8 @@ class _Play:
         self.latitude = Decimal("36.66") + Decimal(rng.randint(0, 3000)) / 100000
         self.longitude = Decimal("117.02") + Decimal(rng.randint(0, 3000)) / 100000
         self.late = rng.random() < 0.12  # misses one deadline somewhere
-        self.stall = rng.random() < 0.15  # stops at some stage and waits there
+        # Stops at some stage and waits there; months-old tickets rarely do.
+        self.stall = rng.random() < (0.02 if settled else 0.15)
 
     def duplicate(self, received, number):
         twin = _Play(
@@ -575,12 +589,22 @@ class _Play:
         )
 
 
-def _job_times(start, end):
-    """Every office hour (local) from ``start`` up to ``end``."""
+def _job_times(start, end, *, clock=None):
+    """Every other office hour (local) from ``start`` up to ``end``; before the
+    last ``DEMO_DAYS_BACK`` days, ``HISTORY_JOB_HOURS`` of working days."""
     day = timezone.localtime(start).date()
     tz = timezone.get_current_timezone()
+    dense_from = timezone.localtime(end).date() - dt.timedelta(days=DEMO_DAYS_BACK)
     while True:
-        for hour in JOB_HOURS:
+        if day >= dense_from:
+            hours = JOB_HOURS
+        elif clock is not None and not clock.workday(day):
+            hours = ()
+        else:
+            hours = HISTORY_JOB_HOURS
+        if day > timezone.localtime(end).date():
+            return
+        for hour in hours:
             at = dt.datetime.combine(day, dt.time(hour), tzinfo=tz)
             if at > end:
                 return
@@ -596,14 +620,14 @@ def _run_jobs(at):
         services.tickets_mark_unevaluated(now=at)
 
 
-def _run(plays, *, now):
+def _run(plays, *, now, clock=None):
     """Play every ticket's steps and the hourly job runs in one time order."""
     order = itertools.count()
     queue = []
     for play in plays:
         steps = play.steps()
         heapq.heappush(queue, (next(steps), next(order), steps))
-    job_times = _job_times(min(at for at, _n, _s in queue), now)
+    job_times = _job_times(min(at for at, _n, _s in queue), now, clock=clock)
     job_at = next(job_times, None)
     while queue:
         at, _n, steps = heapq.heappop(queue)

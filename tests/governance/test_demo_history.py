@@ -119,3 +119,31 @@ def test_every_demo_ticket_and_wish_has_a_history_the_rules_allow():
         events = sorted(wish.events.all(), key=lambda e: e.pk)
         problems += _walk_wish(wish, events)
     assert problems == [], "\n".join(problems[:40])
+    _check_rating_history(now)
+
+
+def _check_rating_history(now):
+    """A year of ratings: every month before the running one published, the
+    running one a draft, classes that move, appeals decided with their class
+    changes, and patrols of the year, none in the future (governance/demo.py)."""
+    from governance.models import GridRating, RatingClassChange, RatingState
+    from grids.models import Patrol
+
+    assert Patrol.objects.exists()
+    assert not Patrol.objects.filter(occurred_at__gt=now).exists()
+    assert Patrol.objects.dates("occurred_at", "month").count() >= 12
+    states = dict(
+        GridRating.objects.values_list("month", "state").order_by("month").distinct()
+    )
+    current = timezone.localdate(now).replace(day=1)
+    assert states.pop(current) == RatingState.DRAFT
+    assert len(states) == 12 and set(states.values()) == {RatingState.PUBLISHED}
+    changes = RatingClassChange.objects.select_related("decision__appeal")
+    assert changes.exists()
+    assert all(c.decision.appeal.filed_at < c.at <= now for c in changes)
+    classes = {}
+    for grid_id, rating_class in GridRating.objects.values_list(
+        "grid_id", "rating_class"
+    ):
+        classes.setdefault(grid_id, set()).add(rating_class)
+    assert any(len(seen) > 1 for seen in classes.values())  # 动态调整

@@ -237,6 +237,21 @@ def cases_for(route: Route, world, role) -> list[Case]:
             shared=model._meta.label_lower in SHARED_MODELS,
             model=model,
         )
+    if params == {"grid_id"}:
+        # The grid page (governance.bulletin_urls): a grid of each side.
+        return _object_cases(
+            route,
+            world,
+            role,
+            lambda side: (
+                [world.regions[side]["grid"]]
+                if "grid" in world.regions.get(side, {})
+                else []
+            ),
+            ["grid_id"],
+            shared=False,
+            model=Region,
+        )
     if len(params) == 1 and next(iter(params)) in KWARG_MODELS:
         kwarg = next(iter(params))
         model = KWARG_MODELS[kwarg]
