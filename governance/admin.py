@@ -262,5 +262,8 @@ class RatingPublicationAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("street", "month", "published_by", "published_at")
 
 
+# The residents' survey and the five-star appraisal (and the roster's stars).
+from . import admin_appraisal  # noqa: E402, F401
+
 # Last, after every admin above is registered.
 check_action_selections(admin.site)

@@ -12,9 +12,15 @@ How a grid is rated (docs/domain-rules.md "Grid rating"):
    (empirical Bayes with a prior worth ``k`` = ``smoothing_strength`` tickets):
    ``(numerator + k·m) / (count + k)``; it is named in ``smoothed``. A street
    with no ticket at all for that rate gives no prior: the rate stays empty.
-3. Score = 100 × Σ wᵢ·vᵢ / Σ wᵢ over the weighted indicators the grid has
-   (``vᵢ`` the rate, or 1 − rate for the rates where lower is better: rework,
-   escalation, report-up); no indicator at all: no score and no class.
+3. Indicator score = 100 × Σ wᵢ·vᵢ / Σ wᵢ over the weighted indicators the
+   grid has (``vᵢ`` the rate, or 1 − rate for the rates where lower is better:
+   rework, escalation, report-up). The residents' survey (以下评上,
+   ``governance.survey``) of the period holding the month gives the survey
+   value ``u = (mean item − 1) / 4``, shrunk toward the street's pooled value
+   below ``min_tickets`` answers; score = (1 − s)·indicator score + s·100·u
+   with ``s = survey_weight / 100`` (``mixed_score``): the indicator score alone
+   without answers, 100·u alone without indicators; neither: no score and no
+   class.
 4. Class by thresholds (A at or above ``a_threshold``, C below
    ``c_threshold``), or by quotas within the street: with ``n`` grids scored,
    ``a = ⌊n·a_share/100⌋`` and ``c = ⌊n·c_share/100⌋``; a grid is A when the
@@ -55,6 +61,7 @@ from .models import (
     RatingPublication,
     RatingRuleSet,
     RatingState,
+    SurveyAnswer,
 )
 from .permissions import can_appeal, can_keep_rules, can_publish
 
@@ -75,6 +82,7 @@ RULE_FIELDS = (
     "smoothing_strength",
     "ordinary_weight",
     "survey_weight",
+    "survey_period",
     "note",
 )
 
@@ -128,6 +136,39 @@ def _rule_sets_by_area() -> dict[int | None, RatingRuleSet]:
             "region_id", "-version"
         ).distinct("region_id")
     }
+
+
+def rule_sets_for_grids(grid_ids) -> list[tuple[int, RatingRuleSet | None]]:
+    """(grid id, the rule set that rates it: newest of its street, else of its
+    district, else the shared one, else None) for each grid: two queries."""
+    grid_ids = [int(pk) for pk in grid_ids]
+    if not grid_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            region_map_sql("r.id = ANY(%s)") + " ORDER BY region_id", [grid_ids]
+        )
+        rows = cursor.fetchall()
+        names = [c.name for c in cursor.description]
+    rule_sets = _rule_sets_by_area()
+    result = []
+    for values in rows:
+        row = dict(zip(names, values, strict=True))
+        result.append(
+            (
+                row["region_id"],
+                rule_sets.get(row["street"])
+                or rule_sets.get(row["district"])
+                or rule_sets.get(None),
+            )
+        )
+    return result
+
+
+def rule_set_for_region(region: Region) -> RatingRuleSet | None:
+    """The rule set that rates the grid ``region``."""
+    found = rule_sets_for_grids([region.pk])
+    return found[0][1] if found else None
 
 
 def _shared_rules_ensure() -> RatingRuleSet:
@@ -239,14 +280,81 @@ def _plain(value):
     return value
 
 
-def _rate_street(rows, rule_set, *, month, street_id, now) -> list[GridRating]:
+def _survey_values(rows, surveys, rule_set) -> dict[int, dict]:
+    """Each grid's survey of the period holding the month (the rule set's
+    ``survey_period``): answers, sum of items, value ``(mean item − 1) / 4``,
+    shrunk toward the street's pooled value below ``min_tickets`` answers with
+    the same strength as the ticket rates."""
+    kind = rule_set.survey_period
+    stats = {
+        row["node_id"]: surveys.get((row["node_id"], kind), (0, 0)) for row in rows
+    }
+    total_answers = sum(answers for answers, _points in stats.values())
+    total_points = sum(points for _answers, points in stats.values())
+    mean = (
+        (Decimal(total_points) / Decimal(3 * total_answers) - 1) / 4
+        if total_answers
+        else None
+    )
+    strength = Decimal(rule_set.smoothing_strength)
+    values = {}
+    for grid_id, (answers, points) in stats.items():
+        raw = (Decimal(points) / Decimal(3 * answers) - 1) / 4 if answers else None
+        value, smoothed = raw, False
+        if answers < rule_set.min_tickets and mean is not None and strength:
+            # Each answer's value is (its mean item − 1) / 4; the prior is
+            # worth ``strength`` answers at the street's pooled value.
+            answer_sum = (Decimal(points) / 3 - answers) / 4
+            value = (answer_sum + strength * mean) / (Decimal(answers) + strength)
+            smoothed = True
+        values[grid_id] = {
+            "period": kind,
+            "answers": answers,
+            "points": points,
+            "raw": raw,
+            "value": value,
+            "smoothed": smoothed,
+        }
+    return values
+
+
+def mixed_score(
+    indicator_score: Decimal | None, survey_value: Decimal | None, survey_weight: int
+) -> Decimal | None:
+    """The grid score: ``(1 − s)·indicators + s·100·survey`` with ``s`` the rule
+    set's ``survey_weight`` / 100; the indicators alone when the grid has no
+    survey value (or ``s`` is 0), the survey alone when it has no indicator."""
+    if survey_value is None or not survey_weight:
+        return indicator_score
+    survey_score = HUNDRED * survey_value
+    if indicator_score is None:
+        return survey_score.quantize(CENT, rounding=ROUND_HALF_UP)
+    share = Decimal(survey_weight) / HUNDRED
+    return ((1 - share) * indicator_score + share * survey_score).quantize(
+        CENT, rounding=ROUND_HALF_UP
+    )
+
+
+def _rate_street(
+    rows, rule_set, *, month, street_id, now, surveys=None
+) -> list[GridRating]:
     for row in rows:
         add_rates(row, ordinary_weight=rule_set.ordinary_weight)
     means = _pooled_means(rows)
+    survey = _survey_values(rows, surveys or {}, rule_set)
     scored = []
     for row in rows:
         values, smoothed = _smoothed_values(row, means, rule_set)
-        scored.append((row, values, smoothed, _score(values, rule_set.weights)))
+        indicator_score = _score(values, rule_set.weights)
+        grid_survey = survey[row["node_id"]]
+        score = mixed_score(
+            indicator_score, grid_survey["value"], rule_set.survey_weight
+        )
+        if grid_survey["smoothed"] and rule_set.survey_weight:
+            smoothed = sorted([*smoothed, "survey"])
+        row["_indicator_score"] = indicator_score
+        row["_survey"] = grid_survey
+        scored.append((row, values, smoothed, score))
     scores = [score for *_rest, score in scored if score is not None]
     ordered = sorted(scores)
     if rule_set.method == ClassMethod.QUOTAS:
@@ -273,8 +381,12 @@ def _rate_street(rows, rule_set, *, month, street_id, now) -> list[GridRating]:
         indicators["counts"] = {
             key: _plain(value)
             for key, value in row.items()
-            if key not in RATES and key not in ("node_id", "level")
+            if key not in RATES
+            and key not in ("node_id", "level")
+            and not key.startswith("_")
         }
+        indicators["indicator_score"] = _plain(row["_indicator_score"])
+        indicators["survey"] = {k: _plain(v) for k, v in row["_survey"].items()}
         ratings.append(
             GridRating(
                 grid_id=row["node_id"],
@@ -295,6 +407,27 @@ def _rate_street(rows, rule_set, *, month, street_id, now) -> list[GridRating]:
             )
         )
     return ratings
+
+
+def _survey_counts(month: dt.date) -> dict[tuple[int, str], tuple[int, int]]:
+    """(grid, period kind) → (answers, sum of the three items) of the survey
+    periods holding ``month``, a month's and a quarter's (one query)."""
+    from .survey import period_start
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT grid_id, period_kind, count(*),"
+            f" sum(attitude + conduct + effect)"
+            f" FROM {SurveyAnswer._meta.db_table}"
+            " WHERE (period_kind = 'month' AND period_start = %s)"
+            " OR (period_kind = 'quarter' AND period_start = %s)"
+            " GROUP BY 1, 2",
+            [month, period_start(month, "quarter")],
+        )
+        return {
+            (grid_id, kind): (answers, int(points))
+            for grid_id, kind, answers, points in cursor.fetchall()
+        }
 
 
 def rate_grids(*, month: dt.date, actor=None) -> int:
@@ -331,6 +464,7 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
             month=month,
             level=RegionLevel.GRID,
         )
+        surveys = _survey_counts(month)
         areas = {grid["region_id"]: grid for grid in grids}
         by_street = defaultdict(list)
         for row in rows:
@@ -346,7 +480,12 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
             if rule_set is None:
                 rule_set = rule_sets[None] = _shared_rules_ensure()
             ratings += _rate_street(
-                street_rows, rule_set, month=month, street_id=street_id, now=now
+                street_rows,
+                rule_set,
+                month=month,
+                street_id=street_id,
+                now=now,
+                surveys=surveys,
             )
         # One statement (the ORM's delete would load the rows to check their
         # appeals; a draft has none, and the foreign keys refuse otherwise).
