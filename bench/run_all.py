@@ -12,6 +12,8 @@ built once and reused):
   district's 2,062 grids);
 - tickets_backlog: bench_tickets.py, 100,000 tickets with 32 % overdue on
   ``gridwork_bench_tickets_backlog``;
+- ratings: bench_ratings.py, ``rate_grids`` and the five-star appraisal of a
+  month over 49,000 grids and 2,000,000 tickets on ``gridwork_bench_ratings``;
 - io: bench_io.py (import/export rows/s) on ``gridwork_bench_io``, if present.
 
 ``BENCH_ONLY=grids,io`` runs some of them (the others' last results are kept); ``BENCH_NOTE`` is written into
@@ -51,6 +53,14 @@ RUNS = (
         "bench_tickets.py",
         "gridwork_bench_tickets_backlog",
         {"BENCH_TICKETS": "100000", "BENCH_OVERDUE_SHARE": "0.32"},
+    ),
+    (
+        # Issue 12: the monthly rating at province scale (100 districts, 49,000
+        # grids) over bench_tickets' 2,000,000 tickets, on its own database.
+        "ratings",
+        "bench_ratings.py",
+        "gridwork_bench_ratings",
+        {"BENCH_TICKETS": "2000000", "BENCH_DISTRICTS": "100"},
     ),
     (
         "io",
@@ -126,6 +136,26 @@ TARGETS = (
         ("escalate_overdue.peak_rss_mb_after",),
         "MB",
         150,
+        False,
+    ),
+    (
+        "`rate_grids(month)`",
+        "49,000 grids, 2,000,000 tickets",
+        "≤ 30 s",
+        "ratings",
+        ("rate_grids.seconds",),
+        "s",
+        30,
+        False,
+    ),
+    (
+        "`rate_grids(month)` peak RSS",
+        "49,000 grids, 2,000,000 tickets",
+        "≤ 300 MB",
+        "ratings",
+        ("rate_grids.peak_rss_mb",),
+        "MB",
+        300,
         False,
     ),
     (

@@ -394,6 +394,22 @@ def add_rates(row: dict, *, ordinary_weight=DEFAULT_ORDINARY_WEIGHT) -> dict:
     return row
 
 
+def indicator_query(*, node_ids, month: dt.date, level: str | None = None):
+    """The indicators' one statement and its parameters (rows of counts in tree
+    order, before ``add_rates``), for callers that stream its rows."""
+    ticket_column = PLACE_COLUMNS.get(level) if level else None
+    params = {
+        **_bounds(month),
+        "ids": [int(pk) for pk in node_ids],
+        "covering": [str(t) for t in COVERING_TYPES],
+        "hh_low": HOUSEHOLD_NORM // 2,
+        "hh_high": HOUSEHOLD_NORM * 2,
+        "pop_low": POPULATION_NORM // 2,
+        "pop_high": POPULATION_NORM * 2,
+    }
+    return _indicator_sql(ticket_column), params
+
+
 def indicators_for_nodes(
     *,
     node_ids,
@@ -408,18 +424,9 @@ def indicators_for_nodes(
     node_ids = [int(pk) for pk in node_ids]
     if not node_ids:
         return []
-    ticket_column = PLACE_COLUMNS.get(level) if level else None
-    params = {
-        **_bounds(month),
-        "ids": node_ids,
-        "covering": [str(t) for t in COVERING_TYPES],
-        "hh_low": HOUSEHOLD_NORM // 2,
-        "hh_high": HOUSEHOLD_NORM * 2,
-        "pop_low": POPULATION_NORM // 2,
-        "pop_high": POPULATION_NORM * 2,
-    }
+    sql, params = indicator_query(node_ids=node_ids, month=month, level=level)
     with connection.cursor() as cursor:
-        cursor.execute(_indicator_sql(ticket_column), params)
+        cursor.execute(sql, params)
         names = [c.name for c in cursor.description]
         rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     return [add_rates(row, ordinary_weight=ordinary_weight) for row in rows]

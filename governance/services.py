@@ -34,7 +34,6 @@ How a grid is rated (docs/domain-rules.md "Grid rating"):
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
@@ -50,7 +49,7 @@ from grids.errors import Conflict, DomainError
 from grids.models import Region
 from tickets.places import region_map_sql
 
-from .indicators import RATES, TICKET_RATES, add_rates, indicators_for_nodes
+from .indicators import RATES, TICKET_RATES, add_rates, indicator_query
 from .models import (
     ClassMethod,
     GridRating,
@@ -430,12 +429,61 @@ def _survey_counts(month: dt.date) -> dict[tuple[int, str], tuple[int, int]]:
         }
 
 
+INDICATOR_FETCH = 2000
+
+
+def _indicator_rows_by_street(grids: dict, month: dt.date):
+    """(street id, its grids' indicator rows) street after street, streamed
+    from the indicators' one statement through a server-side cursor: the rows
+    come in tree order, where a street's grids are contiguous, so only one
+    street's rows are held at a time (49,000 grids' rows at once would not
+    fit the job's memory budget)."""
+    if not grids:
+        return
+    sql, params = indicator_query(
+        node_ids=list(grids), month=month, level=RegionLevel.GRID
+    )
+    street_id, street_rows, done = None, [], set()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        names = None
+        while True:
+            batch = cursor.fetchmany(INDICATOR_FETCH)
+            if not batch:
+                break
+            if names is None:
+                names = [c.name for c in cursor.description]
+            for values in batch:
+                row = dict(zip(names, values, strict=True))
+                street = grids[row["node_id"]][0]
+                if street != street_id and street_rows:
+                    done.add(street_id)
+                    yield street_id, street_rows
+                    street_rows = []
+                if street in done:  # tree order keeps a street's grids together
+                    raise RuntimeError(f"street {street} came back in tree order")
+                street_id = street
+                street_rows.append(row)
+    if street_rows:
+        yield street_id, street_rows
+
+
+def _insert_ratings(ratings: list[GridRating]) -> int:
+    # A grid of a published street keeps its row (ignore_conflicts).
+    GridRating.objects.bulk_create(
+        ratings, batch_size=BULK_BATCH, ignore_conflicts=True
+    )
+    return len(ratings)
+
+
 def rate_grids(*, month: dt.date, actor=None) -> int:
     """Rate every active grid for ``month`` (the monthly job, and the "re-run
     month" button): replaces the month's draft ratings, leaves the streets that
     published it alone; a month every street has published is frozen
-    (Conflict). Set-based: one query for the grids, one for the indicators, one
-    for the rule sets, a delete and batched inserts. Returns the grids rated."""
+    (Conflict). Set-based: one query for the grids, one for the rule sets, one
+    for the survey answers, a delete, one for the indicators (streamed street
+    by street through a server-side cursor) and batched inserts. Returns the
+    grids rated."""
     month = month_of(month)
     if actor is not None:
         grid_permissions.require(can_publish(actor))
@@ -451,7 +499,10 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
                 "street_id", flat=True
             )
         )
-        grids = _grids_with_areas(published)
+        grids = {
+            row["region_id"]: (row["street"], row["district"])
+            for row in _grids_with_areas(published)
+        }
         if published and not grids:
             raise Conflict(
                 _("The ratings of %(month)s are published and frozen.")
@@ -459,34 +510,7 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
                 code="published",
             )
         rule_sets = _rule_sets_by_area()
-        rows = indicators_for_nodes(
-            node_ids=[grid["region_id"] for grid in grids],
-            month=month,
-            level=RegionLevel.GRID,
-        )
         surveys = _survey_counts(month)
-        areas = {grid["region_id"]: grid for grid in grids}
-        by_street = defaultdict(list)
-        for row in rows:
-            by_street[areas[row["node_id"]]["street"]].append(row)
-        ratings = []
-        for street_id, street_rows in by_street.items():
-            district_id = areas[street_rows[0]["node_id"]]["district"]
-            rule_set = (
-                rule_sets.get(street_id)
-                or rule_sets.get(district_id)
-                or rule_sets.get(None)
-            )
-            if rule_set is None:
-                rule_set = rule_sets[None] = _shared_rules_ensure()
-            ratings += _rate_street(
-                street_rows,
-                rule_set,
-                month=month,
-                street_id=street_id,
-                now=now,
-                surveys=surveys,
-            )
         # One statement (the ORM's delete would load the rows to check their
         # appeals; a draft has none, and the foreign keys refuse otherwise).
         with connection.cursor() as cursor:
@@ -495,11 +519,32 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
                 " WHERE month = %s AND state = %s",
                 [month, RatingState.DRAFT],
             )
-        # A grid of a published street keeps its row (ignore_conflicts).
-        GridRating.objects.bulk_create(
-            ratings, batch_size=BULK_BATCH, ignore_conflicts=True
-        )
-    return len(ratings)
+
+        def rule_set_of(street_id, district_id):
+            rule_set = (
+                rule_sets.get(street_id)
+                or rule_sets.get(district_id)
+                or rule_sets.get(None)
+            )
+            if rule_set is None:
+                rule_set = rule_sets[None] = _shared_rules_ensure()
+            return rule_set
+
+        pending, rated = [], 0
+        for street_id, street_rows in _indicator_rows_by_street(grids, month):
+            pending += _rate_street(
+                street_rows,
+                rule_set_of(street_id, grids[street_rows[0]["node_id"]][1]),
+                month=month,
+                street_id=street_id,
+                now=now,
+                surveys=surveys,
+            )
+            if len(pending) >= BULK_BATCH:
+                rated += _insert_ratings(pending)
+                pending = []
+        rated += _insert_ratings(pending)
+    return rated
 
 
 # --- publication and appeals -----------------------------------------------------
