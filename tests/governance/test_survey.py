@@ -312,3 +312,15 @@ def test_a_quarterly_survey_counts_in_each_month_of_its_quarter(tree):
     rating = GridRating.objects.get(month=NOV, grid=grid)
     assert rating.score == Decimal("100.00")
     assert rating.indicators["survey"]["period"] == "quarter"
+
+
+@override_settings(SMS_BACKEND=LOCMEM, SITE_BASE_URL="https://site.example")
+def test_the_task_sends_through_the_service(tree, django_capture_on_commit_callbacks):
+    from governance.tasks import survey_send_links_task
+
+    ResidentFactory(household__region=tree["grids"][0], phone="13800000003")
+    sms.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert survey_send_links_task("2026-11-15") == 1
+        assert survey_send_links_task("2026-11-16") == 0
+    assert sms.outbox[0].body.count("https://site.example/survey/a/") == 1
