@@ -231,8 +231,21 @@ OTHER_COUNTS = (
 )
 
 
-def _indicator_sql(ticket_column: str | None) -> str:
-    if ticket_column:
+# Above this many nodes the tickets are joined to the nodes (a hash join over
+# one pass of the table) instead of looked up node by node in the ancestor
+# column's index: at 49,000 grids the lookups read every ticket at random
+# (71 s measured by bench/bench_ratings.py; the pass takes seconds).
+MANY_NODES = 2000
+
+
+def _indicator_sql(ticket_column: str | None, many_nodes: bool = False) -> str:
+    if ticket_column and many_nodes:
+        tickets = _ticket_counts_sql(
+            f"t.{ticket_column}",
+            f"tickets_ticket t JOIN nodes tn ON tn.id = t.{ticket_column}",
+            "TRUE",
+        )
+    elif ticket_column:
         tickets = _ticket_counts_sql(
             f"t.{ticket_column}",
             "tickets_ticket t",
@@ -407,7 +420,7 @@ def indicator_query(*, node_ids, month: dt.date, level: str | None = None):
         "pop_low": POPULATION_NORM // 2,
         "pop_high": POPULATION_NORM * 2,
     }
-    return _indicator_sql(ticket_column), params
+    return _indicator_sql(ticket_column, len(params["ids"]) > MANY_NODES), params
 
 
 def indicators_for_nodes(

@@ -494,6 +494,10 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
                 "SELECT pg_advisory_xact_lock(%s, %s)",
                 [ADVISORY_LOCK_CLASS, month.year * 100 + month.month],
             )
+            # The indicators' statement is costed high over a province (its
+            # range joins are misestimated), which turns on JIT compilation:
+            # 15 s of compiling for a statement that runs in seconds.
+            cursor.execute("SET LOCAL jit = off")
         published = set(
             RatingPublication.objects.filter(month=month).values_list(
                 "street_id", flat=True
