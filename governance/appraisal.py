@@ -89,6 +89,7 @@ def _appraise_sql(worker_filter: str) -> str:
     per_worker AS (
         SELECT wg.worker_id,
             array_agg(wg.grid_id ORDER BY wg.grid_id) AS grids,
+            (array_agg(gr.street_id ORDER BY wg.grid_id))[1] AS rated_street,
             round(avg((gr.indicators ->> 'indicator_score')::numeric), 2)
                 AS grid_score,
             sum(COALESCE((gr.indicators -> 'survey' ->> 'answers')::int, 0))
@@ -108,6 +109,7 @@ def _appraise_sql(worker_filter: str) -> str:
     ),
     components AS (
         SELECT COALESCE(p.worker_id, m.worker_id) AS worker_id, p.grids,
+            p.rated_street,
             p.grid_score,
             CASE WHEN p.answers > 0 THEN
                 round(100 * (p.points::numeric / (3 * p.answers) - 1) / 4, 2)
@@ -132,9 +134,11 @@ def _appraise_sql(worker_filter: str) -> str:
         grids, grid_score, survey_score, survey_answers, manual_score, total, stars,
         computed_at)
     SELECT t.worker_id, %(month)s, t.grids[1],
-        (SELECT s.id FROM grids_region g JOIN grids_region s
+        -- The street its rating names, else looked up in the tree (a grid
+        -- not rated this month).
+        COALESCE(t.rated_street, (SELECT s.id FROM grids_region g JOIN grids_region s
             ON s.tree_id = g.tree_id AND s.lft <= g.lft AND s.rght >= g.rght
-            WHERE g.id = t.grids[1] AND s.level = 'street' LIMIT 1),
+            WHERE g.id = t.grids[1] AND s.level = 'street' LIMIT 1)),
         to_jsonb(COALESCE(t.grids, '{{}}'::bigint[])), t.grid_score, t.survey_score,
         t.answers, t.manual_score, t.total,
         CASE WHEN t.total IS NULL THEN NULL {stars} ELSE 1 END, %(now)s

@@ -260,7 +260,7 @@ def test_the_job_query_count_does_not_grow_with_the_grids(
     rules(weights={"satisfaction_rate": 1})
     for grid in tree["grids"]:
         closed(grid, Verdict.SATISFIED)
-    # Savepoint, lock, publications, grids, rule sets, survey answers,
-    # indicators, delete, insert, release.
-    with django_assert_max_num_queries(10):
+    # Savepoint, lock, jit off, publications, grids, active grids' count, rule
+    # sets, survey answers, delete, indicators, insert, release.
+    with django_assert_max_num_queries(12):
         assert rate_grids(month=NOV) == grids_per_community
