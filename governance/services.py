@@ -186,15 +186,19 @@ def _shared_rules_ensure() -> RatingRuleSet:
 # index range scan per street (a province: 1,000 streets) instead of an
 # ancestor search per grid (20 s at 49,000 grids, bench/bench_ratings.py).
 GRIDS_BY_STREET_SQL = """
-SELECT g.id AS region_id, s.id AS street, (
-        SELECT d.id FROM grids_region d
-        WHERE d.tree_id = s.tree_id AND d.level = 'district'
-            AND d.lft < s.lft AND d.rght > s.rght
-        ORDER BY d.lft DESC LIMIT 1
-    ) AS district
-FROM grids_region s
+WITH streets AS MATERIALIZED (
+    SELECT s.id, s.tree_id, s.lft, s.rght, (
+            SELECT d.id FROM grids_region d
+            WHERE d.tree_id = s.tree_id AND d.level = 'district'
+                AND d.lft < s.lft AND d.rght > s.rght
+            ORDER BY d.lft DESC LIMIT 1
+        ) AS district
+    FROM grids_region s WHERE s.level = 'street'
+)
+SELECT g.id AS region_id, s.id AS street, s.district
+FROM streets s
 JOIN grids_region g ON g.tree_id = s.tree_id AND g.lft > s.lft AND g.lft < s.rght
-WHERE s.level = 'street' AND g.level = 'grid' AND g.is_active
+WHERE g.level = 'grid' AND g.is_active
 """
 
 
