@@ -34,8 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids import permissions as grid_permissions
-from grids.audit import audit_record
-from grids.choices import AuditAction, UserRole
+from grids.choices import UserRole
 from grids.errors import DomainError, OutOfScope
 from grids.models import GridAssignment, GridWorker
 
@@ -181,7 +180,10 @@ def appraisal_input_record(
 ) -> WorkerAppraisalInput:
     """Enter the manual component of a worker's month (street or community
     staff, for a worker who served a grid of their area in that month), with a
-    reason; recomputes that worker's appraisal in the same transaction."""
+    reason; recomputes that worker's appraisal in the same transaction. The
+    entry is its own record of who, when and why (append-only): no audit-log
+    entry, which would carry no area and show the staff's name to every
+    area's staff."""
     grid_permissions.require(can_appraise(actor))
     month = _month(month)
     reason = (reason or "").replace("\x00", "").strip()
@@ -224,6 +226,5 @@ def appraisal_input_record(
             entered_by=actor,
             entered_at=timezone.now(),
         )
-        audit_record(actor=actor, instance=entry, action=AuditAction.CREATE)
         workers_appraise(month=month, worker_ids=[worker_id])
     return entry
