@@ -16,7 +16,9 @@ built once and reused):
   tickets_district data (same database and settings);
 - io: bench_io.py (import/export rows/s) on ``gridwork_bench_io``, if present;
 - api: bench_api.py (intake through gunicorn and the API list page) on
-  ``gridwork_bench_api``, 1,000,000 tickets.
+  ``gridwork_bench_api``, 1,000,000 tickets;
+- ratings: bench_ratings.py, ``rate_grids`` and the five-star appraisal of a
+  month over 49,000 grids and 2,000,000 tickets on ``gridwork_bench_ratings``.
 
 ``BENCH_ONLY=grids,io`` runs some of them (the others' last results are kept); ``BENCH_NOTE`` is written into
 RESULTS.md (e.g. what else loaded the machine). Text after the line
@@ -67,6 +69,14 @@ RUNS = (
             "BENCH_OVERDUE_SHARE": "0.01",
             "BENCH_DISTRICTS": "4",
         },
+    ),
+    (
+        # Issue 12: the monthly rating at province scale (100 districts, 49,000
+        # grids) over bench_tickets' 2,000,000 tickets, on its own database.
+        "ratings",
+        "bench_ratings.py",
+        "gridwork_bench_ratings",
+        {"BENCH_TICKETS": "2000000", "BENCH_DISTRICTS": "100"},
     ),
     (
         "io",
@@ -165,6 +175,26 @@ TARGETS = (
         ("escalate_overdue.peak_rss_mb_after",),
         "MB",
         150,
+        False,
+    ),
+    (
+        "`rate_grids(month)`",
+        "49,000 grids, 2,000,000 tickets",
+        "≤ 30 s",
+        "ratings",
+        ("rate_grids.seconds",),
+        "s",
+        30,
+        False,
+    ),
+    (
+        "`rate_grids(month)` peak RSS",
+        "49,000 grids, 2,000,000 tickets",
+        "≤ 300 MB",
+        "ratings",
+        ("rate_grids.peak_rss_mb",),
+        "MB",
+        300,
         False,
     ),
     (

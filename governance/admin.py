@@ -17,6 +17,7 @@ from grids.errors import DomainError
 from grids.models import Region
 
 from . import permissions, services
+from .appraisal import workers_appraise
 from .models import (
     GridRating,
     RatingAppeal,
@@ -118,6 +119,8 @@ def rerun_months(modeladmin, request, queryset):
     for month in months:
         try:
             count = services.rate_grids(month=month, actor=request.user)
+            # The five-star appraisal reads the month's ratings: recompute it.
+            workers_appraise(month=month)
         except DomainError as exc:
             modeladmin.message_user(request, exc.message, level=messages.ERROR)
             continue
@@ -261,6 +264,9 @@ class RatingPublicationAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     scope_path = "street"
     list_display = ("street", "month", "published_by", "published_at")
 
+
+# The residents' survey and the five-star appraisal (and the roster's stars).
+from . import admin_appraisal  # noqa: E402, F401
 
 # Last, after every admin above is registered.
 check_action_selections(admin.site)

@@ -231,8 +231,21 @@ OTHER_COUNTS = (
 )
 
 
-def _indicator_sql(ticket_column: str | None) -> str:
-    if ticket_column:
+# Above this many nodes the tickets are joined to the nodes (a hash join over
+# one pass of the table) instead of looked up node by node in the ancestor
+# column's index: at 49,000 grids the lookups read every ticket at random
+# (71 s measured by bench/bench_ratings.py; the pass takes seconds).
+MANY_NODES = 2000
+
+
+def _indicator_sql(ticket_column: str | None, many_nodes: bool = False) -> str:
+    if ticket_column and many_nodes:
+        tickets = _ticket_counts_sql(
+            f"t.{ticket_column}",
+            f"tickets_ticket t JOIN nodes tn ON tn.id = t.{ticket_column}",
+            "TRUE",
+        )
+    elif ticket_column:
         tickets = _ticket_counts_sql(
             f"t.{ticket_column}",
             "tickets_ticket t",
@@ -394,6 +407,22 @@ def add_rates(row: dict, *, ordinary_weight=DEFAULT_ORDINARY_WEIGHT) -> dict:
     return row
 
 
+def indicator_query(*, node_ids, month: dt.date, level: str | None = None):
+    """The indicators' one statement and its parameters (rows of counts in tree
+    order, before ``add_rates``), for callers that stream its rows."""
+    ticket_column = PLACE_COLUMNS.get(level) if level else None
+    params = {
+        **_bounds(month),
+        "ids": [int(pk) for pk in node_ids],
+        "covering": [str(t) for t in COVERING_TYPES],
+        "hh_low": HOUSEHOLD_NORM // 2,
+        "hh_high": HOUSEHOLD_NORM * 2,
+        "pop_low": POPULATION_NORM // 2,
+        "pop_high": POPULATION_NORM * 2,
+    }
+    return _indicator_sql(ticket_column, len(params["ids"]) > MANY_NODES), params
+
+
 def indicators_for_nodes(
     *,
     node_ids,
@@ -408,18 +437,9 @@ def indicators_for_nodes(
     node_ids = [int(pk) for pk in node_ids]
     if not node_ids:
         return []
-    ticket_column = PLACE_COLUMNS.get(level) if level else None
-    params = {
-        **_bounds(month),
-        "ids": node_ids,
-        "covering": [str(t) for t in COVERING_TYPES],
-        "hh_low": HOUSEHOLD_NORM // 2,
-        "hh_high": HOUSEHOLD_NORM * 2,
-        "pop_low": POPULATION_NORM // 2,
-        "pop_high": POPULATION_NORM * 2,
-    }
+    sql, params = indicator_query(node_ids=node_ids, month=month, level=level)
     with connection.cursor() as cursor:
-        cursor.execute(_indicator_sql(ticket_column), params)
+        cursor.execute(sql, params)
         names = [c.name for c in cursor.description]
         rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     return [add_rates(row, ordinary_weight=ordinary_weight) for row in rows]

@@ -138,7 +138,17 @@ class RatingRuleSet(models.Model):
         _("share of the residents' survey (%)"),
         default=0,
         validators=[MaxValueValidator(100)],
-        help_text=_("Kept for the residents' survey; not applied until it exists."),
+        help_text=_(
+            "Share of the grid score given by the residents' survey (以下评上); "
+            "a grid without answers is scored on its indicators alone."
+        ),
+    )
+    survey_period = models.CharField(
+        _("survey period"),
+        max_length=8,
+        choices=[("month", _("Month")), ("quarter", _("Quarter"))],
+        default="month",
+        help_text=_("How often the residents' survey of a grid is run."),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_by = models.ForeignKey(
@@ -401,6 +411,235 @@ class RatingClassChange(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.rating}: {self.from_class} → {self.to_class}"
+
+
+# --- 以下评上: the residents' survey of their grid workers (seed 002) ----------
+
+
+class SurveyPeriod(models.TextChoices):
+    # 按月 / 按季度: a survey period starts on the 1st of its month or quarter.
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+
+
+class SurveyScore(models.IntegerChoices):
+    VERY_POOR = 1, _("1 - very poor")
+    POOR = 2, _("2 - poor")
+    FAIR = 3, _("3 - fair")
+    GOOD = 4, _("4 - good")
+    VERY_GOOD = 5, _("5 - very good")
+
+
+class SurveyAnswer(AppendOnlyModel):
+    """One household's answer to its grid's survey of a period (以下评上: "让群众有
+    真正的评价权", seed 002): 1–5 on 工作态度, 工作作风 and 服务成效, an optional
+    comment. One answer per respondent and period (a household, or the reporter
+    of a ticket reached from the ticket's evaluation page): the unique
+    constraint refuses a second one, even when two arrive at once."""
+
+    grid = models.ForeignKey(
+        Region, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="+"
+    )
+    period_kind = models.CharField(
+        _("period"), max_length=8, choices=SurveyPeriod.choices
+    )
+    period_start = models.DateField(_("period starts"))
+    # "h<household id>" for a household's link, "t<keyed phone digest>" for a
+    # ticket reporter's: who answered, never readable as a phone number.
+    respondent = models.CharField(_("respondent"), max_length=40, editable=False)
+    household = models.ForeignKey(
+        "grids.Household",
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    attitude = models.PositiveSmallIntegerField(
+        _("work attitude"), choices=SurveyScore.choices
+    )
+    conduct = models.PositiveSmallIntegerField(
+        _("work style"), choices=SurveyScore.choices
+    )
+    effect = models.PositiveSmallIntegerField(
+        _("service results"), choices=SurveyScore.choices
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    answered_at = models.DateTimeField(_("answered at"))
+
+    class Meta:
+        verbose_name = _("survey answer")
+        verbose_name_plural = _("survey answers")
+        ordering = ["-answered_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grid", "period_kind", "period_start", "respondent"],
+                name="survey_one_answer_per_respondent_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(attitude__gte=1, attitude__lte=5)
+                & Q(conduct__gte=1, conduct__lte=5)
+                & Q(effect__gte=1, effect__lte=5),
+                name="survey_scores_one_to_five",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["period_start", "grid"], name="survey_period_grid")
+        ]
+
+    def __str__(self):
+        return f"{self.grid_id} {self.period_start:%Y-%m} {self.respondent}"
+
+
+class SurveySending(AppendOnlyModel):
+    """A household's survey link sent for a period (by SMS, through the pluggable
+    sender): once per household and period, so a rerun of the job sends
+    nothing twice. The number is stored masked only."""
+
+    household = models.ForeignKey(
+        "grids.Household",
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    grid = models.ForeignKey(
+        Region, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="+"
+    )
+    period_kind = models.CharField(
+        _("period"), max_length=8, choices=SurveyPeriod.choices
+    )
+    period_start = models.DateField(_("period starts"))
+    masked_to = models.CharField(_("sent to"), max_length=20)
+    sent_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        verbose_name = _("survey link sent")
+        verbose_name_plural = _("survey links sent")
+        ordering = ["-sent_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household", "period_kind", "period_start"],
+                name="survey_sent_once_per_household_period",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.household_id} {self.period_start:%Y-%m}"
+
+
+# --- 五星级网格员: the five-star appraisal of grid workers (seed 000) ----------
+
+
+class WorkerAppraisalInput(AppendOnlyModel):
+    """The manual component of a worker's appraisal of a month, entered by street
+    or community staff with a reason (考评打分). Never changed: a new entry for
+    the same worker and month replaces the previous one in the computation,
+    and all stay as history."""
+
+    worker = models.ForeignKey(
+        "grids.GridWorker",
+        verbose_name=_("grid worker"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    month = models.DateField(_("month"))
+    score = models.DecimalField(
+        _("manual score"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("0 to 100."),
+    )
+    reason = models.TextField(_("reason"))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    entered_at = models.DateTimeField(_("entered at"))
+
+    class Meta:
+        verbose_name = _("manual appraisal score")
+        verbose_name_plural = _("manual appraisal scores")
+        ordering = ["-entered_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=100),
+                name="appraisal_input_score_range",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["month", "worker"], name="appraisal_input_month")
+        ]
+
+    def __str__(self):
+        return f"{self.worker_id} {self.month:%Y-%m} {self.score}"
+
+
+class WorkerAppraisal(models.Model):
+    """A grid worker's five-star appraisal of a month (五星级网格员): the three
+    components, the total and the stars. Written only by
+    ``governance.appraisal.workers_appraise`` (one statement, recomputed on
+    every run); docs/domain-rules.md "Five-star grid workers"."""
+
+    worker = models.ForeignKey(
+        "grids.GridWorker",
+        verbose_name=_("grid worker"),
+        on_delete=models.PROTECT,
+        related_name="appraisals",
+    )
+    month = models.DateField(_("month"))
+    # The worker's first grid in the month (the scope of the row) and its
+    # street (the list per street).
+    grid = models.ForeignKey(
+        Region,
+        verbose_name=_("grid"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    street = models.ForeignKey(
+        Region,
+        verbose_name=_("street"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    grids = models.JSONField(_("grids"), default=list)
+    grid_score = models.DecimalField(
+        _("grids' indicators"), max_digits=5, decimal_places=2, null=True
+    )
+    survey_score = models.DecimalField(
+        _("residents' survey"), max_digits=5, decimal_places=2, null=True
+    )
+    survey_answers = models.PositiveIntegerField(_("survey answers"), default=0)
+    manual_score = models.DecimalField(
+        _("manual score"), max_digits=5, decimal_places=2, null=True
+    )
+    total = models.DecimalField(_("total"), max_digits=5, decimal_places=2, null=True)
+    stars = models.PositiveSmallIntegerField(_("stars"), null=True)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("five-star appraisal")
+        verbose_name_plural = _("five-star appraisals")
+        ordering = ["-month", "street_id", "-total", "worker_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["worker", "month"], name="appraisal_once_per_worker_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(stars__isnull=True) | Q(stars__gte=1, stars__lte=5),
+                name="appraisal_stars_one_to_five",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["month", "street"], name="appraisal_month_street")
+        ]
+
+    def __str__(self):
+        return f"{self.worker_id} {self.month:%Y-%m} {self.stars or '-'}★"
 
 
 # The dashboard's summary table lives in its own module (governance.dashboard).

@@ -23,6 +23,13 @@ PERIODIC_TASKS = [
         "task": "governance.tasks.dashboard_refresh",
         "crontab": {"minute": "17"},
     },
+    {
+        # 以下评上: the residents' survey links of the current month or quarter,
+        # on the 15th at 10:00 (once per household and period).
+        "name": "governance: send the residents' survey links",
+        "task": "governance.tasks.survey_send_links",
+        "crontab": {"minute": "0", "hour": "10", "day_of_month": "15"},
+    },
 ]
 
 

@@ -12,9 +12,15 @@ How a grid is rated (docs/domain-rules.md "Grid rating"):
    (empirical Bayes with a prior worth ``k`` = ``smoothing_strength`` tickets):
    ``(numerator + k·m) / (count + k)``; it is named in ``smoothed``. A street
    with no ticket at all for that rate gives no prior: the rate stays empty.
-3. Score = 100 × Σ wᵢ·vᵢ / Σ wᵢ over the weighted indicators the grid has
-   (``vᵢ`` the rate, or 1 − rate for the rates where lower is better: rework,
-   escalation, report-up); no indicator at all: no score and no class.
+3. Indicator score = 100 × Σ wᵢ·vᵢ / Σ wᵢ over the weighted indicators the
+   grid has (``vᵢ`` the rate, or 1 − rate for the rates where lower is better:
+   rework, escalation, report-up). The residents' survey (以下评上,
+   ``governance.survey``) of the period holding the month gives the survey
+   value ``u = (mean item − 1) / 4``, shrunk toward the street's pooled value
+   below ``min_tickets`` answers; score = (1 − s)·indicator score + s·100·u
+   with ``s = survey_weight / 100`` (``mixed_score``): the indicator score alone
+   without answers, 100·u alone without indicators; neither: no score and no
+   class.
 4. Class by thresholds (A at or above ``a_threshold``, C below
    ``c_threshold``), or by quotas within the street: with ``n`` grids scored,
    ``a = ⌊n·a_share/100⌋`` and ``c = ⌊n·c_share/100⌋``; a grid is A when the
@@ -27,8 +33,9 @@ How a grid is rated (docs/domain-rules.md "Grid rating"):
 """
 
 import datetime as dt
+import io
+import json
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
@@ -44,7 +51,7 @@ from grids.errors import Conflict, DomainError
 from grids.models import Region
 from tickets.places import region_map_sql
 
-from .indicators import RATES, TICKET_RATES, add_rates, indicators_for_nodes
+from .indicators import RATES, TICKET_RATES, add_rates, indicator_query
 from .models import (
     ClassMethod,
     GridRating,
@@ -55,6 +62,7 @@ from .models import (
     RatingPublication,
     RatingRuleSet,
     RatingState,
+    SurveyAnswer,
 )
 from .permissions import can_appeal, can_keep_rules, can_publish
 
@@ -75,6 +83,7 @@ RULE_FIELDS = (
     "smoothing_strength",
     "ordinary_weight",
     "survey_weight",
+    "survey_period",
     "note",
 )
 
@@ -130,6 +139,39 @@ def _rule_sets_by_area() -> dict[int | None, RatingRuleSet]:
     }
 
 
+def rule_sets_for_grids(grid_ids) -> list[tuple[int, RatingRuleSet | None]]:
+    """(grid id, the rule set that rates it: newest of its street, else of its
+    district, else the shared one, else None) for each grid: two queries."""
+    grid_ids = [int(pk) for pk in grid_ids]
+    if not grid_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            region_map_sql("r.id = ANY(%s)") + " ORDER BY region_id", [grid_ids]
+        )
+        rows = cursor.fetchall()
+        names = [c.name for c in cursor.description]
+    rule_sets = _rule_sets_by_area()
+    result = []
+    for values in rows:
+        row = dict(zip(names, values, strict=True))
+        result.append(
+            (
+                row["region_id"],
+                rule_sets.get(row["street"])
+                or rule_sets.get(row["district"])
+                or rule_sets.get(None),
+            )
+        )
+    return result
+
+
+def rule_set_for_region(region: Region) -> RatingRuleSet | None:
+    """The rule set that rates the grid ``region``."""
+    found = rule_sets_for_grids([region.pk])
+    return found[0][1] if found else None
+
+
 def _shared_rules_ensure() -> RatingRuleSet:
     """The shared rules' first version, with the model's defaults, when no area
     has rules yet (the job needs one; staff save the next versions)."""
@@ -142,17 +184,47 @@ def _shared_rules_ensure() -> RatingRuleSet:
 # --- the rating job --------------------------------------------------------------
 
 
+# Every active grid with its street and district, from the streets down: one
+# index range scan per street (a province: 1,000 streets) instead of an
+# ancestor search per grid (20 s at 49,000 grids, bench/bench_ratings.py).
+GRIDS_BY_STREET_SQL = """
+WITH streets AS MATERIALIZED (
+    SELECT s.id, s.tree_id, s.lft, s.rght, (
+            SELECT d.id FROM grids_region d
+            WHERE d.tree_id = s.tree_id AND d.level = 'district'
+                AND d.lft < s.lft AND d.rght > s.rght
+            ORDER BY d.lft DESC LIMIT 1
+        ) AS district
+    FROM grids_region s WHERE s.level = 'street'
+)
+SELECT g.id AS region_id, s.id AS street, s.district
+FROM streets s
+JOIN grids_region g ON g.tree_id = s.tree_id AND g.lft > s.lft AND g.lft < s.rght
+WHERE g.level = 'grid' AND g.is_active
+"""
+
+
 def _grids_with_areas(published: set[int]) -> list[dict]:
-    """Every active grid with its street and district (one query), less the
+    """Every active grid with its street and district (one query; a second,
+    slower one only when some active grid has no street above it), less the
     grids of streets that published the month."""
     with connection.cursor() as cursor:
+        cursor.execute(GRIDS_BY_STREET_SQL)
+        rows = cursor.fetchall()
         cursor.execute(
-            region_map_sql("r.level = 'grid' AND r.is_active")
-            + " ORDER BY street, region_id"
+            "SELECT count(*) FROM grids_region WHERE level = 'grid' AND is_active"
         )
-        names = [c.name for c in cursor.description]
-        rows = [dict(zip(names, v, strict=True)) for v in cursor.fetchall()]
-    return [row for row in rows if row["street"] not in published]
+        (active,) = cursor.fetchone()
+        if active != len(rows):
+            cursor.execute(region_map_sql("r.level = 'grid' AND r.is_active"))
+            names = [c.name for c in cursor.description]
+            found = [dict(zip(names, v, strict=True)) for v in cursor.fetchall()]
+            rows = [(r["region_id"], r["street"], r["district"]) for r in found]
+    return [
+        {"region_id": grid, "street": street, "district": district}
+        for grid, street, district in rows
+        if street not in published
+    ]
 
 
 def _pooled_means(rows: list[dict]) -> dict[str, Decimal | None]:
@@ -239,14 +311,81 @@ def _plain(value):
     return value
 
 
-def _rate_street(rows, rule_set, *, month, street_id, now) -> list[GridRating]:
+def _survey_values(rows, surveys, rule_set) -> dict[int, dict]:
+    """Each grid's survey of the period holding the month (the rule set's
+    ``survey_period``): answers, sum of items, value ``(mean item − 1) / 4``,
+    shrunk toward the street's pooled value below ``min_tickets`` answers with
+    the same strength as the ticket rates."""
+    kind = rule_set.survey_period
+    stats = {
+        row["node_id"]: surveys.get((row["node_id"], kind), (0, 0)) for row in rows
+    }
+    total_answers = sum(answers for answers, _points in stats.values())
+    total_points = sum(points for _answers, points in stats.values())
+    mean = (
+        (Decimal(total_points) / Decimal(3 * total_answers) - 1) / 4
+        if total_answers
+        else None
+    )
+    strength = Decimal(rule_set.smoothing_strength)
+    values = {}
+    for grid_id, (answers, points) in stats.items():
+        raw = (Decimal(points) / Decimal(3 * answers) - 1) / 4 if answers else None
+        value, smoothed = raw, False
+        if answers < rule_set.min_tickets and mean is not None and strength:
+            # Each answer's value is (its mean item − 1) / 4; the prior is
+            # worth ``strength`` answers at the street's pooled value.
+            answer_sum = (Decimal(points) / 3 - answers) / 4
+            value = (answer_sum + strength * mean) / (Decimal(answers) + strength)
+            smoothed = True
+        values[grid_id] = {
+            "period": kind,
+            "answers": answers,
+            "points": points,
+            "raw": raw,
+            "value": value,
+            "smoothed": smoothed,
+        }
+    return values
+
+
+def mixed_score(
+    indicator_score: Decimal | None, survey_value: Decimal | None, survey_weight: int
+) -> Decimal | None:
+    """The grid score: ``(1 − s)·indicators + s·100·survey`` with ``s`` the rule
+    set's ``survey_weight`` / 100; the indicators alone when the grid has no
+    survey value (or ``s`` is 0), the survey alone when it has no indicator."""
+    if survey_value is None or not survey_weight:
+        return indicator_score
+    survey_score = HUNDRED * survey_value
+    if indicator_score is None:
+        return survey_score.quantize(CENT, rounding=ROUND_HALF_UP)
+    share = Decimal(survey_weight) / HUNDRED
+    return ((1 - share) * indicator_score + share * survey_score).quantize(
+        CENT, rounding=ROUND_HALF_UP
+    )
+
+
+def _rate_street(
+    rows, rule_set, *, month, street_id, now, surveys=None
+) -> list[GridRating]:
     for row in rows:
         add_rates(row, ordinary_weight=rule_set.ordinary_weight)
     means = _pooled_means(rows)
+    survey = _survey_values(rows, surveys or {}, rule_set)
     scored = []
     for row in rows:
         values, smoothed = _smoothed_values(row, means, rule_set)
-        scored.append((row, values, smoothed, _score(values, rule_set.weights)))
+        indicator_score = _score(values, rule_set.weights)
+        grid_survey = survey[row["node_id"]]
+        score = mixed_score(
+            indicator_score, grid_survey["value"], rule_set.survey_weight
+        )
+        if grid_survey["smoothed"] and rule_set.survey_weight:
+            smoothed = sorted([*smoothed, "survey"])
+        row["_indicator_score"] = indicator_score
+        row["_survey"] = grid_survey
+        scored.append((row, values, smoothed, score))
     scores = [score for *_rest, score in scored if score is not None]
     ordered = sorted(scores)
     if rule_set.method == ClassMethod.QUOTAS:
@@ -270,39 +409,193 @@ def _rate_street(rows, rule_set, *, month, street_id, now) -> list[GridRating]:
             )
         indicators = {key: _plain(values[key]) for key in RATES}
         indicators["raw"] = {key: _plain(row[key]) for key in RATES}
-        indicators["counts"] = {
-            key: _plain(value)
-            for key, value in row.items()
-            if key not in RATES and key not in ("node_id", "level")
-        }
+        indicators["counts"] = {key: _plain(row[key]) for key in _count_keys(row)}
+        indicators["indicator_score"] = _plain(row["_indicator_score"])
+        indicators["survey"] = {k: _plain(v) for k, v in row["_survey"].items()}
+        # The row in RATING_COLUMNS' order, for the COPY (_insert_ratings).
         ratings.append(
-            GridRating(
-                grid_id=row["node_id"],
-                street_id=street_id,
-                month=month,
-                rule_set=rule_set,
-                rule_set_version=rule_set.version,
-                score=score,
-                computed_class=rating_class,
-                rating_class=rating_class,
-                rank_in_street=rank,
-                grids_in_street=len(scores),
-                indicators=indicators,
-                smoothed=smoothed,
-                is_smoothed=bool(smoothed),
-                state=RatingState.DRAFT,
-                computed_at=now,
+            (
+                row["node_id"],
+                street_id,
+                month,
+                rule_set.pk,
+                rule_set.version,
+                score,
+                rating_class,
+                rating_class,
+                rank,
+                len(scores),
+                json.dumps(indicators, ensure_ascii=False),
+                json.dumps(smoothed),
+                bool(smoothed),
+                RatingState.DRAFT,
+                now,
             )
         )
     return ratings
+
+
+_COUNT_KEYS: dict[tuple, tuple] = {}
+
+
+def _count_keys(row: dict) -> tuple:
+    """The keys of a row's counts (all but the rates and the row's own keys),
+    worked out once per shape of row."""
+    shape = tuple(row)
+    if shape not in _COUNT_KEYS:
+        _COUNT_KEYS[shape] = tuple(
+            key
+            for key in shape
+            if key not in RATES
+            and key not in ("node_id", "level")
+            and not key.startswith("_")
+        )
+    return _COUNT_KEYS[shape]
+
+
+def _survey_counts(month: dt.date) -> dict[tuple[int, str], tuple[int, int]]:
+    """(grid, period kind) → (answers, sum of the three items) of the survey
+    periods holding ``month``, a month's and a quarter's (one query)."""
+    from .survey import period_start
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT grid_id, period_kind, count(*),"
+            f" sum(attitude + conduct + effect)"
+            f" FROM {SurveyAnswer._meta.db_table}"
+            " WHERE (period_kind = 'month' AND period_start = %s)"
+            " OR (period_kind = 'quarter' AND period_start = %s)"
+            " GROUP BY 1, 2",
+            [month, period_start(month, "quarter")],
+        )
+        return {
+            (grid_id, kind): (answers, int(points))
+            for grid_id, kind, answers, points in cursor.fetchall()
+        }
+
+
+INDICATOR_FETCH = 2000
+
+
+def _indicator_rows_by_street(grids: dict, month: dt.date):
+    """(street id, its grids' indicator rows) street after street, streamed
+    from the indicators' one statement through a server-side cursor: the rows
+    come in tree order, where a street's grids are contiguous, so only one
+    street's rows are held at a time (49,000 grids' rows at once would not
+    fit the job's memory budget)."""
+    if not grids:
+        return
+    sql, params = indicator_query(
+        node_ids=list(grids), month=month, level=RegionLevel.GRID
+    )
+    street_id, street_rows, done = None, [], set()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        names = None
+        while True:
+            batch = cursor.fetchmany(INDICATOR_FETCH)
+            if not batch:
+                break
+            if names is None:
+                names = [c.name for c in cursor.description]
+            for values in batch:
+                row = dict(zip(names, values, strict=True))
+                street = grids[row["node_id"]][0]
+                if street != street_id and street_rows:
+                    done.add(street_id)
+                    yield street_id, street_rows
+                    street_rows = []
+                if street in done:  # tree order keeps a street's grids together
+                    raise RuntimeError(f"street {street} came back in tree order")
+                street_id = street
+                street_rows.append(row)
+    if street_rows:
+        yield street_id, street_rows
+
+
+RATING_COLUMNS = (
+    "grid_id",
+    "street_id",
+    "month",
+    "rule_set_id",
+    "rule_set_version",
+    "score",
+    "computed_class",
+    "rating_class",
+    "rank_in_street",
+    "grids_in_street",
+    "indicators",
+    "smoothed",
+    "is_smoothed",
+    "state",
+    "computed_at",
+)
+RATING_LOAD_TABLE = "governance_rating_load"
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return r"\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    text = str(value)
+    return (
+        text.replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
+
+
+def _load_table_ready(cursor) -> None:
+    """An empty temporary table shaped like the ratings, for this transaction."""
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {RATING_LOAD_TABLE} ON COMMIT DROP"
+        f" AS SELECT {', '.join(RATING_COLUMNS)}"
+        f" FROM {GridRating._meta.db_table} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {RATING_LOAD_TABLE}")
+
+
+def _copy_ratings(cursor, ratings: list[tuple]) -> int:
+    """COPY a batch of rating rows into the load table (the ORM's INSERT of
+    2,000 rows of 15 parameters cost ~1.5 s a batch at province scale)."""
+    if not ratings:
+        return 0
+    buffer = io.StringIO()
+    for rating in ratings:
+        buffer.write("\t".join(_copy_value(v) for v in rating))
+        buffer.write("\n")
+    buffer.seek(0)
+    cursor.copy_expert(
+        f"COPY {RATING_LOAD_TABLE} ({', '.join(RATING_COLUMNS)}) FROM STDIN", buffer
+    )
+    return len(ratings)
+
+
+def _insert_loaded(cursor) -> None:
+    """The loaded ratings into the table in one statement; a grid of a
+    published street keeps its row (ON CONFLICT DO NOTHING)."""
+    columns = ", ".join(RATING_COLUMNS)
+    cursor.execute(
+        f"INSERT INTO {GridRating._meta.db_table} ({columns})"
+        f" SELECT {columns} FROM {RATING_LOAD_TABLE}"
+        " ON CONFLICT (grid_id, month) DO NOTHING"
+    )
 
 
 def rate_grids(*, month: dt.date, actor=None) -> int:
     """Rate every active grid for ``month`` (the monthly job, and the "re-run
     month" button): replaces the month's draft ratings, leaves the streets that
     published it alone; a month every street has published is frozen
-    (Conflict). Set-based: one query for the grids, one for the indicators, one
-    for the rule sets, a delete and batched inserts. Returns the grids rated."""
+    (Conflict). Set-based: one query for the grids, one for the rule sets, one
+    for the survey answers, a delete, one for the indicators (streamed street
+    by street through a server-side cursor) and batched inserts. Returns the
+    grids rated."""
     month = month_of(month)
     if actor is not None:
         grid_permissions.require(can_publish(actor))
@@ -313,12 +606,19 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
                 "SELECT pg_advisory_xact_lock(%s, %s)",
                 [ADVISORY_LOCK_CLASS, month.year * 100 + month.month],
             )
+            # The indicators' statement is costed high over a province (its
+            # range joins are misestimated), which turns on JIT compilation:
+            # 15 s of compiling for a statement that runs in seconds.
+            cursor.execute("SET LOCAL jit = off")
         published = set(
             RatingPublication.objects.filter(month=month).values_list(
                 "street_id", flat=True
             )
         )
-        grids = _grids_with_areas(published)
+        grids = {
+            row["region_id"]: (row["street"], row["district"])
+            for row in _grids_with_areas(published)
+        }
         if published and not grids:
             raise Conflict(
                 _("The ratings of %(month)s are published and frozen.")
@@ -326,28 +626,7 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
                 code="published",
             )
         rule_sets = _rule_sets_by_area()
-        rows = indicators_for_nodes(
-            node_ids=[grid["region_id"] for grid in grids],
-            month=month,
-            level=RegionLevel.GRID,
-        )
-        areas = {grid["region_id"]: grid for grid in grids}
-        by_street = defaultdict(list)
-        for row in rows:
-            by_street[areas[row["node_id"]]["street"]].append(row)
-        ratings = []
-        for street_id, street_rows in by_street.items():
-            district_id = areas[street_rows[0]["node_id"]]["district"]
-            rule_set = (
-                rule_sets.get(street_id)
-                or rule_sets.get(district_id)
-                or rule_sets.get(None)
-            )
-            if rule_set is None:
-                rule_set = rule_sets[None] = _shared_rules_ensure()
-            ratings += _rate_street(
-                street_rows, rule_set, month=month, street_id=street_id, now=now
-            )
+        surveys = _survey_counts(month)
         # One statement (the ORM's delete would load the rows to check their
         # appeals; a draft has none, and the foreign keys refuse otherwise).
         with connection.cursor() as cursor:
@@ -356,11 +635,35 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
                 " WHERE month = %s AND state = %s",
                 [month, RatingState.DRAFT],
             )
-        # A grid of a published street keeps its row (ignore_conflicts).
-        GridRating.objects.bulk_create(
-            ratings, batch_size=BULK_BATCH, ignore_conflicts=True
-        )
-    return len(ratings)
+
+        def rule_set_of(street_id, district_id):
+            rule_set = (
+                rule_sets.get(street_id)
+                or rule_sets.get(district_id)
+                or rule_sets.get(None)
+            )
+            if rule_set is None:
+                rule_set = rule_sets[None] = _shared_rules_ensure()
+            return rule_set
+
+        pending, rated = [], 0
+        with connection.cursor() as load:
+            _load_table_ready(load)
+            for street_id, street_rows in _indicator_rows_by_street(grids, month):
+                pending += _rate_street(
+                    street_rows,
+                    rule_set_of(street_id, grids[street_rows[0]["node_id"]][1]),
+                    month=month,
+                    street_id=street_id,
+                    now=now,
+                    surveys=surveys,
+                )
+                if len(pending) >= BULK_BATCH:
+                    rated += _copy_ratings(load, pending)
+                    pending = []
+            rated += _copy_ratings(load, pending)
+            _insert_loaded(load)
+    return rated
 
 
 # --- publication and appeals -----------------------------------------------------

@@ -298,6 +298,7 @@ CELERY_TASK_ROUTES = {
     # Notifications and SMS.
     "*.tasks.notify_*": {"queue": "notifications"},
     "*.tasks.send_sms*": {"queue": "notifications"},
+    "governance.tasks.survey_send_links": {"queue": "notifications"},
     "*.tasks.*notification*": {"queue": "notifications"},
     # 12345 callbacks (the platform's outbox) and their sweep.
     "tickets.tasks.hotline_*": {"queue": "notifications"},
@@ -624,6 +625,18 @@ TICKETS_EVALUATION_WORKING_DAYS = env.int("TICKETS_EVALUATION_WORKING_DAYS", def
 TICKETS_EVALUATION_LINK_MAX_AGE_DAYS = env.int(
     "TICKETS_EVALUATION_LINK_MAX_AGE_DAYS", default=14
 )
+# After the resident's verdict, the evaluation page shows one more link built by
+# this function (dotted path; empty: none): the residents' survey of the
+# ticket's grid (以下评上). tickets never imports governance: the page reaches it
+# through this setting only.
+TICKETS_AFTER_VERDICT_LINK = env.str(
+    "TICKETS_AFTER_VERDICT_LINK", default="governance.survey.ticket_survey_link"
+)
+# 以下评上: a survey link takes answers for this many days (a quarter's fits);
+# the survey SMS go out on this day of the month, at 10:00 (schedules.py).
+SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=120)
+# The site's address the survey links sent by SMS start with.
+SITE_BASE_URL = env.str("SITE_BASE_URL", default="http://localhost:8000")
 # Sending the link by SMS: the same round's link to the same number is not sent
 # again within this many minutes unless staff ask for it (a double click sends once).
 TICKETS_EVALUATION_LINK_RESEND_MINUTES = env.int(

@@ -3,20 +3,36 @@
 import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
+from .appraisal import workers_appraise
 from .indicators import previous_month
 from .services import rate_grids
+from .survey import survey_send_links
 
 
 @shared_task(name="governance.tasks.rate_grids")
 def rate_grids_task(month: str | None = None) -> int:
     """The monthly rating: by default the month that just ended (the schedule
-    runs on the 1st at 02:00); ``month`` as "YYYY-MM-DD" re-runs another one."""
+    runs on the 1st at 02:00); ``month`` as "YYYY-MM-DD" re-runs another one.
+    The five-star appraisal of the month follows, from the new ratings."""
     day = (
         dt.date.fromisoformat(month) if month else previous_month(timezone.localdate())
     )
-    return rate_grids(month=day)
+    rated = rate_grids(month=day)
+    workers_appraise(month=day)
+    return rated
+
+
+@shared_task(name="governance.tasks.survey_send_links")
+def survey_send_links_task(day: str | None = None) -> int:
+    """以下评上: send every household its survey link of the current period
+    (once per household and period: a rerun sends nothing twice)."""
+    return survey_send_links(
+        base_url=settings.SITE_BASE_URL,
+        day=dt.date.fromisoformat(day) if day else None,
+    )
 
 
 @shared_task(name="governance.tasks.dashboard_refresh")

@@ -38,6 +38,8 @@ urlpatterns = [
     path("party/", include("partyorg.urls")),
     path("dashboard/", include("governance.dashboard_urls")),
     path("reports/", include("governance.bulletin_urls")),
+    # 以下评上: the residents' survey of their grid workers (governance.survey).
+    path("survey/", include("governance.survey_urls")),
     # Uploaded photos, behind login and the record's scope (never a file server).
     path(
         f"{settings.MEDIA_URL.strip('/')}/<path:path>", media.serve_media, name="media"

@@ -246,3 +246,27 @@ def test_children_indicators_query_count_is_fixed(
         rows = children_indicators(actor=staff, region=community, month=NOV)
     assert len(rows) == grids_per_community
     assert all(row["closed"] == 1 for row in rows)
+
+
+def test_many_nodes_join_the_tickets_with_the_same_counts(tree, monkeypatch):
+    """Above ``MANY_NODES`` the tickets are joined to the nodes (the rating of a
+    province) instead of looked up per node: the same counts either way."""
+    from governance import indicators
+
+    grids = tree["grids"]
+    closed = {"stage": Stage.CLOSED, "closed_at": aware(2026, 11, 20, 9, 0)}
+    _ticket(grids[0], verdict=Verdict.SATISFIED, **closed)
+    _ticket(grids[0], verdict=Verdict.ORDINARY, **closed)
+    _ticket(grids[1], verdict=Verdict.DISSATISFIED, **closed)
+    _ticket(grids[2], received_at=aware(2026, 11, 3, 9, 0))
+    ids = [g.pk for g in grids]
+    looked_up = indicators_for_nodes(node_ids=ids, month=NOV, level=RegionLevel.GRID)
+    monkeypatch.setattr(indicators, "MANY_NODES", 1)
+    sql, _params = indicators.indicator_query(
+        node_ids=ids, month=NOV, level=RegionLevel.GRID
+    )
+    assert "JOIN nodes tn" in sql
+    joined = indicators_for_nodes(node_ids=ids, month=NOV, level=RegionLevel.GRID)
+    assert joined == looked_up
+    assert [r["closed"] for r in joined] == [2, 1, 0, 0]
+    assert joined[2]["received"] == 1

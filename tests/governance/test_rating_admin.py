@@ -32,6 +32,7 @@ def _rule_form(region, **changes):
         "smoothing_strength": "5",
         "ordinary_weight": "0.8",
         "survey_weight": 0,
+        "survey_period": "month",
         "note": "2026年细则",
     }
     data.update(changes)

@@ -622,6 +622,61 @@ def _build_ratings(world, *, top_staff, far_staff):
                 "decision",
             )
             world.add(side, decision.class_change)
+    _build_survey_and_appraisals(world)
+
+
+def _build_survey_and_appraisals(world):
+    """以下评上 and 五星级网格员: each side's grid has a resident's survey answer
+    and a sent link; each side's worker a manual score (by the side's staff)
+    and the appraisal it computes."""
+    from governance.appraisal import appraisal_input_record
+    from governance.models import SurveyAnswer, SurveySending, WorkerAppraisal
+    from grids.models import GridWorker, Household
+
+    now = timezone.now()
+    for side in ("in", "sib", "far"):
+        grid = world.regions[side]["grid"]
+        household = world.of(side, Household)[0]
+        world.add(
+            side,
+            SurveyAnswer.objects.create(
+                grid=grid,
+                period_kind="month",
+                period_start=RATING_MONTH,
+                respondent=f"h{household.pk}",
+                household=household,
+                attitude=5,
+                conduct=4,
+                effect=4,
+                comment=marker(side, "surveyanswer"),
+                answered_at=now,
+            ),
+            "surveyanswer",
+        )
+        world.add(
+            side,
+            SurveySending.objects.create(
+                household=household,
+                grid=grid,
+                period_kind="month",
+                period_start=RATING_MONTH,
+                masked_to="135****0000",
+                sent_at=now,
+            ),
+        )
+        worker = world.of(side, GridWorker)[0]
+        world.add(
+            side,
+            appraisal_input_record(
+                actor=world.actors[side]["staff"],
+                worker_id=worker.pk,
+                month=RATING_MONTH,
+                score=88,
+                reason=marker(side, "appraisalinput"),
+            ),
+            "appraisalinput",
+        )
+        world.add(side, WorkerAppraisal.objects.get(worker=worker, month=RATING_MONTH))
 
 
 def build_world() -> World:

@@ -11,6 +11,7 @@ editing this file; a path parameter the walk cannot fill is a failure naming the
 pattern (map it in ``KWARG_MODELS`` or ``_special_cases``), never a silent skip.
 """
 
+import datetime as dt
 import logging
 import re
 from dataclasses import dataclass, field
@@ -438,6 +439,24 @@ def _special_cases(route: Route, world, role):
             else:
                 cases.append(Case({"format": fmt}, None))
         return cases
+    if route.name == "survey:answer":
+        # 以下评上: a signed survey link opens its own grid's survey to anybody;
+        # one naming a node that is not a grid, or forged, shows nothing.
+        from governance.survey import survey_token
+
+        def token(region):
+            return survey_token(
+                grid_id=region.pk,
+                kind="month",
+                start=dt.date(2026, 11, 1),
+                respondent="h0",
+            )
+
+        return [
+            Case({"token": token(world.regions["in"]["grid"])}, None, "link", ("in",)),
+            Case({"token": token(world.regions["far"]["community"])}, "far", "outside"),
+            Case({"token": "forged"}, "in", "outside"),
+        ]
     if route.name == "m:tickets:track":
         # The tracking link, like the evaluation link: its own ticket to anybody.
         from tickets.services.selfreport import tracking_token

@@ -14,6 +14,7 @@ from django.db.models.functions import JSONObject
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from grids.errors import Conflict, DomainError, NotAllowed
@@ -513,6 +514,21 @@ def ticket_reporter_message(*, ticket_id: int, token: str, text: str) -> Ticket:
     return target
 
 
+def after_verdict_link(ticket: Ticket) -> dict | None:
+    """The link the resident's pages show once a verdict is given: built by the
+    function ``settings.TICKETS_AFTER_VERDICT_LINK`` names (the residents'
+    survey of the ticket's grid, in governance: tickets never imports it), as
+    ``{"url", "label"}``; None when no verdict yet or no function."""
+    path = setting("TICKETS_AFTER_VERDICT_LINK", "")
+    if not path or not ticket.verdict or ticket.verdict == Verdict.UNEVALUATED:
+        return None
+    link = import_string(path)(ticket)
+    if not link:
+        return None
+    url, label = link
+    return {"url": url, "label": label}
+
+
 def evaluation_link_state(*, ticket_id: int, token: str) -> dict:
     """What the resident's page shows for a link: the ticket and whether it still
     takes a verdict. Raises DomainError for an invalid or expired link."""
@@ -527,7 +543,11 @@ def evaluation_link_state(*, ticket_id: int, token: str) -> dict:
         and payload.get("r") == ticket.evaluation_round
         and not UsedEvaluationToken.objects.filter(digest=digest).exists()
     )
-    return {"ticket": ticket, "can_evaluate": can_evaluate}
+    return {
+        "ticket": ticket,
+        "can_evaluate": can_evaluate,
+        "after_verdict": None if can_evaluate else after_verdict_link(ticket),
+    }
 
 
 # --- Sending the link by SMS ---------------------------------------------------------

@@ -44,7 +44,13 @@ from .common import (
     setting,
     street_of,
 )
-from .evaluation import REPORTER_LABEL, _phone_digest, evaluation_url, reporter_phones
+from .evaluation import (
+    REPORTER_LABEL,
+    _phone_digest,
+    after_verdict_link,
+    evaluation_url,
+    reporter_phones,
+)
 
 TRACKING_SALT = "tickets.tracking-link"
 DESCRIPTION_MAX_LENGTH = 1000
@@ -326,4 +332,7 @@ def tracking_state(*, ticket_id: int, token: str) -> dict:
         "steps": steps,
         "evaluate_url": evaluate_url,
         "done": shown.stage in (Stage.EVALUATED, Stage.CLOSED),
+        "after_verdict": after_verdict_link(shown)
+        if shown.stage in (Stage.EVALUATED, Stage.CLOSED)
+        else None,
     }
