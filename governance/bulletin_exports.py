@@ -6,6 +6,7 @@ import io
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
@@ -44,7 +45,7 @@ def _node_rows(nodes, label: str) -> list[list]:
     labels = week_count_labels()
     header = [label]
     for key in WEEK_COUNTS:
-        header += [labels[key], _("last week"), _("change")]
+        header += [labels[key], _("last week"), pgettext("against last week", "change")]
     rows = [header]
     for node in nodes:
         row = [node.name]
