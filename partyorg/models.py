@@ -445,3 +445,6 @@ class WishEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.wish} · {self.get_action_display()}"
+
+
+from .whistle.models import Whistle, WhistleCall  # noqa: E402,F401
