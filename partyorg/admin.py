@@ -446,3 +446,6 @@ class WishEventAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("action",)
     list_select_related = ("wish", "actor")
     search_fields = ("wish__title",)
+
+
+from .whistle import admin as _whistle_admin  # noqa: E402,F401

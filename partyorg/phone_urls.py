@@ -1,6 +1,6 @@
 """Phone pages of the partyorg app, mounted at /m/party/ (namespace m:party)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import phone_views
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("wishes/", phone_views.wish_list, name="wish_list"),
     path("wishes/new/", phone_views.wish_new, name="wish_new"),
     path("wishes/<int:wish_id>/", phone_views.wish_detail, name="wish_detail"),
+    path("whistles/", include("partyorg.whistle.phone_urls")),
 ]

@@ -1,6 +1,6 @@
 """URLs of the partyorg app (mounted at /party/)."""
 
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import views
@@ -25,4 +25,5 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="m:party:wish_detail"),
         name="wish_detail",
     ),
+    path("whistles/", include("partyorg.whistle.urls")),
 ]

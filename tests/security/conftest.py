@@ -28,6 +28,7 @@ from grids.choices import RegionLevel, UserRole
 from grids.models import AuditEntry, Notification, PersonalDataAccess
 from partyorg import services as party_services
 from partyorg.choices import OrgType
+from partyorg.whistle import services as whistle_services
 from points import services as points_services
 from tests.grids.factories import (
     GridAssignmentFactory,
@@ -248,7 +249,7 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     world.add(side, PersonalDataAccess.objects.latest("pk"), "piiaccess")
 
     # --- tickets: several stages, one with a photo --------------------------------
-    world.add(
+    side_department = world.add(
         side,
         catalogue.department_create(
             actor=street_staff, name=marker(side, "department"), region=community
@@ -382,6 +383,19 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     )
     wish = party_services.wish_claim(actor=staff, wish_id=wish.pk, member=member)
     world.add(side, wish, "wish")
+    # 吹哨报到: a whistle to the side's department and registered member.
+    whistle = whistle_services.whistle_blow(
+        actor=worker_user,
+        region=grid,
+        title=marker(side, "whistle"),
+        meeting_point="东门",
+        report_within_minutes=30,
+        departments=[side_department],
+        members=[registration.member],
+    )
+    world.add(side, whistle, "whistle")
+    for call in whistle.calls.all():
+        world.add(side, call)
     # A background import by the side's staff (queued: nothing runs in the
     # world's transaction); its page, status and download are the staff's own.
     job = grid_services.data_job_import_submit(

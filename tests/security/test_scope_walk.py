@@ -27,7 +27,7 @@ from django.utils import translation
 from django.utils.regex_helper import normalize
 
 from grids.models import Household, Notification, Region
-from partyorg.models import Wish
+from partyorg.models import Whistle, Wish
 from points.links import rankings_signature, statement_token
 from tests.security.conftest import INSIDE_SIDE, ROLES
 from tests.security.walk import history_version_of
@@ -40,6 +40,7 @@ pytestmark = pytest.mark.django_db
 KWARG_MODELS = {
     "ticket_id": Ticket,
     "wish_id": Wish,
+    "whistle_id": Whistle,
     "community_id": Region,
     "household_id": Household,
     # The phone inbox: a message is its recipient's only.
