@@ -246,3 +246,23 @@ def test_another_communitys_whistles_are_out_of_reach(tree, departments):
     assert selectors.whistle_detail(actor=staff_a, whistle_id=whistle_b.pk) is None
     assert selectors.department_attendance_by_month(actor=staff_a) == []
     assert len(selectors.department_attendance_by_month(actor=worker_b)) == 2
+
+
+def test_demo_seeds_whistles_through_the_services_once(tree, grid_worker):
+    import io
+    import random
+
+    from partyorg.whistle import demo
+
+    DepartmentFactory(name="城管", region=None)
+    RegistrationFactory(community=tree["communities"][0])
+    out = io.StringIO()
+    demo.seed(stdout=out, rng=random.Random(1))
+    whistles = selectors.whistle_list(actor=grid_worker)
+    assert whistles.count() == len(demo.DAYS_AGO)
+    assert WhistleCall.objects.filter(status=CallStatus.PENDING).count() == 2
+    assert not WhistleCall.objects.filter(
+        status=CallStatus.PENDING, whistle__report_by__lt=timezone.now()
+    ).exists()
+    demo.seed(stdout=out, rng=random.Random(1))
+    assert whistles.count() == len(demo.DAYS_AGO)
