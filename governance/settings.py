@@ -557,6 +557,11 @@ PARTYORG_WISH_STALE_DAYS = env.int("PARTYORG_WISH_STALE_DAYS", default=7)
 PARTYORG_WHISTLE_ABSENT_GRACE_MINUTES = env.int(
     "PARTYORG_WHISTLE_ABSENT_GRACE_MINUTES", default=60
 )
+# The 15-minute service circle (seed 002): walking distance is approximated as the
+# straight-line (haversine) distance times a detour factor, at a walking speed.
+SERVICE_CIRCLE_MINUTES = env.int("SERVICE_CIRCLE_MINUTES", default=15)
+SERVICE_CIRCLE_WALK_KMH = env.float("SERVICE_CIRCLE_WALK_KMH", default=5.0)
+SERVICE_CIRCLE_DETOUR_FACTOR = env.float("SERVICE_CIRCLE_DETOUR_FACTOR", default=1.3)
 # 12345 tickets: reminders this many working hours before a stage deadline; a
 # handled ticket waits this many working days for the resident's verdict before it
 # is marked 未评价; the signed evaluation link lives this many days.

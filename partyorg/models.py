@@ -447,4 +447,5 @@ class WishEvent(AppendOnlyModel):
         return f"{self.wish} · {self.get_action_display()}"
 
 
+from .sites.models import ServiceSite  # noqa: E402,F401
 from .whistle.models import Whistle, WhistleCall  # noqa: E402,F401
