@@ -26,4 +26,5 @@ urlpatterns = [
         name="wish_detail",
     ),
     path("whistles/", include("partyorg.whistle.urls")),
+    path("sites/", include("partyorg.sites.urls")),
 ]

@@ -100,3 +100,43 @@ def test_share_of_buildings_within_the_circle(tree, settings, community_staff):
     covered = {b["name"]: b["covered"] for b in drawn["buildings"]}
     assert covered == {"1号楼": True, "2号楼": True, "3号楼": False, "4号楼": False}
     assert all(0 <= b["x"] <= 1000 and 0 <= b["y"] <= 1000 for b in drawn["buildings"])
+
+
+def test_sites_are_kept_by_staff_of_the_area(tree, community_staff, grid_worker):
+    from grids.errors import NotAllowed, OutOfScope
+    from partyorg.sites.services import service_site_create, service_site_update
+
+    fields = {
+        "name": "红色驿站",
+        "kind": SiteKind.GRID_STATION,
+        "address": "幸福路2号",
+        "latitude": Decimal("36.1"),
+        "longitude": Decimal("117.1"),
+        "opening_hours": "9:00-17:00",
+    }
+    site = service_site_create(actor=community_staff, region=tree["grids"][0], **fields)
+    with pytest.raises(NotAllowed):
+        service_site_create(actor=grid_worker, region=tree["grids"][0], **fields)
+    with pytest.raises(OutOfScope):
+        service_site_create(actor=community_staff, region=tree["grids"][2], **fields)
+    other = UserFactory(role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1])
+    with pytest.raises(OutOfScope):
+        service_site_update(actor=other, site_id=site.pk, name="改名")
+    service_site_update(actor=community_staff, site_id=site.pk, name="改名")
+    site.refresh_from_db()
+    assert site.name == "改名"
+
+
+def test_circle_pages_and_another_communitys_map(client, tree, community_staff):
+    from django.urls import reverse
+
+    client.force_login(community_staff)
+    page = client.get(reverse("partyorg:service_circle"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert tree["communities"][0].name in body
+    assert tree["communities"][1].name not in body
+    own = reverse("partyorg:service_circle_map", args=[tree["communities"][0].pk])
+    other = reverse("partyorg:service_circle_map", args=[tree["communities"][1].pk])
+    assert client.get(own).status_code == 200
+    assert client.get(other).status_code == 404

@@ -28,6 +28,7 @@ from grids.choices import RegionLevel, UserRole
 from grids.models import AuditEntry, Notification, PersonalDataAccess
 from partyorg import services as party_services
 from partyorg.choices import OrgType
+from partyorg.sites import services as site_services
 from partyorg.whistle import services as whistle_services
 from points import services as points_services
 from tests.grids.factories import (
@@ -394,6 +395,19 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
         members=[registration.member],
     )
     world.add(side, whistle, "whistle")
+    world.add(
+        side,
+        site_services.service_site_create(
+            actor=staff,
+            name=marker(side, "site"),
+            kind="party_mass_centre",
+            region=community,
+            address="中心路1号",
+            latitude="36.680000",
+            longitude="117.000000",
+        ),
+        "site",
+    )
     for call in whistle.calls.all():
         world.add(side, call)
     # A background import by the side's staff (queued: nothing runs in the
