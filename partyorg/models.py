@@ -447,5 +447,10 @@ class WishEvent(AppendOnlyModel):
         return f"{self.wish} · {self.get_action_display()}"
 
 
+from .microprojects.models import (  # noqa: E402,F401
+    MicroProject,
+    MicroProjectEvent,
+    MicroProjectMilestone,
+)
 from .sites.models import ServiceSite  # noqa: E402,F401
 from .whistle.models import Whistle, WhistleCall  # noqa: E402,F401
