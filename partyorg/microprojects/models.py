@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from grids.querysets import ScopedQuerySet
 
@@ -40,7 +41,7 @@ class MicroProject(models.Model):
         _("money spent (yuan)"), max_digits=12, decimal_places=2, null=True, blank=True
     )
     reject_reason = models.TextField(_("reason refused"), blank=True)
-    result = models.TextField(_("result"), blank=True)
+    result = models.TextField(pgettext_lazy("micro-project", "result"), blank=True)
     created_at = models.DateTimeField(_("proposed at"))
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
 
