@@ -448,5 +448,6 @@ class WishEventAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("wish__title",)
 
 
+from .microprojects import admin as _microprojects_admin  # noqa: E402,F401
 from .sites import admin as _sites_admin  # noqa: E402,F401
 from .whistle import admin as _whistle_admin  # noqa: E402,F401

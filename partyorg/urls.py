@@ -27,4 +27,5 @@ urlpatterns = [
     ),
     path("whistles/", include("partyorg.whistle.urls")),
     path("sites/", include("partyorg.sites.urls")),
+    path("projects/", include("partyorg.microprojects.urls")),
 ]

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from grids.masking import mask_name
 from grids.querysets import ScopedQuerySet
 
 from .choices import ProjectAction, ProjectState
@@ -70,6 +71,10 @@ class MicroProject(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def masked_proposer(self) -> str:
+        return mask_name(self.proposed_by_name) if self.proposed_by_name else ""
 
 
 class MicroProjectMilestone(models.Model):

@@ -181,3 +181,19 @@ def test_scope_and_totals(tree, project, community_staff, street_staff):
     assert (first["budget"], first["spent"]) == (Decimal("8000"), Decimal("7650.50"))
     second = rows[tree["communities"][1].name]
     assert (second["projects"], second["accepted"], second["spent"]) == (1, 0, None)
+
+
+def test_results_page_masks_the_proposer_and_keeps_to_the_area(
+    client, tree, project, community_staff, street_staff
+):
+    from django.urls import reverse
+
+    _walk(project, community_staff, street_staff, ProjectState.ACCEPTED)
+    client.force_login(community_staff)
+    body = client.get(reverse("partyorg:micro_project_results")).content.decode()
+    assert "加装楼道扶手" in body and "7650.50" in body
+    assert "张*芳" in body and "张桂芳" not in body
+    other = UserFactory(role=UserRole.COMMUNITY_STAFF, region=tree["communities"][1])
+    client.force_login(other)
+    body = client.get(reverse("partyorg:micro_project_results")).content.decode()
+    assert "加装楼道扶手" not in body

@@ -28,6 +28,7 @@ from grids.choices import RegionLevel, UserRole
 from grids.models import AuditEntry, Notification, PersonalDataAccess
 from partyorg import services as party_services
 from partyorg.choices import OrgType
+from partyorg.microprojects import services as project_services
 from partyorg.sites import services as site_services
 from partyorg.whistle import services as whistle_services
 from points import services as points_services
@@ -408,6 +409,14 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
         ),
         "site",
     )
+    project = project_services.micro_project_propose(
+        actor=worker_user,
+        region=grid,
+        title=marker(side, "project"),
+        description="加装扶手",
+        proposed_by_name="张桂芳",
+    )
+    world.add(side, project, "project")
     for call in whistle.calls.all():
         world.add(side, call)
     # A background import by the side's staff (queued: nothing runs in the
