@@ -617,6 +617,16 @@ DATA_JOB_REQUEUE_MINUTES = env.int("DATA_JOB_REQUEUE_MINUTES", default=10)
 # --- Domain settings ---------------------------------------------------------------
 # 微心愿: a posted wish nobody has claimed for this many days is flagged.
 PARTYORG_WISH_STALE_DAYS = env.int("PARTYORG_WISH_STALE_DAYS", default=7)
+# 吹哨报到: a summons still pending this many minutes after the whistle's time to
+# report is marked absent (until then a late arrival is recorded as late).
+PARTYORG_WHISTLE_ABSENT_GRACE_MINUTES = env.int(
+    "PARTYORG_WHISTLE_ABSENT_GRACE_MINUTES", default=60
+)
+# The 15-minute service circle (seed 002): walking distance is approximated as the
+# straight-line (haversine) distance times a detour factor, at a walking speed.
+SERVICE_CIRCLE_MINUTES = env.int("SERVICE_CIRCLE_MINUTES", default=15)
+SERVICE_CIRCLE_WALK_KMH = env.float("SERVICE_CIRCLE_WALK_KMH", default=5.0)
+SERVICE_CIRCLE_DETOUR_FACTOR = env.float("SERVICE_CIRCLE_DETOUR_FACTOR", default=1.3)
 # 12345 tickets: reminders this many working hours before a stage deadline; a
 # handled ticket waits this many working days for the resident's verdict before it
 # is marked 未评价; the signed evaluation link lives this many days.

@@ -450,3 +450,7 @@ class WishEventAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
 
 # Community deliberation (议事协商) registers its own admin pages.
 import partyorg.deliberation.admin  # noqa: E402,F401
+
+from .microprojects import admin as _microprojects_admin  # noqa: E402,F401
+from .sites import admin as _sites_admin  # noqa: E402,F401
+from .whistle import admin as _whistle_admin  # noqa: E402,F401

@@ -457,3 +457,11 @@ from partyorg.deliberation.models import (  # noqa: E402,F401
     TopicStep,
     VoteItem,
 )
+
+from .microprojects.models import (  # noqa: E402,F401
+    MicroProject,
+    MicroProjectEvent,
+    MicroProjectMilestone,
+)
+from .sites.models import ServiceSite  # noqa: E402,F401
+from .whistle.models import Whistle, WhistleCall  # noqa: E402,F401

@@ -11,4 +11,5 @@ urlpatterns = [
     path("wishes/<int:wish_id>/", phone_views.wish_detail, name="wish_detail"),
     # Community deliberation (议事协商): topics, steps, votes and ballots.
     path("deliberation/", include("partyorg.deliberation.phone_urls")),
+    path("whistles/", include("partyorg.whistle.phone_urls")),
 ]

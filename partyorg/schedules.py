@@ -8,4 +8,11 @@ PERIODIC_TASKS = [
         "task": "partyorg.tasks.notify_stale_wishes",
         "crontab": {"minute": "30", "hour": "8"},
     },
+    {
+        # Every 10 minutes: summonses not reported in time become absences
+        # (one conditional UPDATE, idempotent).
+        "name": "partyorg: mark whistle absences",
+        "task": "partyorg.tasks.mark_whistle_absences",
+        "crontab": {"minute": "*/10"},
+    },
 ]

@@ -27,4 +27,7 @@ urlpatterns = [
     ),
     # Community deliberation (议事协商): the public notice and printed minutes.
     path("", include("partyorg.deliberation.urls")),
+    path("whistles/", include("partyorg.whistle.urls")),
+    path("sites/", include("partyorg.sites.urls")),
+    path("projects/", include("partyorg.microprojects.urls")),
 ]

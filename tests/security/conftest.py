@@ -28,6 +28,9 @@ from grids.choices import RegionLevel, UserRole
 from grids.models import AuditEntry, Notification, PersonalDataAccess
 from partyorg import services as party_services
 from partyorg.choices import OrgType
+from partyorg.microprojects import services as project_services
+from partyorg.sites import services as site_services
+from partyorg.whistle import services as whistle_services
 from points import services as points_services
 from tests.grids.factories import (
     GridAssignmentFactory,
@@ -260,7 +263,7 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     world.add(side, PersonalDataAccess.objects.latest("pk"), "piiaccess")
 
     # --- tickets: several stages, one with a photo --------------------------------
-    world.add(
+    side_department = world.add(
         side,
         catalogue.department_create(
             actor=street_staff, name=marker(side, "department"), region=community
@@ -406,6 +409,40 @@ def _build_side(world, side, *, street_staff, ticket_category, rule_item):
     )
     wish = party_services.wish_claim(actor=staff, wish_id=wish.pk, member=member)
     world.add(side, wish, "wish")
+    # 吹哨报到: a whistle to the side's department and registered member.
+    whistle = whistle_services.whistle_blow(
+        actor=worker_user,
+        region=grid,
+        title=marker(side, "whistle"),
+        meeting_point="东门",
+        report_within_minutes=30,
+        departments=[side_department],
+        members=[registration.member],
+    )
+    world.add(side, whistle, "whistle")
+    world.add(
+        side,
+        site_services.service_site_create(
+            actor=staff,
+            name=marker(side, "site"),
+            kind="party_mass_centre",
+            region=community,
+            address="中心路1号",
+            latitude="36.680000",
+            longitude="117.000000",
+        ),
+        "site",
+    )
+    project = project_services.micro_project_propose(
+        actor=worker_user,
+        region=grid,
+        title=marker(side, "project"),
+        description="加装扶手",
+        proposed_by_name="张桂芳",
+    )
+    world.add(side, project, "project")
+    for call in whistle.calls.all():
+        world.add(side, call)
     # A background import by the side's staff (queued: nothing runs in the
     # world's transaction); its page, status and download are the staff's own.
     job = grid_services.data_job_import_submit(

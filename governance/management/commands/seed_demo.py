@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-DEMO_APPS = ("grids", "partyorg", "points", "tickets", "governance")
+DEMO_APPS = ("grids", "partyorg", "points", "tickets", "partyorg.whistle", "governance")
 
 
 class Command(BaseCommand):

@@ -1,0 +1,206 @@
+"""Writes of 民生微实事: propose, then the steps of ``PROJECT_TRANSITIONS`` (each
+locks the row, checks scope, the actor's right and the state after the lock,
+saves and writes one event), and milestones while the work runs."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.choices import RegionLevel
+from grids.errors import Conflict, DomainError
+from grids.models import Region
+from grids.permissions import (
+    STAFF_ROLES,
+    STREET_ROLES,
+    WRITE_ROLES,
+    has_role,
+    require,
+    require_in_scope,
+)
+from grids.photos import photo_from_upload
+
+from .choices import PROJECT_TRANSITIONS, ProjectAction, ProjectState
+from .models import MicroProject, MicroProjectEvent, MicroProjectMilestone
+
+# Who may take each step: the community screens and runs the work; the street
+# (the government, which pays: 政府买单) approves the budget and accepts.
+ACTION_ROLES = {
+    ProjectAction.SCREEN: STAFF_ROLES,
+    ProjectAction.REJECT: STAFF_ROLES,
+    ProjectAction.APPROVE: STREET_ROLES,
+    ProjectAction.START: STAFF_ROLES,
+    ProjectAction.ACCEPT: STREET_ROLES,
+}
+MAX_AMOUNT = Decimal("9999999999.99")
+
+
+def _amount(value, *, code) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        amount = None
+    if amount is None or not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT:
+        raise DomainError(_("Give an amount in yuan."), code=code)
+    return amount.quantize(Decimal("0.01"))
+
+
+def micro_project_propose(
+    *, actor, region: Region, title: str, description: str, proposed_by_name=""
+) -> MicroProject:
+    """群众点单: staff or a grid worker record a resident's proposal, in their
+    community or one of its grids (the project belongs to the community)."""
+    require(has_role(actor, WRITE_ROLES))
+    title, description = (title or "").strip(), (description or "").strip()
+    if not title or not description:
+        raise DomainError(_("Give a title and a description."), code="empty")
+    with transaction.atomic():
+        region = Region.objects.filter(pk=getattr(region, "pk", None)).first()
+        require_in_scope(actor, region)
+        community = region.ancestor_of_level(RegionLevel.COMMUNITY)
+        if community is None:
+            raise DomainError(
+                _("A micro-project belongs to a community."), code="bad_region"
+            )
+        now = timezone.now()
+        project = MicroProject.objects.create(
+            community=community,
+            title=title[:200],
+            description=description,
+            proposed_by_name=(proposed_by_name or "").strip()[:50],
+            created_at=now,
+        )
+        MicroProjectEvent.objects.create(
+            project=project,
+            action=ProjectAction.PROPOSE,
+            to_state=ProjectState.PROPOSED,
+            actor=actor,
+            created_at=now,
+        )
+    return project
+
+
+def _take_step(*, actor, project_id: int, action, note: str = "", **changes):
+    with transaction.atomic():
+        project = (
+            MicroProject.objects.select_for_update()
+            .select_related("community")
+            .filter(pk=project_id)
+            .first()
+        )
+        require_in_scope(actor, project.community if project else None)
+        require(has_role(actor, ACTION_ROLES[action]))
+        from_states, to_state = PROJECT_TRANSITIONS[action]
+        if project.state not in from_states:
+            raise Conflict(
+                _("A %(from)s project cannot become %(to)s.")
+                % {
+                    "from": ProjectState(project.state).label,
+                    "to": ProjectState(to_state).label,
+                },
+                code="illegal_transition",
+            )
+        if action == ProjectAction.ACCEPT and changes["spent"] > project.budget:
+            raise DomainError(
+                _("The money spent exceeds the approved budget."),
+                code="over_budget",
+            )
+        from_state = project.state
+        project.state = to_state
+        for field, value in changes.items():
+            setattr(project, field, value)
+        project.save(update_fields=["state", *changes])
+        MicroProjectEvent.objects.create(
+            project=project,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            actor=actor,
+            note=(note or "").strip(),
+            created_at=timezone.now(),
+        )
+    return project
+
+
+def micro_project_screen(*, actor, project_id: int, note: str = "") -> MicroProject:
+    return _take_step(
+        actor=actor, project_id=project_id, action=ProjectAction.SCREEN, note=note
+    )
+
+
+def micro_project_reject(*, actor, project_id: int, reason: str) -> MicroProject:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say why the project is refused."), code="no_reason")
+    return _take_step(
+        actor=actor,
+        project_id=project_id,
+        action=ProjectAction.REJECT,
+        note=reason,
+        reject_reason=reason,
+    )
+
+
+def micro_project_approve(*, actor, project_id: int, budget) -> MicroProject:
+    budget = _amount(budget, code="bad_budget")
+    if budget <= 0:
+        raise DomainError(_("Give an amount in yuan."), code="bad_budget")
+    return _take_step(
+        actor=actor, project_id=project_id, action=ProjectAction.APPROVE, budget=budget
+    )
+
+
+def micro_project_start(*, actor, project_id: int) -> MicroProject:
+    return _take_step(actor=actor, project_id=project_id, action=ProjectAction.START)
+
+
+def micro_project_accept(*, actor, project_id: int, spent, result: str) -> MicroProject:
+    """验收: the street accepts the work, with the money spent and the result
+    published on the community's public page."""
+    result = (result or "").strip()
+    if not result:
+        raise DomainError(_("Describe the result."), code="no_result")
+    return _take_step(
+        actor=actor,
+        project_id=project_id,
+        action=ProjectAction.ACCEPT,
+        spent=_amount(spent, code="bad_spent"),
+        result=result,
+        accepted_at=timezone.now(),
+    )
+
+
+def micro_project_milestone_add(
+    *, actor, project_id: int, note: str, photo=None
+) -> MicroProjectMilestone:
+    """A milestone of the running work, with an optional photo (checked and
+    re-encoded by ``grids.photos``): community (and street) staff."""
+    require(has_role(actor, STAFF_ROLES))
+    note = (note or "").strip()
+    if not note:
+        raise DomainError(_("Say what was done."), code="no_note")
+    stored = photo_from_upload(photo) if photo else None
+    with transaction.atomic():
+        project = (
+            MicroProject.objects.select_for_update()
+            .select_related("community")
+            .filter(pk=project_id)
+            .first()
+        )
+        require_in_scope(actor, project.community if project else None)
+        if project.state != ProjectState.IN_PROGRESS:
+            raise Conflict(
+                _("Milestones are recorded while the work is in progress."),
+                code="not_in_progress",
+            )
+        milestone = MicroProjectMilestone(
+            project=project,
+            note=note,
+            recorded_by=actor,
+            recorded_at=timezone.now(),
+        )
+        if stored is not None:
+            milestone.photo = stored.content
+        milestone.save()
+    return milestone
