@@ -28,7 +28,7 @@ from django.views.decorators.http import require_safe
 
 from grids.models import Patrol
 from grids.photos import stored_photo_type
-from partyorg.models import TopicStep, Wish
+from partyorg.models import MicroProject, MicroProjectMilestone, TopicStep, Wish
 from points.models import Award
 from tickets.models import Ticket, TicketPhoto
 
@@ -65,6 +65,13 @@ PHOTO_SOURCES = (
         TopicStep, "attachment", lambda user: TopicStep.objects.visible_to(user)
     ),
     PhotoSource(Award, "photo", lambda user: Award.objects.visible_to(user)),
+    PhotoSource(
+        MicroProjectMilestone,
+        "photo",
+        lambda user: MicroProjectMilestone.objects.filter(
+            project__in=MicroProject.objects.visible_to(user)
+        ),
+    ),
 )
 
 

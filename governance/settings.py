@@ -406,6 +406,10 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "tickets.choices.Stage",
         "VerdictEnum": "tickets.choices.Verdict",
         "ResidentVerdictEnum": "tickets.choices.RESIDENT_VERDICTS",
+        # A rating's class and computed class share one choice set, and its
+        # state is named apart from the other models' states.
+        "RatingClassEnum": "governance.models.RatingClass",
+        "RatingStateEnum": "governance.models.RatingState",
     },
     "PREPROCESSING_HOOKS": [],
     "POSTPROCESSING_HOOKS": [
