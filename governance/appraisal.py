@@ -45,6 +45,7 @@ from .dialect import (
     is_postgresql,
     json_text,
     list_param,
+    rows_written,
     xact_lock,
 )
 from .models import WorkerAppraisal, WorkerAppraisalInput
@@ -214,7 +215,7 @@ def workers_appraise(*, month: dt.date, worker_ids=None) -> int:
             delete += " AND " + in_list("worker_id", "workers")
         cursor.execute(delete, params)
         cursor.execute(_appraise_sql(worker_filter), params)
-        return cursor.rowcount
+        return rows_written(cursor)
 
 
 def appraisal_input_record(

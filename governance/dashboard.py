@@ -667,7 +667,15 @@ def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
             .values_list("pk", "stage_deadline")[:limit]
             for stage in _escalating()
         ]
-        return parts[0].union(*parts[1:], all=True)
+        if connection.features.supports_slicing_ordering_in_compound:
+            return parts[0].union(*parts[1:], all=True)
+        # SQLite cannot limit the branches of a UNION: one ordered query over
+        # the stages, limited alike (the same first rows, the same capped count).
+        return (
+            tickets.filter(stage__in=_escalating())
+            .order_by("stage_deadline", "pk")
+            .values_list("pk", "stage_deadline")[:limit]
+        )
 
     # Each branch stops one past the cap (past it in any branch: "1,000+"); the
     # few thousand (id, deadline) pairs give both the count and the first rows.

@@ -14,7 +14,8 @@ One helper per difference; the PostgreSQL text is the text it always was.
 - the transaction-scoped lock serialising a job's runs: an advisory lock on
   PostgreSQL, nothing on SQLite, which serialises writers itself
   (``xact_lock``);
-- a cursor's column names (``column_names``).
+- a cursor's column names (``column_names``), the rows a statement wrote
+  (``rows_written``).
 """
 
 import datetime as dt
@@ -97,3 +98,12 @@ def xact_lock(cursor, lock_class: int, key: int) -> None:
 
 def column_names(cursor) -> list[str]:
     return [column[0] for column in cursor.description]
+
+
+def rows_written(cursor) -> int:
+    """The rows the cursor's last INSERT/UPDATE/DELETE wrote. Python's sqlite3
+    gives no rowcount for a statement opening with WITH: asked of SQLite."""
+    if cursor.rowcount >= 0 or is_postgresql():
+        return cursor.rowcount
+    cursor.execute("SELECT changes()")
+    return cursor.fetchone()[0]

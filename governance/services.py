@@ -139,6 +139,11 @@ def ruleset_save_version(*, actor, region: Region | None, **values) -> RatingRul
 
 def _rule_sets_by_area() -> dict[int | None, RatingRuleSet]:
     """The newest version of every area's rules (one query)."""
+    if not is_postgresql():  # no DISTINCT ON: every version, the newest last
+        return {
+            rule_set.region_id: rule_set
+            for rule_set in RatingRuleSet.objects.order_by("region_id", "version")
+        }
     return {
         rule_set.region_id: rule_set
         for rule_set in RatingRuleSet.objects.order_by(
