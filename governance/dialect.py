@@ -20,6 +20,7 @@ One helper per difference; the PostgreSQL text is the text it always was.
 
 import datetime as dt
 import json
+import zoneinfo
 from functools import cache
 
 from django.db import connection
@@ -47,7 +48,7 @@ def list_param(values) -> list | str:
 @cache
 def _fixed_offset_minutes(zone_name: str) -> int:
     """The UTC offset of a zone without daylight saving time, in minutes."""
-    zone = timezone.get_default_timezone()
+    zone = zoneinfo.ZoneInfo(zone_name)
     offsets = {
         zone.utcoffset(dt.datetime(year, month, 1))
         for year in (2000, 2020, 2030)
