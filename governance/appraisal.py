@@ -38,6 +38,16 @@ from grids.choices import UserRole
 from grids.errors import DomainError, OutOfScope
 from grids.models import GridAssignment, GridWorker
 
+from .dialect import (
+    cast,
+    db_datetime,
+    in_list,
+    is_postgresql,
+    json_text,
+    list_param,
+    rows_written,
+    xact_lock,
+)
 from .models import WorkerAppraisal, WorkerAppraisalInput
 
 APPRAISAL_WEIGHTS = {"grid": 50, "survey": 30, "manual": 20}
@@ -71,11 +81,53 @@ def _following(month: dt.date) -> dt.date:
     return (month + dt.timedelta(days=32)).replace(day=1)
 
 
+def _per_worker_grids_sql() -> str:
+    """A worker's grids (ordered, as a list) and the street of its first
+    grid's rating."""
+    if is_postgresql():
+        return """array_agg(wg.grid_id ORDER BY wg.grid_id) AS grids,
+            (array_agg(gr.street_id ORDER BY wg.grid_id))[1] AS rated_street,"""
+    # SQLite 3.40 has no ordered aggregate: the list from an ordered subquery.
+    return """(SELECT json_group_array(o.grid_id) FROM (SELECT x.grid_id
+                FROM worker_grids x WHERE x.worker_id = wg.worker_id
+                ORDER BY x.grid_id) o) AS grids,
+            max(gr.street_id) FILTER (WHERE wg.grid_id = (SELECT min(x.grid_id)
+                FROM worker_grids x WHERE x.worker_id = wg.worker_id))
+                AS rated_street,"""
+
+
+def _newest_input_sql(worker_filter: str) -> str:
+    """Each worker's newest manual score of the month."""
+    if is_postgresql():
+        return f"""
+        SELECT DISTINCT ON (i.worker_id) i.worker_id, i.score
+        FROM governance_workerappraisalinput i
+        WHERE i.month = %(month)s {worker_filter}
+        ORDER BY i.worker_id, i.entered_at DESC, i.id DESC"""
+    return f"""
+        SELECT worker_id, score FROM (
+            SELECT i.worker_id, i.score, row_number() OVER (
+                PARTITION BY i.worker_id ORDER BY i.entered_at DESC, i.id DESC
+            ) AS newest
+            FROM governance_workerappraisalinput i
+            WHERE i.month = %(month)s {worker_filter}
+        ) WHERE newest = 1"""
+
+
+def _grids_json_sql(column: str) -> str:
+    if is_postgresql():
+        return f"to_jsonb(COALESCE({column}, '{{}}'::bigint[]))"
+    return f"COALESCE({column}, '[]')"
+
+
 def _appraise_sql(worker_filter: str) -> str:
     weights = APPRAISAL_WEIGHTS
     stars = " ".join(
         f"WHEN total >= {lowest} THEN {count}" for count, lowest in STAR_THRESHOLDS
     )
+    score = cast(json_text("gr.indicators", "indicator_score"), "numeric")
+    answers = cast(json_text("gr.indicators", "survey", "answers"), "int")
+    points = cast(json_text("gr.indicators", "survey", "points"), "int")
     return f"""
     WITH stints AS (
         SELECT a.worker_id,
@@ -87,31 +139,25 @@ def _appraise_sql(worker_filter: str) -> str:
     worker_grids AS (SELECT DISTINCT worker_id, grid_id FROM stints),
     per_worker AS (
         SELECT wg.worker_id,
-            array_agg(wg.grid_id ORDER BY wg.grid_id) AS grids,
-            (array_agg(gr.street_id ORDER BY wg.grid_id))[1] AS rated_street,
-            round(avg((gr.indicators ->> 'indicator_score')::numeric), 2)
-                AS grid_score,
-            sum(COALESCE((gr.indicators -> 'survey' ->> 'answers')::int, 0))
-                AS answers,
-            sum(COALESCE((gr.indicators -> 'survey' ->> 'points')::int, 0))
-                AS points
+            {_per_worker_grids_sql()}
+            min(wg.grid_id) AS first_grid,
+            round(avg({score}), 2) AS grid_score,
+            sum(COALESCE({answers}, 0)) AS answers,
+            sum(COALESCE({points}, 0)) AS points
         FROM worker_grids wg
         LEFT JOIN governance_gridrating gr
             ON gr.grid_id = wg.grid_id AND gr.month = %(month)s
         GROUP BY wg.worker_id
     ),
-    manual AS (
-        SELECT DISTINCT ON (i.worker_id) i.worker_id, i.score
-        FROM governance_workerappraisalinput i
-        WHERE i.month = %(month)s {worker_filter.replace("a.", "i.")}
-        ORDER BY i.worker_id, i.entered_at DESC, i.id DESC
+    manual AS ({_newest_input_sql(worker_filter.replace("a.", "i."))}
     ),
     components AS (
         SELECT COALESCE(p.worker_id, m.worker_id) AS worker_id, p.grids,
+            p.first_grid,
             p.rated_street,
             p.grid_score,
             CASE WHEN p.answers > 0 THEN
-                round(100 * (p.points::numeric / (3 * p.answers) - 1) / 4, 2)
+                round(100 * ({cast("p.points", "numeric")} / (3 * p.answers) - 1) / 4, 2)
             END AS survey_score,
             COALESCE(p.answers, 0) AS answers,
             m.score AS manual_score
@@ -132,13 +178,13 @@ def _appraise_sql(worker_filter: str) -> str:
     INSERT INTO governance_workerappraisal (worker_id, month, grid_id, street_id,
         grids, grid_score, survey_score, survey_answers, manual_score, total, stars,
         computed_at)
-    SELECT t.worker_id, %(month)s, t.grids[1],
+    SELECT t.worker_id, %(month)s, t.first_grid,
         -- The street its rating names, else looked up in the tree (a grid
         -- not rated this month).
         COALESCE(t.rated_street, (SELECT s.id FROM grids_region g JOIN grids_region s
             ON s.tree_id = g.tree_id AND s.lft <= g.lft AND s.rght >= g.rght
-            WHERE g.id = t.grids[1] AND s.level = 'street' LIMIT 1)),
-        to_jsonb(COALESCE(t.grids, '{{}}'::bigint[])), t.grid_score, t.survey_score,
+            WHERE g.id = t.first_grid AND s.level = 'street' LIMIT 1)),
+        {_grids_json_sql("t.grids")}, t.grid_score, t.survey_score,
         t.answers, t.manual_score, t.total,
         CASE WHEN t.total IS NULL THEN NULL {stars} ELSE 1 END, %(now)s
     FROM totals t
@@ -155,24 +201,21 @@ def workers_appraise(*, month: dt.date, worker_ids=None) -> int:
     params = {
         "month": month,
         "following": _following(month),
-        "now": timezone.now(),
+        "now": db_datetime(timezone.now()),
     }
     worker_filter = ""
     if worker_ids is not None:
-        params["workers"] = [int(pk) for pk in worker_ids]
-        worker_filter = "AND a.worker_id = ANY(%(workers)s)"
+        params["workers"] = list_param(int(pk) for pk in worker_ids)
+        worker_filter = "AND " + in_list("a.worker_id", "workers")
     table = WorkerAppraisal._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)",
-            [ADVISORY_LOCK_CLASS, month.year * 100 + month.month],
-        )
+        xact_lock(cursor, ADVISORY_LOCK_CLASS, month.year * 100 + month.month)
         delete = f"DELETE FROM {table} WHERE month = %(month)s"
         if worker_ids is not None:
-            delete += " AND worker_id = ANY(%(workers)s)"
+            delete += " AND " + in_list("worker_id", "workers")
         cursor.execute(delete, params)
         cursor.execute(_appraise_sql(worker_filter), params)
-        return cursor.rowcount
+        return rows_written(cursor)
 
 
 def appraisal_input_record(

@@ -33,7 +33,6 @@ import datetime as dt
 from bisect import bisect_right
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Avg, Count, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -460,16 +459,12 @@ def grid_profile(*, actor, grid: Region, month: dt.date) -> dict:
     _require_level(grid, (RegionLevel.GRID,))
     month = month_start(month)
     last = previous_month(month)
-    current_rows = last_rows = []
-    # The indicators are PostgreSQL SQL (governance.indicators); a development
-    # database on SQLite shows the page without them.
-    if connection.vendor == "postgresql":
-        current_rows = indicators_for_nodes(
-            node_ids=[grid.pk], month=month, level=RegionLevel.GRID
-        )
-        last_rows = indicators_for_nodes(
-            node_ids=[grid.pk], month=last, level=RegionLevel.GRID
-        )
+    current_rows = indicators_for_nodes(
+        node_ids=[grid.pk], month=month, level=RegionLevel.GRID
+    )
+    last_rows = indicators_for_nodes(
+        node_ids=[grid.pk], month=last, level=RegionLevel.GRID
+    )
     current = current_rows[0] if current_rows else {}
     previous = last_rows[0] if last_rows else {}
     labels = indicator_labels()

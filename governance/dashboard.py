@@ -36,6 +36,7 @@ from tickets.places import PLACE_COLUMNS
 from tickets.querysets import overdue_q
 
 from .dashboard_models import IndicatorMonth
+from .dialect import in_list, list_param
 from .indicators import (
     OTHER_COUNTS,
     TICKET_COUNTS,
@@ -83,12 +84,13 @@ def _breakdown_sql(level: str | None) -> str:
     if column:
         return (
             f"SELECT t.{column} AS node_id, t.category_id, t.stage, count(*)"
-            f" FROM tickets_ticket t WHERE t.{column} = ANY(%(ids)s) AND {received}"
+            f" FROM tickets_ticket t WHERE {in_list(f't.{column}', 'ids')}"
+            f" AND {received}"
             " GROUP BY 1, 2, 3"
         )
     return (
         "WITH nodes AS MATERIALIZED (SELECT id, tree_id, lft, rght"
-        " FROM grids_region WHERE id = ANY(%(ids)s)),"
+        f" FROM grids_region WHERE {in_list('id', 'ids')}),"
         " sub AS MATERIALIZED (SELECT n.id AS node_id, r.id AS region_id"
         " FROM nodes n JOIN grids_region r ON r.tree_id = n.tree_id"
         " AND r.lft BETWEEN n.lft AND n.rght)"
@@ -107,7 +109,7 @@ def ticket_breakdown(*, node_ids, month: dt.date, level: str | None = None) -> d
     result = {pk: ({}, {}) for pk in node_ids}
     if not node_ids:
         return result
-    params = {**_bounds(month), "ids": node_ids}
+    params = {**_bounds(month), "ids": list_param(node_ids)}
     with connection.cursor() as cursor:
         cursor.execute(_breakdown_sql(level), params)
         for node_id, category_id, stage, count in cursor.fetchall():
@@ -665,7 +667,15 @@ def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
             .values_list("pk", "stage_deadline")[:limit]
             for stage in _escalating()
         ]
-        return parts[0].union(*parts[1:], all=True)
+        if connection.features.supports_slicing_ordering_in_compound:
+            return parts[0].union(*parts[1:], all=True)
+        # SQLite cannot limit the branches of a UNION: one ordered query over
+        # the stages, limited alike (the same first rows, the same capped count).
+        return (
+            tickets.filter(stage__in=_escalating())
+            .order_by("stage_deadline", "pk")
+            .values_list("pk", "stage_deadline")[:limit]
+        )
 
     # Each branch stops one past the cap (past it in any branch: "1,000+"); the
     # few thousand (id, deadline) pairs give both the count and the first rows.

@@ -8,15 +8,15 @@ a few appeals (申诉) filed by the community and decided by the street
 to its moment (``time_machine``); the running month stays a draft.
 
 Nothing here knows a rule: the services decide. Idempotent: the patrols are
-recorded when there is none, the ratings when there is none. The rating job
-is PostgreSQL SQL: on SQLite the ratings are skipped (said on the output).
+recorded when there is none, the ratings when there is none. On PostgreSQL and
+on SQLite alike (governance.dialect).
 """
 
 import datetime as dt
 
 import time_machine
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -58,9 +58,6 @@ def seed(*, stdout, rng, small: bool = False) -> None:
     units = unit_accounts(admin, district)
     recorded = _patrols(rng, district, units, first_month, now, small=small)
     patrols = "patrols exist" if recorded is None else f"{recorded} patrols"
-    if connection.vendor != "postgresql":
-        stdout.write(f"governance: {patrols}; the ratings need PostgreSQL, skipped")
-        return
     if GridRating.objects.exists():
         stdout.write(f"governance: {patrols}; ratings exist, nothing to do")
         return

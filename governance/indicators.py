@@ -87,6 +87,8 @@ from grids.permissions import require_in_scope
 from partyorg.choices import COVERING_TYPES
 from tickets.places import PLACE_COLUMNS
 
+from .dialect import column_names, db_datetime, in_list, list_param, local_date
+
 DEFAULT_ORDINARY_WEIGHT = Decimal("0.8")
 HOUSEHOLD_NORM = 300
 POPULATION_NORM = 1000
@@ -143,8 +145,12 @@ def _bounds(month: dt.date) -> dict:
     return {
         "first": first,
         "following": following,
-        "start": timezone.make_aware(dt.datetime.combine(first, dt.time()), zone),
-        "end": timezone.make_aware(dt.datetime.combine(following, dt.time()), zone),
+        "start": db_datetime(
+            timezone.make_aware(dt.datetime.combine(first, dt.time()), zone)
+        ),
+        "end": db_datetime(
+            timezone.make_aware(dt.datetime.combine(following, dt.time()), zone)
+        ),
         "days": (following - first).days,
         "tz": str(zone),
     }
@@ -249,7 +255,7 @@ def _indicator_sql(ticket_column: str | None, many_nodes: bool = False) -> str:
         tickets = _ticket_counts_sql(
             f"t.{ticket_column}",
             "tickets_ticket t",
-            f"t.{ticket_column} = ANY(%(ids)s)",
+            in_list(f"t.{ticket_column}", "ids"),
         )
     else:
         tickets = _ticket_counts_sql(
@@ -261,7 +267,7 @@ def _indicator_sql(ticket_column: str | None, many_nodes: bool = False) -> str:
     return f"""
     WITH nodes AS MATERIALIZED (
         SELECT id, tree_id, lft, rght, level FROM grids_region
-        WHERE id = ANY(%(ids)s)
+        WHERE {in_list("id", "ids")}
     ),
     sub AS MATERIALIZED (
         SELECT n.id AS node_id, r.id AS region_id, r.level, r.is_active,
@@ -272,7 +278,7 @@ def _indicator_sql(ticket_column: str | None, many_nodes: bool = False) -> str:
     tk AS ({tickets}),
     pt AS (
         SELECT s.node_id,
-            count(DISTINCT (p.occurred_at AT TIME ZONE %(tz)s)::date) AS patrol_days,
+            count(DISTINCT {local_date("p.occurred_at")}) AS patrol_days,
             count(DISTINCT p.household_id) FILTER (WHERE p.kind = 'visit')
                 AS households_visited
         FROM grids_patrol p JOIN sub s ON s.region_id = p.region_id
@@ -345,7 +351,7 @@ def _indicator_sql(ticket_column: str | None, many_nodes: bool = False) -> str:
             count(*) FILTER (WHERE EXISTS (
                 SELECT 1 FROM partyorg_partyorg o
                 JOIN grids_region orr ON orr.id = o.region_id
-                WHERE o.is_active AND o.org_type = ANY(%(covering)s)
+                WHERE o.is_active AND {in_list("o.org_type", "covering")}
                     AND orr.tree_id = g.tree_id
                     AND orr.lft BETWEEN g.lft AND g.rght
             )) AS grids_with_party_org,
@@ -414,13 +420,15 @@ def indicator_query(*, node_ids, month: dt.date, level: str | None = None):
     params = {
         **_bounds(month),
         "ids": [int(pk) for pk in node_ids],
-        "covering": [str(t) for t in COVERING_TYPES],
+        "covering": list_param(str(t) for t in COVERING_TYPES),
         "hh_low": HOUSEHOLD_NORM // 2,
         "hh_high": HOUSEHOLD_NORM * 2,
         "pop_low": POPULATION_NORM // 2,
         "pop_high": POPULATION_NORM * 2,
     }
-    return _indicator_sql(ticket_column, len(params["ids"]) > MANY_NODES), params
+    many_nodes = len(params["ids"]) > MANY_NODES
+    params["ids"] = list_param(params["ids"])
+    return _indicator_sql(ticket_column, many_nodes), params
 
 
 def indicators_for_nodes(
@@ -440,7 +448,7 @@ def indicators_for_nodes(
     sql, params = indicator_query(node_ids=node_ids, month=month, level=level)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        names = [c.name for c in cursor.description]
+        names = column_names(cursor)
         rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     return [add_rates(row, ordinary_weight=ordinary_weight) for row in rows]
 

@@ -51,6 +51,14 @@ from grids.errors import Conflict, DomainError
 from grids.models import Region
 from tickets.places import region_map_sql
 
+from .dialect import (
+    column_names,
+    db_datetime,
+    in_list,
+    is_postgresql,
+    list_param,
+    xact_lock,
+)
 from .indicators import RATES, TICKET_RATES, add_rates, indicator_query
 from .models import (
     ClassMethod,
@@ -131,6 +139,11 @@ def ruleset_save_version(*, actor, region: Region | None, **values) -> RatingRul
 
 def _rule_sets_by_area() -> dict[int | None, RatingRuleSet]:
     """The newest version of every area's rules (one query)."""
+    if not is_postgresql():  # no DISTINCT ON: every version, the newest last
+        return {
+            rule_set.region_id: rule_set
+            for rule_set in RatingRuleSet.objects.order_by("region_id", "version")
+        }
     return {
         rule_set.region_id: rule_set
         for rule_set in RatingRuleSet.objects.order_by(
@@ -147,10 +160,11 @@ def rule_sets_for_grids(grid_ids) -> list[tuple[int, RatingRuleSet | None]]:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            region_map_sql("r.id = ANY(%s)") + " ORDER BY region_id", [grid_ids]
+            region_map_sql(in_list("r.id")) + " ORDER BY region_id",
+            [list_param(grid_ids)],
         )
         rows = cursor.fetchall()
-        names = [c.name for c in cursor.description]
+        names = column_names(cursor)
     rule_sets = _rule_sets_by_area()
     result = []
     for values in rows:
@@ -217,7 +231,7 @@ def _grids_with_areas(published: set[int]) -> list[dict]:
         (active,) = cursor.fetchone()
         if active != len(rows):
             cursor.execute(region_map_sql("r.level = 'grid' AND r.is_active"))
-            names = [c.name for c in cursor.description]
+            names = column_names(cursor)
             found = [dict(zip(names, v, strict=True)) for v in cursor.fetchall()]
             rows = [(r["region_id"], r["street"], r["district"]) for r in found]
     return [
@@ -497,7 +511,7 @@ def _indicator_rows_by_street(grids: dict, month: dt.date):
             if not batch:
                 break
             if names is None:
-                names = [c.name for c in cursor.description]
+                names = column_names(cursor)
             for values in batch:
                 row = dict(zip(names, values, strict=True))
                 street = grids[row["node_id"]][0]
@@ -552,7 +566,10 @@ def _copy_value(value) -> str:
 
 
 def _load_table_ready(cursor) -> None:
-    """An empty temporary table shaped like the ratings, for this transaction."""
+    """An empty temporary table shaped like the ratings, for this transaction
+    (PostgreSQL; SQLite inserts the rows straight into the table)."""
+    if not is_postgresql():
+        return
     cursor.execute(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {RATING_LOAD_TABLE} ON COMMIT DROP"
         f" AS SELECT {', '.join(RATING_COLUMNS)}"
@@ -566,6 +583,8 @@ def _copy_ratings(cursor, ratings: list[tuple]) -> int:
     2,000 rows of 15 parameters cost ~1.5 s a batch at province scale)."""
     if not ratings:
         return 0
+    if not is_postgresql():
+        return _insert_rows(cursor, ratings)
     buffer = io.StringIO()
     for rating in ratings:
         buffer.write("\t".join(_copy_value(v) for v in rating))
@@ -577,9 +596,34 @@ def _copy_ratings(cursor, ratings: list[tuple]) -> int:
     return len(ratings)
 
 
+def _insert_rows(cursor, ratings: list[tuple]) -> int:
+    """A batch of rating rows straight into the table (SQLite, whose writers
+    are serialised: no load table, no COPY); a grid of a published street
+    keeps its row (ON CONFLICT DO NOTHING)."""
+    computed_at = RATING_COLUMNS.index("computed_at")
+    rows = [
+        (
+            *rating[:computed_at],
+            db_datetime(rating[computed_at]),
+            *rating[computed_at + 1 :],
+        )
+        for rating in ratings
+    ]
+    cursor.executemany(
+        f"INSERT INTO {GridRating._meta.db_table} ({', '.join(RATING_COLUMNS)})"
+        f" VALUES ({', '.join(['%s'] * len(RATING_COLUMNS))})"
+        " ON CONFLICT (grid_id, month) DO NOTHING",
+        rows,
+    )
+    return len(ratings)
+
+
 def _insert_loaded(cursor) -> None:
     """The loaded ratings into the table in one statement; a grid of a
-    published street keeps its row (ON CONFLICT DO NOTHING)."""
+    published street keeps its row (ON CONFLICT DO NOTHING). Nothing to do on
+    SQLite (``_insert_rows`` wrote them)."""
+    if not is_postgresql():
+        return
     columns = ", ".join(RATING_COLUMNS)
     cursor.execute(
         f"INSERT INTO {GridRating._meta.db_table} ({columns})"
@@ -602,14 +646,12 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
     now = timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)",
-                [ADVISORY_LOCK_CLASS, month.year * 100 + month.month],
-            )
+            xact_lock(cursor, ADVISORY_LOCK_CLASS, month.year * 100 + month.month)
             # The indicators' statement is costed high over a province (its
             # range joins are misestimated), which turns on JIT compilation:
             # 15 s of compiling for a statement that runs in seconds.
-            cursor.execute("SET LOCAL jit = off")
+            if is_postgresql():
+                cursor.execute("SET LOCAL jit = off")
         published = set(
             RatingPublication.objects.filter(month=month).values_list(
                 "street_id", flat=True
@@ -679,10 +721,7 @@ def ratings_publish(*, actor, street: Region, month: dt.date) -> int:
         raise DomainError(_("Ratings are published per street."), code="invalid")
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)",
-                [ADVISORY_LOCK_CLASS, month.year * 100 + month.month],
-            )
+            xact_lock(cursor, ADVISORY_LOCK_CLASS, month.year * 100 + month.month)
         if RatingPublication.objects.filter(street=street, month=month).exists():
             raise Conflict(_("This month is already published."), code="published")
         drafts = GridRating.objects.filter(

@@ -38,6 +38,7 @@ from grids.models import Household, Region, Resident
 from grids.sms import SmsMessage, send_sms
 from grids.validators import is_mobile_phone, normalize_phone
 
+from .dialect import db_datetime, is_postgresql
 from .models import SurveyAnswer, SurveyPeriod, SurveySending
 
 logger = logging.getLogger("gridwork.survey")
@@ -319,6 +320,44 @@ def survey_send_links(
     return sent
 
 
+def _sendings_insert(rows, *, kind, start, now) -> list[int]:
+    """Record the sendings (household, grid, masked phone) of a period, but
+    the households already sent one: the households recorded now. One
+    statement on PostgreSQL; one per row on SQLite (a development database)."""
+    sql = (
+        f"INSERT INTO {SurveySending._meta.db_table}"
+        " (household_id, grid_id, period_kind, period_start, masked_to, sent_at)"
+        " {values}"
+        " ON CONFLICT (household_id, period_kind, period_start) DO NOTHING"
+        " RETURNING household_id"
+    )
+    with connection.cursor() as cursor:
+        if is_postgresql():
+            cursor.execute(
+                sql.format(
+                    values="SELECT h, g, %s, %s, m, %s"
+                    " FROM unnest(%s::bigint[], %s::bigint[], %s::text[])"
+                    " AS x(h, g, m)"
+                ),
+                [
+                    kind,
+                    start,
+                    now,
+                    [h for h, _g, _m in rows],
+                    [g for _h, g, _m in rows],
+                    [m for _h, _g, m in rows],
+                ],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        fresh = []
+        single = sql.format(values="VALUES (%s, %s, %s, %s, %s, %s)")
+        sent_at = db_datetime(now)
+        for household, grid, masked in rows:
+            cursor.execute(single, [household, grid, kind, start, masked, sent_at])
+            fresh += [row[0] for row in cursor.fetchall()]
+        return fresh
+
+
 def _send_chunk(household_ids, *, kind, start, base_url, now) -> int:
     phones = _household_phones(household_ids)
     if not phones:
@@ -330,25 +369,12 @@ def _send_chunk(household_ids, *, kind, start, base_url, now) -> int:
         Region.objects.filter(pk__in=set(regions.values())).values_list("pk", "name")
     )
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {SurveySending._meta.db_table}"
-                " (household_id, grid_id, period_kind, period_start, masked_to,"
-                " sent_at)"
-                " SELECT h, g, %s, %s, m, %s"
-                " FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS x(h, g, m)"
-                " ON CONFLICT (household_id, period_kind, period_start) DO NOTHING"
-                " RETURNING household_id",
-                [
-                    kind,
-                    start,
-                    now,
-                    list(phones),
-                    [regions[h] for h in phones],
-                    [mask_phone(phones[h]) for h in phones],
-                ],
-            )
-            fresh = [row[0] for row in cursor.fetchall()]
+        fresh = _sendings_insert(
+            [(h, regions[h], mask_phone(phones[h])) for h in phones],
+            kind=kind,
+            start=start,
+            now=now,
+        )
         messages = []
         for household_id in fresh:
             grid_id = regions[household_id]

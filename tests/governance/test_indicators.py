@@ -270,3 +270,26 @@ def test_many_nodes_join_the_tickets_with_the_same_counts(tree, monkeypatch):
     assert joined == looked_up
     assert [r["closed"] for r in joined] == [2, 1, 0, 0]
     assert joined[2]["received"] == 1
+
+
+def test_patrol_days_are_local_days_across_midnight(tree, grid_worker):
+    """A patrol day is a day in Asia/Shanghai, not in UTC: 00:30 on the 1st is
+    the month's (16:30 UTC the day before), 23:30 on the 31st of the month
+    before is not, and 07:30 / 08:30 on the 5th (either side of midnight UTC)
+    are one day. The same answer on PostgreSQL and SQLite."""
+    grid = tree["grids"][0]
+    for moment in (
+        aware(2026, 10, 31, 23, 30),
+        aware(2026, 11, 1, 0, 30),
+        aware(2026, 11, 5, 7, 30),
+        aware(2026, 11, 5, 8, 30),
+    ):
+        Patrol.objects.create(
+            worker=grid_worker,
+            region=grid,
+            kind=PatrolKind.PATROL,
+            occurred_at=moment,
+            notes="巡查",
+        )
+    assert _one(grid)["patrol_days"] == 2
+    assert _one(grid, month=dt.date(2026, 10, 1))["patrol_days"] == 1
