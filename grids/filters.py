@@ -18,8 +18,10 @@ from .params import parse_id
 from .querysets import subtree_q
 
 
-class _IdChoiceField(django_filters.fields.ModelChoiceField):
-    """An id in plain ASCII digits, or an invalid choice (never a DB error)."""
+class IdChoiceField(django_filters.fields.ModelChoiceField):
+    """A choice by id written in plain ASCII digits ("١٢", "1.5", "-1" and
+    absurdly long numbers are invalid choices, not errors of the database);
+    the ticket filters use it too."""
 
     def to_python(self, value):
         if value in self.empty_values:
@@ -74,7 +76,7 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
 class RegionSubtreeFilter(django_filters.ModelChoiceFilter):
     """A Region in the actor's area and everything under it (MPTT range)."""
 
-    field_class = _IdChoiceField
+    field_class = IdChoiceField
 
     def filter(self, qs, value):
         if value is None:

@@ -10,15 +10,13 @@ list.
 import datetime as dt
 
 import django_filters
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_filters.fields import ModelChoiceField
 
+from grids.filters import IdChoiceField
 from grids.models import Region
-from grids.params import parse_id
 from grids.querysets import subtree_q
 
 from .choices import Source, Stage, Verdict
@@ -29,27 +27,12 @@ YES, NO = "yes", "no"
 YES_NO = [(YES, _("yes")), (NO, _("no"))]
 
 
-class _IdChoiceField(ModelChoiceField):
-    """A choice by id written in plain ASCII digits ("١٢", "1.5", "-1" and
-    absurdly long numbers are invalid choices, not errors of the database)."""
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        pk = parse_id(value)
-        if pk is None:
-            raise ValidationError(
-                self.error_messages["invalid_choice"], code="invalid_choice"
-            )
-        return super().to_python(pk)
-
-
 class SubtreeFilter(django_filters.ModelChoiceFilter):
     """A node and everything under it (MPTT range on ``field_name``); on the
     place, a node of a scope level is its scope column (``tickets.places``: one
     indexed equality, the same rows)."""
 
-    field_class = _IdChoiceField
+    field_class = IdChoiceField
 
     def filter(self, qs, value):
         if value is None:
