@@ -91,7 +91,7 @@ def _data_statements(captured) -> list[str]:
 
 
 @pytest.mark.parametrize("source", ["patrol", "hotline"])
-def test_intake_takes_four_statements_once_the_path_and_calendar_are_read(
+def test_intake_takes_two_statements_once_the_path_and_calendar_are_read(
     tree, street_staff, source
 ):
     from django.db import connection
@@ -107,10 +107,12 @@ def test_intake_takes_four_statements_once_the_path_and_calendar_are_read(
     with CaptureQueriesContext(connection) as captured:
         ticket = new_ticket(street_staff, tree, source=source, hotline_number=number(2))
     statements = _data_statements(captured)
-    # The versions of the calendar and of the region tree (one read), the
-    # number, the ticket, its CREATE event.
-    assert len(statements) == 4, statements
+    # The versions of the calendar and of the region tree (one read), then one
+    # statement: the number, the ticket, its CREATE event (outside a
+    # transaction, no BEGIN and COMMIT either).
+    assert len(statements) == 2, statements
     assert statements[0] == versions.SQL
+    assert statements[1].startswith("WITH number_taken AS (INSERT INTO")
     assert ticket.holder_region_id == tree["street"].pk
     assert ticket.place_grid_id == tree["grids"][0].pk
     assert ticket.stage_deadline is not None
@@ -129,3 +131,90 @@ def test_a_repeated_push_is_answered_without_a_second_ticket_or_number(
     assert Ticket.objects.filter(hotline_number="H-9").count() == 1
     # The refused insert gave its number back.
     assert TicketNumberCounter.objects.get().last == last
+
+
+@pytest.mark.parametrize("source", ["patrol", "hotline"])
+def test_the_one_statement_intake_stores_what_the_instance_holds(
+    tree, street_staff, source
+):
+    """The ticket and event the one statement writes are the returned
+    instances, field by field (the same rows ``save()`` would write)."""
+    from tests.tickets.factories import new_ticket
+    from tickets.models import Ticket, TicketEvent, TicketNumberCounter
+    from tickets.services import numbers
+
+    ticket = new_ticket(
+        street_staff,
+        tree,
+        source=source,
+        hotline_number="H-77" if source == "hotline" else None,
+        address=" 1 号楼 ",
+        latitude=Decimal("31.230416"),
+        longitude=Decimal("121.473701"),
+        event_data={"patrol": 12},
+    )
+    stored = Ticket.objects.get(pk=ticket.pk)
+    for field in Ticket._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(ticket, field.attname), (
+            field.name
+        )
+    assert stored.address == "1 号楼"
+    assert stored.place_grid_id == tree["grids"][0].pk
+    year = numbers.number_year(stored.received_at)
+    counter = TicketNumberCounter.objects.get(year=year)
+    assert stored.number == numbers.format_ticket_number(year, counter.last)
+    (event,) = TicketEvent.objects.filter(ticket=stored)
+    assert event.action == "create"
+    assert event.actor_id == street_staff.pk
+    assert event.to_stage == Stage.RECEIVED and event.from_stage == ""
+    assert event.deadline == stored.stage_deadline
+    assert event.data["patrol"] == 12
+    assert ("hotline" in event.data) == (source == "hotline")
+
+
+def test_the_one_statement_number_keeps_its_digits_past_six(tree, street_staff):
+    from django.utils import timezone
+
+    from tests.tickets.factories import new_ticket
+    from tickets.models import TicketNumberCounter
+    from tickets.services import numbers
+
+    year = numbers.number_year(timezone.now())
+    TicketNumberCounter.objects.update_or_create(year=year, defaults={"last": 999_999})
+    ticket = new_ticket(street_staff, tree)
+    assert ticket.number == f"{year}-1000000"
+    assert ticket.number == numbers.format_ticket_number(year, 1_000_000)
+
+
+def test_a_refused_push_inside_a_transaction_leaves_it_usable(tree, street_staff):
+    """Inside the caller's transaction the one statement runs in a savepoint:
+    the unique 12345 number's refusal does not abort the transaction."""
+    from django.db import transaction
+
+    from tests.tickets.factories import new_ticket
+    from tickets.models import Ticket
+
+    with transaction.atomic():
+        first = new_ticket(street_staff, tree, source="hotline", hotline_number="H-5")
+        again = new_ticket(street_staff, tree, source="hotline", hotline_number="H-5")
+        assert again.pk == first.pk
+        assert Ticket.objects.filter(hotline_number="H-5").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_one_statement_commits_by_itself(tree, street_staff):
+    """In autocommit (a Celery task, a script) the statement is its own
+    transaction: the ticket is stored, and a refused repeat push takes no
+    number and leaves the connection usable."""
+    from django.db import connection
+
+    from tests.tickets.factories import new_ticket
+    from tickets.models import Ticket, TicketNumberCounter
+
+    assert not connection.in_atomic_block
+    first = new_ticket(street_staff, tree, source="hotline", hotline_number="H-1")
+    last = TicketNumberCounter.objects.get().last
+    again = new_ticket(street_staff, tree, source="hotline", hotline_number="H-1")
+    assert again.pk == first.pk
+    assert TicketNumberCounter.objects.get().last == last
+    assert Ticket.objects.filter(hotline_number="H-1").count() == 1

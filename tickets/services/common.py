@@ -154,7 +154,34 @@ def record_event(
     data: dict | None = None,
     at: dt.datetime | None = None,
 ) -> TicketEvent:
-    event = TicketEvent.objects.create(
+    event = new_event(
+        ticket,
+        action=action,
+        actor=actor,
+        actor_label=actor_label,
+        from_stage=from_stage,
+        note=note,
+        data=data,
+        at=at,
+    )
+    event.save(force_insert=True)
+    event_recorded(ticket, event)
+    return event
+
+
+def new_event(
+    ticket: Ticket,
+    *,
+    action: str,
+    actor=None,
+    actor_label: str = "",
+    from_stage: str = "",
+    note: str = "",
+    data: dict | None = None,
+    at: dt.datetime | None = None,
+) -> TicketEvent:
+    """The event ``record_event`` writes, not saved."""
+    return TicketEvent(
         ticket=ticket,
         action=action,
         actor=actor if getattr(actor, "pk", None) else None,
@@ -166,10 +193,13 @@ def record_event(
         deadline=ticket.stage_deadline,
         data=data or {},
     )
-    # A 12345 ticket's change is reported back to its platform: the outbox row
-    # is written here, in the same transaction (no query for other sources).
+
+
+def event_recorded(ticket: Ticket, event: TicketEvent) -> None:
+    """What follows an event written, in its transaction: a 12345 ticket's
+    change is reported back to its platform (the outbox row; no query for
+    other sources or for a change the platform does not hear about)."""
     hotline_outbox.record_for_event(ticket, event)
-    return event
 
 
 def check_photos(photos) -> list[tuple[Photo, str]]:

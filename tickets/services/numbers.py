@@ -39,3 +39,24 @@ def next_ticket_number(received_at: dt.datetime) -> str:
         )
         (last,) = cursor.fetchone()
     return format_ticket_number(year, last)
+
+
+def next_ticket_number_sql(received_at: dt.datetime) -> tuple[str, list, str]:
+    """``next_ticket_number`` as parts of a larger statement (PostgreSQL; the
+    intake's one statement, ``intake._insert_ticket_and_event``): the body of a
+    CTE that takes the number, its parameters, and an expression giving the
+    number as ``format_ticket_number`` writes it from a CTE of that body named
+    ``number_taken``."""
+    year = number_year(received_at)
+    table = connection.ops.quote_name(TicketNumberCounter._meta.db_table)
+    body = (
+        f"INSERT INTO {table} (year, last) VALUES (%s, 1)"
+        f" ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1"
+        " RETURNING last"
+    )
+    # ``{sequence:06d}``: zero-padded to six digits, longer when it is longer.
+    number = (
+        f"(SELECT '{year:d}-' || CASE WHEN last < 1000000"
+        " THEN lpad(last::text, 6, '0') ELSE last::text END FROM number_taken)"
+    )
+    return body, [year], number
