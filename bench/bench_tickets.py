@@ -109,7 +109,9 @@ def stage_mix() -> tuple[tuple[str, float], ...]:
 
 
 def _fingerprint() -> str:
-    return f"bench:{TICKETS}:{OVERDUE_SHARE}:{BASE_TICKETS}"
+    # ``copy-major``: the copies' layout (``copy_tickets``); data built with
+    # the older layout are rebuilt.
+    return f"bench:{TICKETS}:{OVERDUE_SHARE}:{BASE_TICKETS}:copy-major"
 
 
 def _now() -> dt.datetime:
@@ -515,7 +517,7 @@ def copy_tickets(
     cursor, tree: dict, accounts: dict, names: list[tuple[str, str]]
 ) -> None:
     """Tickets ``BASE_TICKETS + 1 …`` as copies of the first ``BASE_TICKETS``
-    (one INSERT … SELECT over generate_series(1, copies)): copy k moves each ticket
+    (one INSERT … SELECT per copy, in the base's order): copy k moves each ticket
     from grid i to grid (i + k · 7919) mod grids, with that grid's community,
     street, district, grid worker and street staff, new numbers and ids."""
     copies = -(-TICKETS // BASE_TICKETS) - 1
@@ -556,20 +558,28 @@ def copy_tickets(
     columns = ", ".join(f'"{column}"' for _name, column in names)
     values = ", ".join(moved.get(name, f't."{column}"') for name, column in names)
     values = values.replace("k * ", "copy.k * ")
-    cursor.execute(
-        f"INSERT INTO tickets_ticket ({columns}) SELECT {values}"
-        " FROM tickets_ticket t CROSS JOIN generate_series(1, %(copies)s) AS copy(k)"
-        " JOIN bench_grid_map o ON o.grid = t.region_id"
-        " JOIN bench_grid_map n ON n.idx = (o.idx + copy.k * 7919) %% %(grids)s"
-        " WHERE t.id <= %(base)s AND t.id + copy.k * %(base)s <= %(tickets)s",
-        {
-            "base": BASE_TICKETS,
-            "copies": copies,
-            "grids": count,
-            "tickets": TICKETS,
-            "now": _now(),
-        },
-    )
+    # One copy at a time, each in the base's order: copy k is a block laid
+    # out like the base (the overdue tickets where they fall, ~1 a page). A
+    # single INSERT over generate_series put the copies of each base ticket
+    # next to each other, so an overdue ticket's copies filled whole pages:
+    # a layout no intake makes, and the worst case for escalation's HOT
+    # updates (a page has room for ~6 new versions; docs/scaling.md).
+    for k in range(1, copies + 1):
+        cursor.execute(
+            f"INSERT INTO tickets_ticket ({columns}) SELECT {values}"
+            " FROM tickets_ticket t CROSS JOIN (SELECT %(k)s AS k) AS copy"
+            " JOIN bench_grid_map o ON o.grid = t.region_id"
+            " JOIN bench_grid_map n ON n.idx = (o.idx + copy.k * 7919) %% %(grids)s"
+            " WHERE t.id <= %(base)s AND t.id + copy.k * %(base)s <= %(tickets)s"
+            " ORDER BY t.id",
+            {
+                "base": BASE_TICKETS,
+                "k": k,
+                "grids": count,
+                "tickets": TICKETS,
+                "now": _now(),
+            },
+        )
     cursor.execute("DROP TABLE bench_grid_map")
 
 
