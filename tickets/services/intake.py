@@ -214,7 +214,7 @@ def _insert_sql(obj, returning: str) -> tuple[str, list]:
     fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
     query = InsertQuery(type(obj))
     query.insert_values(fields, [obj])
-    ((sql, params),) = query.get_compiler(connection=connection).as_sql()
+    ((sql, params),) = query.get_compiler(using=connection.alias).as_sql()
     return f"{sql} RETURNING {returning}", list(params)
 
 
