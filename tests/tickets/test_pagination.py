@@ -11,6 +11,7 @@ from grids.choices import UserRole
 from tests.grids.factories import UserFactory
 from tests.tickets.factories import TicketFactory
 from tickets import selectors
+from tickets.choices import Stage
 from tickets.pagination import CappedCount, CappedPaginator, capped_count
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,31 @@ def test_each_scope_s_order_is_newest_first_whatever_its_plan(
     assert (ordering == ("-received_at", "-pk")) == (level == "district")
     listed = [t.pk for t in selectors.ticket_list(actor=actor)]
     assert listed == _expected(actor) and listed
+
+
+@pytest.mark.parametrize("stage", [None, Stage.CLOSED])
+def test_a_street_filtered_by_stage_keeps_the_newest_first_order(
+    tree, spread_tickets, stage
+):
+    """A street's list filtered by stage is sorted, not walked (the bitmap of
+    ``ticket_street_stage_recv``); without the filter it walks. Same order."""
+    from tickets.models import Ticket
+
+    Ticket.objects.filter(pk__in=[t.pk for t in spread_tickets[::3]]).update(
+        stage=Stage.CLOSED
+    )
+    staff = UserFactory(role=UserRole.STREET_STAFF, region=tree["street"])
+    filters = {"stage": [stage]} if stage else {}
+    walked = selectors.newest_first(staff, filters) == ("-received_at", "-pk")
+    assert walked == (stage is None)
+    expected = Ticket.objects.visible_to(staff)
+    if stage:
+        expected = expected.filter(stage=stage)
+    expected = list(
+        expected.order_by("-received_at", "-pk").values_list("pk", flat=True)
+    )
+    listed = [t.pk for t in selectors.ticket_list(actor=staff, filters=filters)]
+    assert listed == expected and listed
 
 
 def test_a_page_is_its_ids_then_its_rows_in_the_list_s_order(
