@@ -762,9 +762,9 @@ class BaseTicketAdmin(
 @admin.register(Ticket)
 class TicketAdmin(BaseTicketAdmin):
     def get_ordering(self, request):
-        # Newest first, in the plan that suits the user's scope
-        # (``selectors.newest_first``).
-        return selectors.newest_first(request.user)
+        # Newest first, in the plan that suits the user's scope and the
+        # stage filter (``selectors.newest_first``).
+        return selectors.newest_first(request.user, request.GET)
 
 
 class QueueAdmin(BaseTicketAdmin):
