@@ -28,6 +28,7 @@ import os
 import random
 import re
 import statistics
+import sys
 import time
 
 os.environ.setdefault(
@@ -848,6 +849,51 @@ def measure_jobs(now: dt.datetime) -> dict:
     return results
 
 
+def measure_escalation_in_worker() -> dict:
+    """Escalation's peak memory as a Celery worker would have it: a fresh process
+    (Django and every app loaded, none of this bench's build in memory) runs the
+    pass at ``BENCH_NOW`` in a transaction rolled back, and reports its own peak
+    RSS (VmHWM) before and after the pass."""
+    import subprocess
+
+    process = subprocess.run(
+        [sys.executable, __file__, "--escalation-worker"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ,
+    )
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def escalation_worker() -> None:
+    """The child of ``measure_escalation_in_worker``."""
+    from _setup import setup
+
+    setup()
+    from django.conf import settings
+    from django.db import transaction
+
+    from tickets.services.escalation import tickets_escalate_overdue_run
+
+    settings.DEBUG = False
+    before = _hwm_rss_mb()
+    started = time.perf_counter()
+    with transaction.atomic():
+        escalated, _run = tickets_escalate_overdue_run(now=_now())
+        transaction.set_rollback(True)
+    print(
+        json.dumps(
+            {
+                "escalated": escalated,
+                "seconds": round(time.perf_counter() - started, 3),
+                "process_peak_rss_mb_before_run": before,
+                "process_peak_rss_mb": _hwm_rss_mb(),
+            }
+        )
+    )
+
+
 def measure_locks_during_escalation(now: dt.datetime) -> dict:
     """Opt-in (``BENCH_CONCURRENT_LOCKS=1``): escalation for real, committed batch
     by batch in a thread, while this thread, as a web request would (web lock
@@ -1080,10 +1126,14 @@ def main():
     grid = Region.objects.filter(level="grid", parent__parent=street).first()
     results["ticket_create"] = measure_intake(street_user, grid)
     results.update(measure_jobs(now))
+    results["escalation_in_worker"] = measure_escalation_in_worker()
     if os.environ.get("BENCH_CONCURRENT_LOCKS") == "1":
         results["locks_during_escalation"] = measure_locks_during_escalation(now)
     print(json.dumps(results, ensure_ascii=False, indent=2, default=str))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--escalation-worker"]:
+        escalation_worker()
+    else:
+        main()

@@ -168,11 +168,14 @@ TARGETS = (
         False,
     ),
     (
-        "escalation peak RSS",
+        "escalation peak RSS (a fresh worker process)",
         "100,000 tickets, 32% overdue",
         "≤ 150 MB",
         "tickets_backlog",
-        ("escalate_overdue.peak_rss_mb_after",),
+        (
+            "escalation_in_worker.process_peak_rss_mb",
+            "escalate_overdue.peak_rss_mb_after",
+        ),
         "MB",
         150,
         False,
