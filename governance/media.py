@@ -8,8 +8,9 @@ and answers with the detected type, ``nosniff`` and ``inline``. Behind nginx
 (``MEDIA_ACCEL_REDIRECT_PREFIX``) it only names the file in ``X-Accel-Redirect``
 and nginx sends the bytes from an ``internal`` location; otherwise it streams the
 file. An API client reads with its token (``Authorization: Token …``) instead of
-a session: the photo URLs of ``/api/v1/`` lead here. Anything else (anonymous: the login page; no record, another area's record,
-a file that is not a JPEG, PNG or WebP: 404) gives nothing away.
+a session: the photo URLs of ``/api/v1/`` lead here; a refused token is a 401.
+Anything else (anonymous: the login page; no record, another area's record, a
+file that is not a JPEG, PNG or WebP: 404) gives nothing away.
 """
 
 import posixpath
