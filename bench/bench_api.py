@@ -19,10 +19,8 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
@@ -44,6 +42,8 @@ os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-" + "x" * 40)
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
+import _load  # noqa: E402
+
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", 20))
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", 8))
 WORKERS = int(os.environ.get("BENCH_API_WORKERS", 3))
@@ -53,71 +53,27 @@ RAW_SECONDS = float(os.environ.get("BENCH_API_RAW_SECONDS", 5))
 
 
 def _p95(samples):
-    ordered = sorted(samples)
-    return ordered[max(0, round(0.95 * len(ordered)) - 1)] if ordered else None
+    return _load.percentile(sorted(samples), 0.95)
 
 
-# --- the load generator (a second process) -------------------------------------
-
-
-def load(url: str, key: str, seconds: float, clients: int, regions: list[int]):
-    """POST tickets from ``clients`` threads for ``seconds``; print the counts
-    and latencies as JSON."""
-    import http.client
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    stop_at = time.perf_counter() + seconds
-    results = {"ok": 0, "errors": {}, "latencies_ms": []}
-    lock = threading.Lock()
-
-    def client(index):
-        n = 0
-        while time.perf_counter() < stop_at:
-            body = json.dumps(
-                {
-                    "source": "patrol",
-                    "region": regions[(index + n * clients) % len(regions)],
-                    "description": f"压测工单 {index}-{n}",
-                    "address": "幸福路1号",
-                }
-            )
-            headers = {
-                "Authorization": f"Token {key}",
-                "Content-Type": "application/json",
-                "Idempotency-Key": str(uuid.uuid4()),
-            }
-            started = time.perf_counter()
-            try:
-                conn = http.client.HTTPConnection(
-                    parts.hostname, parts.port, timeout=30
-                )
-                conn.request("POST", "/api/v1/tickets/", body, headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-                conn.close()
-            except OSError as exc:
-                status = type(exc).__name__
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                if status == 201:
-                    results["ok"] += 1
-                    results["latencies_ms"].append(elapsed)
-                else:
-                    results["errors"][str(status)] = (
-                        results["errors"].get(str(status), 0) + 1
-                    )
-            n += 1
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results["seconds"] = time.perf_counter() - started
-    print(json.dumps(results))
+def intake_request(n: int, params: dict):
+    """Request ``n`` of the load (``_load.run_load``): a new ticket with a fresh
+    ``Idempotency-Key``."""
+    regions = params["regions"]
+    body = json.dumps(
+        {
+            "source": "patrol",
+            "region": regions[n % len(regions)],
+            "description": f"压测工单 {n}",
+            "address": "幸福路1号",
+        }
+    ).encode()
+    headers = {
+        "Authorization": f"Token {params['key']}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": str(uuid.uuid4()),
+    }
+    return "POST", "/api/v1/tickets/", body, headers
 
 
 # --- the measuring process -------------------------------------------------------
@@ -155,7 +111,7 @@ def statements_per_intake(root, user, regions) -> dict:
 
     from grids.services.api_tokens import api_token_create
 
-    counts = []
+    counts, round_trips = [], []
     with transaction.atomic():
         _token, key = api_token_create(actor=root, user=user, name="bench-count")
         client = Client(HTTP_HOST="127.0.0.1")
@@ -177,38 +133,15 @@ def statements_per_intake(root, user, regions) -> dict:
                     if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
                 )
             )
+            # Every round trip; the request's own transaction is a savepoint
+            # pair here, its BEGIN and COMMIT under gunicorn.
+            round_trips.append(len(captured.captured_queries))
         transaction.set_rollback(True)
-    return {"median": statistics.median(counts), "max": max(counts)}
-
-
-def _server(env):
-    python = sys.executable
-    return subprocess.Popen(
-        [
-            str(Path(python).with_name("gunicorn")),
-            "governance.wsgi",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "-w",
-            str(WORKERS),
-        ],
-        cwd=BENCH_DIR.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _wait_for(url):
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # it answers (a 401 is an answer)
-        except OSError:
-            time.sleep(0.3)  # starting (a bench, not a test)
-    raise RuntimeError("gunicorn did not start")
+    return {
+        "median": statistics.median(counts),
+        "max": max(counts),
+        "round_trips_median": statistics.median(round_trips),
+    }
 
 
 def list_page_p95(url, key, repeat) -> dict:
@@ -267,46 +200,34 @@ def main():
     connection.close()
 
     var = tempfile.mkdtemp(prefix="gw-bench-api-")
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "GRIDWORK_VAR_DIR": var,
-        "SECURE_SSL_REDIRECT": "0",
-        "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0",
-        "SECURE_HSTS_SECONDS": "0",
-        "API_THROTTLE_USER": "1000000/min",
-        "API_THROTTLE_WRITE": "1000000/min",
-        "API_THROTTLE_ANON": "1000000/min",
-    }
+    env = _load.server_env(
+        var,
+        API_THROTTLE_USER="1000000/min",
+        API_THROTTLE_WRITE="1000000/min",
+        API_THROTTLE_ANON="1000000/min",
+    )
     base = f"http://127.0.0.1:{PORT}"
-    server = _server(env)
+    server = _load.start_server(
+        port=PORT, workers=WORKERS, env=env, probe_path="/api/v1/regions/"
+    )
     try:
-        _wait_for(base + "/api/v1/regions/")
-        load_run = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--load",
-                base,
-                intake_key,
-                str(SECONDS),
-                str(CLIENTS),
-                ",".join(map(str, street_grids[:200])),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+        loaded = _load.summarise(
+            _load.run_load(
+                port=PORT,
+                seconds=SECONDS,
+                clients=CLIENTS,
+                build="bench_api:intake_request",
+                params={"key": intake_key, "regions": street_grids[:200]},
+            ),
+            ok_status=201,
         )
-        loaded = json.loads(load_run.stdout)
-        latencies = loaded["latencies_ms"]
-        rate = loaded["ok"] / loaded["seconds"]
+        rate = loaded["per_second"]
         result["intake"] = {
-            "tickets_per_s": round(rate, 1),
+            "tickets_per_s": rate,
             "created": loaded["ok"],
-            "errors": loaded["errors"],
-            "median_ms": round(statistics.median(latencies), 1) if latencies else None,
-            "p95_ms": round(_p95(latencies), 1) if latencies else None,
+            "errors": {k: v for k, v in loaded["statuses"].items() if k != "201"},
+            "median_ms": loaded["p50_ms"],
+            "p95_ms": loaded["p95_ms"],
             "ratio_to_raw_insert": round(
                 rate / result["raw_insert_commit"]["rows_per_s"], 3
             ),
@@ -320,8 +241,7 @@ def main():
             base + "/api/v1/tickets/?stage=accepted", intake_key, LIST_REPEAT
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        _load.stop_server(server)
     # The tickets the load made stay (their events are append-only); the tokens
     # and the request keys of the run go.
     from django.db import connection as conn
@@ -335,10 +255,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--load":
-        url, key, seconds, clients, regions = sys.argv[2:7]
-        load(
-            url, key, float(seconds), int(clients), [int(r) for r in regions.split(",")]
-        )
-    else:
-        main()
+    main()

@@ -14,8 +14,6 @@ import base64
 import hashlib
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,9 +31,9 @@ os.environ.setdefault(
 os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-" + "x" * 40)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _load
 import _setup
 
-ROOT = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("BENCH_SECONDS", 20))
 REPLAY_SECONDS = float(os.environ.get("BENCH_REPLAY_SECONDS", 5))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", 16))
@@ -149,101 +147,36 @@ def measure_push_statements(platform: str, secret: str) -> dict:
     return out
 
 
-LOAD_SCRIPT = r"""
-import http.client, json, sys, threading, time
-sys.path.insert(0, sys.argv[1])
-from tickets.hotline import signing
+def push_request(n: int, params: dict):
+    """Request ``n`` of the load (``_load.run_load``): a signed push, a new
+    number each (or, for the replay run, the same few numbers again)."""
+    from tickets.hotline import signing
 
-port, platform, secret, seconds, clients, prefix, replay = (
-    int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5]),
-    int(sys.argv[6]), sys.argv[7], sys.argv[8] == "1")
-
-def push(n):
-    return {"number": f"{prefix}{n:08d}", "received_at": "2026-12-06T09:30:00+08:00",
-            "caller_name": "李先生", "caller_phone": f"138{n % 10**8:08d}",
-            "address": f"幸福路{n % 200}号", "area_code": f"A{n % 16:02d}",
-            "content": "小区门口占道经营，早晚高峰影响通行",
-            "category_code": "0101" if n % 5 else "9999"}
-
-results = []
-lock = threading.Lock()
-deadline = time.monotonic() + seconds
-
-def run(k):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    n, mine = k, []
-    while time.monotonic() < deadline:
-        body = json.dumps(push(k if replay else n)).encode()
-        headers = {"Content-Type": "application/json"}
-        headers.update(signing.signed_headers(secret, platform, body))
-        start = time.perf_counter()
-        try:
-            conn.request("POST", "/api/v1/hotline/tickets", body=body, headers=headers)
-            answer = conn.getresponse(); answer.read()
-            status = answer.status
-        except OSError:
-            conn.close(); conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            status = 0
-        mine.append((status, time.perf_counter() - start))
-        n += clients
-    with lock:
-        results.extend(mine)
-
-started = time.monotonic()
-threads = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
-for t in threads: t.start()
-for t in threads: t.join()
-print(json.dumps({"elapsed": time.monotonic() - started, "results": results}))
-"""
+    number = n % params["clients"] if params["replay"] else n
+    body = json.dumps(_push(number, params["prefix"])).encode()
+    headers = {"Content-Type": "application/json"}
+    headers.update(signing.signed_headers(params["secret"], params["platform"], body))
+    return "POST", "/api/v1/hotline/tickets", body, headers
 
 
 def run_load(platform, secret, *, seconds, clients, prefix, replay=False) -> dict:
     """Load from a second process for ``seconds``; rate and latencies."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            LOAD_SCRIPT,
-            str(ROOT),
-            str(PORT),
-            platform,
-            secret,
-            str(seconds),
-            str(clients),
-            prefix,
-            "1" if replay else "0",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "governance.settings"},
+    loaded = _load.run_load(
+        port=PORT,
+        seconds=seconds,
+        clients=clients,
+        build="bench_hotline:push_request",
+        params={
+            "platform": platform,
+            "secret": secret,
+            "prefix": prefix,
+            "replay": replay,
+            "clients": clients,
+        },
     )
-    data = json.loads(out.stdout)
-    results, elapsed = data["results"], data["elapsed"]
-    ok_status = 200 if replay else 201
-    latencies = sorted(t for status, t in results if status == ok_status)
-    statuses: dict[str, int] = {}
-    for status, _t in results:
-        statuses[str(status)] = statuses.get(str(status), 0) + 1
-
-    def pct(p):
-        if not latencies:
-            return None
-        return round(
-            latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000, 1
-        )
-
-    return {
-        "seconds": round(elapsed, 1),
-        "clients": clients,
-        "requests": len(results),
-        "statuses": statuses,
-        "per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": pct(0.50),
-        "p95_ms": pct(0.95),
-        "p99_ms": pct(0.99),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
-    }
+    summary = _load.summarise(loaded, ok_status=200 if replay else 201)
+    summary.pop("ok")
+    return summary
 
 
 def raw_insert_rate(seconds: float = 3) -> dict:
@@ -265,45 +198,16 @@ def raw_insert_rate(seconds: float = 3) -> dict:
 
 
 def _start_server(var: str):
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "GRIDWORK_VAR_DIR": var,
-        "SECURE_SSL_REDIRECT": "0",
-        "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0",
-        "SECURE_HSTS_SECONDS": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-    }
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "governance.wsgi",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "-w",
-            str(WORKERS),
-            "--keep-alive",
-            "30",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(Path(var) / "gunicorn.log", "w"),  # noqa: SIM115
+    env = _load.server_env(
+        var, ALLOWED_HOSTS="127.0.0.1,localhost", CELERY_TASK_ALWAYS_EAGER="0"
     )
-    import urllib.error
-    import urllib.request
-
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/hotline/tickets")
-        except urllib.error.HTTPError:
-            return server  # 401/405: it answers
-        except OSError:
-            time.sleep(0.2)  # the server is starting (a bench, not a test)
-    server.terminate()
-    raise SystemExit("gunicorn did not start")
+    return _load.start_server(
+        port=PORT,
+        workers=WORKERS,
+        env=env,
+        probe_path="/api/v1/hotline/tickets",
+        log_path=Path(var) / "gunicorn.log",
+    )
 
 
 def main():
@@ -330,8 +234,7 @@ def main():
             replay=True,
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        _load.stop_server(server)
     result["ratio_to_raw_insert"] = round(
         result["push"]["per_second"] / result["raw_insert_commit"]["per_second"], 3
     )

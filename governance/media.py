@@ -7,8 +7,10 @@ fails when a new field has none), checks it through that record's own scope rule
 and answers with the detected type, ``nosniff`` and ``inline``. Behind nginx
 (``MEDIA_ACCEL_REDIRECT_PREFIX``) it only names the file in ``X-Accel-Redirect``
 and nginx sends the bytes from an ``internal`` location; otherwise it streams the
-file. Anything else (anonymous: the login page; no record, another area's record,
-a file that is not a JPEG, PNG or WebP: 404) gives nothing away.
+file. An API client reads with its token (``Authorization: Token …``) instead of
+a session: the photo URLs of ``/api/v1/`` lead here; a refused token is a 401.
+Anything else (anonymous: the login page; no record, another area's record, a
+file that is not a JPEG, PNG or WebP: 404) gives nothing away.
 """
 
 import posixpath
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.db.models import Model, QuerySet
@@ -25,7 +27,9 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
+from rest_framework.exceptions import AuthenticationFailed
 
+from grids.api.authentication import ApiTokenAuthentication
 from grids.models import Patrol
 from grids.photos import stored_photo_type
 from partyorg.models import MicroProject, MicroProjectMilestone, TopicStep, Wish
@@ -82,9 +86,29 @@ def _source_for(name: str) -> PhotoSource | None:
     return None
 
 
+def _api_reader(request):
+    """The account of the request's API token (``Authorization: Token …``),
+    None without one; a refused token raises ``AuthenticationFailed``."""
+    found = ApiTokenAuthentication().authenticate(request)
+    return found[0] if found else None
+
+
 @require_safe
-@login_required
 def serve_media(request, path: str):
+    """To the browser's session or, for API clients (the photo URLs of
+    ``/api/v1/``), to an API token: the same scope check either way."""
+    if not request.user.is_authenticated:
+        try:
+            user = _api_reader(request)
+        except AuthenticationFailed as exc:
+            response = HttpResponse(str(exc.detail), status=401)
+            response["WWW-Authenticate"] = ApiTokenAuthentication().authenticate_header(
+                request
+            )
+            return response
+        if user is None:
+            return redirect_to_login(request.get_full_path())
+        request.user = user
     name = posixpath.normpath(path)
     if name != path or name.startswith(("/", "..")):
         raise Http404
@@ -111,5 +135,5 @@ def serve_media(request, path: str):
         as_attachment=False, filename=posixpath.basename(name)
     )
     patch_cache_control(response, private=True, max_age=3600)
-    patch_vary_headers(response, ["Cookie"])
+    patch_vary_headers(response, ["Cookie", "Authorization"])
     return response

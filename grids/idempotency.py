@@ -15,8 +15,8 @@ The API's ``Idempotency-Key`` header (``grids.api.idempotency``) runs through
 the same ``run_once``, keeping the first response instead of a URL.
 
 Two requests with the same key at the same moment: the second one's INSERT waits
-on the unique index until the first commits, then fails and replays the first
-outcome. If ``run`` raises, the key is rolled back with the work, so the form can
+on the unique index until the first commits, then inserts nothing and replays
+the first outcome. If ``run`` raises, the key is rolled back with the work, so the form can
 be corrected and sent again with the same key.
 """
 
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connections, router, transaction
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -71,6 +71,56 @@ def _lookup(*, scope: str, user, key: str):
     return IdempotencyKey.objects.filter(scope=scope, user=user, key=key).first()
 
 
+def _insert_key(*, scope: str, user, key: str, fingerprint: str):
+    """Record the key: the new row, or None when the key is there already.
+
+    One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL, SQLite):
+    a key already there is no error, so no savepoint is needed around it (two
+    round trips fewer than catching the unique index's IntegrityError). A key
+    being recorded by another request at this moment makes the INSERT wait for
+    that request's transaction: committed, it is "there already"; rolled back,
+    this one is recorded.
+    """
+    alias = router.db_for_write(IdempotencyKey)
+    connection = connections[alias]
+    ops, meta = connection.ops, IdempotencyKey._meta
+    now = timezone.now()
+    values = {
+        "user_id": user.pk if user is not None else None,
+        "scope": scope,
+        "key": key,
+        "fingerprint": fingerprint,
+        "outcome_url": "",
+        "response_status": None,
+        "response_body": None,
+        "created_at": ops.adapt_datetimefield_value(now),
+    }
+    columns = ", ".join(
+        ops.quote_name(meta.get_field(name.removesuffix("_id")).column)
+        for name in values
+    )
+    sql = (
+        f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(values))}) "
+        f"ON CONFLICT DO NOTHING RETURNING {ops.quote_name(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(values.values()))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record = IdempotencyKey(
+        pk=row[0],
+        user=user,
+        scope=scope,
+        key=key,
+        fingerprint=fingerprint,
+        created_at=now,
+    )
+    record._state.adding, record._state.db = False, alias
+    return record
+
+
 def run_once(
     *,
     scope: str,
@@ -91,20 +141,14 @@ def run_once(
     key with another fingerprint is a ``Conflict``.
     """
     with transaction.atomic():
-        first = None
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    scope=scope, user=user, key=key, fingerprint=fingerprint
-                )
-        except IntegrityError:
+        record = _insert_key(scope=scope, user=user, key=key, fingerprint=fingerprint)
+        if record is None:
             # Sent before (or right now by another request, which has committed).
             first = _lookup(scope=scope, user=user, key=key)
             if first is None:  # pragma: no cover - the row was just purged
                 raise Conflict(
                     _("Please send the request again."), code="idempotency_retry"
-                ) from None
-        if first is not None:
+                )
             if first.fingerprint != fingerprint:
                 raise Conflict(conflict_message, code="idempotency_key_reused")
             return None, first, True

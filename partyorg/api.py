@@ -9,11 +9,10 @@ again under its own locks. Members' phones leave masked.
 
 from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from grids.api.views import ApiViewMixin
+from grids.api.views import ApiViewMixin, service_action
 from grids.errors import OutOfScope
 from grids.masking import mask_phone
 from grids.models import Region
@@ -257,6 +256,7 @@ class WishViewSet(
     queryset = Wish.objects.all()
     filterset_fields = ["state", "region", "community"]
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    service_object_kwarg = "wish_id"
 
     def get_queryset(self):
         return wish_list(actor=self.request.user)
@@ -270,46 +270,20 @@ class WishViewSet(
         )
         return Response(WishSerializer(wish).data, status=status.HTTP_201_CREATED)
 
-    def _step(self, request, serializer_class, service, **extra):
-        wish = self.get_object()
-        data = serializer_class(data=request.data)
-        data.is_valid(raise_exception=True)
-        service(actor=request.user, wish_id=wish.pk, **data.validated_data, **extra)
-        return Response(WishSerializer(self.get_object()).data)
-
-    @action(detail=True, methods=["post"])
-    def claim(self, request, pk=None):
-        wish = self.get_object()
-        data = WishClaimSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.wish_claim(
-            actor=request.user,
-            wish_id=wish.pk,
-            member=_row(PartyMember, data.validated_data.get("member")),
-            note=data.validated_data.get("note", ""),
-        )
-        return Response(WishSerializer(self.get_object()).data)
-
-    @action(detail=True, methods=["post"])
-    def release(self, request, pk=None):
-        return self._step(request, WishNoteSerializer, services.wish_release)
-
-    @action(detail=True, methods=["post"])
-    def fulfil(self, request, pk=None):
-        return self._step(request, WishFulfilSerializer, services.wish_fulfil)
-
-    @action(detail=True, methods=["post"])
-    def confirm(self, request, pk=None):
-        return self._step(request, WishNoteSerializer, services.wish_confirm)
-
-    @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
-        return self._step(request, WishNoteSerializer, services.wish_reject)
-
-    @action(detail=True, methods=["post"])
-    def withdraw(self, request, pk=None):
-        return self._step(request, WishNoteSerializer, services.wish_withdraw)
-
-    @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
-        return self._step(request, WishNoteSerializer, services.wish_cancel)
+    claim = service_action(
+        "claim",
+        services.wish_claim,
+        input=WishClaimSerializer,
+        prepare=lambda values: {
+            **values,
+            "member": _row(PartyMember, values.get("member")),
+        },
+    )
+    release = service_action("release", services.wish_release, input=WishNoteSerializer)
+    fulfil = service_action("fulfil", services.wish_fulfil, input=WishFulfilSerializer)
+    confirm = service_action("confirm", services.wish_confirm, input=WishNoteSerializer)
+    reject = service_action("reject", services.wish_reject, input=WishNoteSerializer)
+    withdraw = service_action(
+        "withdraw", services.wish_withdraw, input=WishNoteSerializer
+    )
+    cancel = service_action("cancel", services.wish_cancel, input=WishNoteSerializer)

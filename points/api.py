@@ -10,10 +10,9 @@ roles that do not visit households.
 
 from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from grids.api.views import ApiViewMixin
+from grids.api.views import ApiViewMixin, service_action
 from grids.errors import OutOfScope
 from grids.masking import mask_name
 from grids.models import Region
@@ -117,7 +116,9 @@ class AwardProposeSerializer(serializers.Serializer):
 
 
 class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, default=""
+    )
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -138,6 +139,7 @@ class AwardViewSet(
     serializer_class = AwardSerializer
     queryset = Award.objects.all()
     filterset_fields = ["status", "resident", "rule_item"]
+    service_object_kwarg = "award_id"
 
     def get_queryset(self):
         return Award.objects.visible_to(self.request.user).select_related(
@@ -160,27 +162,8 @@ class AwardViewSet(
             body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None):
-        award = self.get_object()
-        data = NoteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.award_approve(
-            actor=request.user,
-            award_id=award.pk,
-            note=data.validated_data.get("note", ""),
-        )
-        return Response(self.get_serializer(self.get_object()).data)
-
-    @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
-        award = self.get_object()
-        data = ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.award_reject(
-            actor=request.user, award_id=award.pk, reason=data.validated_data["reason"]
-        )
-        return Response(self.get_serializer(self.get_object()).data)
+    approve = service_action("approve", services.award_approve, input=NoteSerializer)
+    reject = service_action("reject", services.award_reject, input=ReasonSerializer)
 
 
 # --- prizes -------------------------------------------------------------------------
@@ -240,6 +223,7 @@ class PrizeViewSet(
     queryset = Prize.objects.all()
     filterset_fields = ["region", "is_active"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    service_object_kwarg = "prize_id"
 
     def get_queryset(self):
         return prize_list(actor=self.request.user)
@@ -264,21 +248,8 @@ class PrizeViewSet(
             )
         return Response(PrizeSerializer(self.get_object()).data)
 
-    @action(detail=True, methods=["post"])
-    def stock(self, request, pk=None):
-        prize = self.get_object()
-        data = StockSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.prize_adjust_stock(
-            actor=request.user, prize_id=prize.pk, delta=data.validated_data["delta"]
-        )
-        return Response(PrizeSerializer(self.get_object()).data)
-
-    @action(detail=True, methods=["post"])
-    def deactivate(self, request, pk=None):
-        prize = self.get_object()
-        services.prize_deactivate(actor=request.user, prize_id=prize.pk)
-        return Response(PrizeSerializer(self.get_object()).data)
+    stock = service_action("stock", services.prize_adjust_stock, input=StockSerializer)
+    deactivate = service_action("deactivate", services.prize_deactivate)
 
 
 # --- redemptions ----------------------------------------------------------------------
@@ -329,6 +300,7 @@ class RedemptionViewSet(
     serializer_class = RedemptionSerializer
     queryset = Redemption.objects.all()
     filterset_fields = ["status", "resident", "prize"]
+    service_object_kwarg = "redemption_id"
 
     def get_queryset(self):
         return Redemption.objects.visible_to(self.request.user).select_related(
@@ -348,14 +320,6 @@ class RedemptionViewSet(
         body = self.get_serializer(redemption).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
-        redemption = self.get_object()
-        data = ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.redemption_cancel(
-            actor=request.user,
-            redemption_id=redemption.pk,
-            reason=data.validated_data["reason"],
-        )
-        return Response(self.get_serializer(self.get_object()).data)
+    cancel = service_action(
+        "cancel", services.redemption_cancel, input=ReasonSerializer
+    )

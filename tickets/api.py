@@ -10,9 +10,11 @@ shown masked.
 """
 
 from django import forms as django_forms
+from django.conf import settings
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -25,7 +27,25 @@ from grids.params import parse_id
 from . import actions, selectors, services
 from .choices import Source
 from .filters import TicketFilterSet
-from .models import Category, Ticket, TicketEvent
+from .models import Category, Ticket, TicketEvent, TicketPhoto
+
+
+class TicketPhotoSerializer(serializers.ModelSerializer):
+    """A photo of the ticket: its ``url`` is the scoped media view (``/media/…``,
+    ``governance.media``), which checks the reader's area again and answers to
+    the same session or API token; never a storage path. The location the phone
+    wrote is not shown."""
+
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TicketPhoto
+        fields = ["id", "event", "uploaded_at", "url"]
+
+    def get_url(self, photo) -> str:
+        url = reverse("media", kwargs={"path": photo.image.name})
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
 
 
 class TicketSerializer(serializers.ModelSerializer):
@@ -66,6 +86,7 @@ class TicketSerializer(serializers.ModelSerializer):
 
 class TicketDetailSerializer(TicketSerializer):
     available_actions = serializers.SerializerMethodField()
+    photos = serializers.SerializerMethodField()
 
     class Meta(TicketSerializer.Meta):
         fields = [
@@ -75,9 +96,18 @@ class TicketDetailSerializer(TicketSerializer):
             "crux",
             "measures",
             "result",
+            "photos",
             "available_actions",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(TicketPhotoSerializer(many=True))
+    def get_photos(self, ticket) -> list:
+        if self.context.get("no_photos"):
+            return []  # a ticket just received without any (no read needed)
+        return TicketPhotoSerializer(
+            ticket.photos.all(), many=True, context=self.context
+        ).data
 
     def get_available_actions(self, ticket) -> list[str]:
         user = self.context["request"].user
@@ -123,6 +153,13 @@ class TicketCreateSerializer(serializers.Serializer):
         max_length=20, required=False, allow_blank=True
     )
     description = serializers.CharField(max_length=5000)
+    # Multipart only: each checked by content in the service (type, size,
+    # pixels) and stored re-encoded, without EXIF.
+    photos = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        max_length=settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -198,14 +235,36 @@ def _form_fields(spec):
     return spec.form_class.base_fields
 
 
-def _action_serializer(spec):
+def _action_serializer(spec, *, multipart=False):
     fields = {}
     for name, field in _form_fields(spec).items():
         shaped = _serializer_field(field)
+        if shaped is None and multipart:
+            # Photos (做单): several files under one name, each checked by
+            # content in the service.
+            shaped = serializers.ListField(
+                child=serializers.FileField(),
+                required=False,
+                help_text=str(field.label or ""),
+            )
         if shaped is not None:
             fields[name] = shaped
     name = "Ticket" + spec.action.title().replace("_", "") + "Action"
+    if multipart:
+        name += "Upload"
     return type(name, (serializers.Serializer,), fields)
+
+
+def _action_request(spec):
+    """The action's request bodies: JSON, and multipart when its form takes
+    files."""
+    fields = _form_fields(spec).values()
+    if not any(isinstance(f, django_forms.FileField) for f in fields):
+        return _action_serializer(spec)
+    return {
+        "application/json": _action_serializer(spec),
+        "multipart/form-data": _action_serializer(spec, multipart=True),
+    }
 
 
 def _form_data(request):
@@ -265,7 +324,11 @@ class TicketViewSet(
         return selectors.ticket_detail(actor=self.request.user, ticket_id=pk)
 
     @extend_schema(
-        request=TicketCreateSerializer, responses={201: TicketDetailSerializer}
+        request={
+            "application/json": TicketCreateSerializer,
+            "multipart/form-data": TicketCreateSerializer,
+        },
+        responses={201: TicketDetailSerializer},
     )
     def create(self, request, *args, **kwargs):
         data = TicketCreateSerializer(data=request.data, context={"request": request})
@@ -273,8 +336,14 @@ class TicketViewSet(
         # The service's own ticket (checked in scope, or the replayed one of a
         # 12345 number): no second read.
         ticket = services.ticket_create(actor=request.user, **data.validated_data)
+        # Without a 12345 number the ticket is a new one, and without uploads it
+        # has no photos: no read to say so. A replayed 12345 ticket may have some.
+        no_photos = not data.validated_data.get(
+            "photos"
+        ) and not data.validated_data.get("hotline_number")
+        context = {"request": request, "no_photos": no_photos}
         return Response(
-            TicketDetailSerializer(ticket, context={"request": request}).data,
+            TicketDetailSerializer(ticket, context=context).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -327,7 +396,7 @@ def _add_action_endpoint(spec) -> None:
         pagination_class=None,
     )(endpoint)
     endpoint = extend_schema(
-        request=_action_serializer(spec),
+        request=_action_request(spec),
         responses=TicketDetailSerializer,
         summary=spec.label,
         description=spec.label,

@@ -199,3 +199,41 @@ def test_list_pages_cost_the_same_queries(community_staff, party, tree):
         PartyMemberFactory(organisation=party["branches"][1])
         WishFactory(region=tree["grids"][1])
     assert {p: count(BASE + p) for p in paths} == small
+
+
+def test_release_and_withdraw_steps_and_a_replayed_claim(grid_worker, member, tree):
+    """The steps made by ``grids.api.views.service_action``: release gives the
+    claim back, withdraw closes; a claim sent again with its key is replayed."""
+    worker = api(grid_worker)
+    wish = WishFactory(region=tree["grids"][0])
+    url = f"{BASE}wishes/{wish.pk}/"
+    key = {"HTTP_IDEMPOTENCY_KEY": "claim-0001-aaaa"}
+    claimed = worker.post(url + "claim/", {"member": member.pk}, format="json", **key)
+    again = worker.post(url + "claim/", {"member": member.pk}, format="json", **key)
+    assert claimed.status_code == again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true" and again.json() == claimed.json()
+    missing = worker.post(url + "claim/", {"member": 987654321}, format="json")
+    assert missing.status_code == 404
+    released = worker.post(url + "release/", {}, format="json")
+    assert released.status_code == 200 and released.json()["state"] == WishState.POSTED
+    withdrawn = worker.post(url + "withdraw/", {"note": "不需要了"}, format="json")
+    assert withdrawn.status_code == 200, withdrawn.content
+    assert withdrawn.json()["state"] == WishState.WITHDRAWN
+    bad = worker.post(url + "release/", ["not", "an", "object"], format="json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+
+
+def test_step_endpoints_are_documented_with_their_own_bodies(community_staff):
+    schema = api(community_staff).get("/api/schema/?format=json").json()
+    paths = schema["paths"]
+    claim = paths["/api/v1/party/wishes/{id}/claim/"]["post"]
+    body = claim["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/WishClaimRequest")
+    answer = claim["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["$ref"].endswith("/Wish")
+    # No input: no body at all.
+    assert "requestBody" not in paths["/api/v1/points/prizes/{id}/deactivate/"]["post"]
+    stock = paths["/api/v1/points/prizes/{id}/stock/"]["post"]["requestBody"]
+    assert stock["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/StockRequest"
+    )

@@ -440,6 +440,16 @@ def _special_cases(route: Route, world, role):
             else:
                 cases.append(Case({"format": fmt}, None))
         return cases
+    if route.name == "api:hotline:status":
+        # The 12345 platform's read-back: signed by the platform only, so every
+        # role's session (and no session) is refused, whatever side's number.
+        from tickets.models import HotlineInbound
+
+        return [
+            Case({"number": inbound.number}, side, "outside")
+            for side in ("in", "far")
+            for inbound in world.of(side, HotlineInbound)[:1]
+        ] + [Case({"number": "missing-number"}, None, "missing")]
     if route.name == "survey:answer":
         # 以下评上: a signed survey link opens its own grid's survey to anybody;
         # one naming a node that is not a grid, or forged, shows nothing.

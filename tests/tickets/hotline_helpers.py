@@ -68,3 +68,26 @@ def push(
         content_type="application/json",
         headers={k: v for k, v in sent.items() if v is not None},
     )
+
+
+def read(
+    client,
+    platform,
+    number: str,
+    *,
+    secret: str | None = None,
+    timestamp: float | None = None,
+    signed_path: str | None = None,
+    headers: dict | None = None,
+):
+    """GET a ticket back by its number, signed over ``GET <path>`` (or over
+    ``signed_path``, to sign another URL than the one asked)."""
+    path = f"{URL}/{number}"
+    sent = signing.signed_headers(
+        secret if secret is not None else platform.plain_secret,
+        platform.code,
+        signing.read_message("GET", signed_path or path),
+        now=timestamp if timestamp is not None else time.time(),
+    )
+    sent.update(headers or {})
+    return client.get(path, headers={k: v for k, v in sent.items() if v is not None})

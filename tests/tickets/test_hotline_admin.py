@@ -173,3 +173,30 @@ def test_the_platforms_secret_never_leaves_in_a_listing(platform, admin_user):
     page = _client(admin_user).get(reverse("admin:tickets_hotlineplatform_changelist"))
     text = page.content.decode()
     assert platform.plain_secret not in text and other.plain_secret not in text
+
+
+def test_street_staff_map_and_change_a_category_code(
+    street_staff, platform, category, department
+):
+    """Both mapping admins share one base: the scoped rows, the platform fixed
+    once saved, the save through the table's service."""
+    from tickets.models import HotlineCategoryMapping
+
+    client = _client(street_staff)
+    answer = client.post(
+        reverse("admin:tickets_hotlinecategorymapping_add"),
+        {"platform": platform.pk, "code": " 0101 ", "category": category.pk},
+    )
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    row = HotlineCategoryMapping.objects.get()
+    assert (row.platform, row.code, row.category) == (platform, "0101", category)
+    change = reverse("admin:tickets_hotlinecategorymapping_change", args=[row.pk])
+    page = client.get(change)
+    assert page.status_code == 200
+    assert b'name="platform"' not in page.content  # fixed once saved
+    answer = client.post(change, {"code": "0102", "category": category.pk})
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    row.refresh_from_db()
+    assert row.code == "0102" and row.platform == platform
+    listing = client.get(reverse("admin:tickets_hotlinecategorymapping_changelist"))
+    assert "0102" in listing.content.decode()

@@ -34,6 +34,7 @@ def test_the_simulator_pushes_a_day_of_tickets(live_server, tree, admin_user):
     assert "pushed 6 in" in text and "201×6" in text
     assert "replay SIM" in text and ": 200 ticket" in text
     assert "hotline_number_conflict" in text
+    assert "stage=received final=False" in text  # read back, signed
     assert "callbacks received: 0" in text
 
 

@@ -6,6 +6,8 @@ Every write goes through ``services`` / ``outbox``; every list is scoped with
 ``selectors``. A platform's secret is shown once, when made or rotated.
 """
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -99,61 +101,56 @@ class HotlinePlatformAdmin(ServiceErrorMixin, ScopedAdminMixin, admin.ModelAdmin
 
 
 class _MappingAdmin(ServiceErrorMixin, ScopedAdminMixin, admin.ModelAdmin):
+    """A mapping table kept by street staff: the rows of the platforms and places
+    of their area (``visible_to``), the platform fixed once saved, every save
+    through the table's service (``save_service``, given the platform, the
+    form's ``saved_fields`` and the row's id when it is changed)."""
+
     write_permission = staticmethod(services.can_keep_mappings)
+    list_filter = (("platform", admin.RelatedOnlyFieldListFilter),)
+    visible_to: Callable
+    save_service: Callable
+    saved_fields: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        return self.visible_to(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("platform",) if obj is not None else ()
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "platform":
             kwargs["queryset"] = selectors.platforms_visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def save_model(self, request, obj, form, change):
+        saved = self.save_service(
+            actor=request.user,
+            platform=obj.platform,
+            mapping_id=obj.pk if change else None,
+            **{name: form.cleaned_data.get(name) for name in self.saved_fields},
+        )
+        obj.pk = saved.pk
+
 
 @admin.register(HotlineCategoryMapping)
 class HotlineCategoryMappingAdmin(_MappingAdmin):
     list_display = ("code", "category", "platform")
-    list_filter = (("platform", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("code",)
     fields = ("platform", "code", "category")
-
-    def get_queryset(self, request):
-        return selectors.category_mappings_visible_to(request.user)
-
-    def get_readonly_fields(self, request, obj=None):
-        return ("platform",) if obj is not None else ()
-
-    def save_model(self, request, obj, form, change):
-        saved = services.hotline_category_mapping_save(
-            actor=request.user,
-            platform=obj.platform,
-            code=form.cleaned_data["code"],
-            category=form.cleaned_data["category"],
-            mapping_id=obj.pk if change else None,
-        )
-        obj.pk = saved.pk
+    visible_to = staticmethod(selectors.category_mappings_visible_to)
+    save_service = staticmethod(services.hotline_category_mapping_save)
+    saved_fields = ("code", "category")
 
 
 @admin.register(HotlineAreaMapping)
 class HotlineAreaMappingAdmin(_MappingAdmin):
     list_display = ("area_code", "address_prefix", "region", "platform")
-    list_filter = (("platform", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("area_code", "address_prefix")
     fields = ("platform", "area_code", "address_prefix", "region")
-
-    def get_queryset(self, request):
-        return selectors.area_mappings_visible_to(request.user)
-
-    def get_readonly_fields(self, request, obj=None):
-        return ("platform",) if obj is not None else ()
-
-    def save_model(self, request, obj, form, change):
-        saved = services.hotline_area_mapping_save(
-            actor=request.user,
-            platform=obj.platform,
-            region=form.cleaned_data["region"],
-            area_code=form.cleaned_data.get("area_code") or "",
-            address_prefix=form.cleaned_data.get("address_prefix") or "",
-            mapping_id=obj.pk if change else None,
-        )
-        obj.pk = saved.pk
+    visible_to = staticmethod(selectors.area_mappings_visible_to)
+    save_service = staticmethod(services.hotline_area_mapping_save)
+    saved_fields = ("area_code", "address_prefix", "region")
 
 
 class FlaggedFilter(admin.SimpleListFilter):

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from grids.errors import DomainError
 
-from . import services, signing
+from . import selectors, services, signing
 from .models import HotlinePlatform
 
 logger = logging.getLogger("tickets.hotline")
@@ -47,7 +47,8 @@ class SignatureRefused(DomainError):
 
 def _refuse(request, reason: str, platform_code: str = "") -> SignatureRefused:
     logger.warning(
-        "12345 push refused: platform=%r reason=%s remote=%s",
+        "12345 %s refused: platform=%r reason=%s remote=%s",
+        "push" if request.method == "POST" else "read",
         platform_code[:40],
         reason,
         request.META.get("REMOTE_ADDR", ""),
@@ -57,8 +58,9 @@ def _refuse(request, reason: str, platform_code: str = "") -> SignatureRefused:
 
 class HotlineSignatureAuthentication(BaseAuthentication):
     """The platform named by ``X-Hotline-Platform``, when the request carries its
-    signature (``tickets.hotline.signing``) within the time window; the
-    request's ``user`` is the platform's account, ``auth`` the platform."""
+    signature (``tickets.hotline.signing``) within the time window: over the
+    body of a push, over ``GET <path>`` of a read. The request's ``user`` is the
+    platform's account, ``auth`` the platform."""
 
     def authenticate(self, request):
         headers = request._request.headers
@@ -76,15 +78,20 @@ class HotlineSignatureAuthentication(BaseAuthentication):
         )
         if platform is None:
             raise _refuse(request, "unknown_platform", code)
-        try:
-            body = request._request.body
-        except RequestDataTooBig:
-            raise exceptions.ParseError(_("The request is too large.")) from None
+        if request.method == "POST":
+            try:
+                signed = request._request.body
+            except RequestDataTooBig:
+                raise exceptions.ParseError(_("The request is too large.")) from None
+        else:
+            # A read has no body: its method and path are signed instead, so a
+            # signature cannot be used for another ticket.
+            signed = signing.read_message(request.method, request._request.path)
         try:
             signing.verify(
                 platform.secret,
                 headers[signing.TIMESTAMP_HEADER],
-                body,
+                signed,
                 headers.get(signing.SIGNATURE_HEADER),
             )
         except signing.BadSignature as exc:
@@ -191,3 +198,45 @@ class HotlineTicketPushView(APIView):
             inbound.response,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+class HotlineTicketStatusSerializer(serializers.Serializer):
+    """A pushed ticket's current state (docs/hotline.md, "Reading a ticket
+    back"): the callbacks' terms, no personal data."""
+
+    hotline_number = serializers.CharField()
+    ticket_number = serializers.CharField()
+    stage = serializers.CharField()
+    final = serializers.BooleanField()
+    sequence = serializers.IntegerField(allow_null=True)
+    received_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    stage_deadline = serializers.DateTimeField(allow_null=True)
+    result = serializers.CharField(allow_blank=True)
+    verdict = serializers.CharField(allow_blank=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    flags = serializers.ListField(child=serializers.CharField())
+
+
+class HotlineTicketStatusView(APIView):
+    """The platform reads back the stage and result of a ticket it pushed, by its
+    own number: signed like a push (over ``GET <path>``), and only its own
+    numbers (another platform's, or an unknown one, is the same 404)."""
+
+    authentication_classes = [HotlineSignatureAuthentication]
+    permission_classes = [IsHotlinePlatform]
+    throttle_classes = []
+    idempotency_exempt = "a read (GET only)"
+
+    @extend_schema(
+        operation_id="hotline_ticket_status",
+        responses={200: HotlineTicketStatusSerializer},
+        description="A 12345 platform reads back a ticket it pushed, by its "
+        "number (docs/hotline.md): 200 the state, 401 bad_signature (signed "
+        "over 'GET ' + path), 404 not_found (not this platform's number).",
+    )
+    def get(self, request, number):
+        found = selectors.hotline_ticket_status(platform=request.auth, number=number)
+        if found is None:
+            raise exceptions.NotFound(_("No ticket of yours has this number."))
+        return Response(found)

@@ -1,6 +1,8 @@
 """Reads of the hotline integration, scoped to the user: the pushes and
 callbacks of the tickets they may see, the platforms serving their area."""
 
+import datetime as dt
+
 from django.db.models import Q
 
 from grids.querysets import ancestors_or_self_q, scope_q
@@ -67,3 +69,50 @@ def deliveries_visible_to(user):
     if _nothing(user):
         return qs.none()
     return qs.filter(ticket_scope_q(user, "ticket"))
+
+
+# --- The platform reads a ticket back ---------------------------------------------
+
+
+def _iso(value):
+    return value.astimezone(dt.UTC).isoformat() if value else None
+
+
+def hotline_ticket_status(*, platform: HotlinePlatform, number: str) -> dict | None:
+    """The current state of the ticket ``platform`` pushed as ``number``, in the
+    callbacks' terms (docs/hotline.md, "Reading a ticket back"); None when this
+    platform pushed no such number (another platform's number included). No
+    personal data. Two queries: the push with its ticket, the last change."""
+    from .outbox import FINAL_STAGES, REPORTED_ACTIONS
+
+    inbound = (
+        HotlineInbound.objects.select_related("ticket")
+        .filter(platform=platform, number=number[:40], ticket__isnull=False)
+        .first()
+    )
+    if inbound is None:
+        return None
+    ticket = inbound.ticket
+    sequence = (
+        ticket.events.filter(action__in=sorted(REPORTED_ACTIONS))
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    final = ticket.stage in FINAL_STAGES
+    return {
+        "hotline_number": inbound.number,
+        "ticket_number": ticket.number,
+        "stage": ticket.stage,
+        "final": final,
+        # The id of the last change reported by callback (their "sequence"),
+        # null before the first.
+        "sequence": sequence,
+        "received_at": _iso(ticket.received_at),
+        "updated_at": _iso(ticket.updated_at),
+        "stage_deadline": _iso(ticket.stage_deadline),
+        "result": ticket.result,
+        "verdict": ticket.verdict if final else "",
+        "closed_at": _iso(ticket.closed_at) if final else None,
+        "flags": list(inbound.flags),
+    }

@@ -3,6 +3,8 @@
 ``X-Hotline-Signature: sha256=<hex>`` where ``<hex>`` is
 HMAC-SHA256(key = the platform's secret as UTF-8,
             message = ``<X-Hotline-Timestamp>`` + ``"."`` + the raw body bytes),
+(for a read, which has no body, ``read_message``: ``GET <path>`` in place of
+the body),
 and the timestamp is Unix seconds, as decimal digits. A request whose timestamp
 is more than ``HOTLINE_SIGNATURE_WINDOW_SECONDS`` (300) away from our clock, in
 either direction, is refused, so a captured request cannot be replayed later.
@@ -54,6 +56,13 @@ def signed_headers(secret: str, platform_code: str, body: bytes, now=None) -> di
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: signature(secret, timestamp, body),
     }
+
+
+def read_message(method: str, path: str) -> bytes:
+    """What a read (a GET, no body) signs in place of the body: the method, a
+    space and the URL path as requested, percent-decoded, in UTF-8 — e.g.
+    ``GET /api/v1/hotline/tickets/A-1``."""
+    return f"{method} {path}".encode()
 
 
 def check_timestamp(timestamp: str | None, now: float | None = None) -> int:

@@ -5,6 +5,7 @@ what a platform does, so the integration can be tried without one.
   spread over the last hours, callers, addresses, category codes — some
   mapped, some not);
 - ``send_push``: signs and POSTs one (docs/hotline.md);
+- ``read_status``: reads a pushed ticket back by its number (signed GET);
 - ``CallbackServer``: the platform's callback endpoint on localhost, in a
   thread: checks each callback's signature and keeps it.
 
@@ -16,6 +17,7 @@ import json
 import random
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -72,6 +74,25 @@ def send_push(
     request = urllib.request.Request(
         base_url.rstrip("/") + PUSH_PATH, data=body, headers=headers, method="POST"
     )
+    return _answer(request, timeout)
+
+
+def read_status(
+    base_url: str, platform: str, secret: str, number: str, *, timeout: float = 10
+):
+    """Read a pushed ticket back by its number, signed over ``GET <path>``;
+    (HTTP status, the JSON answer)."""
+    path = f"{PUSH_PATH}/{number}"
+    headers = signing.signed_headers(
+        secret, platform, signing.read_message("GET", path)
+    )
+    request = urllib.request.Request(
+        base_url.rstrip("/") + urllib.parse.quote(path), headers=headers
+    )
+    return _answer(request, timeout)
+
+
+def _answer(request, timeout):
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             return answer.status, json.loads(answer.read() or b"null")

@@ -105,7 +105,8 @@ def request_data(open311_request) -> dict:
         "zipcode": "",
         "lat": _number(ticket.latitude),
         "long": _number(ticket.longitude),
-        "media_url": "",
+        # The client's own link (``POST media_url``), never a photo we keep.
+        "media_url": getattr(open311_request, "media_url", None) or "",
     }
 
 

@@ -6,14 +6,16 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from grids.errors import DomainError
 
-from ..choices import OPEN_STAGES
-from ..models import Category
+from ..choices import OPEN_STAGES, Action
+from ..models import Category, TicketEvent
 from .models import Open311Request
 
 STATUSES = ("open", "closed")
@@ -42,6 +44,13 @@ def open311_service(*, service_code: str) -> Category | None:
 
 
 def _requests():
+    """With ``media_url``: the one the client posted, kept in the ticket's first
+    event (a subquery, so a page is still one query)."""
+    media_url = (
+        TicketEvent.objects.filter(ticket=OuterRef("ticket"), action=Action.CREATE)
+        .order_by("at", "pk")
+        .values(url=KT("data__media_url"))[:1]
+    )
     return Open311Request.objects.select_related(
         "ticket__category",
         "ticket__region",
@@ -49,7 +58,7 @@ def _requests():
         "ticket__handling_department",
         "ticket__holder_region",
         "ticket__merged_into",
-    )
+    ).annotate(media_url=Subquery(media_url))
 
 
 def _split(value: str | None) -> list[str]:

@@ -10,6 +10,8 @@ centre points). An address string alone cannot be placed and is refused.
 import hashlib
 import secrets
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import ExpressionWrapper, F, FloatField, Value
 from django.db.models.functions import Cast
@@ -99,6 +101,29 @@ def open311_client_for_key(*, api_key: str) -> Open311Client:
     return client
 
 
+MEDIA_URL_MAX_LENGTH = 500
+_MEDIA_URL = URLValidator(schemes=["http", "https"])
+
+
+def check_media_url(value) -> str:
+    """``media_url`` trimmed; "" when not given; refused (400) unless an http or
+    https URL of at most ``MEDIA_URL_MAX_LENGTH`` characters."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        if len(value) > MEDIA_URL_MAX_LENGTH:
+            raise ValidationError("too long")
+        _MEDIA_URL(value)
+    except ValidationError:
+        raise DomainError(
+            _("media_url is not an http or https URL (at most %(max)d characters).")
+            % {"max": MEDIA_URL_MAX_LENGTH},
+            code="invalid",
+        ) from None
+    return value
+
+
 def _float(value, name):
     try:
         number = float(value)
@@ -159,11 +184,20 @@ def open311_request_create(
     address_string: str = "",
     address_id: str = "",
     client_ip: str = "",
+    media_url: str = "",
+    photos=(),
 ) -> Open311Request:
     """Post a service request: a resident's self-report in the grid it is
     located in, plus the Open311 row that makes it public. Refusals are the
-    self-report's (description, phone, location, rate, duplicate) and an
-    unknown or inactive ``service_code`` (``OutOfScope``)."""
+    self-report's (description, phone, location, rate, duplicate, a photo that
+    is not one), an unknown or inactive ``service_code`` (``OutOfScope``) and a
+    ``media_url`` that is not an http(s) URL.
+
+    ``media_url`` (the spec's: media the client hosts) is kept in the ticket's
+    first event and returned by ``GET requests``; it is not fetched. ``photos``
+    (uploaded files, the ``media`` extension) become the ticket's photos for
+    staff and are never published."""
+    media_url = check_media_url(media_url)
     category = Category.objects.filter(
         service_code=service_code or "", is_active=True
     ).first()
@@ -181,6 +215,8 @@ def open311_request_create(
             longitude=long if long not in ("", None) else None,
             client_ip=client_ip,
             channel="open311",
+            photos=photos,
+            event_data={"media_url": media_url} if media_url else None,
         )
         return Open311Request.objects.create(
             ticket=ticket, client=client, requested_at=ticket.received_at

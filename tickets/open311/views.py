@@ -168,6 +168,8 @@ class RequestsView(Open311View):
             address_string=self.param("address_string"),
             address_id=self.param("address_id"),
             client_ip=get_client_ip_address(request) or "",
+            media_url=self.param("media_url"),
+            photos=request.FILES.getlist("media"),
         )
         return Response([formats.created_data(created)], status=status.HTTP_201_CREATED)
 

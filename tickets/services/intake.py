@@ -175,8 +175,11 @@ def ticket_create(
     if hotline_number:
         data["hotline"] = _hotline_content(ticket)
     try:
+        # A savepoint only where an IntegrityError is expected and handled (a
+        # 12345 number pushed again): inside a caller's transaction (the API's
+        # Idempotency-Key) it costs two round trips.
         if checked or connection.vendor != "postgresql":
-            with transaction.atomic():
+            with transaction.atomic(savepoint=bool(hotline_number)):
                 ticket.number = numbers.next_ticket_number(received_at)
                 ticket.save()
                 event = record_event(
@@ -189,7 +192,13 @@ def ticket_create(
                 )
                 save_photos(ticket, event, checked)
         else:
-            _insert_ticket_and_event(ticket, actor=actor, at=now, data=data)
+            _insert_ticket_and_event(
+                ticket,
+                actor=actor,
+                at=now,
+                data=data,
+                savepoint=bool(hotline_number),
+            )
     except IntegrityError:
         # A push of a hotline number already received (the unique number
         # refuses it; no read before the insert, which most pushes would not
@@ -218,14 +227,16 @@ def _insert_sql(obj, returning: str) -> tuple[str, list]:
     return f"{sql} RETURNING {returning}", list(params)
 
 
-def _insert_ticket_and_event(ticket: Ticket, *, actor, at, data) -> TicketEvent:
+def _insert_ticket_and_event(
+    ticket: Ticket, *, actor, at, data, savepoint: bool
+) -> TicketEvent:
     """The common intake (no photos, PostgreSQL) in one statement: the number
     taken, the ticket and its CREATE event written, the ids and the number read
     back. A statement is atomic by itself, so outside a transaction it needs no
     BEGIN and COMMIT (three round trips fewer than the number, the ticket and
-    the event each in its own statement inside a transaction); inside one it
-    runs in a savepoint, so that a refused 12345 number leaves the caller's
-    transaction usable. The same rows as ``ticket.save()`` and
+    the event each in its own statement inside a transaction); inside one, a
+    12345 number (``savepoint``) runs in a savepoint, so that a refused number
+    leaves the caller's transaction usable. The same rows as ``ticket.save()`` and
     ``record_event`` (tests/tickets/test_services_intake.py compares them)."""
     number_body, number_params, number = numbers.next_ticket_number_sql(
         ticket.received_at
@@ -247,7 +258,7 @@ def _insert_ticket_and_event(ticket: Ticket, *, actor, at, data) -> TicketEvent:
     params = [*number_params, *ticket_params, *event_params]
     try:
         with contextlib.ExitStack() as stack:
-            if connection.in_atomic_block:
+            if savepoint and connection.in_atomic_block:
                 stack.enter_context(transaction.atomic())
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)

@@ -162,10 +162,12 @@ def ticket_self_report(
     photos=(),
     client_ip: str = "",
     channel: str = "qr",
+    event_data: dict | None = None,
 ) -> Ticket:
     """A resident's report from a grid's poster (群众自报): a ticket received into
     the street's triage queue, logged as by the reporter; ``channel`` (the QR
-    poster's ``qr``, ``open311``) is kept in the event's data.
+    poster's ``qr``, ``open311``) is kept in the event's data, with
+    ``event_data`` (e.g. the Open311 ``media_url``).
 
     Refused: a grid that does not exist or is closed (``OutOfScope``), a missing
     description or a phone that is not a mainland number (``DomainError``), a
@@ -239,7 +241,7 @@ def ticket_self_report(
             action=Action.CREATE,
             actor_label=REPORTER_LABEL,
             at=now,
-            data={"channel": channel},
+            data={**(event_data or {}), "channel": channel},
         )
         save_photos(ticket, event, checked)
     return ticket

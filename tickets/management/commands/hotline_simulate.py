@@ -10,7 +10,12 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from tickets.hotline.simulator import CallbackServer, day_of_pushes, send_push
+from tickets.hotline.simulator import (
+    CallbackServer,
+    day_of_pushes,
+    read_status,
+    send_push,
+)
 
 
 class Command(BaseCommand):
@@ -80,6 +85,18 @@ class Command(BaseCommand):
             status, answer = send_push(o["url"], o["platform"], o["secret"], clash)
             self.stdout.write(
                 f"clash {first['number']}: {status} {self._short(answer)}"
+            )
+            # The platform reads the first ticket back (its stage and result).
+            status, answer = read_status(
+                o["url"], o["platform"], o["secret"], first["number"]
+            )
+            self.stdout.write(
+                f"read {first['number']}: {status} "
+                + (
+                    f"stage={answer['stage']} final={answer['final']}"
+                    if status == 200
+                    else json.dumps(answer, ensure_ascii=False)[:200]
+                )
             )
             self.stdout.write(
                 f"pushed {len(pushes)} in {elapsed:.1f} s: "

@@ -1,0 +1,196 @@
+"""What the HTTP benches share (``bench_api.py``, ``bench_hotline.py``): gunicorn
+on this machine, and a load client in a second process on loopback.
+
+- ``server_env(var, **extra)``: the server's environment (DEBUG off, no TLS
+  redirect, its own var directory) plus the bench's own settings;
+- ``start_server(port=, workers=, env=, probe_path=)``: gunicorn on
+  ``governance.wsgi`` from the repository (so ``gunicorn.conf.py`` applies),
+  returned once it answers ``probe_path`` (any HTTP status is an answer);
+  ``stop_server``;
+- ``run_load(port=, seconds=, clients=, build=, params=)``: ``clients`` threads
+  in a second process, each with one keep-alive connection (reopened when the
+  server closes it), sending requests for ``seconds``; request ``n`` (``n`` =
+  thread + k × clients, so every request has its own number) is built by
+  ``build`` — ``"module:function"`` of a bench, called as ``function(n,
+  params)`` and returning ``(method, path, body bytes, headers)``. Returns every
+  ``(status, seconds)`` (status 0: the connection failed) and the elapsed time;
+- ``summarise(loaded, ok_status)``: rate of ``ok_status`` answers, p50/p95/p99
+  and mean latency, the count of each status.
+"""
+
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+
+
+def server_env(var: str, **extra) -> dict:
+    """The server's environment: this process's, with DEBUG and the TLS-only
+    settings off, ``var`` as its var directory, and ``extra``."""
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "GRIDWORK_VAR_DIR": var,
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        **extra,
+    }
+
+
+def start_server(
+    *, port: int, workers: int, env: dict, probe_path: str, log_path=None
+) -> subprocess.Popen:
+    """gunicorn with ``workers`` processes on 127.0.0.1:``port``, once it answers."""
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "governance.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--keep-alive",
+            "30",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}{probe_path}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return server
+        except urllib.error.HTTPError:
+            return server  # it answers (a 401 or 405 is an answer)
+        except OSError:
+            if server.poll() is not None:
+                break
+            time.sleep(0.3)  # starting (a bench, not a test)
+    stop_server(server)
+    raise RuntimeError("gunicorn did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def run_load(
+    *, port: int, seconds: float, clients: int, build: str, params: dict
+) -> dict:
+    """The load from a second process (this file run as a script)."""
+    spec = {
+        "port": port,
+        "seconds": seconds,
+        "clients": clients,
+        "build": build,
+        "params": params,
+    }
+    done = subprocess.run(
+        [sys.executable, __file__, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "governance.settings"},
+    )
+    return json.loads(done.stdout)
+
+
+def percentile(ordered: list[float], p: float):
+    """The ``p`` quantile (nearest rank) of sorted samples, None if none."""
+    if not ordered:
+        return None
+    return ordered[max(0, min(len(ordered) - 1, round(p * len(ordered)) - 1))]
+
+
+def summarise(loaded: dict, ok_status: int) -> dict:
+    results, elapsed = loaded["results"], loaded["elapsed"]
+    latencies = sorted(t for status, t in results if status == ok_status)
+    statuses: dict[str, int] = {}
+    for status, _t in results:
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+
+    def ms(value):
+        return round(value * 1000, 1) if value is not None else None
+
+    return {
+        "seconds": round(elapsed, 1),
+        "clients": loaded["clients"],
+        "requests": len(results),
+        "ok": len(latencies),
+        "statuses": statuses,
+        "per_second": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": ms(percentile(latencies, 0.50)),
+        "p95_ms": ms(percentile(latencies, 0.95)),
+        "p99_ms": ms(percentile(latencies, 0.99)),
+        "mean_ms": ms(statistics.fmean(latencies)) if latencies else None,
+    }
+
+
+# --- the load process ----------------------------------------------------------------
+
+
+def _load(spec: dict) -> dict:
+    import http.client
+
+    sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
+    module_name, function_name = spec["build"].split(":")
+    build = getattr(importlib.import_module(module_name), function_name)
+    port, clients, params = spec["port"], spec["clients"], spec["params"]
+    results, lock = [], threading.Lock()
+    deadline = time.monotonic() + spec["seconds"]
+
+    def connect():
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def client(k):
+        conn, n, mine = connect(), k, []
+        while time.monotonic() < deadline:
+            method, path, body, headers = build(n, params)
+            started = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                answer = conn.getresponse()
+                answer.read()
+                status = answer.status
+            except OSError:
+                conn.close()
+                conn = connect()
+                status = 0
+            mine.append((status, time.perf_counter() - started))
+            n += clients
+        conn.close()
+        with lock:
+            results.extend(mine)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "elapsed": time.monotonic() - started,
+        "clients": clients,
+        "results": results,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(_load(json.loads(sys.argv[1]))))
