@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from grids import permissions as grid_permissions
 from grids.phone import phone_login_required, run_form
 
+from ..whistle.permissions import can_blow_whistle
 from . import permissions, selectors, services
 from .choices import DECISION_STEPS, MEETING_RULES, Step, TopicState, VoteState
 from .forms import BallotForm, ScreenForm, StepRecordForm, TopicRaiseForm, VoteOpenForm
@@ -220,6 +221,9 @@ def topic_detail(request, topic_id: int):
             "may_run_vote": permissions.can_run_vote(request.user),
             "votes": BallotForm().fields["vote"].choices,
             "is_decision": topic.next_step in DECISION_STEPS,
+            # 吹哨报到 from an admitted topic (partyorg.whistle, same app).
+            "may_blow": topic.state in (TopicState.IN_PROGRESS, TopicState.CONCLUDED)
+            and can_blow_whistle(request.user),
         },
     )
 
