@@ -486,9 +486,34 @@ def _special_cases(route: Route, world, role):
             Case({"community_id": other.pk, "signature": signature}, "far", "outside"),
             Case({"community_id": mine.pk, "signature": "forged"}, "in", "outside"),
         ]
-    if route.name == "partyorg:deliberation_notice":
-        # 议事公开: the signed link opens its own community's notice to anybody;
-        # the signature used with another community, or forged, shows nothing.
+    if route.name == "micro_project_notice_photo":
+        # A milestone photo of the 民生微实事 notice: behind the community's
+        # signed link; a forged link or a missing milestone is a 404.
+        mine = world.regions["in"]["community"]
+        signature = notice_signature(mine)
+        return [
+            Case(
+                {
+                    "community_id": mine.pk,
+                    "signature": signature,
+                    "milestone_id": MISSING_PK,
+                },
+                None,
+                "missing",
+            ),
+            Case(
+                {"community_id": mine.pk, "signature": "forged", "milestone_id": 1},
+                "in",
+                "outside",
+            ),
+        ]
+    if route.name in (
+        "partyorg:deliberation_notice",
+        "partyorg:micro_project_notice",
+    ):
+        # 议事公开 and 民生微实事公开: the signed link opens its own community's
+        # notice to anybody; the signature used with another community, or
+        # forged, shows nothing.
         mine = world.regions["in"]["community"]
         other = world.regions["far"]["community"]
         signature = notice_signature(mine)
