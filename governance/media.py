@@ -32,7 +32,8 @@ from django.views.decorators.http import require_safe
 
 from grids.models import Patrol
 from grids.photos import stored_photo_type
-from partyorg.models import MicroProject, MicroProjectMilestone, TopicStep, Wish
+from partyorg.microprojects.selectors import micro_project_list
+from partyorg.models import MicroProjectMilestone, TopicStep, Wish
 from points.models import Award
 from tickets.models import Ticket, TicketPhoto
 
@@ -73,7 +74,7 @@ PHOTO_SOURCES = (
         MicroProjectMilestone,
         "photo",
         lambda user: MicroProjectMilestone.objects.filter(
-            project__in=MicroProject.objects.visible_to(user)
+            project__in=micro_project_list(actor=user).values("pk")
         ),
     ),
 )

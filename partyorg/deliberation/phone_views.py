@@ -12,9 +12,17 @@ from django.utils.translation import gettext as _
 from grids import permissions as grid_permissions
 from grids.phone import phone_login_required, run_form
 
+from ..microprojects.permissions import can_propose as may_propose_project
 from ..whistle.permissions import can_blow_whistle
 from . import permissions, selectors, services
-from .choices import DECISION_STEPS, MEETING_RULES, Step, TopicState, VoteState
+from .choices import (
+    DECISION_STEPS,
+    MEETING_RULES,
+    PUBLIC_STEPS,
+    Step,
+    TopicState,
+    VoteState,
+)
 from .forms import BallotForm, ScreenForm, StepRecordForm, TopicRaiseForm, VoteOpenForm
 
 
@@ -224,6 +232,9 @@ def topic_detail(request, topic_id: int):
             # 吹哨报到 from an admitted topic (partyorg.whistle, same app).
             "may_blow": topic.state in (TopicState.IN_PROGRESS, TopicState.CONCLUDED)
             and can_blow_whistle(request.user),
+            # 民生微实事 from the topic's published outcome.
+            "may_propose_project": may_propose_project(request.user)
+            and any(step in PUBLIC_STEPS for step in records),
         },
     )
 

@@ -4,13 +4,24 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
+from grids.querysets import ancestors_or_self_q
+
 from ..deliberation.selectors import mask_text
 from .choices import ProjectState
 from .models import MicroProject, MicroProjectMilestone
 
 
 def micro_project_list(*, actor):
-    return MicroProject.objects.visible_to(actor).select_related("community")
+    """The projects of the actor's area; a grid worker (whose area lies inside
+    a community) sees the projects of their community, which they propose."""
+    projects = MicroProject.objects.visible_to(actor)
+    region = getattr(actor, "scope_region", None)
+    if region is not None and not actor.is_superuser and actor.is_active:
+        # A project's community is a community: only a place inside one adds it.
+        projects = projects | MicroProject.objects.filter(
+            ancestors_or_self_q(region, "community")
+        )
+    return projects.select_related("community")
 
 
 def micro_project_totals(*, actor) -> list[dict]:

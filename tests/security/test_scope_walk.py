@@ -29,7 +29,7 @@ from django.utils.regex_helper import normalize
 
 from grids.models import Household, Notification, Region
 from partyorg.deliberation.views import notice_signature
-from partyorg.models import Ballot, Topic, Whistle, Wish
+from partyorg.models import Ballot, MicroProject, Topic, Whistle, Wish
 from points.links import rankings_signature, statement_token
 from tests.security.conftest import INSIDE_SIDE, ROLES
 from tests.security.walk import history_version_of
@@ -45,6 +45,7 @@ KWARG_MODELS = {
     "topic_id": Topic,
     "ballot_id": Ballot,
     "whistle_id": Whistle,
+    "project_id": MicroProject,
     "community_id": Region,
     # The dashboard of a node (governance.dashboard_urls).
     "region_id": Region,
