@@ -103,13 +103,22 @@ def topic_from_ticket_find(request):
 
 @phone_login_required
 def topic_from_ticket(request, ticket_id: int):
-    """A ticket becomes a topic in one step (POST only; the ticket's page links
-    here)."""
+    """A ticket becomes a topic in one step (a POST: the button on the ticket's
+    pages, staff and phone). Idempotent: once the ticket has its topic, any
+    request goes to it."""
     from tickets.selectors import ticket_list
 
-    if not permissions.can_raise_topic(request.user):
-        raise Http404
     if not ticket_list(actor=request.user).filter(pk=ticket_id).exists():
+        raise Http404
+    existing = (
+        selectors.topic_list(actor=request.user)
+        .filter(ticket_id=ticket_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if existing is not None:
+        return redirect("m:party:topic_detail", topic_id=existing)
+    if not permissions.can_raise_topic(request.user):
         raise Http404
     if request.method != "POST":
         return render(
