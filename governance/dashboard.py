@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +30,11 @@ from grids.models import Region
 from grids.pagination import CappedCount
 from grids.permissions import require_in_scope
 from grids.querysets import subtree_q
+from partyorg.deliberation.choices import PUBLIC_STEPS
+from partyorg.deliberation.views import notice_url
+from partyorg.microprojects.choices import ProjectState
+from partyorg.microprojects.views import micro_project_notice_url
+from partyorg.models import MicroProject, TopicStep
 from tickets.choices import ESCALATING_STAGES, Stage
 from tickets.models import Category, Ticket
 from tickets.places import PLACE_COLUMNS
@@ -44,6 +49,7 @@ from .indicators import (
     add_rates,
     indicators_for_nodes,
     month_start,
+    next_month,
     previous_month,
 )
 from .models import GridRating, RatingClass
@@ -425,6 +431,7 @@ def dashboard(*, actor, region: Region, month: dt.date, now=None) -> dict:
     )
     map_grids, map_capped = _map_grids(actor=actor, region=region, month=month)
 
+    co_governance = _co_governance(region, month)
     overdue, overdue_count = _overdue(region, now, escalated=False)
     escalated, escalated_count = _overdue(region, now, escalated=True)
     return {
@@ -447,6 +454,7 @@ def dashboard(*, actor, region: Region, month: dt.date, now=None) -> dict:
         "overdue_count": overdue_count,
         "escalated": escalated,
         "escalated_count": escalated_count,
+        "co_governance": co_governance,
     }
 
 
@@ -643,6 +651,45 @@ def _children_table(child_rows: list[dict], level: str) -> Table:
         percent_columns=(3, 4, 5, 6),
         row_ids=[r["pk"] for r in child_rows],
     )
+
+
+OUTCOMES_CAP = 10
+
+
+def _co_governance(region: Region, month: dt.date) -> dict:
+    """Co-governance of the node's subtree in ``month`` (two queries): the
+    deliberation outcomes, resolutions and execution records published in the
+    month (newest first, at most OUTCOMES_CAP, each with its community's public
+    notice), and the 民生微实事 totals: projects proposed, accepted and the
+    money spent on those accepted in the month."""
+    start = timezone.make_aware(dt.datetime.combine(month, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(next_month(month), dt.time.min))
+    records = list(
+        TopicStep.objects.filter(
+            subtree_q(region, "topic__region"),
+            step__in=PUBLIC_STEPS,
+            completed_on__gte=month,
+            completed_on__lt=next_month(month),
+        )
+        .select_related("topic__community")
+        .order_by("-completed_on", "-pk")[:OUTCOMES_CAP]
+    )
+    notices = {}
+    for record in records:
+        community = record.topic.community
+        if community.pk not in notices:
+            notices[community.pk] = notice_url(community)
+        record.notice_url = notices[community.pk]
+    in_month = Q(accepted_at__gte=start, accepted_at__lt=end)
+    projects = MicroProject.objects.filter(subtree_q(region, "community")).aggregate(
+        proposed=Count("pk", filter=Q(created_at__gte=start, created_at__lt=end)),
+        accepted=Count("pk", filter=in_month & Q(state=ProjectState.ACCEPTED)),
+        spent=Sum("spent", filter=in_month & Q(state=ProjectState.ACCEPTED)),
+    )
+    projects["spent"] = projects["spent"] or Decimal("0.00")
+    if region.level == RegionLevel.COMMUNITY:
+        projects["notice_url"] = micro_project_notice_url(region)
+    return {"outcomes": records, "projects": projects}
 
 
 def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:

@@ -11,6 +11,10 @@ file. An API client reads with its token (``Authorization: Token …``) instead 
 a session: the photo URLs of ``/api/v1/`` lead here; a refused token is a 401.
 Anything else (anonymous: the login page; no record, another area's record, a
 file that is not a JPEG, PNG or WebP: 404) gives nothing away.
+
+One public exception: the milestone photos of a community's 民生微实事 notice
+(``serve_notice_photo``), behind the notice's signed link and that community's
+projects only.
 """
 
 import posixpath
@@ -32,7 +36,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from grids.api.authentication import ApiTokenAuthentication
 from grids.models import Patrol
 from grids.photos import stored_photo_type
-from partyorg.models import MicroProject, MicroProjectMilestone, TopicStep, Wish
+from partyorg.microprojects.selectors import micro_project_list
+from partyorg.models import MicroProjectMilestone, TopicStep, Wish
 from points.models import Award
 from tickets.models import Ticket, TicketPhoto
 
@@ -73,7 +78,7 @@ PHOTO_SOURCES = (
         MicroProjectMilestone,
         "photo",
         lambda user: MicroProjectMilestone.objects.filter(
-            project__in=MicroProject.objects.visible_to(user)
+            project__in=micro_project_list(actor=user).values("pk")
         ),
     ),
 )
@@ -115,6 +120,33 @@ def serve_media(request, path: str):
     source = _source_for(name)
     if source is None or not source.may_read(request.user, name):
         raise Http404
+    return _photo_response(name, public=False)
+
+
+@require_safe
+def serve_notice_photo(request, community_id: int, signature: str, milestone_id: int):
+    """A milestone photo of a 民生微实事 on the community's public notice page
+    (no login): behind the notice's signed link, and only a milestone of that
+    community's projects (the ``MicroProjectMilestone`` photo source's rows,
+    narrowed to the community)."""
+    from partyorg.deliberation.views import signature_valid
+
+    if not signature_valid(community_id, signature):
+        raise Http404
+    name = (
+        MicroProjectMilestone.objects.filter(
+            pk=milestone_id, project__community_id=community_id
+        )
+        .exclude(photo="")
+        .values_list("photo", flat=True)
+        .first()
+    )
+    if not name or _source_for(name) is None:
+        raise Http404
+    return _photo_response(name, public=True)
+
+
+def _photo_response(name: str, *, public: bool):
     try:
         full_path = default_storage.path(name)
     except SuspiciousFileOperation:
@@ -134,6 +166,9 @@ def serve_media(request, path: str):
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=False, filename=posixpath.basename(name)
     )
-    patch_cache_control(response, private=True, max_age=3600)
-    patch_vary_headers(response, ["Cookie", "Authorization"])
+    if public:
+        patch_cache_control(response, public=True, max_age=3600)
+    else:
+        patch_cache_control(response, private=True, max_age=3600)
+        patch_vary_headers(response, ["Cookie", "Authorization"])
     return response

@@ -646,6 +646,13 @@ TICKETS_EVALUATION_LINK_MAX_AGE_DAYS = env.int(
 TICKETS_AFTER_VERDICT_LINK = env.str(
     "TICKETS_AFTER_VERDICT_LINK", default="governance.survey.ticket_survey_link"
 )
+# The ticket's pages (staff and phone) show one more button built by this
+# function (dotted path; empty: none): "make it a deliberation topic" (partyorg,
+# which tickets never imports), called with (ticket, user), returning
+# (label, url) or None.
+TICKETS_TOPIC_LINK = env.str(
+    "TICKETS_TOPIC_LINK", default="partyorg.deliberation.links.ticket_topic_link"
+)
 # 以下评上: a survey link takes answers for this many days (a quarter's fits);
 # the survey SMS go out on this day of the month, at 10:00 (schedules.py).
 SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=120)

@@ -40,6 +40,13 @@ urlpatterns = [
     path("reports/", include("governance.bulletin_urls")),
     # 以下评上: the residents' survey of their grid workers (governance.survey).
     path("survey/", include("governance.survey_urls")),
+    # The milestone photos of a community's public 民生微实事 notice (signed link).
+    path(
+        "party/projects/notice/<int:community_id>/<str:signature>/photos/"
+        "<int:milestone_id>/",
+        media.serve_notice_photo,
+        name="micro_project_notice_photo",
+    ),
     # Uploaded photos, behind login and the record's scope (never a file server).
     path(
         f"{settings.MEDIA_URL.strip('/')}/<path:path>", media.serve_media, name="media"

@@ -12,4 +12,5 @@ urlpatterns = [
     # Community deliberation (议事协商): topics, steps, votes and ballots.
     path("deliberation/", include("partyorg.deliberation.phone_urls")),
     path("whistles/", include("partyorg.whistle.phone_urls")),
+    path("projects/", include("partyorg.microprojects.phone_urls")),
 ]

@@ -683,6 +683,7 @@ class BaseTicketAdmin(
             if ticket.stage == Stage.CLOSED
             else None,
             "verdict_unevaluated": ticket.verdict == Verdict.UNEVALUATED,
+            "topic_link": selectors.topic_link(ticket=ticket, user=user),
         }
         return TemplateResponse(request, "admin/tickets/ticket/detail.html", context)
 

@@ -153,6 +153,7 @@ def ticket_detail(request, ticket_id: int):
             else None,
             "overdue": overdue,
             "offered": _phone_actions(request.user, ticket),
+            "topic_link": selectors.topic_link(ticket=ticket, user=request.user),
         },
     )
 

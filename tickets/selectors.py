@@ -3,9 +3,11 @@ with its timeline, the evaluation link panel, and counts."""
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet, Value
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from grids.choices import RegionLevel
@@ -183,3 +185,18 @@ def my_work_counts(*, actor) -> dict:
         "overdue": counts["overdue"],
         "due_today": counts["due_today"],
     }
+
+
+def topic_link(*, ticket: Ticket, user) -> dict | None:
+    """The "make it a topic" button of the ticket's pages: built by the function
+    ``settings.TICKETS_TOPIC_LINK`` names (partyorg's deliberation, which
+    tickets never imports), as ``{"label", "url"}``; None when it gives none
+    or no function is set."""
+    path = getattr(settings, "TICKETS_TOPIC_LINK", "")
+    if not path:
+        return None
+    link = import_string(path)(ticket, user)
+    if not link:
+        return None
+    label, url = link
+    return {"label": label, "url": url}

@@ -12,8 +12,17 @@ from django.utils.translation import gettext as _
 from grids import permissions as grid_permissions
 from grids.phone import phone_login_required, run_form
 
+from ..microprojects.permissions import can_propose as may_propose_project
+from ..whistle.permissions import can_blow_whistle
 from . import permissions, selectors, services
-from .choices import DECISION_STEPS, MEETING_RULES, Step, TopicState, VoteState
+from .choices import (
+    DECISION_STEPS,
+    MEETING_RULES,
+    PUBLIC_STEPS,
+    Step,
+    TopicState,
+    VoteState,
+)
 from .forms import BallotForm, ScreenForm, StepRecordForm, TopicRaiseForm, VoteOpenForm
 
 
@@ -94,13 +103,22 @@ def topic_from_ticket_find(request):
 
 @phone_login_required
 def topic_from_ticket(request, ticket_id: int):
-    """A ticket becomes a topic in one step (POST only; the ticket's page links
-    here)."""
+    """A ticket becomes a topic in one step (a POST: the button on the ticket's
+    pages, staff and phone). Idempotent: once the ticket has its topic, any
+    request goes to it."""
     from tickets.selectors import ticket_list
 
-    if not permissions.can_raise_topic(request.user):
-        raise Http404
     if not ticket_list(actor=request.user).filter(pk=ticket_id).exists():
+        raise Http404
+    existing = (
+        selectors.topic_list(actor=request.user)
+        .filter(ticket_id=ticket_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if existing is not None:
+        return redirect("m:party:topic_detail", topic_id=existing)
+    if not permissions.can_raise_topic(request.user):
         raise Http404
     if request.method != "POST":
         return render(
@@ -220,6 +238,12 @@ def topic_detail(request, topic_id: int):
             "may_run_vote": permissions.can_run_vote(request.user),
             "votes": BallotForm().fields["vote"].choices,
             "is_decision": topic.next_step in DECISION_STEPS,
+            # 吹哨报到 from an admitted topic (partyorg.whistle, same app).
+            "may_blow": topic.state in (TopicState.IN_PROGRESS, TopicState.CONCLUDED)
+            and can_blow_whistle(request.user),
+            # 民生微实事 from the topic's published outcome.
+            "may_propose_project": may_propose_project(request.user)
+            and any(step in PUBLIC_STEPS for step in records),
         },
     )
 

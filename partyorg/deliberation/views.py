@@ -34,7 +34,7 @@ def notice_url(community) -> str:
     )
 
 
-def _signature_valid(community_id: int, signature: str) -> bool:
+def signature_valid(community_id: int, signature: str) -> bool:
     try:
         signing.Signer(salt=NOTICE_SALT).unsign(f"{community_id}:{signature}")
     except signing.BadSignature:
@@ -47,7 +47,7 @@ def notice(request, community_id: int, signature: str):
     vote results, for anybody with the link. Names are masked; no phone, ID
     number or birth date is on the page."""
     community = selectors.public_communities().filter(pk=community_id).first()
-    if community is None or not _signature_valid(community_id, signature):
+    if community is None or not signature_valid(community_id, signature):
         raise Http404(_("This link is not valid or has expired."))
     return render(
         request,
@@ -55,6 +55,10 @@ def notice(request, community_id: int, signature: str):
         {
             "community": community,
             "topics": selectors.published_topics(community=community),
+            "projects_url": reverse(
+                "partyorg:micro_project_notice",
+                kwargs={"community_id": community.pk, "signature": signature},
+            ),
         },
     )
 

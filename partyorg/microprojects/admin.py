@@ -39,7 +39,7 @@ class MicroProjectAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
         "title",
         "community",
         "description",
-        "topic_id",
+        "topic",
         "state",
         "budget",
         "spent",

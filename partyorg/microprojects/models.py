@@ -25,10 +25,17 @@ class MicroProject(models.Model):
     )
     title = models.CharField(_("project"), max_length=200)
     description = models.TextField(_("description"))
-    # A resident's order, named as told (masked on display), or a topic's outcome:
-    # the lead links ``topic_id`` to the deliberation topics when merging.
+    # A resident's order, named as told (masked on display), or a topic's
+    # published outcome (PROTECT: the topic is the project's public origin).
     proposed_by_name = models.CharField(_("proposed by"), max_length=50, blank=True)
-    topic_id = models.PositiveBigIntegerField(_("topic"), null=True, blank=True)
+    topic = models.ForeignKey(
+        "partyorg.Topic",
+        verbose_name=_("topic"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="micro_projects",
+    )
     state = models.CharField(
         _("state"),
         max_length=16,

@@ -21,6 +21,8 @@ from grids.permissions import (
 )
 from grids.photos import photo_from_upload
 
+from ..deliberation.choices import PUBLIC_STEPS
+from ..deliberation.models import Topic
 from .choices import PROJECT_TRANSITIONS, ProjectAction, ProjectState
 from .models import MicroProject, MicroProjectEvent, MicroProjectMilestone
 
@@ -46,16 +48,44 @@ def _amount(value, *, code) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
+def _published_topic(actor, topic) -> Topic:
+    """A topic whose outcome is published (a public step recorded), in the
+    actor's area: the origin of a micro-project."""
+    topic = (
+        Topic.objects.select_related("region")
+        .filter(pk=getattr(topic, "pk", topic))
+        .first()
+    )
+    require_in_scope(actor, topic.region if topic is not None else None)
+    if not topic.records.filter(step__in=PUBLIC_STEPS).exists():
+        raise DomainError(
+            _("A micro-project comes from a topic's published outcome."),
+            code="topic_not_published",
+        )
+    return topic
+
+
 def micro_project_propose(
-    *, actor, region: Region, title: str, description: str, proposed_by_name=""
+    *,
+    actor,
+    region: Region | None = None,
+    title: str,
+    description: str,
+    proposed_by_name="",
+    topic=None,
 ) -> MicroProject:
     """群众点单: staff or a grid worker record a resident's proposal, in their
-    community or one of its grids (the project belongs to the community)."""
+    community or one of its grids (the project belongs to the community); or
+    a deliberation topic's published outcome becomes a project (``topic``, in
+    the topic's community; ``region`` defaults to the topic's)."""
     require(has_role(actor, WRITE_ROLES))
     title, description = (title or "").strip(), (description or "").strip()
     if not title or not description:
         raise DomainError(_("Give a title and a description."), code="empty")
     with transaction.atomic():
+        if topic is not None:
+            topic = _published_topic(actor, topic)
+            region = region if region is not None else topic.region
         region = Region.objects.filter(pk=getattr(region, "pk", None)).first()
         require_in_scope(actor, region)
         community = region.ancestor_of_level(RegionLevel.COMMUNITY)
@@ -63,9 +93,15 @@ def micro_project_propose(
             raise DomainError(
                 _("A micro-project belongs to a community."), code="bad_region"
             )
+        if topic is not None and topic.community_id != community.pk:
+            raise DomainError(
+                _("The topic does not lie in this community."),
+                code="topic_elsewhere",
+            )
         now = timezone.now()
         project = MicroProject.objects.create(
             community=community,
+            topic=topic,
             title=title[:200],
             description=description,
             proposed_by_name=(proposed_by_name or "").strip()[:50],

@@ -6,4 +6,9 @@ from . import views
 
 urlpatterns = [
     path("", views.micro_project_results, name="micro_project_results"),
+    path(
+        "notice/<int:community_id>/<str:signature>/",
+        views.notice,
+        name="micro_project_notice",
+    ),
 ]

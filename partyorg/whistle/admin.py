@@ -37,7 +37,7 @@ class WhistleAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
         "region",
         "community",
         "ticket",
-        "topic_id",
+        "topic",
         "meeting_point",
         "note",
         "blown_by",

@@ -10,6 +10,8 @@ from grids.querysets import ancestors_or_self_q, scope_q
 from grids.selectors import region_list
 from tickets.models import Department
 
+from ..deliberation.choices import TopicState
+from ..deliberation.selectors import topic_list
 from ..models import PartyMember
 from .services import MAX_REPORT_MINUTES, MIN_REPORT_MINUTES
 
@@ -48,9 +50,17 @@ class WhistleBlowForm(forms.Form):
     note = forms.CharField(
         label=_("note"), required=False, max_length=2000, widget=forms.Textarea
     )
+    # Blown from a deliberation topic's page (``?topic=``): an admitted topic of
+    # the user's area; the service checks its community again.
+    topic = forms.ModelChoiceField(
+        label=_("topic"), queryset=None, required=False, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["topic"].queryset = topic_list(actor=user).filter(
+            state__in=(TopicState.IN_PROGRESS, TopicState.CONCLUDED)
+        )
         self.fields["region"].queryset = region_list(
             actor=user, levels=(*GRID_LEVELS, RegionLevel.COMMUNITY)
         ).filter(is_active=True)

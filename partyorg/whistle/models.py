@@ -45,9 +45,16 @@ class Whistle(models.Model):
         blank=True,
         related_name="whistles",
     )
-    # The deliberation topic the whistle was blown from; the topic model lives on
-    # another branch, so the lead turns this into a foreign key when merging.
-    topic_id = models.PositiveBigIntegerField(_("topic"), null=True, blank=True)
+    # The deliberation topic the whistle was blown from (PROTECT: a topic is a
+    # public record and is never deleted while something points at it).
+    topic = models.ForeignKey(
+        "partyorg.Topic",
+        verbose_name=_("topic"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="whistles",
+    )
     title = models.CharField(_("matter"), max_length=200)
     meeting_point = models.CharField(_("meeting point"), max_length=200)
     note = models.TextField(_("note"), blank=True)

@@ -42,7 +42,17 @@ def whistle_new(request):
     if not permissions.can_blow_whistle(request.user):
         raise Http404
     form = WhistleBlowForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
+    topic = None
+    if request.method != "POST" and (topic_id := parse_id(request.GET.get("topic"))):
+        # From a topic's page: the topic (in the user's area) named on the form.
+        topic = form.fields["topic"].queryset.filter(pk=topic_id).first()
+        if topic is None:
+            raise Http404
+        form.initial.update(
+            topic=topic.pk, region=topic.region_id, title=topic.title[:200]
+        )
+    elif request.method == "POST" and form.is_valid():
+        topic = form.cleaned_data["topic"]
 
         def run() -> str:
             whistle = services.whistle_blow(actor=request.user, **form.cleaned_data)
@@ -56,7 +66,15 @@ def whistle_new(request):
         )
         if response is not None:
             return response
-    return render(request, "partyorg/whistle/m/whistle_new.html", {"form": form})
+    elif request.method == "POST":
+        topic = (
+            form.fields["topic"]
+            .queryset.filter(pk=parse_id(request.POST.get("topic")))
+            .first()
+        )
+    return render(
+        request, "partyorg/whistle/m/whistle_new.html", {"form": form, "topic": topic}
+    )
 
 
 @phone_login_required

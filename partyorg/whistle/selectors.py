@@ -17,7 +17,9 @@ def whistle_list(*, actor):
 
 def whistle_detail(*, actor, whistle_id: int) -> Whistle | None:
     """The whistle if it lies in the actor's area, else None (the page: 404)."""
-    return whistle_list(actor=actor).filter(pk=whistle_id).first()
+    return (
+        whistle_list(actor=actor).select_related("topic").filter(pk=whistle_id).first()
+    )
 
 
 def whistle_calls(*, whistle: Whistle):

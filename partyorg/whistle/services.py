@@ -20,7 +20,8 @@ from grids.notifications import notify
 from grids.permissions import require, require_in_scope
 from tickets.models import Department, Ticket
 
-from ..models import PartyMember
+from ..deliberation.choices import TopicState
+from ..models import PartyMember, Topic
 from . import permissions
 from .choices import ARRIVABLE, CallStatus
 from .models import Whistle, WhistleCall
@@ -50,6 +51,26 @@ def _unique_ids(objects) -> list[int]:
     return ids
 
 
+def _topic_of(actor, topic, community: Region) -> Topic:
+    """The topic a whistle is blown from: in the actor's area, of the same
+    community, admitted (not refused, not waiting for screening)."""
+    topic = (
+        Topic.objects.select_related("region")
+        .filter(pk=getattr(topic, "pk", topic))
+        .first()
+    )
+    require_in_scope(actor, topic.region if topic is not None else None)
+    if topic.community_id != community.pk:
+        raise DomainError(
+            _("The topic does not lie in this community."), code="topic_elsewhere"
+        )
+    if topic.state not in (TopicState.IN_PROGRESS, TopicState.CONCLUDED):
+        raise DomainError(
+            _("Only an admitted topic can call a whistle."), code="topic_not_admitted"
+        )
+    return topic
+
+
 def whistle_blow(
     *,
     actor,
@@ -60,10 +81,12 @@ def whistle_blow(
     departments=(),
     members=(),
     ticket: Ticket | None = None,
+    topic=None,
     note: str = "",
 ) -> Whistle:
     """网格吹哨: summon departments and in-service party members registered at
-    the community (双报到) to ``region`` within ``report_within_minutes``."""
+    the community (双报到) to ``region`` within ``report_within_minutes``; from a
+    ticket or an admitted deliberation topic of the same community."""
     require(permissions.can_blow_whistle(actor))
     department_ids, member_ids = _unique_ids(departments), _unique_ids(members)
     if not department_ids and not member_ids:
@@ -108,6 +131,8 @@ def whistle_blow(
                     _("The ticket does not lie in this community."),
                     code="ticket_elsewhere",
                 )
+        if topic is not None:
+            topic = _topic_of(actor, topic, community)
         found_departments = list(
             Department.objects.active().serving(region).filter(pk__in=department_ids)
         )
@@ -138,6 +163,7 @@ def whistle_blow(
             region=region,
             community=community,
             ticket=ticket,
+            topic=topic,
             title=(title or "").strip(),
             meeting_point=(meeting_point or "").strip(),
             note=(note or "").strip(),

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 
 from grids.choices import UserRole
+from partyorg.microprojects.views import micro_project_notice_url
 from points.links import statement_url
 from tests.browser.test_phone_pages import _resident, _ticket_waiting_for_verdict
 from tests.grids.factories import UserFactory
@@ -123,6 +124,10 @@ def test_phone_and_public_pages_load_without_csp_violations(
     found += _visit(page, errors, base + ticket_services.tracking_url(ticket=ticket))
     found += _visit(
         page, errors, f"{base}/points/rankings/{tree['communities'][0].pk}/"
+    )
+    # 民生微实事公开: the community's public notice (signed link, no account).
+    found += _visit(
+        page, errors, base + micro_project_notice_url(tree["communities"][0])
     )
     worker = UserFactory(
         role=UserRole.GRID_WORKER, region=tree["grids"][0], is_staff=False

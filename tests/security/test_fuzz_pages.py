@@ -66,3 +66,22 @@ def test_the_bulk_dispatch_form(client, lifecycle):
     assert page.status_code == 200
     failures = fuzz_html(client, page.content.decode(), url)
     assert not failures, "\n".join(failures)
+
+
+def test_the_micro_project_phone_pages(
+    client, tree, grid_worker, community_staff, street_staff
+):
+    from partyorg.microprojects import services as projects
+
+    project = projects.micro_project_propose(
+        actor=grid_worker, region=tree["grids"][0], title="扶手", description="缺扶手"
+    )
+    projects.micro_project_screen(actor=community_staff, project_id=project.pk)
+    projects.micro_project_approve(
+        actor=street_staff, project_id=project.pk, budget="100"
+    )
+    projects.micro_project_start(actor=community_staff, project_id=project.pk)
+    client.force_login(community_staff)
+    failures = fuzz_page(client, reverse("m:party:project_new"))
+    failures += fuzz_page(client, reverse("m:party:project_detail", args=[project.pk]))
+    assert not failures, "\n".join(failures)

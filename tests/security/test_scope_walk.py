@@ -29,7 +29,7 @@ from django.utils.regex_helper import normalize
 
 from grids.models import Household, Notification, Region
 from partyorg.deliberation.views import notice_signature
-from partyorg.models import Ballot, Topic, Whistle, Wish
+from partyorg.models import Ballot, MicroProject, Topic, Whistle, Wish
 from points.links import rankings_signature, statement_token
 from tests.security.conftest import INSIDE_SIDE, ROLES
 from tests.security.walk import history_version_of
@@ -45,6 +45,7 @@ KWARG_MODELS = {
     "topic_id": Topic,
     "ballot_id": Ballot,
     "whistle_id": Whistle,
+    "project_id": MicroProject,
     "community_id": Region,
     # The dashboard of a node (governance.dashboard_urls).
     "region_id": Region,
@@ -496,9 +497,34 @@ def _special_cases(route: Route, world, role):
             Case({"community_id": other.pk, "signature": signature}, "far", "outside"),
             Case({"community_id": mine.pk, "signature": "forged"}, "in", "outside"),
         ]
-    if route.name == "partyorg:deliberation_notice":
-        # 议事公开: the signed link opens its own community's notice to anybody;
-        # the signature used with another community, or forged, shows nothing.
+    if route.name == "micro_project_notice_photo":
+        # A milestone photo of the 民生微实事 notice: behind the community's
+        # signed link; a forged link or a missing milestone is a 404.
+        mine = world.regions["in"]["community"]
+        signature = notice_signature(mine)
+        return [
+            Case(
+                {
+                    "community_id": mine.pk,
+                    "signature": signature,
+                    "milestone_id": MISSING_PK,
+                },
+                None,
+                "missing",
+            ),
+            Case(
+                {"community_id": mine.pk, "signature": "forged", "milestone_id": 1},
+                "in",
+                "outside",
+            ),
+        ]
+    if route.name in (
+        "partyorg:deliberation_notice",
+        "partyorg:micro_project_notice",
+    ):
+        # 议事公开 and 民生微实事公开: the signed link opens its own community's
+        # notice to anybody; the signature used with another community, or
+        # forged, shows nothing.
         mine = world.regions["in"]["community"]
         other = world.regions["far"]["community"]
         signature = notice_signature(mine)

@@ -7,7 +7,16 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-DEMO_APPS = ("grids", "partyorg", "points", "tickets", "partyorg.whistle", "governance")
+DEMO_APPS = (
+    "grids",
+    "partyorg",
+    "points",
+    "tickets",
+    "partyorg.whistle",
+    "partyorg.sites",
+    "partyorg.microprojects",
+    "governance",
+)
 
 
 class Command(BaseCommand):
