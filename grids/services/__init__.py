@@ -56,6 +56,7 @@ from .regions import (
     region_move,
     region_update,
 )
+from .residents import ResidentRow, residents_import
 from .roster import (
     STINT_EXISTS,
     assignment_end,
@@ -82,6 +83,7 @@ __all__ = [
     "STINT_EXISTS",
     "TAG_CODE_TAKEN",
     "HouseholdRow",
+    "ResidentRow",
     "TokenRefused",
     "api_token_authenticate",
     "api_token_create",
@@ -115,6 +117,7 @@ __all__ = [
     "resident_tag_deactivate",
     "resident_tag_update",
     "resident_update",
+    "residents_import",
     "staff_account_create",
     "staff_account_unlock",
     "staff_account_update",
