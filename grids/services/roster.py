@@ -225,17 +225,28 @@ def roster_import(*, actor, rows: list[RosterRow]) -> list[tuple[int, str]]:
     today = timezone.localdate()
     errors: list[tuple[int, str]] = []
     for row in rows:
+        # Each step holds once it passes, as in the row-by-row import, whose
+        # row keeps the worker it saved and the stint it started when the end
+        # of the stint is refused (the rows after it see them).
         phone = normalize_phone(row.worker_phone)
         key = (phone, row.grid.pk if row.grid else None, row.role)
         canonical = workers.get(phone)
         try:
             worker = _worker_for_row(actor, row, phone, canonical, visible)
+        except DomainError as exc:
+            errors.append((row.number, str(exc.message)))
+            continue
+        if canonical is None:
+            workers[phone] = canonical = worker
+        else:
+            canonical.name = worker.name
+            canonical.is_party_member = worker.is_party_member
+        try:
             stint = open_stints.get(key)
-            fresh = stint is None
-            if fresh:
+            if stint is None:
                 permissions.require_in_scope(actor, row.grid)
                 stint = GridAssignment(
-                    worker=worker,
+                    worker=canonical,
                     grid=row.grid,
                     role=row.role,
                     started_on=row.started_on or today,
@@ -247,27 +258,17 @@ def roster_import(*, actor, rows: list[RosterRow]) -> list[tuple[int, str]]:
                     validate_constraints=False,
                     conflict_message=STINT_EXISTS,
                 )
-            if row.ended_on and row.ended_on < stint.started_on:
-                raise DomainError(_("A stint cannot end before it starts."))
+                new_stints.append(stint)
+                open_stints[key] = stint
+            if row.ended_on:
+                if row.ended_on < stint.started_on:
+                    raise DomainError(_("A stint cannot end before it starts."))
+                stint.ended_on = row.ended_on
+                del open_stints[key]
+                if stint.pk is not None:
+                    ended.append(stint)
         except DomainError as exc:
             errors.append((row.number, str(exc.message)))
-            continue
-        # The row holds: what it did is seen by the rows after it.
-        if canonical is None:
-            workers[phone] = canonical = worker
-        else:
-            canonical.name = worker.name
-            canonical.is_party_member = worker.is_party_member
-        if fresh:
-            stint.worker = canonical
-            new_stints.append(stint)
-        if row.ended_on:
-            stint.ended_on = row.ended_on
-            open_stints.pop(key, None)
-            if stint.pk is not None:
-                ended.append(stint)
-        else:
-            open_stints[key] = stint
     if errors:
         return errors
     _roster_write(actor, workers, stored, new_stints, ended)
