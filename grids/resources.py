@@ -3,6 +3,12 @@
 with the importing user as the actor, so the tree rules, validation and scope
 hold exactly as in the admin. A refused row is reported with its row number and
 reason; with any such row, nothing of the file is written (see ``import_dataset``).
+
+Background jobs import households, residents and the roster through whole-file
+services instead (``JobResource.bulk_import``: ``import_households_in_bulk``,
+``import_residents_in_bulk``, ``import_roster_in_bulk``): each row read by the
+same resource fields, checked by the same rules with the same messages, then
+written a few statements per 2,000 rows.
 """
 
 from collections.abc import Callable, Iterator
