@@ -1,11 +1,15 @@
 """Background imports and exports (grids.DataJob) at a street's scale: a
-households file of 18,000 rows (a street's 一户一档) and 50,000 residents,
-imported through the job service as street staff (every row through the
-services, all-or-nothing), then exported to xlsx and CSV. Reports rows per
+households file of 18,000 rows (a street's 一户一档), 50,000 residents and a
+roster of two stints a grid, imported through the job service as street staff
+(all-or-nothing, each through its whole-file service: ``JobResource.bulk_import``),
+then households and residents exported to xlsx and CSV. Reports rows per
 second and peak RSS for each. Prints one JSON object.
 
     .venv/bin/python bench/bench_io.py
     BENCH_IO_HOUSEHOLDS=2000 BENCH_IO_RESIDENTS=5000 .venv/bin/python bench/bench_io.py
+
+``BENCH_IO_ROW_BY_ROW=1`` imports through the services row by row instead (the
+admin's import; the jobs' path before the bulk services), for comparison.
 
 Its own database ``gridwork_bench_io`` (created if missing); the bench street is
 emptied and imported again on every run.
@@ -30,11 +34,15 @@ from _setup import setup
 HOUSEHOLDS = int(os.environ.get("BENCH_IO_HOUSEHOLDS", 18_000))
 RESIDENTS = int(os.environ.get("BENCH_IO_RESIDENTS", 50_000))
 # Residents imported through the job (the rest, up to RESIDENTS, are inserted
-# directly for the export): the import runs every row through the services.
+# directly for the export: row by row, an import of 50,000 takes an hour).
 RESIDENTS_IMPORT = min(
     RESIDENTS, int(os.environ.get("BENCH_IO_RESIDENTS_IMPORT", RESIDENTS))
 )
 COMMUNITIES, GRIDS = 20, 10  # 200 grids: 90 households each at 18,000
+# Roster rows (one stint each): by default a full-time and a part-time worker
+# on every grid.
+ROSTER = int(os.environ.get("BENCH_IO_ROSTER", COMMUNITIES * GRIDS * 2))
+ROW_BY_ROW = os.environ.get("BENCH_IO_ROW_BY_ROW") == "1"
 
 
 def peak_rss_mb() -> float:
@@ -139,6 +147,27 @@ def fill_residents(street, grids) -> int:
     return len(batch)
 
 
+def roster_csv(grids) -> bytes:
+    lines = ["grid_code,worker_name,worker_phone,is_party_member,role,started_on"]
+    for n in range(ROSTER):
+        role = "专职" if n % 2 == 0 else "兼职"
+        grid = grids[(n // 2) % len(grids)]
+        lines.append(
+            f"{grid},压测网格员{n},136{n:08d},{n % 3 == 0:d},{role},2025-01-01"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def row_by_row_only() -> None:
+    """Every job imports through the services row by row (no bulk path)."""
+    import dataclasses
+
+    from grids.resources import JOB_RESOURCES
+
+    for name, spec in list(JOB_RESOURCES.items()):
+        JOB_RESOURCES[name] = dataclasses.replace(spec, bulk_import=None)
+
+
 @contextmanager
 def queued_only():
     """Submit without sending the task: the job stays queued and the bench runs
@@ -215,11 +244,15 @@ def main():
     setup()
     from django.db import connection
 
-    from grids.models import DataJob, Household, Resident
+    from grids.models import DataJob, GridAssignment, GridWorker, Household, Resident
 
+    if ROW_BY_ROW:
+        row_by_row_only()
     street, user, grids = build_street()
     Resident.objects.filter(household__region__tree_id=street.tree_id).delete()
     Household.objects.filter(region__tree_id=street.tree_id).delete()
+    GridAssignment.objects.filter(grid__tree_id=street.tree_id).delete()
+    GridWorker.objects.filter(home_region=street).delete()
     DataJob.objects.filter(actor=user).delete()
     results = {
         "bench": "io",
@@ -227,6 +260,8 @@ def main():
         "households_file_rows": HOUSEHOLDS,
         "residents_file_rows": RESIDENTS_IMPORT,
         "residents_exported": RESIDENTS,
+        "roster_file_rows": ROSTER,
+        "imports": "row by row" if ROW_BY_ROW else "bulk",
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
     }
@@ -243,6 +278,7 @@ def main():
             run_export(user, "households", file_format),
         )
     record("import_residents", run_import(user, "residents", residents_csv(grids)))
+    record("import_roster", run_import(user, "roster", roster_csv(grids)))
     results["residents_inserted_directly"] = fill_residents(street, grids)
     for file_format in ("xlsx", "csv"):
         record(

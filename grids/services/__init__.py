@@ -56,13 +56,16 @@ from .regions import (
     region_move,
     region_update,
 )
+from .residents import ResidentRow, residents_import
 from .roster import (
     STINT_EXISTS,
+    RosterRow,
     assignment_end,
     assignment_start,
     grid_worker_phone_problem,
     grid_worker_update,
     grid_worker_upsert,
+    roster_import,
 )
 from .tags import (
     TAG_CODE_TAKEN,
@@ -82,6 +85,8 @@ __all__ = [
     "STINT_EXISTS",
     "TAG_CODE_TAKEN",
     "HouseholdRow",
+    "ResidentRow",
+    "RosterRow",
     "TokenRefused",
     "api_token_authenticate",
     "api_token_create",
@@ -115,6 +120,8 @@ __all__ = [
     "resident_tag_deactivate",
     "resident_tag_update",
     "resident_update",
+    "residents_import",
+    "roster_import",
     "staff_account_create",
     "staff_account_unlock",
     "staff_account_update",

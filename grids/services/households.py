@@ -232,9 +232,12 @@ def _shift_resident_count(before, after) -> None:
         )
 
 
-def _resident_save(
-    resident: Resident, *, actor, tags=None, counted_before=None, **fields
-) -> Resident:
+def resident_set_fields(resident: Resident, **fields) -> Resident:
+    """Put ``fields`` on ``resident`` as every write of a resident does: the ID
+    number and phone normalised, the name trimmed, the birth date and gender
+    read from an 18-character ID number (a bad one is left to validation).
+    Saves nothing; shared by ``resident_create``/``resident_update`` and the
+    whole-file import (``residents_import``)."""
     id_number = normalize_id_number(fields.pop("id_number"))
     resident.id_number = id_number
     resident.phone = normalize_phone(fields.pop("phone", "") or "")
@@ -247,6 +250,13 @@ def _resident_save(
             resident.gender = gender_from_id(id_number)
         except ValueError:
             pass  # full_clean reports the bad number with its reason
+    return resident
+
+
+def _resident_save(
+    resident: Resident, *, actor, tags=None, counted_before=None, **fields
+) -> Resident:
+    resident_set_fields(resident, **fields)
     with transaction.atomic():
         validated_save(resident, conflict_message=RESIDENT_EXISTS)
         _shift_resident_count(counted_before, _counted_in(resident))

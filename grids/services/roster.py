@@ -1,17 +1,19 @@
 """The roster: grid workers (one person per phone) and their stints on grids."""
 
+import copy
 import datetime as dt
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .. import permissions
-from ..cleaning import validated_save
+from ..cleaning import full_clean, validated_save
 from ..errors import Conflict, DomainError
-from ..history import records_actor
+from ..history import record_bulk_history, records_actor
 from ..models import GridAssignment, GridWorker, Region
 from ..validators import normalize_phone, validate_mainland_phone
 from ._common import lock_in_scope
@@ -176,3 +178,203 @@ def assignment_end(
         assignment.ended_on = ended_on
         assignment.save(update_fields=["ended_on"])
     return assignment
+
+
+class RosterRow(NamedTuple):
+    """One row of a roster file (one stint), its grid already looked up."""
+
+    number: int  # the row's number in the file (1 = the first data row)
+    grid: Region | None
+    role: str
+    worker_name: str
+    worker_phone: str
+    is_party_member: bool | None = None  # None: keep what the roster says
+    started_on: dt.date | None = None
+    ended_on: dt.date | None = None
+
+
+# Rows per statement of the whole-file import.
+ROSTER_CHUNK_ROWS = 2000
+
+
+def _chunked(items):
+    items = list(items)
+    for start in range(0, len(items), ROSTER_CHUNK_ROWS):
+        yield items[start : start + ROSTER_CHUNK_ROWS]
+
+
+@records_actor
+def roster_import(*, actor, rows: list[RosterRow]) -> list[tuple[int, str]]:
+    """A whole roster file at once, each row as the row-by-row import does it
+    with ``grid_worker_upsert`` (the person with the row's phone, created or
+    renamed), ``assignment_start`` (unless the person already has an open stint
+    on that grid in that role) and ``assignment_end`` (when the row has an end
+    date): the same checks and messages — role, the grid in the actor's area, a
+    phone that is malformed or belongs to a worker elsewhere "cannot be used",
+    one open stint per person, grid and role, no end before the start, the
+    models' validation. A later row of the file sees what the earlier rows did.
+
+    Then the new and changed workers and stints are written a few statements
+    per 2,000 rows, with their history rows. All or nothing: returns the
+    refused rows as (number, message), in which case nothing was written; an
+    empty list when every row was. Call it in a transaction (the job's)."""
+    permissions.require(permissions.can_manage_roster(actor))
+    workers, stored, visible, open_stints = _roster_as_stored(actor, rows)
+    new_stints: list[GridAssignment] = []
+    ended: list[GridAssignment] = []  # stored stints the file ends
+    today = timezone.localdate()
+    errors: list[tuple[int, str]] = []
+    for row in rows:
+        # Each step holds once it passes, as in the row-by-row import, whose
+        # row keeps the worker it saved and the stint it started when the end
+        # of the stint is refused (the rows after it see them).
+        phone = normalize_phone(row.worker_phone)
+        key = (phone, row.grid.pk if row.grid else None, row.role)
+        canonical = workers.get(phone)
+        try:
+            worker = _worker_for_row(actor, row, phone, canonical, visible)
+        except DomainError as exc:
+            errors.append((row.number, str(exc.message)))
+            continue
+        if canonical is None:
+            workers[phone] = canonical = worker
+        else:
+            canonical.name = worker.name
+            canonical.is_party_member = worker.is_party_member
+        try:
+            stint = open_stints.get(key)
+            if stint is None:
+                permissions.require_in_scope(actor, row.grid)
+                stint = GridAssignment(
+                    worker=canonical,
+                    grid=row.grid,
+                    role=row.role,
+                    started_on=row.started_on or today,
+                )
+                full_clean(
+                    stint,
+                    exclude=["worker", "grid"],
+                    validate_unique=False,
+                    validate_constraints=False,
+                    conflict_message=STINT_EXISTS,
+                )
+                new_stints.append(stint)
+                open_stints[key] = stint
+            if row.ended_on:
+                if row.ended_on < stint.started_on:
+                    raise DomainError(_("A stint cannot end before it starts."))
+                stint.ended_on = row.ended_on
+                del open_stints[key]
+                if stint.pk is not None:
+                    ended.append(stint)
+        except DomainError as exc:
+            errors.append((row.number, str(exc.message)))
+    if errors:
+        return errors
+    _roster_write(actor, workers, stored, new_stints, ended)
+    return []
+
+
+def _roster_as_stored(actor, rows):
+    """The workers with the file's phones (locked), by phone; copies of them as
+    stored; the ids of those the actor may see; their open stints (locked) by
+    (phone, grid id, role)."""
+    phones = sorted({normalize_phone(row.worker_phone) for row in rows})
+    workers, visible = {}, set()
+    for chunk in _chunked(phones):
+        workers.update(
+            (worker.phone, worker)
+            for worker in GridWorker.objects.filter(phone__in=chunk)
+            .order_by("pk")
+            .select_for_update()
+        )
+        visible.update(
+            GridWorker.objects.visible_to(actor)
+            .filter(phone__in=chunk)
+            .values_list("pk", flat=True)
+        )
+    phone_of = {worker.pk: phone for phone, worker in workers.items()}
+    open_stints = {}
+    for chunk in _chunked(sorted(phone_of)):
+        for stint in (
+            GridAssignment.objects.filter(worker_id__in=chunk, ended_on__isnull=True)
+            .order_by("pk")
+            .select_for_update()
+        ):
+            open_stints[(phone_of[stint.worker_id], stint.grid_id, stint.role)] = stint
+    stored = {phone: copy.copy(worker) for phone, worker in workers.items()}
+    return workers, stored, visible, open_stints
+
+
+def _worker_for_row(actor, row, phone, canonical, visible) -> GridWorker:
+    """The worker ``grid_worker_upsert`` would save for ``row`` (validated, not
+    saved): ``canonical`` (the stored one, or one an earlier row made) changed,
+    or a new one."""
+    if row.grid is None:
+        raise DomainError(_("grid_code is required."))
+    if not row.role:
+        raise DomainError(_("role is required."))
+    try:
+        validate_mainland_phone(phone)
+    except ValidationError:
+        _refuse_phone(PHONE_UNUSABLE)
+    if (
+        canonical is not None
+        and canonical.pk is not None
+        and canonical.pk not in visible
+    ):
+        _refuse_phone(PHONE_UNUSABLE)
+    if canonical is None:
+        worker = GridWorker(
+            phone=phone,
+            is_party_member=bool(row.is_party_member),
+            home_region=actor.region,
+        )
+    else:
+        worker = copy.copy(canonical)
+    worker.name = (row.worker_name or "").strip()
+    if row.is_party_member is not None:
+        worker.is_party_member = row.is_party_member
+    # Its home area and login are not the file's (no query per row to check
+    # that they exist); the phone of a stored worker is its key.
+    full_clean(
+        worker,
+        exclude=["home_region", "user", *(["phone"] if canonical else [])],
+        validate_unique=False,
+        validate_constraints=False,
+        conflict_message=PHONE_UNUSABLE,
+    )
+    return worker
+
+
+def _roster_write(actor, workers, stored, new_stints, ended) -> None:
+    created = [w for w in workers.values() if w.pk is None]
+    changed = [
+        w
+        for phone, w in workers.items()
+        if w.pk is not None
+        and (w.name, w.is_party_member)
+        != (stored[phone].name, stored[phone].is_party_member)
+    ]
+    # Written by someone else since the reads above: the clash the row-by-row
+    # services would have reported.
+    try:
+        with transaction.atomic():
+            GridWorker.objects.bulk_create(created, batch_size=ROSTER_CHUNK_ROWS)
+    except IntegrityError:
+        raise Conflict(PHONE_UNUSABLE, code="phone_unusable") from None
+    for chunk in _chunked(changed):
+        GridWorker.objects.bulk_update(chunk, ["name", "is_party_member"])
+    # The stored stints the file ends first: a later row may open the same
+    # stint again (one open stint per worker, grid and role).
+    for chunk in _chunked(ended):
+        GridAssignment.objects.bulk_update(chunk, ["ended_on"])
+    try:
+        with transaction.atomic():
+            GridAssignment.objects.bulk_create(new_stints, batch_size=ROSTER_CHUNK_ROWS)
+    except IntegrityError:
+        raise Conflict(STINT_EXISTS) from None
+    GridWorker.history.bulk_history_create(created, default_user=actor)
+    record_bulk_history(GridWorker, changed, actor=actor)
+    GridAssignment.history.bulk_history_create(new_stints, default_user=actor)
+    record_bulk_history(GridAssignment, ended, actor=actor)
