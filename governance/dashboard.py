@@ -148,15 +148,22 @@ def summary_rows(*, node_ids, month: dt.date, level: str | None = None) -> list:
     ]
 
 
-def indicator_months_refresh(*, month: dt.date, region: Region | None = None) -> int:
+# The levels above the grids: the rating job writes the grids' rows from its own
+# indicator pass (governance.services.rate_grids), its task these after it.
+LEVELS_ABOVE_GRID = tuple(lv for lv in SUMMARY_LEVELS if lv != RegionLevel.GRID)
+
+
+def indicator_months_refresh(
+    *, month: dt.date, region: Region | None = None, levels=SUMMARY_LEVELS
+) -> int:
     """Recompute the summary rows of ``month`` for every active node of the
-    summary levels (under ``region`` when given) and upsert them: set-based,
-    two queries a level and one INSERT … ON CONFLICT a batch. Idempotent (a
-    rerun rewrites the same rows); two runs at once both write whole rows,
-    each in its own transaction. Returns the rows written."""
+    summary levels (``levels``; under ``region`` when given) and upsert them:
+    set-based, two queries a level and one INSERT … ON CONFLICT a batch.
+    Idempotent (a rerun rewrites the same rows); two runs at once both write
+    whole rows, each in its own transaction. Returns the rows written."""
     month = month_start(month)
     written = 0
-    for level in SUMMARY_LEVELS:
+    for level in levels:
         nodes = Region.objects.filter(level=level, is_active=True)
         if region is not None:
             nodes = nodes.filter(subtree_q(region))
@@ -165,16 +172,48 @@ def indicator_months_refresh(*, month: dt.date, region: Region | None = None) ->
         if not node_ids:
             continue
         rows = summary_rows(node_ids=node_ids, month=month, level=level)
-        with transaction.atomic():
-            IndicatorMonth.objects.bulk_create(
-                rows,
-                batch_size=INSERT_BATCH,
-                update_conflicts=True,
-                unique_fields=["region", "month"],
-                update_fields=["counts", "by_category", "by_stage", "computed_at"],
-            )
+        _upsert(rows)
         written += len(rows)
     return written
+
+
+def _upsert(rows: list) -> None:
+    with transaction.atomic():
+        IndicatorMonth.objects.bulk_create(
+            rows,
+            batch_size=INSERT_BATCH,
+            update_conflicts=True,
+            unique_fields=["region", "month"],
+            update_fields=["counts", "by_category", "by_stage", "computed_at"],
+        )
+
+
+def grid_summaries_write(*, rows: list[dict], month: dt.date, now) -> int:
+    """The grids' summary rows of ``month`` from indicator rows the caller
+    already has (the rating job on SQLite; on PostgreSQL it writes them in SQL,
+    ``rating_sql.grid_summaries_sql``): the breakdown (one query) and the
+    upsert. Returns the rows written."""
+    if not rows:
+        return 0
+    month = month_start(month)
+    breakdown = ticket_breakdown(
+        node_ids=[row["node_id"] for row in rows], month=month, level=RegionLevel.GRID
+    )
+    _upsert(
+        [
+            IndicatorMonth(
+                region_id=row["node_id"],
+                month=month,
+                # A grid has no 双报到 hours of its own (indicators.add_rates).
+                counts=_stored_counts({**row, "service_hours": None}),
+                by_category=breakdown[row["node_id"]][0],
+                by_stage=breakdown[row["node_id"]][1],
+                computed_at=now,
+            )
+            for row in sorted(rows, key=lambda row: row["node_id"])
+        ]
+    )
+    return len(rows)
 
 
 def recent_months_refresh(*, today: dt.date | None = None) -> int:

@@ -16,11 +16,16 @@ from .survey import survey_send_links
 def rate_grids_task(month: str | None = None) -> int:
     """The monthly rating: by default the month that just ended (the schedule
     runs on the 1st at 02:00); ``month`` as "YYYY-MM-DD" re-runs another one.
-    The five-star appraisal of the month follows, from the new ratings."""
+    The job writes the grids' dashboard summaries of the month from its own
+    indicator pass; the levels above them follow, then the five-star appraisal
+    of the month, from the new ratings."""
+    from .dashboard import LEVELS_ABOVE_GRID, indicator_months_refresh
+
     day = (
         dt.date.fromisoformat(month) if month else previous_month(timezone.localdate())
     )
     rated = rate_grids(month=day)
+    indicator_months_refresh(month=day, levels=LEVELS_ABOVE_GRID)
     workers_appraise(month=day)
     return rated
 

@@ -18,6 +18,7 @@ from governance.dashboard import (
     dashboard,
     indicator_months_refresh,
     recent_months_refresh,
+    summary_rows,
 )
 from governance.dashboard_models import IndicatorMonth
 from governance.indicators import indicators_for_nodes
@@ -87,6 +88,9 @@ def data(tree, other_tree):
     with time_machine.travel(NOW, tick=False):
         rate_grids(month=OCT)
         rate_grids(month=NOV)
+    # The rating job wrote the grids' summaries of both months: the tests start
+    # from none, as before the first refresh.
+    IndicatorMonth.objects.all().delete()
     return {"fee": fee, "road": road}
 
 
@@ -315,6 +319,55 @@ def test_summary_rows_equal_a_recomputation_from_the_raw_rows(tree, other_tree, 
     assert district.counts["received"] == 22 + 1  # the merged one left out
     assert district.by_stage["merged"] == 1
     assert district.by_category[""] == 1
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_rating_job_writes_the_months_summaries_from_its_own_pass(
+    tree, other_tree, data
+):
+    """rate_grids writes every active grid's summary of the rated month from
+    its indicator pass (published streets' grids included), equal to a
+    recomputation from the raw rows; its task then the levels above; the
+    result equals indicator_months_refresh's."""
+    from governance.models import RatingPublication
+    from governance.tasks import rate_grids_task
+
+    TicketFactory(
+        region=tree["grids"][0], received_at=aware(2026, 11, 6, 9, 0), stage="merged"
+    )
+    TicketFactory(region=tree["grids"][1], received_at=aware(2026, 11, 6, 9, 0))
+    grids = Region.objects.filter(level=RegionLevel.GRID, is_active=True)
+    rate_grids(month=NOV)
+    assert IndicatorMonth.objects.filter(month=NOV).count() == grids.count()
+    # A stale row is replaced, and a published street's grids still refreshed.
+    IndicatorMonth.objects.filter(region=tree["grids"][0]).update(counts={})
+    RatingPublication.objects.create(
+        street=other_tree["street"],
+        month=NOV,
+        published_by=UserFactory(role=UserRole.STREET_STAFF),
+        published_at=NOW,
+    )
+    rate_grids(month=NOV)
+    for grid in grids:
+        stored = IndicatorMonth.objects.get(region=grid, month=NOV)
+        [fresh] = summary_rows(node_ids=[grid.pk], month=NOV, level=RegionLevel.GRID)
+        assert stored.counts == fresh.counts, grid
+        assert stored.by_category == fresh.by_category
+        assert stored.by_stage == fresh.by_stage
+        assert (stored.by_category, stored.by_stage) == _raw_breakdown(
+            grid, aware(2026, 11, 1, 0, 0), aware(2026, 12, 1, 0, 0)
+        )
+    assert IndicatorMonth.objects.get(region=tree["grids"][0]).by_stage["merged"] == 1
+    rate_grids_task("2026-11-01")
+    from_job = {
+        row.region_id: (row.counts, row.by_category, row.by_stage)
+        for row in IndicatorMonth.objects.filter(month=NOV)
+    }
+    assert indicator_months_refresh(month=NOV) == len(from_job)
+    assert from_job == {
+        row.region_id: (row.counts, row.by_category, row.by_stage)
+        for row in IndicatorMonth.objects.filter(month=NOV)
+    }
 
 
 @time_machine.travel(NOW, tick=False)
