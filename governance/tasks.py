@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .appraisal import workers_appraise
+from .bulletin_sending import weekly_bulletins_send
 from .indicators import previous_month
 from .services import rate_grids
 from .survey import survey_send_links
@@ -47,3 +48,13 @@ def dashboard_refresh_task() -> int:
     from .dashboard import recent_months_refresh
 
     return recent_months_refresh()
+
+
+@shared_task(name="governance.tasks.weekly_bulletins_send")
+def weekly_bulletins_send_task(monday: str | None = None) -> int:
+    """周通报: each street's weekly bulletin of the week that ended (or of the
+    week starting ``monday``, "YYYY-MM-DD") to its staff and supervisors, once
+    per street and week (governance.bulletin_sending)."""
+    return weekly_bulletins_send(
+        monday=dt.date.fromisoformat(monday) if monday else None
+    )
