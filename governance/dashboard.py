@@ -45,6 +45,7 @@ from .indicators import (
     indicators_for_nodes,
     month_start,
     previous_month,
+    subtree_join,
 )
 from .models import GridRating, RatingClass
 from .selectors import best_and_worst, rating_movers, ratings_visible
@@ -92,8 +93,7 @@ def _breakdown_sql(level: str | None) -> str:
         "WITH nodes AS MATERIALIZED (SELECT id, tree_id, lft, rght"
         f" FROM grids_region WHERE {in_list('id', 'ids')}),"
         " sub AS MATERIALIZED (SELECT n.id AS node_id, r.id AS region_id"
-        " FROM nodes n JOIN grids_region r ON r.tree_id = n.tree_id"
-        " AND r.lft BETWEEN n.lft AND n.rght)"
+        f" FROM {subtree_join()})"
         " SELECT s.node_id, t.category_id, t.stage, count(*)"
         " FROM tickets_ticket t JOIN sub s ON s.region_id = t.region_id"
         f" WHERE {received} GROUP BY 1, 2, 3"
