@@ -235,17 +235,30 @@ def months_back(month: dt.date, count: int) -> list[dt.date]:
     return list(reversed(months))
 
 
-def _counts_of(nodes: list[dict], months: list[dt.date]) -> dict:
-    """{(node id, month): {"counts", "by_category", "by_stage", "computed_at"}}
-    for every node and month: the summary rows in one query, then each month
-    that lacks rows computed from the raw rows (two queries a month)."""
-    found = {
+def _stored_rows(node_ids: list[int], months: list[dt.date]) -> dict:
+    """The summary rows of ``node_ids`` and ``months`` (one query)."""
+    return {
         (row["region_id"], row["month"]): row
         for row in IndicatorMonth.objects.filter(
-            region_id__in=[n["pk"] for n in nodes], month__in=months
+            region_id__in=node_ids, month__in=months
         ).values(
             "region_id", "month", "counts", "by_category", "by_stage", "computed_at"
         )
+    }
+
+
+def _counts_of(nodes: list[dict], months: list[dt.date], found=None) -> dict:
+    """{(node id, month): {"counts", "by_category", "by_stage", "computed_at"}}
+    for every node and month: the summary rows in one query (or ``found``, the
+    rows a caller read with others: ``_stored_rows``), then each month that
+    lacks rows computed from the raw rows (two queries a month)."""
+    if found is None:
+        found = _stored_rows([n["pk"] for n in nodes], months)
+    found = {
+        (pk, month): found[(pk, month)]
+        for pk in (n["pk"] for n in nodes)
+        for month in months
+        if (pk, month) in found
     }
     for month in months:
         missing = [n for n in nodes if (n["pk"], month) not in found]
@@ -418,8 +431,11 @@ def dashboard(*, actor, region: Region, month: dt.date, now=None) -> dict:
         .values("pk", "name", "level")
     )
     me = {"pk": region.pk, "name": region.name, "level": region.level}
-    mine = _counts_of([me], months)
-    kids = _counts_of(children, [last, month]) if children else {}
+    # The node's twelve months and its children's two in one read (the
+    # children's other months are read too: a district's few hundred rows).
+    stored = _stored_rows([me["pk"], *(c["pk"] for c in children)], months)
+    mine = _counts_of([me], months, stored)
+    kids = _counts_of(children, [last, month], stored) if children else {}
 
     def rates(node, when):
         entry = (mine if node is me else kids)[(node["pk"], when)]
@@ -464,8 +480,7 @@ def dashboard(*, actor, region: Region, month: dt.date, now=None) -> dict:
     )
     map_grids, map_capped = _map_grids(actor=actor, region=region, month=month)
 
-    overdue, overdue_count = _overdue(region, now, escalated=False)
-    escalated, escalated_count = _overdue(region, now, escalated=True)
+    overdue, overdue_count, escalated, escalated_count = _overdue_lists(region, now)
     return {
         "region": region,
         "month": month,
@@ -684,12 +699,33 @@ def _children_table(child_rows: list[dict], level: str) -> Table:
     )
 
 
-def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
-    """The tickets of the subtree past their stage deadline
+def _overdue_lists(region, now) -> tuple[list, CappedCount, list, CappedCount]:
+    """The overdue list and its count, the escalated list and its count
+    (``_overdue_ids`` each: one query), their tickets read in one query."""
+    overdue_ids, overdue_count = _overdue_ids(region, now, escalated=False)
+    escalated_ids, escalated_count = _overdue_ids(region, now, escalated=True)
+    tickets = {
+        ticket.pk: ticket
+        for ticket in Ticket.objects.filter(
+            pk__in={*overdue_ids, *escalated_ids}
+        ).select_related("category", "region")
+    }
+
+    def rows(ids):
+        return sorted(
+            (tickets[pk] for pk in ids if pk in tickets),
+            key=lambda ticket: (ticket.stage_deadline, ticket.pk),
+        )
+
+    return rows(overdue_ids), overdue_count, rows(escalated_ids), escalated_count
+
+
+def _overdue_ids(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
+    """The ids of the tickets of the subtree past their stage deadline
     (``tickets.querysets.overdue_q``, the one overdue rule), oldest deadline
     first, at most LIST_CAP of them, and how many (capped at LIST_COUNT_CAP);
     ``escalated``: only those already escalated at least once and still
-    overdue. Two queries.
+    overdue. One query.
 
     One branch per escalating stage, each an ordered range of the ticket
     index on (stage, stage_deadline) read only up to its limit, joined by
@@ -720,12 +756,8 @@ def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
     # few thousand (id, deadline) pairs give both the count and the first rows.
     found = sorted(branches(LIST_COUNT_CAP + 1), key=lambda row: (row[1], row[0]))
     first = [pk for pk, _deadline in found[:LIST_CAP]]
-    rows = sorted(
-        Ticket.objects.filter(pk__in=first).select_related("category", "region"),
-        key=lambda ticket: (ticket.stage_deadline, ticket.pk),
-    )
     found = len(found)
-    return rows, CappedCount(min(found, LIST_COUNT_CAP), found > LIST_COUNT_CAP)
+    return first, CappedCount(min(found, LIST_COUNT_CAP), found > LIST_COUNT_CAP)
 
 
 def _escalating():
@@ -738,18 +770,17 @@ def _level_name(level: str) -> str:
 
 def _class_distribution(*, actor, region, months) -> dict:
     """{(month, class): grids} of the ratings in force in the subtree, through
-    ``ratings_visible``'s scope. One query a month."""
+    ``ratings_visible``'s scope. One query for all the months."""
     result = {(m, c): 0 for m in months for c in RatingClass.values}
-    for month in months:
-        rows = (
-            ratings_visible(actor=actor, month=month, region=region)
-            .exclude(rating_class="")
-            .values("rating_class")
-            .annotate(grids=Count("pk"))
-            .order_by()
-        )
-        for row in rows:
-            result[(month, row["rating_class"])] = row["grids"]
+    rows = (
+        ratings_visible(actor=actor, months=months, region=region)
+        .exclude(rating_class="")
+        .values("month", "rating_class")
+        .annotate(grids=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        result[(row["month"], row["rating_class"])] = row["grids"]
     return result
 
 
