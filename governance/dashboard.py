@@ -51,6 +51,7 @@ from .indicators import (
     month_start,
     next_month,
     previous_month,
+    subtree_join,
 )
 from .models import GridRating, RatingClass
 from .selectors import best_and_worst, rating_movers, ratings_visible
@@ -98,8 +99,7 @@ def _breakdown_sql(level: str | None) -> str:
         "WITH nodes AS MATERIALIZED (SELECT id, tree_id, lft, rght"
         f" FROM grids_region WHERE {in_list('id', 'ids')}),"
         " sub AS MATERIALIZED (SELECT n.id AS node_id, r.id AS region_id"
-        " FROM nodes n JOIN grids_region r ON r.tree_id = n.tree_id"
-        " AND r.lft BETWEEN n.lft AND n.rght)"
+        f" FROM {subtree_join()})"
         " SELECT s.node_id, t.category_id, t.stage, count(*)"
         " FROM tickets_ticket t JOIN sub s ON s.region_id = t.region_id"
         f" WHERE {received} GROUP BY 1, 2, 3"
@@ -154,15 +154,22 @@ def summary_rows(*, node_ids, month: dt.date, level: str | None = None) -> list:
     ]
 
 
-def indicator_months_refresh(*, month: dt.date, region: Region | None = None) -> int:
+# The levels above the grids: the rating job writes the grids' rows from its own
+# indicator pass (governance.services.rate_grids), its task these after it.
+LEVELS_ABOVE_GRID = tuple(lv for lv in SUMMARY_LEVELS if lv != RegionLevel.GRID)
+
+
+def indicator_months_refresh(
+    *, month: dt.date, region: Region | None = None, levels=SUMMARY_LEVELS
+) -> int:
     """Recompute the summary rows of ``month`` for every active node of the
-    summary levels (under ``region`` when given) and upsert them: set-based,
-    two queries a level and one INSERT … ON CONFLICT a batch. Idempotent (a
-    rerun rewrites the same rows); two runs at once both write whole rows,
-    each in its own transaction. Returns the rows written."""
+    summary levels (``levels``; under ``region`` when given) and upsert them:
+    set-based, two queries a level and one INSERT … ON CONFLICT a batch.
+    Idempotent (a rerun rewrites the same rows); two runs at once both write
+    whole rows, each in its own transaction. Returns the rows written."""
     month = month_start(month)
     written = 0
-    for level in SUMMARY_LEVELS:
+    for level in levels:
         nodes = Region.objects.filter(level=level, is_active=True)
         if region is not None:
             nodes = nodes.filter(subtree_q(region))
@@ -171,16 +178,48 @@ def indicator_months_refresh(*, month: dt.date, region: Region | None = None) ->
         if not node_ids:
             continue
         rows = summary_rows(node_ids=node_ids, month=month, level=level)
-        with transaction.atomic():
-            IndicatorMonth.objects.bulk_create(
-                rows,
-                batch_size=INSERT_BATCH,
-                update_conflicts=True,
-                unique_fields=["region", "month"],
-                update_fields=["counts", "by_category", "by_stage", "computed_at"],
-            )
+        _upsert(rows)
         written += len(rows)
     return written
+
+
+def _upsert(rows: list) -> None:
+    with transaction.atomic():
+        IndicatorMonth.objects.bulk_create(
+            rows,
+            batch_size=INSERT_BATCH,
+            update_conflicts=True,
+            unique_fields=["region", "month"],
+            update_fields=["counts", "by_category", "by_stage", "computed_at"],
+        )
+
+
+def grid_summaries_write(*, rows: list[dict], month: dt.date, now) -> int:
+    """The grids' summary rows of ``month`` from indicator rows the caller
+    already has (the rating job on SQLite; on PostgreSQL it writes them in SQL,
+    ``rating_sql.grid_summaries_sql``): the breakdown (one query) and the
+    upsert. Returns the rows written."""
+    if not rows:
+        return 0
+    month = month_start(month)
+    breakdown = ticket_breakdown(
+        node_ids=[row["node_id"] for row in rows], month=month, level=RegionLevel.GRID
+    )
+    _upsert(
+        [
+            IndicatorMonth(
+                region_id=row["node_id"],
+                month=month,
+                # A grid has no 双报到 hours of its own (indicators.add_rates).
+                counts=_stored_counts({**row, "service_hours": None}),
+                by_category=breakdown[row["node_id"]][0],
+                by_stage=breakdown[row["node_id"]][1],
+                computed_at=now,
+            )
+            for row in sorted(rows, key=lambda row: row["node_id"])
+        ]
+    )
+    return len(rows)
 
 
 def recent_months_refresh(*, today: dt.date | None = None) -> int:
@@ -202,17 +241,30 @@ def months_back(month: dt.date, count: int) -> list[dt.date]:
     return list(reversed(months))
 
 
-def _counts_of(nodes: list[dict], months: list[dt.date]) -> dict:
-    """{(node id, month): {"counts", "by_category", "by_stage", "computed_at"}}
-    for every node and month: the summary rows in one query, then each month
-    that lacks rows computed from the raw rows (two queries a month)."""
-    found = {
+def _stored_rows(node_ids: list[int], months: list[dt.date]) -> dict:
+    """The summary rows of ``node_ids`` and ``months`` (one query)."""
+    return {
         (row["region_id"], row["month"]): row
         for row in IndicatorMonth.objects.filter(
-            region_id__in=[n["pk"] for n in nodes], month__in=months
+            region_id__in=node_ids, month__in=months
         ).values(
             "region_id", "month", "counts", "by_category", "by_stage", "computed_at"
         )
+    }
+
+
+def _counts_of(nodes: list[dict], months: list[dt.date], found=None) -> dict:
+    """{(node id, month): {"counts", "by_category", "by_stage", "computed_at"}}
+    for every node and month: the summary rows in one query (or ``found``, the
+    rows a caller read with others: ``_stored_rows``), then each month that
+    lacks rows computed from the raw rows (two queries a month)."""
+    if found is None:
+        found = _stored_rows([n["pk"] for n in nodes], months)
+    found = {
+        (pk, month): found[(pk, month)]
+        for pk in (n["pk"] for n in nodes)
+        for month in months
+        if (pk, month) in found
     }
     for month in months:
         missing = [n for n in nodes if (n["pk"], month) not in found]
@@ -385,8 +437,11 @@ def dashboard(*, actor, region: Region, month: dt.date, now=None) -> dict:
         .values("pk", "name", "level")
     )
     me = {"pk": region.pk, "name": region.name, "level": region.level}
-    mine = _counts_of([me], months)
-    kids = _counts_of(children, [last, month]) if children else {}
+    # The node's twelve months and its children's two in one read (the
+    # children's other months are read too: a district's few hundred rows).
+    stored = _stored_rows([me["pk"], *(c["pk"] for c in children)], months)
+    mine = _counts_of([me], months, stored)
+    kids = _counts_of(children, [last, month], stored) if children else {}
 
     def rates(node, when):
         entry = (mine if node is me else kids)[(node["pk"], when)]
@@ -432,8 +487,7 @@ def dashboard(*, actor, region: Region, month: dt.date, now=None) -> dict:
     map_grids, map_capped = _map_grids(actor=actor, region=region, month=month)
 
     co_governance = _co_governance(region, month)
-    overdue, overdue_count = _overdue(region, now, escalated=False)
-    escalated, escalated_count = _overdue(region, now, escalated=True)
+    overdue, overdue_count, escalated, escalated_count = _overdue_lists(region, now)
     return {
         "region": region,
         "month": month,
@@ -692,12 +746,33 @@ def _co_governance(region: Region, month: dt.date) -> dict:
     return {"outcomes": records, "projects": projects}
 
 
-def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
-    """The tickets of the subtree past their stage deadline
+def _overdue_lists(region, now) -> tuple[list, CappedCount, list, CappedCount]:
+    """The overdue list and its count, the escalated list and its count
+    (``_overdue_ids`` each: one query), their tickets read in one query."""
+    overdue_ids, overdue_count = _overdue_ids(region, now, escalated=False)
+    escalated_ids, escalated_count = _overdue_ids(region, now, escalated=True)
+    tickets = {
+        ticket.pk: ticket
+        for ticket in Ticket.objects.filter(
+            pk__in={*overdue_ids, *escalated_ids}
+        ).select_related("category", "region")
+    }
+
+    def rows(ids):
+        return sorted(
+            (tickets[pk] for pk in ids if pk in tickets),
+            key=lambda ticket: (ticket.stage_deadline, ticket.pk),
+        )
+
+    return rows(overdue_ids), overdue_count, rows(escalated_ids), escalated_count
+
+
+def _overdue_ids(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
+    """The ids of the tickets of the subtree past their stage deadline
     (``tickets.querysets.overdue_q``, the one overdue rule), oldest deadline
     first, at most LIST_CAP of them, and how many (capped at LIST_COUNT_CAP);
     ``escalated``: only those already escalated at least once and still
-    overdue. Two queries.
+    overdue. One query.
 
     One branch per escalating stage, each an ordered range of the ticket
     index on (stage, stage_deadline) read only up to its limit, joined by
@@ -728,12 +803,8 @@ def _overdue(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
     # few thousand (id, deadline) pairs give both the count and the first rows.
     found = sorted(branches(LIST_COUNT_CAP + 1), key=lambda row: (row[1], row[0]))
     first = [pk for pk, _deadline in found[:LIST_CAP]]
-    rows = sorted(
-        Ticket.objects.filter(pk__in=first).select_related("category", "region"),
-        key=lambda ticket: (ticket.stage_deadline, ticket.pk),
-    )
     found = len(found)
-    return rows, CappedCount(min(found, LIST_COUNT_CAP), found > LIST_COUNT_CAP)
+    return first, CappedCount(min(found, LIST_COUNT_CAP), found > LIST_COUNT_CAP)
 
 
 def _escalating():
@@ -746,18 +817,17 @@ def _level_name(level: str) -> str:
 
 def _class_distribution(*, actor, region, months) -> dict:
     """{(month, class): grids} of the ratings in force in the subtree, through
-    ``ratings_visible``'s scope. One query a month."""
+    ``ratings_visible``'s scope. One query for all the months."""
     result = {(m, c): 0 for m in months for c in RatingClass.values}
-    for month in months:
-        rows = (
-            ratings_visible(actor=actor, month=month, region=region)
-            .exclude(rating_class="")
-            .values("rating_class")
-            .annotate(grids=Count("pk"))
-            .order_by()
-        )
-        for row in rows:
-            result[(month, row["rating_class"])] = row["grids"]
+    rows = (
+        ratings_visible(actor=actor, months=months, region=region)
+        .exclude(rating_class="")
+        .values("month", "rating_class")
+        .annotate(grids=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        result[(row["month"], row["rating_class"])] = row["grids"]
     return result
 
 

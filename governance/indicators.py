@@ -87,7 +87,14 @@ from grids.permissions import require_in_scope
 from partyorg.choices import COVERING_TYPES
 from tickets.places import PLACE_COLUMNS
 
-from .dialect import column_names, db_datetime, in_list, list_param, local_date
+from .dialect import (
+    column_names,
+    db_datetime,
+    in_list,
+    is_postgresql,
+    list_param,
+    local_date,
+)
 
 DEFAULT_ORDINARY_WEIGHT = Decimal("0.8")
 HOUSEHOLD_NORM = 300
@@ -244,6 +251,26 @@ OTHER_COUNTS = (
 MANY_NODES = 2000
 
 
+def subtree_join() -> str:
+    """Each node joined to the regions of its subtree. On PostgreSQL a LATERAL
+    range scan of the (tree_id, lft) index per node: as a plain join the
+    planner merges on tree_id alone and filters the ranges after (4,900 grids
+    of 10 districts: 10 million rows compared, 1.8 s of the statement's 2.2 s;
+    a province's 49,000 grids in 100 districts: ten times as many); ``OFFSET
+    0`` keeps the subquery from being flattened back into that join. SQLite
+    (no LATERAL) loops over the nodes and searches the index itself."""
+    if is_postgresql():
+        return (
+            "nodes n CROSS JOIN LATERAL (SELECT * FROM grids_region r"
+            " WHERE r.tree_id = n.tree_id AND r.lft BETWEEN n.lft AND n.rght"
+            " OFFSET 0) r"
+        )
+    return (
+        "nodes n JOIN grids_region r"
+        " ON r.tree_id = n.tree_id AND r.lft BETWEEN n.lft AND n.rght"
+    )
+
+
 def _indicator_sql(ticket_column: str | None, many_nodes: bool = False) -> str:
     if ticket_column and many_nodes:
         tickets = _ticket_counts_sql(
@@ -272,8 +299,7 @@ def _indicator_sql(ticket_column: str | None, many_nodes: bool = False) -> str:
     sub AS MATERIALIZED (
         SELECT n.id AS node_id, r.id AS region_id, r.level, r.is_active,
             r.tree_id, r.lft, r.rght, r.households_count, r.population_count
-        FROM nodes n JOIN grids_region r
-            ON r.tree_id = n.tree_id AND r.lft BETWEEN n.lft AND n.rght
+        FROM {subtree_join()}
     ),
     tk AS ({tickets}),
     pt AS (

@@ -527,6 +527,33 @@ class SurveySending(AppendOnlyModel):
         return f"{self.household_id} {self.period_start:%Y-%m}"
 
 
+class BulletinSending(AppendOnlyModel):
+    """A street's weekly bulletin (周通报) of an ISO week sent to its staff and
+    the supervisors over it (``governance.bulletin_sending``): once per street
+    and week, so a rerun of the Monday job, or two workers at once, send it
+    once."""
+
+    street = models.ForeignKey(
+        Region, verbose_name=_("street"), on_delete=models.PROTECT, related_name="+"
+    )
+    week = models.DateField(_("week (its Monday)"))
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+    sent_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        verbose_name = _("weekly bulletin sent")
+        verbose_name_plural = _("weekly bulletins sent")
+        ordering = ["-week", "street_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["street", "week"], name="bulletin_sent_once_per_street_week"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.street_id} {self.week:%G-W%V}"
+
+
 # --- 五星级网格员: the five-star appraisal of grid workers (seed 000) ----------
 
 

@@ -24,6 +24,13 @@ PERIODIC_TASKS = [
         "crontab": {"minute": "17"},
     },
     {
+        # 周通报: each street's weekly bulletin of the week that ended, to its
+        # staff and supervisors, on Monday at 08:00 (once per street and week).
+        "name": "governance: send the weekly bulletins",
+        "task": "governance.tasks.weekly_bulletins_send",
+        "crontab": {"minute": "0", "hour": "8", "day_of_week": "1"},
+    },
+    {
         # 以下评上: the residents' survey links of the current month or quarter,
         # on the 15th at 10:00 (once per household and period).
         "name": "governance: send the residents' survey links",

@@ -22,11 +22,15 @@ from .indicators import previous_month
 from .models import GridRating, RatingClass
 
 
-def ratings_visible(*, actor, month: dt.date, region=None) -> QuerySet:
-    """The ratings of ``month`` of the grids in the actor's area (and under
-    ``region`` when given, which must lie in it)."""
+def ratings_visible(
+    *, actor, month: dt.date | None = None, region=None, months=None
+) -> QuerySet:
+    """The ratings of ``month`` (or of each of ``months``) of the grids in the
+    actor's area (and under ``region`` when given, which must lie in it)."""
+    if months is None:
+        months = [month]
     ratings = GridRating.objects.filter(
-        scope_q(actor, "grid"), month=month.replace(day=1)
+        scope_q(actor, "grid"), month__in=[m.replace(day=1) for m in months]
     )
     if region is not None:
         require_in_scope(actor, region)

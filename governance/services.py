@@ -33,7 +33,6 @@ How a grid is rated (docs/domain-rules.md "Grid rating"):
 """
 
 import datetime as dt
-import io
 import json
 from bisect import bisect_left, bisect_right
 from decimal import ROUND_HALF_UP, Decimal
@@ -59,7 +58,7 @@ from .dialect import (
     list_param,
     xact_lock,
 )
-from .indicators import RATES, TICKET_RATES, add_rates, indicator_query
+from .indicators import RATES, TICKET_RATES, _bounds, add_rates, indicator_query
 from .models import (
     ClassMethod,
     GridRating,
@@ -73,6 +72,12 @@ from .models import (
     SurveyAnswer,
 )
 from .permissions import can_appeal, can_keep_rules, can_publish
+from .rating_sql import (
+    INDICATOR_COLUMNS,
+    INDICATOR_LOAD_TABLE,
+    grid_summaries_sql,
+    scoring_sql,
+)
 
 # pg_advisory_xact_lock(class, key): the class names the rating job.
 ADVISORY_LOCK_CLASS = 12012
@@ -426,7 +431,7 @@ def _rate_street(
         indicators["counts"] = {key: _plain(row[key]) for key in _count_keys(row)}
         indicators["indicator_score"] = _plain(row["_indicator_score"])
         indicators["survey"] = {k: _plain(v) for k, v in row["_survey"].items()}
-        # The row in RATING_COLUMNS' order, for the COPY (_insert_ratings).
+        # The row in RATING_COLUMNS' order (_insert_rows).
         ratings.append(
             (
                 row["node_id"],
@@ -544,62 +549,14 @@ RATING_COLUMNS = (
     "state",
     "computed_at",
 )
-RATING_LOAD_TABLE = "governance_rating_load"
-
-
-def _copy_value(value) -> str:
-    if value is None:
-        return r"\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    text = str(value)
-    return (
-        text.replace("\\", "\\\\")
-        .replace("\t", "\\t")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-    )
-
-
-def _load_table_ready(cursor) -> None:
-    """An empty temporary table shaped like the ratings, for this transaction
-    (PostgreSQL; SQLite inserts the rows straight into the table)."""
-    if not is_postgresql():
-        return
-    cursor.execute(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {RATING_LOAD_TABLE} ON COMMIT DROP"
-        f" AS SELECT {', '.join(RATING_COLUMNS)}"
-        f" FROM {GridRating._meta.db_table} WITH NO DATA"
-    )
-    cursor.execute(f"TRUNCATE {RATING_LOAD_TABLE}")
-
-
-def _copy_ratings(cursor, ratings: list[tuple]) -> int:
-    """COPY a batch of rating rows into the load table (the ORM's INSERT of
-    2,000 rows of 15 parameters cost ~1.5 s a batch at province scale)."""
-    if not ratings:
-        return 0
-    if not is_postgresql():
-        return _insert_rows(cursor, ratings)
-    buffer = io.StringIO()
-    for rating in ratings:
-        buffer.write("\t".join(_copy_value(v) for v in rating))
-        buffer.write("\n")
-    buffer.seek(0)
-    cursor.copy_expert(
-        f"COPY {RATING_LOAD_TABLE} ({', '.join(RATING_COLUMNS)}) FROM STDIN", buffer
-    )
-    return len(ratings)
 
 
 def _insert_rows(cursor, ratings: list[tuple]) -> int:
     """A batch of rating rows straight into the table (SQLite, whose writers
-    are serialised: no load table, no COPY); a grid of a published street
-    keeps its row (ON CONFLICT DO NOTHING)."""
+    are serialised); a grid of a published street keeps its row (ON CONFLICT
+    DO NOTHING)."""
+    if not ratings:
+        return 0
     computed_at = RATING_COLUMNS.index("computed_at")
     rows = [
         (
@@ -618,27 +575,20 @@ def _insert_rows(cursor, ratings: list[tuple]) -> int:
     return len(ratings)
 
 
-def _insert_loaded(cursor) -> None:
-    """The loaded ratings into the table in one statement; a grid of a
-    published street keeps its row (ON CONFLICT DO NOTHING). Nothing to do on
-    SQLite (``_insert_rows`` wrote them)."""
-    if not is_postgresql():
-        return
-    columns = ", ".join(RATING_COLUMNS)
-    cursor.execute(
-        f"INSERT INTO {GridRating._meta.db_table} ({columns})"
-        f" SELECT {columns} FROM {RATING_LOAD_TABLE}"
-        " ON CONFLICT (grid_id, month) DO NOTHING"
-    )
-
-
 def rate_grids(*, month: dt.date, actor=None) -> int:
     """Rate every active grid for ``month`` (the monthly job, and the "re-run
     month" button): replaces the month's draft ratings, leaves the streets that
     published it alone; a month every street has published is frozen
-    (Conflict). Set-based: one query for the grids, one for the rule sets, one
-    for the survey answers, a delete, one for the indicators (streamed street
-    by street through a server-side cursor) and batched inserts. Returns the
+    (Conflict). The same pass writes every active grid's dashboard summary of
+    the month (``IndicatorMonth``, published streets' grids included: they are
+    the month's figures, not its classes).
+
+    Set-based. On PostgreSQL: one query for the grids, one for the rule sets, a
+    delete, the indicators of every grid into a temporary table (one
+    statement), the ratings scored, classed and ranked from it by one ``INSERT
+    … SELECT`` (``governance.rating_sql``), the grids' summaries upserted from it
+    by one more. On SQLite the indicator rows are streamed street by street and
+    scored in Python (the reference functions of this module). Returns the
     grids rated."""
     month = month_of(month)
     if actor is not None:
@@ -657,9 +607,14 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
                 "street_id", flat=True
             )
         )
-        grids = {
+        every_grid = {
             row["region_id"]: (row["street"], row["district"])
-            for row in _grids_with_areas(published)
+            for row in _grids_with_areas(set())
+        }
+        grids = {
+            grid: areas
+            for grid, areas in every_grid.items()
+            if areas[0] not in published
         }
         if published and not grids:
             raise Conflict(
@@ -668,7 +623,6 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
                 code="published",
             )
         rule_sets = _rule_sets_by_area()
-        surveys = _survey_counts(month)
         # One statement (the ORM's delete would load the rows to check their
         # appeals; a draft has none, and the foreign keys refuse otherwise).
         with connection.cursor() as cursor:
@@ -688,23 +642,88 @@ def rate_grids(*, month: dt.date, actor=None) -> int:
                 rule_set = rule_sets[None] = _shared_rules_ensure()
             return rule_set
 
-        pending, rated = [], 0
-        with connection.cursor() as load:
-            _load_table_ready(load)
-            for street_id, street_rows in _indicator_rows_by_street(grids, month):
-                pending += _rate_street(
-                    street_rows,
-                    rule_set_of(street_id, grids[street_rows[0]["node_id"]][1]),
-                    month=month,
-                    street_id=street_id,
-                    now=now,
-                    surveys=surveys,
-                )
-                if len(pending) >= BULK_BATCH:
-                    rated += _copy_ratings(load, pending)
-                    pending = []
-            rated += _copy_ratings(load, pending)
-            _insert_loaded(load)
+        if is_postgresql():
+            return _rate_in_sql(every_grid, grids, rule_set_of, month=month, now=now)
+        return _rate_in_python(every_grid, grids, rule_set_of, month=month, now=now)
+
+
+def _rate_in_sql(every_grid, grids, rule_set_of, *, month, now) -> int:
+    """PostgreSQL: the indicators of every active grid into a temporary table,
+    the ratings and the grids' summaries from it (three statements and the
+    table's drop; see ``governance.rating_sql``)."""
+    from .dashboard import COUNT_KEYS
+    from .survey import period_start
+
+    street_rules = {}
+    grid_ids, street_ids, rule_set_ids = [], [], []
+    for grid, (street, district) in grids.items():
+        if street not in street_rules:
+            street_rules[street] = rule_set_of(street, district).pk
+        grid_ids.append(grid)
+        street_ids.append(street)
+        rule_set_ids.append(street_rules[street])
+    bounds = _bounds(month)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {INDICATOR_LOAD_TABLE}")
+        if not every_grid:
+            return 0
+        sql, params = indicator_query(
+            node_ids=list(every_grid), month=month, level=RegionLevel.GRID
+        )
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {INDICATOR_LOAD_TABLE} ON COMMIT DROP AS {sql}",
+            params,
+        )
+        cursor.execute(
+            scoring_sql(list(INDICATOR_COLUMNS)),
+            {
+                "grids": grid_ids,
+                "streets": street_ids,
+                "rule_sets": rule_set_ids,
+                "month": month,
+                "quarter": period_start(month, "quarter"),
+                "now": now,
+            },
+        )
+        rated = cursor.rowcount
+        cursor.execute(
+            grid_summaries_sql(["service_hours", *COUNT_KEYS]),
+            {
+                "month": month,
+                "start": bounds["start"],
+                "end": bounds["end"],
+                "now": now,
+            },
+        )
+    return rated
+
+
+def _rate_in_python(every_grid, grids, rule_set_of, *, month, now) -> int:
+    """SQLite (``make run``): the indicator rows streamed street by street,
+    scored by this module's functions, inserted in batches; the grids'
+    summaries from the same rows."""
+    from .dashboard import grid_summaries_write
+
+    surveys = _survey_counts(month)
+    pending, rated, summary_rows = [], 0, []
+    with connection.cursor() as load:
+        for street_id, street_rows in _indicator_rows_by_street(every_grid, month):
+            summary_rows += street_rows
+            if street_rows[0]["node_id"] not in grids:
+                continue  # a published street: its summaries only
+            pending += _rate_street(
+                street_rows,
+                rule_set_of(street_id, grids[street_rows[0]["node_id"]][1]),
+                month=month,
+                street_id=street_id,
+                now=now,
+                surveys=surveys,
+            )
+            if len(pending) >= BULK_BATCH:
+                rated += _insert_rows(load, pending)
+                pending = []
+        rated += _insert_rows(load, pending)
+    grid_summaries_write(rows=summary_rows, month=month, now=now)
     return rated
 
 

@@ -299,6 +299,7 @@ CELERY_TASK_ROUTES = {
     "*.tasks.notify_*": {"queue": "notifications"},
     "*.tasks.send_sms*": {"queue": "notifications"},
     "governance.tasks.survey_send_links": {"queue": "notifications"},
+    "governance.tasks.weekly_bulletins_send": {"queue": "notifications"},
     "*.tasks.*notification*": {"queue": "notifications"},
     # 12345 callbacks (the platform's outbox) and their sweep.
     "tickets.tasks.hotline_*": {"queue": "notifications"},

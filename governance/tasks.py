@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .appraisal import workers_appraise
+from .bulletin_sending import weekly_bulletins_send
 from .indicators import previous_month
 from .services import rate_grids
 from .survey import survey_send_links
@@ -16,11 +17,16 @@ from .survey import survey_send_links
 def rate_grids_task(month: str | None = None) -> int:
     """The monthly rating: by default the month that just ended (the schedule
     runs on the 1st at 02:00); ``month`` as "YYYY-MM-DD" re-runs another one.
-    The five-star appraisal of the month follows, from the new ratings."""
+    The job writes the grids' dashboard summaries of the month from its own
+    indicator pass; the levels above them follow, then the five-star appraisal
+    of the month, from the new ratings."""
+    from .dashboard import LEVELS_ABOVE_GRID, indicator_months_refresh
+
     day = (
         dt.date.fromisoformat(month) if month else previous_month(timezone.localdate())
     )
     rated = rate_grids(month=day)
+    indicator_months_refresh(month=day, levels=LEVELS_ABOVE_GRID)
     workers_appraise(month=day)
     return rated
 
@@ -42,3 +48,13 @@ def dashboard_refresh_task() -> int:
     from .dashboard import recent_months_refresh
 
     return recent_months_refresh()
+
+
+@shared_task(name="governance.tasks.weekly_bulletins_send")
+def weekly_bulletins_send_task(monday: str | None = None) -> int:
+    """周通报: each street's weekly bulletin of the week that ended (or of the
+    week starting ``monday``, "YYYY-MM-DD") to its staff and supervisors, once
+    per street and week (governance.bulletin_sending)."""
+    return weekly_bulletins_send(
+        monday=dt.date.fromisoformat(monday) if monday else None
+    )

@@ -18,6 +18,7 @@ from governance.dashboard import (
     dashboard,
     indicator_months_refresh,
     recent_months_refresh,
+    summary_rows,
 )
 from governance.dashboard_models import IndicatorMonth
 from governance.indicators import indicators_for_nodes
@@ -87,6 +88,9 @@ def data(tree, other_tree):
     with time_machine.travel(NOW, tick=False):
         rate_grids(month=OCT)
         rate_grids(month=NOV)
+    # The rating job wrote the grids' summaries of both months: the tests start
+    # from none, as before the first refresh.
+    IndicatorMonth.objects.all().delete()
     return {"fee": fee, "road": road}
 
 
@@ -318,6 +322,55 @@ def test_summary_rows_equal_a_recomputation_from_the_raw_rows(tree, other_tree, 
 
 
 @time_machine.travel(NOW, tick=False)
+def test_the_rating_job_writes_the_months_summaries_from_its_own_pass(
+    tree, other_tree, data
+):
+    """rate_grids writes every active grid's summary of the rated month from
+    its indicator pass (published streets' grids included), equal to a
+    recomputation from the raw rows; its task then the levels above; the
+    result equals indicator_months_refresh's."""
+    from governance.models import RatingPublication
+    from governance.tasks import rate_grids_task
+
+    TicketFactory(
+        region=tree["grids"][0], received_at=aware(2026, 11, 6, 9, 0), stage="merged"
+    )
+    TicketFactory(region=tree["grids"][1], received_at=aware(2026, 11, 6, 9, 0))
+    grids = Region.objects.filter(level=RegionLevel.GRID, is_active=True)
+    rate_grids(month=NOV)
+    assert IndicatorMonth.objects.filter(month=NOV).count() == grids.count()
+    # A stale row is replaced, and a published street's grids still refreshed.
+    IndicatorMonth.objects.filter(region=tree["grids"][0]).update(counts={})
+    RatingPublication.objects.create(
+        street=other_tree["street"],
+        month=NOV,
+        published_by=UserFactory(role=UserRole.STREET_STAFF),
+        published_at=NOW,
+    )
+    rate_grids(month=NOV)
+    for grid in grids:
+        stored = IndicatorMonth.objects.get(region=grid, month=NOV)
+        [fresh] = summary_rows(node_ids=[grid.pk], month=NOV, level=RegionLevel.GRID)
+        assert stored.counts == fresh.counts, grid
+        assert stored.by_category == fresh.by_category
+        assert stored.by_stage == fresh.by_stage
+        assert (stored.by_category, stored.by_stage) == _raw_breakdown(
+            grid, aware(2026, 11, 1, 0, 0), aware(2026, 12, 1, 0, 0)
+        )
+    assert IndicatorMonth.objects.get(region=tree["grids"][0]).by_stage["merged"] == 1
+    rate_grids_task("2026-11-01")
+    from_job = {
+        row.region_id: (row.counts, row.by_category, row.by_stage)
+        for row in IndicatorMonth.objects.filter(month=NOV)
+    }
+    assert indicator_months_refresh(month=NOV) == len(from_job)
+    assert from_job == {
+        row.region_id: (row.counts, row.by_category, row.by_stage)
+        for row in IndicatorMonth.objects.filter(month=NOV)
+    }
+
+
+@time_machine.travel(NOW, tick=False)
 def test_the_page_from_summaries_equals_the_page_from_raw_rows(tree, supervisor, data):
     live = dashboard(actor=supervisor, region=tree["street"], month=NOV)
     assert live["as_of"] is None
@@ -415,12 +468,13 @@ def test_the_query_count_is_the_same_at_5_and_50_grids(
 
 
 # Session and user (2), the node, its children and its path (3), the summaries
-# of the node and of its children (2), category names, the ratings (two
-# months' distribution, movers up and down, best, worst: 6), the map's grids, the overdue
-# and the escalated lists (2 each: each stage's ids up to the count's cap,
-# then the first tickets), the co-governance section (the month's published
-# deliberation records, the micro-project totals: 2): 20 at 5 grids and at 50.
-QUERY_BOUND = 20
+# of the node and of its children (1), category names, the ratings (both
+# months' distribution 1, movers up and down 2, best and worst 2), the map's
+# grids, the overdue and the escalated lists (each stage's ids up to the
+# count's cap: 1 each, then both lists' first tickets: 1), the co-governance
+# section (the month's published deliberation records, the micro-project
+# totals: 2): 17 at 5 grids and at 50.
+QUERY_BOUND = 17
 
 
 def test_the_command_fills_the_history_and_refuses_nonsense(tree):
