@@ -140,3 +140,34 @@ def phone_page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# --- Distribution over the xdist workers -----------------------------------------
+# `make test` runs `pytest -n 2 --dist loadgroup`: the tests marked with an
+# ``xdist_group`` run on one worker (a group shares what it builds once, like the
+# security walk's world), the largest groups first; every other test is a unit of
+# its own, handed out in collection order. The modules whose tests take longest
+# (real processes, Chromium, fuzzing, a seeded demo) are moved to the front, whole
+# (a module's fixtures are built once), so that the run does not end with one
+# worker busy on a long test while the other idles.
+SLOW_MARKERS = ("browser", "celery_worker", "fuzz")
+SLOW_MODULES = (
+    "tests/governance/test_faults.py",
+    "tests/governance/test_backups.py",
+    "tests/governance/test_seed_demo.py",
+    "tests/governance/test_demo_history.py",
+    "tests/tickets/test_demo.py",
+    "tests/security/test_form_fuzz.py",
+    "tests/security/test_scope_walk.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    slow = set()
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if module in SLOW_MODULES or any(
+            item.get_closest_marker(name) for name in SLOW_MARKERS
+        ):
+            slow.add(module)
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)

@@ -14,6 +14,7 @@ pattern (map it in ``KWARG_MODELS`` or ``_special_cases``), never a silent skip.
 import datetime as dt
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -705,11 +706,8 @@ def walk(world, role, routes) -> tuple[list[str], int]:
             failures.append(f"500 {label}: {cause}")
             return response
         allowed = set(case.allowed_sides) if case else set()
-        shown = [
-            m
-            for m in forbidden
-            if m in _body(response) and m.split("-")[1] not in allowed
-        ]
+        body = _body(response)
+        shown = [m for m in forbidden if m in body and m.split("-")[1] not in allowed]
         if shown:
             failures.append(f"SHOWN {label}: {sorted(shown)[:6]}")
         if before:
@@ -786,6 +784,7 @@ def walk(world, role, routes) -> tuple[list[str], int]:
     return failures, requests
 
 
+@pytest.mark.xdist_group("scope-walk-0")
 def test_every_url_parameter_is_mapped(shared_world):
     """A new URL whose path parameter the walk cannot fill fails here by name."""
     unmapped = []
@@ -800,6 +799,7 @@ def test_every_url_parameter_is_mapped(shared_world):
     )
 
 
+@pytest.mark.xdist_group("scope-walk-0")
 def test_every_admin_model_has_objects_on_every_side_or_is_shared(shared_world):
     """A new scoped model must get objects in the world (tests/security/conftest.py)
     or be listed as shared, else its outside objects would go untested."""
@@ -843,12 +843,69 @@ def quiet_request_log():
     logging.disable(logging.NOTSET)
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_scope_walk(shared_world, role, quiet_request_log, settings):
+# --- the walk, split so that xdist spreads it over its workers ---------------------
+# Every role walks every pattern; the patterns are grouped (an admin app, else the
+# path's first segment) and a group is cut into chunks of at most GROUP_SIZE
+# patterns, so that each (role, chunk) is a test of a few seconds.
+GROUP_SIZE = 20
+
+
+def _group_key(route: Route) -> str:
+    parts = route.fmt.split("/")
+    if parts[0] == "admin" and len(parts) > 2 and "%" not in parts[1]:
+        return f"admin/{parts[1]}"
+    return parts[0] or "root"
+
+
+def route_groups(routes=None) -> dict[str, list[Route]]:
+    """Chunk id → its patterns, in the resolver's order; every pattern of
+    ``routes`` (all the project's) in exactly one chunk."""
+    groups: dict[str, list[Route]] = {}
+    for route in all_routes() if routes is None else routes:
+        groups.setdefault(_group_key(route), []).append(route)
+    chunks = {}
+    for key, members in groups.items():
+        pieces = [
+            members[i : i + GROUP_SIZE] for i in range(0, len(members), GROUP_SIZE)
+        ]
+        for n, piece in enumerate(pieces, start=1):
+            chunks[key if len(pieces) == 1 else f"{key}.{n}"] = piece
+    return chunks
+
+
+# Read from the resolver when the tests are collected: a URL added later falls
+# into a chunk (or makes a new one) without editing this file.
+ROUTE_CHUNKS = list(route_groups())
+# Two halves of the (role, chunk) pairs, each run by one xdist worker
+# (``--dist loadgroup``), so that each worker builds the world once.
+WALK_CASES = [
+    pytest.param(
+        role,
+        chunk,
+        id=f"{role}-{chunk}",
+        marks=pytest.mark.xdist_group(f"scope-walk-{i % 2}"),
+    )
+    for i, (role, chunk) in enumerate(
+        (role, chunk) for role in ROLES for chunk in ROUTE_CHUNKS
+    )
+]
+
+
+def test_the_chunks_hold_every_pattern_once():
+    routes = all_routes()
+    chunked = [r for chunk in route_groups(routes).values() for r in chunk]
+    assert Counter((r.fmt, r.name) for r in chunked) == Counter(
+        (r.fmt, r.name) for r in routes
+    )
+    assert list(route_groups(routes)) == ROUTE_CHUNKS
+
+
+@pytest.mark.parametrize(("role", "chunk"), WALK_CASES)
+def test_scope_walk(shared_world, role, chunk, quiet_request_log, settings):
     # Sessions in the cookie: the walk measures the views, not session queries.
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
-    failures, requests = walk(shared_world, role, all_routes())
-    print(f"{role}: {requests} requests, {len(failures)} failures")
+    failures, requests = walk(shared_world, role, route_groups()[chunk])
+    print(f"{role} {chunk}: {requests} requests, {len(failures)} failures")
     assert not failures, f"{len(failures)} failures in {requests} requests:\n" + (
         "\n".join(failures)
     )
