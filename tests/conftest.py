@@ -155,7 +155,6 @@ SLOW_MODULES = (
     "tests/governance/test_faults.py",
     "tests/governance/test_backups.py",
     "tests/governance/test_seed_demo.py",
-    "tests/governance/test_demo_history.py",
     "tests/tickets/test_demo.py",
     "tests/security/test_form_fuzz.py",
     "tests/security/test_scope_walk.py",

@@ -30,7 +30,8 @@ from tests.security.test_scope_walk import (
 from tickets.models import Ticket
 from tickets.services.evaluation import evaluation_token
 
-pytestmark = pytest.mark.django_db
+# One xdist worker runs the module's tests (``--dist loadgroup``): one world.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("form-fuzz")]
 
 VALUES_PER_FIELD = 2
 PROJECT_APPS = ("grids", "tickets", "points", "partyorg")
@@ -283,7 +284,7 @@ def _client(world, role):
 @pytest.mark.parametrize("half", [0, 1])
 def test_admin_forms_survive_hostile_input(shared_world, quiet_log, settings, half):
     """Every admin add and change form, as street staff (the administrator where
-    street staff may not open it); split in two halves to run in parallel."""
+    street staff may not open it); in two halves."""
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     failures, stats, counts = [], {"posts": 0}, RowCounts()
     staff = _client(shared_world, "street_staff")

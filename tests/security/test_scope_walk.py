@@ -12,6 +12,7 @@ pattern (map it in ``KWARG_MODELS`` or ``_special_cases``), never a silent skip.
 """
 
 import datetime as dt
+import functools
 import logging
 import re
 from collections import Counter
@@ -119,6 +120,12 @@ def _piece(pattern) -> str:
 
 
 def all_routes() -> list[Route]:
+    """Every URL pattern of the project (read once per process)."""
+    return list(_all_routes())
+
+
+@functools.cache
+def _all_routes() -> tuple[Route, ...]:
     admin_models = {
         f"{m._meta.app_label}/{m._meta.model_name}/": ma
         for m, ma in admin.site._registry.items()
@@ -146,7 +153,7 @@ def all_routes() -> list[Route]:
                 routes.append(Route(full, params, name, model_admin, convs, p.callback))
 
     walk(get_resolver().url_patterns, "", None, None, {})
-    return routes
+    return tuple(routes)
 
 
 # --- values for the path parameters ------------------------------------------------
