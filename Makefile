@@ -7,9 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The suite runs on both cores (pytest-xdist), the tests of an xdist_group on one
-# worker, the longest first (tests/conftest.py); `make test PYTEST_ARGS=...` overrides.
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+# The suite runs on both cores (pytest-xdist), the longest modules first
+# (tests/conftest.py); `make test PYTEST_ARGS=...` overrides.
+PYTEST_ARGS ?= -n 2
 # Every queue of settings.WORKER_QUEUES (queues per job kind, docs/scaling.md).
 CELERY_QUEUES := celery,deadlines,io,notifications
 

@@ -143,13 +143,13 @@ def phone_page(browser):
 
 
 # --- Distribution over the xdist workers -----------------------------------------
-# `make test` runs `pytest -n 2 --dist loadgroup`: the tests marked with an
-# ``xdist_group`` run on one worker (a group shares what it builds once, like the
-# security walk's world), the largest groups first; every other test is a unit of
-# its own, handed out in collection order. The modules whose tests take longest
-# (real processes, Chromium, fuzzing, a seeded demo) are moved to the front, whole
-# (a module's fixtures are built once), so that the run does not end with one
-# worker busy on a long test while the other idles.
+# `make test` runs `pytest -n 2` (``--dist load``): the workers take the tests in
+# collection order, in slices. pytest-django orders them by kind (tests in a
+# rolled-back transaction first, then the ``transaction=True`` ones, whose flush
+# empties the tables the migrations filled); within each kind the modules whose
+# tests take longest (real processes, Chromium, fuzzing, a seeded demo) are moved
+# to the front, whole, so that the run does not end with one worker busy on a
+# long test while the other idles.
 SLOW_MARKERS = ("browser", "celery_worker", "fuzz")
 SLOW_MODULES = (
     "tests/governance/test_faults.py",
@@ -157,8 +157,17 @@ SLOW_MODULES = (
     "tests/governance/test_seed_demo.py",
     "tests/tickets/test_demo.py",
     "tests/security/test_form_fuzz.py",
-    "tests/security/test_scope_walk.py",
 )
+
+
+def _transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    names = getattr(item, "fixturenames", ())
+    return (
+        "transactional_db" in names
+        or "live_server" in names
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -169,4 +178,10 @@ def pytest_collection_modifyitems(config, items):
             item.get_closest_marker(name) for name in SLOW_MARKERS
         ):
             slow.add(module)
-    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)
+    # A stable sort: pytest-django's order stays within each kind and module.
+    items.sort(
+        key=lambda item: (
+            _transactional(item),
+            item.nodeid.split("::")[0] not in slow,
+        )
+    )

@@ -20,8 +20,7 @@ from partyorg.models import Wish
 from tickets.choices import TRANSITIONS, Action, Stage
 from tickets.models import Ticket
 
-# One xdist worker runs the module's tests (``--dist loadgroup``): one seeding.
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("seeded-demo")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")

@@ -30,8 +30,7 @@ from tests.security.test_scope_walk import (
 from tickets.models import Ticket
 from tickets.services.evaluation import evaluation_token
 
-# One xdist worker runs the module's tests (``--dist loadgroup``): one world.
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("form-fuzz")]
+pytestmark = pytest.mark.django_db
 
 VALUES_PER_FIELD = 2
 PROJECT_APPS = ("grids", "tickets", "points", "partyorg")

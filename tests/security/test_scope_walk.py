@@ -791,7 +791,6 @@ def walk(world, role, routes) -> tuple[list[str], int]:
     return failures, requests
 
 
-@pytest.mark.xdist_group("scope-walk-0")
 def test_every_url_parameter_is_mapped(shared_world):
     """A new URL whose path parameter the walk cannot fill fails here by name."""
     unmapped = []
@@ -806,7 +805,6 @@ def test_every_url_parameter_is_mapped(shared_world):
     )
 
 
-@pytest.mark.xdist_group("scope-walk-0")
 def test_every_admin_model_has_objects_on_every_side_or_is_shared(shared_world):
     """A new scoped model must get objects in the world (tests/security/conftest.py)
     or be listed as shared, else its outside objects would go untested."""
@@ -853,7 +851,8 @@ def quiet_request_log():
 # --- the walk, split so that xdist spreads it over its workers ---------------------
 # Every role walks every pattern; the patterns are grouped (an admin app, else the
 # path's first segment) and a group is cut into chunks of at most GROUP_SIZE
-# patterns, so that each (role, chunk) is a test of a few seconds.
+# patterns, so that each (role, chunk) is a test of a few seconds that xdist can
+# hand to either worker (the world is built once per module and worker).
 GROUP_SIZE = 20
 
 
@@ -883,19 +882,6 @@ def route_groups(routes=None) -> dict[str, list[Route]]:
 # Read from the resolver when the tests are collected: a URL added later falls
 # into a chunk (or makes a new one) without editing this file.
 ROUTE_CHUNKS = list(route_groups())
-# Two halves of the (role, chunk) pairs, each run by one xdist worker
-# (``--dist loadgroup``), so that each worker builds the world once.
-WALK_CASES = [
-    pytest.param(
-        role,
-        chunk,
-        id=f"{role}-{chunk}",
-        marks=pytest.mark.xdist_group(f"scope-walk-{i % 2}"),
-    )
-    for i, (role, chunk) in enumerate(
-        (role, chunk) for role in ROLES for chunk in ROUTE_CHUNKS
-    )
-]
 
 
 def test_the_chunks_hold_every_pattern_once():
@@ -907,7 +893,8 @@ def test_the_chunks_hold_every_pattern_once():
     assert list(route_groups(routes)) == ROUTE_CHUNKS
 
 
-@pytest.mark.parametrize(("role", "chunk"), WALK_CASES)
+@pytest.mark.parametrize("chunk", ROUTE_CHUNKS)
+@pytest.mark.parametrize("role", ROLES)
 def test_scope_walk(shared_world, role, chunk, quiet_request_log, settings):
     # Sessions in the cookie: the walk measures the views, not session queries.
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
