@@ -849,11 +849,12 @@ def quiet_request_log():
 
 
 # --- the walk, split so that xdist spreads it over its workers ---------------------
-# Every role walks every pattern; the patterns are grouped (an admin app, else the
-# path's first segment) and a group is cut into chunks of at most GROUP_SIZE
-# patterns, so that each (role, chunk) is a test of a few seconds that xdist can
-# hand to either worker (the world is built once per module and worker).
-GROUP_SIZE = 20
+# Every role walks every pattern; the patterns, in the resolver's order, are cut
+# into chunks of GROUP_SIZE, so that each (role, chunk) is a test of a few seconds
+# that xdist can hand to either worker (the world is built once per module and
+# worker). A chunk is named by its number and its first pattern's area (an admin
+# app, else the path's first segment).
+GROUP_SIZE = 25
 
 
 def _group_key(route: Route) -> str:
@@ -866,17 +867,11 @@ def _group_key(route: Route) -> str:
 def route_groups(routes=None) -> dict[str, list[Route]]:
     """Chunk id → its patterns, in the resolver's order; every pattern of
     ``routes`` (all the project's) in exactly one chunk."""
-    groups: dict[str, list[Route]] = {}
-    for route in all_routes() if routes is None else routes:
-        groups.setdefault(_group_key(route), []).append(route)
-    chunks = {}
-    for key, members in groups.items():
-        pieces = [
-            members[i : i + GROUP_SIZE] for i in range(0, len(members), GROUP_SIZE)
-        ]
-        for n, piece in enumerate(pieces, start=1):
-            chunks[key if len(pieces) == 1 else f"{key}.{n}"] = piece
-    return chunks
+    routes = all_routes() if routes is None else routes
+    return {
+        f"{n:02d}-{_group_key(routes[i])}": routes[i : i + GROUP_SIZE]
+        for n, i in enumerate(range(0, len(routes), GROUP_SIZE), start=1)
+    }
 
 
 # Read from the resolver when the tests are collected: a URL added later falls
