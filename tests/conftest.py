@@ -140,3 +140,48 @@ def phone_page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# --- Distribution over the xdist workers -----------------------------------------
+# `make test` runs `pytest -n 2` (``--dist load``): the workers take the tests in
+# collection order, in slices. pytest-django orders them by kind (tests in a
+# rolled-back transaction first, then the ``transaction=True`` ones, whose flush
+# empties the tables the migrations filled); within each kind the modules whose
+# tests take longest (real processes, Chromium, fuzzing, a seeded demo) are moved
+# to the front, whole, so that the run does not end with one worker busy on a
+# long test while the other idles.
+SLOW_MARKERS = ("browser", "celery_worker", "fuzz")
+SLOW_MODULES = (
+    "tests/governance/test_faults.py",
+    "tests/governance/test_backups.py",
+    "tests/governance/test_seed_demo.py",
+    "tests/tickets/test_demo.py",
+    "tests/security/test_form_fuzz.py",
+)
+
+
+def _transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    names = getattr(item, "fixturenames", ())
+    return (
+        "transactional_db" in names
+        or "live_server" in names
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    slow = set()
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if module in SLOW_MODULES or any(
+            item.get_closest_marker(name) for name in SLOW_MARKERS
+        ):
+            slow.add(module)
+    # A stable sort: pytest-django's order stays within each kind and module.
+    items.sort(
+        key=lambda item: (
+            _transactional(item),
+            item.nodeid.split("::")[0] not in slow,
+        )
+    )

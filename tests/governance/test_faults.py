@@ -300,7 +300,9 @@ def test_a_whole_worker_killed_mid_escalation_leaves_the_task_to_the_next_worker
         GRIDWORK_VAR_DIR=str(tmp_path),
         REDIS_URL=os.environ["REDIS_URL"],
         TICKETS_ESCALATION_BATCH="5",
-        # Short, so that the test need not wait two hours for the redelivery.
+        # Short, so that the test need not wait two hours for the redelivery,
+        # and swept every second (tests/worker_settings.py), not every 100 s.
+        DJANGO_SETTINGS_MODULE="tests.worker_settings",
         CELERY_VISIBILITY_TIMEOUT="8",
         CELERY_TASK_SOFT_TIME_LIMIT="6",
         CELERY_TASK_TIME_LIMIT="7",

@@ -12,8 +12,10 @@ pattern (map it in ``KWARG_MODELS`` or ``_special_cases``), never a silent skip.
 """
 
 import datetime as dt
+import functools
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -119,6 +121,12 @@ def _piece(pattern) -> str:
 
 
 def all_routes() -> list[Route]:
+    """Every URL pattern of the project (read once per process)."""
+    return list(_all_routes())
+
+
+@functools.cache
+def _all_routes() -> tuple[Route, ...]:
     admin_models = {
         f"{m._meta.app_label}/{m._meta.model_name}/": ma
         for m, ma in admin.site._registry.items()
@@ -146,7 +154,7 @@ def all_routes() -> list[Route]:
                 routes.append(Route(full, params, name, model_admin, convs, p.callback))
 
     walk(get_resolver().url_patterns, "", None, None, {})
-    return routes
+    return tuple(routes)
 
 
 # --- values for the path parameters ------------------------------------------------
@@ -741,11 +749,8 @@ def walk(world, role, routes) -> tuple[list[str], int]:
             failures.append(f"500 {label}: {cause}")
             return response
         allowed = set(case.allowed_sides) if case else set()
-        shown = [
-            m
-            for m in forbidden
-            if m in _body(response) and m.split("-")[1] not in allowed
-        ]
+        body = _body(response)
+        shown = [m for m in forbidden if m in body and m.split("-")[1] not in allowed]
         if shown:
             failures.append(f"SHOWN {label}: {sorted(shown)[:6]}")
         if before:
@@ -879,12 +884,53 @@ def quiet_request_log():
     logging.disable(logging.NOTSET)
 
 
+# --- the walk, split so that xdist spreads it over its workers ---------------------
+# Every role walks every pattern; the patterns, in the resolver's order, are cut
+# into chunks of GROUP_SIZE, so that each (role, chunk) is a test of a few seconds
+# that xdist can hand to either worker (the world is built once per module and
+# worker). A chunk is named by its number and its first pattern's area (an admin
+# app, else the path's first segment).
+GROUP_SIZE = 25
+
+
+def _group_key(route: Route) -> str:
+    parts = route.fmt.split("/")
+    if parts[0] == "admin" and len(parts) > 2 and "%" not in parts[1]:
+        return f"admin/{parts[1]}"
+    return parts[0] or "root"
+
+
+def route_groups(routes=None) -> dict[str, list[Route]]:
+    """Chunk id → its patterns, in the resolver's order; every pattern of
+    ``routes`` (all the project's) in exactly one chunk."""
+    routes = all_routes() if routes is None else routes
+    return {
+        f"{n:02d}-{_group_key(routes[i])}": routes[i : i + GROUP_SIZE]
+        for n, i in enumerate(range(0, len(routes), GROUP_SIZE), start=1)
+    }
+
+
+# Read from the resolver when the tests are collected: a URL added later falls
+# into a chunk (or makes a new one) without editing this file.
+ROUTE_CHUNKS = list(route_groups())
+
+
+def test_the_chunks_hold_every_pattern_once():
+    routes = all_routes()
+    chunked = [r for chunk in route_groups(routes).values() for r in chunk]
+    assert Counter((r.fmt, r.name) for r in chunked) == Counter(
+        (r.fmt, r.name) for r in routes
+    )
+    assert list(route_groups(routes)) == ROUTE_CHUNKS
+
+
+@pytest.mark.parametrize("chunk", ROUTE_CHUNKS)
 @pytest.mark.parametrize("role", ROLES)
-def test_scope_walk(shared_world, role, quiet_request_log, settings):
+def test_scope_walk(shared_world, role, chunk, quiet_request_log, settings):
     # Sessions in the cookie: the walk measures the views, not session queries.
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
-    failures, requests = walk(shared_world, role, all_routes())
-    print(f"{role}: {requests} requests, {len(failures)} failures")
+    failures, requests = walk(shared_world, role, route_groups()[chunk])
+    print(f"{role} {chunk}: {requests} requests, {len(failures)} failures")
     assert not failures, f"{len(failures)} failures in {requests} requests:\n" + (
         "\n".join(failures)
     )
