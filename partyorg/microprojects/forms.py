@@ -85,7 +85,11 @@ class AcceptStepForm(forms.Form):
         max_digits=12,
         decimal_places=2,
     )
-    result = forms.CharField(label=_("result"), max_length=5000, widget=forms.Textarea)
+    result = forms.CharField(
+        label=pgettext_lazy("micro-project", "result"),
+        max_length=5000,
+        widget=forms.Textarea,
+    )
 
 
 STEP_FORMS = {
