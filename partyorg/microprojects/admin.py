@@ -1,7 +1,11 @@
-"""Admin of 民生微实事 for staff: read only and scoped; the steps are taken
-through the services."""
+"""Admin of 民生微实事 for staff: read only and scoped; the steps are taken on
+the project's phone page (``project_link``), through the services."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from grids.admin_mixins import ReadOnlyMixin, ScopedAdminMixin
 
@@ -31,7 +35,15 @@ class EventInline(MilestoneInline):
 @admin.register(MicroProject)
 class MicroProjectAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     scope_path = "community"
-    list_display = ("title", "community", "state", "budget", "spent", "created_at")
+    list_display = (
+        "title",
+        "community",
+        "state",
+        "budget",
+        "spent",
+        "created_at",
+        "project_link",
+    )
     list_filter = ("state",)
     list_select_related = ("community",)
     search_fields = ("title",)
@@ -47,5 +59,15 @@ class MicroProjectAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
         "result",
         "created_at",
         "accepted_at",
+        "project_link",
     )
+    readonly_fields = fields
     inlines = [MilestoneInline, EventInline]
+
+    @admin.display(description=_("page"))
+    def project_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("m:party:project_detail", args=[obj.pk]),
+            gettext("Open the project's page to take its steps"),
+        )

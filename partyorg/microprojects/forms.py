@@ -3,12 +3,14 @@ user may pick; the services check everything again."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from grids.choices import GRID_LEVELS, RegionLevel
 from grids.selectors import region_list
 
 from ..deliberation.choices import PUBLIC_STEPS
 from ..deliberation.selectors import topic_list
+from .choices import ProjectAction
 
 
 class ProposeForm(forms.Form):
@@ -39,3 +41,61 @@ class ProposeForm(forms.Form):
 class MilestoneForm(forms.Form):
     note = forms.CharField(label=_("progress"), max_length=2000, widget=forms.Textarea)
     photo = forms.ImageField(label=_("photo"), required=False)
+
+
+# The step forms of the project page: the services check the amounts (a
+# budget above zero, money spent within it), the state and the right.
+class ScreenStepForm(forms.Form):
+    title = pgettext_lazy("micro-project step", "Screen the project")
+    button = pgettext_lazy("micro-project step", "Screen")
+    note = forms.CharField(
+        label=_("note"), max_length=2000, required=False, widget=forms.Textarea
+    )
+
+
+class RejectStepForm(forms.Form):
+    title = pgettext_lazy("micro-project step", "Refuse the project")
+    button = pgettext_lazy("micro-project step", "Refuse")
+    reason = forms.CharField(
+        label=_("reason refused"), max_length=2000, widget=forms.Textarea
+    )
+
+
+class ApproveStepForm(forms.Form):
+    title = pgettext_lazy("micro-project step", "Approve the budget")
+    button = pgettext_lazy("micro-project step", "Approve")
+    budget = forms.DecimalField(
+        label=_("budget (yuan)"),
+        max_digits=12,
+        decimal_places=2,
+    )
+
+
+class StartStepForm(forms.Form):
+    title = pgettext_lazy("micro-project step", "Start the work")
+    button = pgettext_lazy("micro-project step", "Start")
+    pass
+
+
+class AcceptStepForm(forms.Form):
+    title = pgettext_lazy("micro-project step", "Accept the work")
+    button = pgettext_lazy("micro-project step", "Accept")
+    spent = forms.DecimalField(
+        label=_("money spent (yuan)"),
+        max_digits=12,
+        decimal_places=2,
+    )
+    result = forms.CharField(
+        label=pgettext_lazy("micro-project", "result"),
+        max_length=5000,
+        widget=forms.Textarea,
+    )
+
+
+STEP_FORMS = {
+    ProjectAction.SCREEN: ScreenStepForm,
+    ProjectAction.REJECT: RejectStepForm,
+    ProjectAction.APPROVE: ApproveStepForm,
+    ProjectAction.START: StartStepForm,
+    ProjectAction.ACCEPT: AcceptStepForm,
+}

@@ -15,8 +15,8 @@ from grids.params import parse_id
 from grids.phone import phone_login_required, run_form
 
 from . import permissions, selectors, services
-from .choices import ProjectState
-from .forms import MilestoneForm, ProposeForm
+from .choices import ProjectAction, ProjectState
+from .forms import STEP_FORMS, MilestoneForm, ProposeForm
 
 
 @phone_login_required
@@ -82,25 +82,72 @@ def project_new(request):
     )
 
 
+def _step_forms(request, project):
+    """The forms of the steps this user may take on the project now (one per
+    step, ``micro_project_steps_for``), and the step sent by a POST (its
+    ``form`` field) with its form bound. A step the user's role allows but the
+    state no longer does (a stale page) is still bound, so that the service
+    refuses it with its message; a step of another role is a 404."""
+    user = request.user
+    sent = request.POST.get("form", "") if request.method == "POST" else ""
+    forms = {
+        action: STEP_FORMS[action](auto_id=f"id_{action}_%s")
+        for action in permissions.micro_project_steps_for(user, project)
+    }
+    if not sent:
+        return None, forms
+    if sent not in STEP_FORMS or not permissions.can_take_step(user, sent):
+        raise Http404
+    action = ProjectAction(sent)
+    forms[action] = STEP_FORMS[action](request.POST, auto_id=f"id_{action}_%s")
+    return action, forms
+
+
 @phone_login_required
 def project_detail(request, project_id: int):
-    """One project: its state, money, milestones, and (staff, while the work
-    runs) the form that records a milestone with a photo."""
+    """One project: its state, money, milestones; the forms of the steps the
+    user may take now (staff screen, refuse and start; the street approves the
+    budget and accepts the work with the money spent and the result), and
+    (staff, while the work runs) the form that records a milestone."""
     if not grid_permissions.can_view(request.user):
         raise PermissionDenied
     project = selectors.micro_project_detail(actor=request.user, project_id=project_id)
     if project is None:
         raise Http404
+    sent, step_forms = _step_forms(request, project)
+    if sent is not None and step_forms[sent].is_valid():
+
+        def run_step() -> str:
+            services.micro_project_step(
+                actor=request.user,
+                project_id=project.pk,
+                action=sent,
+                **step_forms[sent].cleaned_data,
+            )
+            return reverse("m:party:project_detail", args=[project.pk])
+
+        response = run_form(
+            request,
+            scope=f"partyorg:project_step:{project.pk}:{sent}",
+            run=run_step,
+            success_message=_("Saved."),
+        )
+        if response is not None:
+            return response
     may_record = (
         project.state == ProjectState.IN_PROGRESS
         and permissions.can_record_milestone(request.user)
     )
     form = None
     if may_record:
-        form = MilestoneForm(request.POST or None, request.FILES or None)
-    elif request.method == "POST":
+        milestone_post = request.method == "POST" and sent is None
+        form = MilestoneForm(
+            request.POST if milestone_post else None,
+            request.FILES if milestone_post else None,
+        )
+    elif request.method == "POST" and sent is None:
         raise Http404
-    if request.method == "POST" and form.is_valid():
+    if sent is None and request.method == "POST" and form.is_valid():
 
         def run() -> str:
             services.micro_project_milestone_add(
@@ -119,5 +166,10 @@ def project_detail(request, project_id: int):
     return render(
         request,
         "partyorg/microprojects/m/project_detail.html",
-        {"project": project, "form": form, "milestones": project.milestones.all()},
+        {
+            "project": project,
+            "form": form,
+            "milestones": project.milestones.all(),
+            "step_forms": list(step_forms.items()),
+        },
     )

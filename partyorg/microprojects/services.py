@@ -11,30 +11,15 @@ from django.utils.translation import gettext as _
 from grids.choices import RegionLevel
 from grids.errors import Conflict, DomainError
 from grids.models import Region
-from grids.permissions import (
-    STAFF_ROLES,
-    STREET_ROLES,
-    WRITE_ROLES,
-    has_role,
-    require,
-    require_in_scope,
-)
+from grids.permissions import require, require_in_scope
 from grids.photos import photo_from_upload
 
 from ..deliberation.choices import PUBLIC_STEPS
 from ..deliberation.models import Topic
 from .choices import PROJECT_TRANSITIONS, ProjectAction, ProjectState
 from .models import MicroProject, MicroProjectEvent, MicroProjectMilestone
+from .permissions import can_propose, can_record_milestone, can_take_step
 
-# Who may take each step: the community screens and runs the work; the street
-# (the government, which pays: 政府买单) approves the budget and accepts.
-ACTION_ROLES = {
-    ProjectAction.SCREEN: STAFF_ROLES,
-    ProjectAction.REJECT: STAFF_ROLES,
-    ProjectAction.APPROVE: STREET_ROLES,
-    ProjectAction.START: STAFF_ROLES,
-    ProjectAction.ACCEPT: STREET_ROLES,
-}
 MAX_AMOUNT = Decimal("9999999999.99")
 
 
@@ -78,7 +63,7 @@ def micro_project_propose(
     community or one of its grids (the project belongs to the community); or
     a deliberation topic's published outcome becomes a project (``topic``, in
     the topic's community; ``region`` defaults to the topic's)."""
-    require(has_role(actor, WRITE_ROLES))
+    require(can_propose(actor))
     title, description = (title or "").strip(), (description or "").strip()
     if not title or not description:
         raise DomainError(_("Give a title and a description."), code="empty")
@@ -126,7 +111,7 @@ def _take_step(*, actor, project_id: int, action, note: str = "", **changes):
             .first()
         )
         require_in_scope(actor, project.community if project else None)
-        require(has_role(actor, ACTION_ROLES[action]))
+        require(can_take_step(actor, action))
         from_states, to_state = PROJECT_TRANSITIONS[action]
         if project.state not in from_states:
             raise Conflict(
@@ -207,12 +192,30 @@ def micro_project_accept(*, actor, project_id: int, spent, result: str) -> Micro
     )
 
 
+STEP_SERVICES = {
+    ProjectAction.SCREEN: micro_project_screen,
+    ProjectAction.REJECT: micro_project_reject,
+    ProjectAction.APPROVE: micro_project_approve,
+    ProjectAction.START: micro_project_start,
+    ProjectAction.ACCEPT: micro_project_accept,
+}
+
+
+def micro_project_step(*, actor, project_id: int, action, **data) -> MicroProject:
+    """Take one step by its name (the phone page's step forms): ``data`` are
+    the step's own arguments (a note, reason, budget, or money spent and
+    result)."""
+    return STEP_SERVICES[ProjectAction(action)](
+        actor=actor, project_id=project_id, **data
+    )
+
+
 def micro_project_milestone_add(
     *, actor, project_id: int, note: str, photo=None
 ) -> MicroProjectMilestone:
     """A milestone of the running work, with an optional photo (checked and
     re-encoded by ``grids.photos``): community (and street) staff."""
-    require(has_role(actor, STAFF_ROLES))
+    require(can_record_milestone(actor))
     note = (note or "").strip()
     if not note:
         raise DomainError(_("Say what was done."), code="no_note")

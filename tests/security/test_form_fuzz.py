@@ -333,6 +333,22 @@ def test_page_forms_survive_hostile_input(shared_world, quiet_log, settings):
         counts,
         stats,
     )
+    # 民生微实事 steps on the project page (the world's project is proposed):
+    # values the form refuses, or steps the state refuses; nothing is written.
+    project = world.of("in", apps.get_model("partyorg", "MicroProject"))[0]
+    project_url = f"/m/party/projects/{project.pk}/"
+    for client, role, data in (
+        (staff, "community_staff", {"form": ["screen"], "note": ["x" * 10_000]}),
+        (staff, "community_staff", {"form": ["reject"], "reason": ["", "a\x00b"]}),
+        (staff, "community_staff", {"form": ["start", "accept", "nonsense", ""]}),
+        (street, "street_staff", {"form": ["approve"], "budget": ["1", "NaN", "-1"]}),
+        (
+            street,
+            "street_staff",
+            {"form": ["accept"], "spent": ["1", "1e99"], "result": ["done", ""]},
+        ),
+    ):
+        fuzz_page(client, world, role, project_url, failures, counts, stats, data=data)
     for ticket in world.of("in", Ticket):
         url = f"/admin/tickets/ticket/{ticket.pk}/change/"
         fuzz_page(street, world, "street_staff", url, failures, counts, stats)

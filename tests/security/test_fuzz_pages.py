@@ -85,3 +85,35 @@ def test_the_micro_project_phone_pages(
     failures = fuzz_page(client, reverse("m:party:project_new"))
     failures += fuzz_page(client, reverse("m:party:project_detail", args=[project.pk]))
     assert not failures, "\n".join(failures)
+
+
+def test_the_micro_project_step_forms(
+    client, tree, grid_worker, community_staff, street_staff
+):
+    """The step forms of the project page (screen, refuse, approve, start,
+    accept), each as the role that is offered it."""
+    from partyorg.microprojects import services as projects
+
+    def proposed(title):
+        return projects.micro_project_propose(
+            actor=grid_worker, region=tree["grids"][0], title=title, description="x"
+        )
+
+    def page(project):
+        return reverse("m:party:project_detail", args=[project.pk])
+
+    fresh, screened, approved, running = (proposed(t) for t in "ABCD")
+    for project in (screened, approved, running):
+        projects.micro_project_screen(actor=community_staff, project_id=project.pk)
+    for project in (approved, running):
+        projects.micro_project_approve(
+            actor=street_staff, project_id=project.pk, budget="100"
+        )
+    projects.micro_project_start(actor=community_staff, project_id=running.pk)
+    client.force_login(community_staff)
+    failures = fuzz_page(client, page(fresh))
+    failures += fuzz_page(client, page(approved))
+    client.force_login(street_staff)
+    failures += fuzz_page(client, page(screened))
+    failures += fuzz_page(client, page(running))
+    assert not failures, "\n".join(failures)
