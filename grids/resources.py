@@ -31,6 +31,7 @@ from .models import (
     Region,
     Resident,
 )
+from .services.datajobs import row_field_errors
 from .validators import normalize_phone
 
 
@@ -571,15 +572,7 @@ def import_residents_in_bulk(user, dataset) -> list[dict]:
         try:
             resource.import_instance(instance, values)
         except ValidationError as exc:
-            errors.extend(
-                {
-                    "row": number,
-                    "field": "" if field == "__all__" else field,
-                    "message": str(message),
-                }
-                for field, messages in exc.message_dict.items()
-                for message in messages
-            )
+            errors.extend(row_field_errors(number, exc.message_dict))
             continue
         code = "" if values.get("region_code") is None else str(values["region_code"])
         try:
@@ -628,15 +621,7 @@ def import_roster_in_bulk(user, dataset) -> list[dict]:
             flag = values.get("is_party_member")
             is_party_member = None if flag in (None, "") else party.clean(flag)
         except ValidationError as exc:
-            errors.extend(
-                {
-                    "row": number,
-                    "field": "" if field == "__all__" else field,
-                    "message": str(message),
-                }
-                for field, messages in exc.message_dict.items()
-                for message in messages
-            )
+            errors.extend(row_field_errors(number, exc.message_dict))
             continue
         except ValueError as exc:
             errors.append({"row": number, "field": "", "message": str(exc)})

@@ -355,16 +355,22 @@ def _result_errors(result, offset: int) -> list[dict]:
                 {"row": offset + number, "field": "", "message": str(error.error)}
             )
     for invalid in result.invalid_rows:
-        for field, messages in invalid.error_dict.items():
-            for message in messages:
-                errors.append(
-                    {
-                        "row": offset + invalid.number,
-                        "field": "" if field == "__all__" else field,
-                        "message": str(message),
-                    }
-                )
+        errors.extend(row_field_errors(offset + invalid.number, invalid.error_dict))
     return sorted(errors, key=lambda e: e["row"])
+
+
+def row_field_errors(row: int, error_dict: dict) -> list[dict]:
+    """A row's field errors (a ``ValidationError``'s ``message_dict``) in the
+    job's form, one entry a message; a whole-row error has no field."""
+    return [
+        {
+            "row": row,
+            "field": "" if field == "__all__" else field,
+            "message": str(message),
+        }
+        for field, messages in error_dict.items()
+        for message in messages
+    ]
 
 
 def _run_import(job: DataJob, progress: _Progress) -> dict:
