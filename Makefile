@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The suite runs on both cores (pytest-xdist), the longest modules first
-# (tests/conftest.py); `make test PYTEST_ARGS=...` overrides.
-PYTEST_ARGS ?= -n 2
+# (tests/conftest.py), the 25 slowest tests listed at the end; `make test
+# PYTEST_ARGS=...` overrides.
+PYTEST_ARGS ?= -n 2 --durations=25
 # Every queue of settings.WORKER_QUEUES (queues per job kind, docs/scaling.md).
 CELERY_QUEUES := celery,deadlines,io,notifications
 
