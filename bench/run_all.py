@@ -17,6 +17,8 @@ built once and reused):
 - io: bench_io.py (import/export rows/s) on ``gridwork_bench_io``, if present;
 - api: bench_api.py (intake through gunicorn and the API list page) on
   ``gridwork_bench_api``, 1,000,000 tickets;
+- hotline: bench_hotline.py (signed 12345 pushes through gunicorn) on
+  ``gridwork_bench_hotline``;
 - ratings: bench_ratings.py, ``rate_grids`` and the five-star appraisal of a
   month over 49,000 grids and 2,000,000 tickets on ``gridwork_bench_ratings``.
 
@@ -99,6 +101,8 @@ RUNS = (
             "BENCH_API_CLIENTS": "8",
         },
     ),
+    # The 12345 inbound path (issue 13): signed pushes through gunicorn.
+    ("hotline", "bench_hotline.py", "gridwork_bench_hotline", {"BENCH_SECONDS": "20"}),
 )
 
 # Issue 10's targets: (measure, at, target, run, candidate paths, unit, limit,
@@ -216,6 +220,16 @@ TARGETS = (
         "≥ 300 tickets/s",
         "api",
         ("intake.tickets_per_s",),
+        "/s",
+        300,
+        True,
+    ),
+    (
+        "12345 inbound push through the HTTP API (signed, gunicorn)",
+        "a street, new numbers",
+        "≥ 300 tickets/s",
+        "hotline",
+        ("push.per_second",),
         "/s",
         300,
         True,
