@@ -774,15 +774,22 @@ def _overdue_ids(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
     ``escalated``: only those already escalated at least once and still
     overdue. One query.
 
-    One branch per escalating stage, each an ordered range of the ticket
-    index on (stage, stage_deadline) read only up to its limit, joined by
-    UNION ALL: a district's list reads about LIST_CAP rows per stage instead
-    of collecting and sorting every open ticket of the district."""
+    A district: one ordered range of ``ticket_overdue_district`` (its place
+    column, stage_deadline, id; partial on the escalating stages), read
+    index-only up to the limit. Any other node: one branch per escalating
+    stage, each an ordered range of the ticket index on (stage,
+    stage_deadline) read only up to its limit, joined by UNION ALL, instead of
+    collecting and sorting every open ticket of the node."""
     tickets = Ticket.objects.filter(_node_q(region)).filter(overdue_q(now))
     if escalated:
         tickets = tickets.filter(escalation_level__gt=0)
 
     def branches(limit):
+        ordered = tickets.order_by("stage_deadline", "pk").values_list(
+            "pk", "stage_deadline"
+        )[:limit]
+        if region.level == RegionLevel.DISTRICT:
+            return ordered
         parts = [
             tickets.filter(stage=stage)
             .order_by("stage_deadline", "pk")
@@ -793,11 +800,7 @@ def _overdue_ids(region, now, *, escalated: bool) -> tuple[list, CappedCount]:
             return parts[0].union(*parts[1:], all=True)
         # SQLite cannot limit the branches of a UNION: one ordered query over
         # the stages, limited alike (the same first rows, the same capped count).
-        return (
-            tickets.filter(stage__in=_escalating())
-            .order_by("stage_deadline", "pk")
-            .values_list("pk", "stage_deadline")[:limit]
-        )
+        return ordered
 
     # Each branch stops one past the cap (past it in any branch: "1,000+"); the
     # few thousand (id, deadline) pairs give both the count and the first rows.

@@ -7,11 +7,10 @@ import datetime as dt
 from django.db.models import (
     Case,
     F,
+    FilteredRelation,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     When,
 )
 
@@ -40,16 +39,22 @@ def ratings_visible(
 
 def rating_movers(*, actor, month: dt.date, region=None) -> QuerySet:
     """动态调整: the grids whose class changed against the month before, each
-    with ``previous_class`` and ``moved`` (+1 up, −1 down). One query."""
-    previous = GridRating.objects.filter(
-        grid=OuterRef("grid"), month=previous_month(month)
-    ).values("rating_class")[:1]
+    with ``previous_class`` and ``moved`` (+1 up, −1 down). One query: the
+    month before joined on (grid, month) (``rating_once_per_grid_month``), so
+    it is read once per grid of the subtree, after the subtree's filter."""
+    previous = FilteredRelation(
+        "grid__ratings", condition=Q(grid__ratings__month=previous_month(month))
+    )
     return (
         ratings_visible(actor=actor, month=month, region=region)
         .exclude(rating_class="")
-        .annotate(previous_class=Subquery(previous))
-        .exclude(Q(previous_class__isnull=True) | Q(previous_class=""))
-        .exclude(previous_class=F("rating_class"))
+        .annotate(previous=previous, previous_class=F("previous__rating_class"))
+        # Rated the month before (not NULL, not ""), in another class.
+        .filter(previous_class__gt="")
+        .filter(
+            Q(previous_class__lt=F("rating_class"))
+            | Q(previous_class__gt=F("rating_class"))
+        )
         .annotate(
             moved=Case(
                 When(

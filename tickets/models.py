@@ -554,6 +554,15 @@ class Ticket(models.Model):
                 condition=Q(stage__in=sorted(ESCALATING_STAGES)),
                 name="ticket_remind_at_open",
             ),
+            # A district's overdue list on the dashboard: its overdue tickets
+            # in deadline order, read index-only up to the list's cap. Partial
+            # (the escalating stages: about a fifth of the tickets); none of
+            # its columns is one escalation writes, so that UPDATE stays HOT.
+            models.Index(
+                fields=["place_district_id", "stage_deadline", "id"],
+                condition=Q(stage__in=sorted(ESCALATING_STAGES)),
+                name="ticket_overdue_district",
+            ),
             # Every list page of a large scope (a district, a street): the
             # newest first, walked in order and filtered by the scope columns,
             # so a page of 50 reads about 50 / (the scope's share) rows.

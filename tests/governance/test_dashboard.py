@@ -595,3 +595,42 @@ def test_movers_up_and_down_are_listed_apart(tree, supervisor, data):
     assert [r.grid_id for r in page["movers_down"]] == [down.pk]
     classes = next(t for t in page["tables"] if t.key == "classes")
     assert classes.rows[0][1:] == [1, 1]  # A: this month 1, last month 1
+
+
+def test_a_districts_lists_read_one_ordered_range_alike(tree, supervisor, monkeypatch):
+    """A district's lists come from one ordered range over the stages
+    (``ticket_overdue_district``), not from the UNION of the other nodes: the
+    same oldest-first rows across stages and the same capped counts."""
+    from governance import dashboard as module
+
+    monkeypatch.setattr(module, "LIST_CAP", 2)
+    monkeypatch.setattr(module, "LIST_COUNT_CAP", 3)
+    stages = (Stage.RECEIVED, Stage.TRIAGED, Stage.DISPATCHED, Stage.ACCEPTED)
+    with time_machine.travel(NOW, tick=False):
+        made = [
+            TicketFactory(
+                region=tree["grids"][n % 4],
+                stage=stages[n % 4],
+                stage_deadline=aware(2026, 11, 10, 0, 0) + dt.timedelta(hours=n),
+                escalation_level=n % 2,
+            )
+            for n in range(6)
+        ]
+        page = dashboard(actor=supervisor, region=tree["district"], month=NOV)
+        street = dashboard(actor=supervisor, region=tree["street"], month=NOV)
+    assert [t.pk for t in page["overdue"]] == [t.pk for t in made[:2]]
+    assert [t.pk for t in page["escalated"]] == [made[1].pk, made[3].pk]
+    assert str(page["overdue_count"]) == "3+" and str(page["escalated_count"]) == "3"
+    for key in ("overdue", "escalated"):
+        assert page[key] == street[key]
+        assert str(page[f"{key}_count"]) == str(street[f"{key}_count"])
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_tables_rows_joined_in_python_are_escaped(client, tree, supervisor, data):
+    Region.objects.filter(pk=tree["street"].pk).update(name="<b>街道</b>")
+    client.force_login(supervisor)
+    body = client.get(_url(tree["district"], month="2026-11")).content.decode()
+    assert "&lt;b&gt;街道&lt;/b&gt;" in body and "<b>街道" not in body
+    # The row still links to the street's own page.
+    assert f'<a href="{_url(tree["street"], month="2026-11")}">' in body

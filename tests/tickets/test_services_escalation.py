@@ -383,3 +383,36 @@ def test_staff_told_of_each_ticket_up_to_the_bound_across_batches(
         recipient=street_staff, dedupe_key__startswith="escalation:digest:"
     )
     assert "6" in digest.title
+
+
+def test_no_ticket_index_holds_a_column_escalation_writes():
+    """Escalation's UPDATE can stay HOT: no index of the ticket table (its
+    columns or its partial condition, e.g. ``ticket_overdue_district``) names a
+    column that ``escalation_changes`` sets."""
+    from tickets.services.escalation import escalation_changes
+
+    written = {
+        Ticket._meta.get_field(field.removesuffix("_id")).column
+        for field in escalation_changes()
+    }
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(
+            cursor, Ticket._meta.db_table
+        )
+    for name, constraint in constraints.items():
+        if constraint["index"] or constraint["unique"]:
+            assert not written & set(constraint["columns"] or ()), name
+
+    def lookups(q):
+        for child in q.children:
+            if isinstance(child, tuple):
+                yield child[0].split("__")[0]
+            else:
+                yield from lookups(child)
+
+    for index in Ticket._meta.indexes:
+        if index.condition is not None:
+            columns = {
+                Ticket._meta.get_field(name).column for name in lookups(index.condition)
+            }
+            assert not written & columns, index.name
