@@ -31,6 +31,7 @@ from .models import (
     Region,
     Resident,
 )
+from .services._common import progress_due, report_progress
 from .services.datajobs import row_field_errors
 from .validators import normalize_phone
 
@@ -508,7 +509,21 @@ def import_errors(result) -> list[tuple[int, str]]:
     return sorted(errors)
 
 
-def import_households_in_bulk(user, dataset) -> list[dict]:
+def _progress_after(progress, errors_before: int):
+    """``progress`` for the service that checks and writes the rows read so
+    far: its refused rows come after the ``errors_before`` refused here."""
+    if progress is None:
+        return None
+
+    def report(**counters):
+        if "errors" in counters:
+            counters["errors"] += errors_before
+        progress(**counters)
+
+    return report
+
+
+def import_households_in_bulk(user, dataset, *, progress=None) -> list[dict]:
     """A households file through ``services.households_import`` (every row
     checked, then a few set-based statements) instead of a service call per
     row: the same checks and messages as ``HouseholdResource``. Returns the row
@@ -529,6 +544,8 @@ def import_households_in_bulk(user, dataset) -> list[dict]:
     widget.cache = {}  # one lookup per code: no region changes meanwhile
     rows, errors = [], []
     for number, values in enumerate(dataset.dict, 1):
+        if progress_due(number):
+            report_progress(progress, checked=number - 1, errors=len(errors))
         try:
             region = widget.clean(values.get("region_code"))
         except ValueError as exc:
@@ -543,12 +560,15 @@ def import_households_in_bulk(user, dataset) -> list[dict]:
                 notes="" if values.get("notes") is None else str(values["notes"]),
             )
         )
-    refused = services.households_import(actor=user, rows=rows)
+    report_progress(progress, checked=len(dataset), errors=len(errors))
+    refused = services.households_import(
+        actor=user, rows=rows, progress=_progress_after(progress, len(errors))
+    )
     errors.extend({"row": n, "field": "", "message": m} for n, m in refused)
     return sorted(errors, key=lambda error: error["row"])
 
 
-def import_residents_in_bulk(user, dataset) -> list[dict]:
+def import_residents_in_bulk(user, dataset, *, progress=None) -> list[dict]:
     """A residents file through ``services.residents_import`` instead of a
     service call per row. Each row's cells are read by ``ResidentResource``'s
     own fields (the same widgets, values and messages as the row-by-row
@@ -567,12 +587,16 @@ def import_residents_in_bulk(user, dataset) -> list[dict]:
     widget.cache = {}  # one lookup per code: no region changes meanwhile
     unknown_codes: dict[str, str] = {}
     rows, errors = [], []
+    refused_rows = 0  # a row refused here has one error a field
     for number, values in enumerate(dataset.dict, 1):
+        if progress_due(number):
+            report_progress(progress, checked=number - 1, errors=refused_rows)
         instance = Resident()
         try:
             resource.import_instance(instance, values)
         except ValidationError as exc:
             errors.extend(row_field_errors(number, exc.message_dict))
+            refused_rows += 1
             continue
         code = "" if values.get("region_code") is None else str(values["region_code"])
         try:
@@ -582,6 +606,7 @@ def import_residents_in_bulk(user, dataset) -> list[dict]:
         except ValueError as exc:
             unknown_codes[code] = str(exc)
             errors.append({"row": number, "field": "", "message": str(exc)})
+            refused_rows += 1
             continue
         rows.append(
             services.ResidentRow(
@@ -595,12 +620,15 @@ def import_residents_in_bulk(user, dataset) -> list[dict]:
                 },
             )
         )
-    refused = services.residents_import(actor=user, rows=rows)
+    report_progress(progress, checked=len(dataset), errors=refused_rows)
+    refused = services.residents_import(
+        actor=user, rows=rows, progress=_progress_after(progress, refused_rows)
+    )
     errors.extend({"row": n, "field": "", "message": m} for n, m in refused)
     return sorted(errors, key=lambda error: error["row"])
 
 
-def import_roster_in_bulk(user, dataset) -> list[dict]:
+def import_roster_in_bulk(user, dataset, *, progress=None) -> list[dict]:
     """A roster file through ``services.roster_import`` instead of three
     service calls per row. Each row's cells are read by ``RosterResource``'s own
     fields (the same widgets, values and messages as the row-by-row import, a
@@ -613,7 +641,10 @@ def import_roster_in_bulk(user, dataset) -> list[dict]:
             field.widget.cache = {}  # no region changes meanwhile
     party = widgets.BooleanWidget()
     rows, errors = [], []
+    refused_rows = 0  # a row refused here has one error a field
     for number, values in enumerate(dataset.dict, 1):
+        if progress_due(number):
+            report_progress(progress, checked=number - 1, errors=refused_rows)
         instance = GridAssignment()
         try:
             resource.import_instance(instance, values)
@@ -622,9 +653,11 @@ def import_roster_in_bulk(user, dataset) -> list[dict]:
             is_party_member = None if flag in (None, "") else party.clean(flag)
         except ValidationError as exc:
             errors.extend(row_field_errors(number, exc.message_dict))
+            refused_rows += 1
             continue
         except ValueError as exc:
             errors.append({"row": number, "field": "", "message": str(exc)})
+            refused_rows += 1
             continue
         rows.append(
             services.RosterRow(
@@ -638,7 +671,10 @@ def import_roster_in_bulk(user, dataset) -> list[dict]:
                 ended_on=instance.ended_on,
             )
         )
-    refused = services.roster_import(actor=user, rows=rows)
+    report_progress(progress, checked=len(dataset), errors=refused_rows)
+    refused = services.roster_import(
+        actor=user, rows=rows, progress=_progress_after(progress, refused_rows)
+    )
     errors.extend({"row": n, "field": "", "message": m} for n, m in refused)
     return sorted(errors, key=lambda error: error["row"])
 
@@ -657,8 +693,10 @@ class JobResource:
     # Look each region code up once per job (not for imports of the tree
     # itself, whose rows create and move regions).
     cache_regions: bool = True
-    # A whole-file import (user, dataset) -> row errors, where there is one.
-    bulk_import: Callable[[object, object], list[dict]] | None = None
+    # A whole-file import (user, dataset, progress=None) -> row errors, where
+    # there is one; ``progress(checked=, written=, errors=)`` gets the counters
+    # so far (``report_progress``).
+    bulk_import: Callable[..., list[dict]] | None = None
 
     def job_resource(self, user, **options) -> ServiceResource:
         """The resource as a job uses it: the same rows, checks and services as

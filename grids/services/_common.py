@@ -22,3 +22,22 @@ def lock_in_scope(queryset, pk, *, actor, region_of):
     row = queryset.select_for_update().filter(pk=pk).first()
     permissions.require_in_scope(actor, region_of(row) if row is not None else None)
     return row
+
+
+# A bulk import reports its progress every this many rows (and per chunk written).
+PROGRESS_EVERY = 500
+
+
+def progress_due(number: int) -> bool:
+    """Whether a bulk import reports its counters before its ``number``-th row:
+    after each ``PROGRESS_EVERY`` rows done."""
+    return number > 1 and (number - 1) % PROGRESS_EVERY == 0
+
+
+def report_progress(progress, **counters) -> None:
+    """Pass a bulk import's counters so far (``checked``, ``written``,
+    ``errors``: rows checked, rows written, refused rows) to the caller's
+    ``progress`` callback, when there is one. The job runner shows them on the
+    job's page while the import's transaction is still open."""
+    if progress is not None:
+        progress(**counters)

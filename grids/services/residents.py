@@ -17,6 +17,7 @@ from ..history import record_bulk_history, records_actor
 from ..models import Household, Region, Resident
 from ..pii import blind_index
 from ..querysets import scope_q
+from ._common import progress_due, report_progress
 from .households import (
     HOUSEHOLD_EXISTS,
     RESIDENT_EXISTS,
@@ -142,7 +143,9 @@ def _changed(before: Resident, after: Resident) -> bool:
 
 
 @records_actor
-def residents_import(*, actor, rows: list[ResidentRow]) -> list[tuple[int, str]]:
+def residents_import(
+    *, actor, rows: list[ResidentRow], progress=None
+) -> list[tuple[int, str]]:
     """A whole residents file: each row is the resident with its ID-card number
     (found through the number's keyed hash) in the household at its region and
     address, created when missing, exactly as the row-by-row import does with
@@ -161,7 +164,11 @@ def residents_import(*, actor, rows: list[ResidentRow]) -> list[tuple[int, str]]
 
     All or nothing: returns the refused rows as (number, message), in which case
     nothing was written; an empty list when every row was. Call it in a
-    transaction (the job's)."""
+    transaction (the job's).
+
+    ``progress`` (optional): called with the refused rows so far every
+    ``PROGRESS_EVERY`` rows checked, and the residents written after each
+    chunk (``report_progress``)."""
     permissions.require(permissions.can_manage_households(actor))
     errors: list[tuple[int, str]] = []
     checked: list[tuple[ResidentRow, str]] = []  # (row, its hash)
@@ -182,7 +189,9 @@ def residents_import(*, actor, rows: list[ResidentRow]) -> list[tuple[int, str]]
     refused_households: dict[tuple, str] = {}
     originals: dict[str, Resident] = {}  # hash -> the stored resident, unchanged
     current: dict[str, Resident] = {}  # hash -> the resident after the rows so far
-    for row, digest in checked:
+    for index, (row, digest) in enumerate(checked, 1):
+        if progress_due(index):
+            report_progress(progress, errors=len(errors))
         key = (row.region.pk, row.address.strip())
         try:
             household = households.get(key) or new_households.get(key)
@@ -222,11 +231,14 @@ def residents_import(*, actor, rows: list[ResidentRow]) -> list[tuple[int, str]]
         originals,
         current,
         {h.pk for h in households.values()},
+        progress,
     )
     return []
 
 
-def _write(actor, new_households, originals, current, locked_households) -> None:
+def _write(
+    actor, new_households, originals, current, locked_households, progress
+) -> None:
     new_households = list(new_households)
     created = [r for r in current.values() if r.pk is None]
     changed = [
@@ -241,13 +253,19 @@ def _write(actor, new_households, originals, current, locked_households) -> None
             Household.objects.bulk_create(new_households, batch_size=CHUNK_ROWS)
     except IntegrityError:
         raise Conflict(HOUSEHOLD_EXISTS) from None
+    written = 0
     try:
         with transaction.atomic():
-            Resident.objects.bulk_create(created, batch_size=CHUNK_ROWS)
+            for chunk in _chunks(created):
+                Resident.objects.bulk_create(chunk)
+                written += len(chunk)
+                report_progress(progress, written=written)
     except IntegrityError:
         raise Conflict(RESIDENT_EXISTS) from None
     for chunk in _chunks(changed):
         Resident.objects.bulk_update(chunk, list(_UPDATED_COLUMNS))
+        written += len(chunk)
+        report_progress(progress, written=written)
     Household.history.bulk_history_create(new_households, default_user=actor)
     Resident.history.bulk_history_create(created, default_user=actor)
     record_bulk_history(Resident, changed, actor=actor)

@@ -16,7 +16,7 @@ from ..errors import Conflict, DomainError
 from ..history import record_bulk_history, records_actor
 from ..models import GridAssignment, GridWorker, Region
 from ..validators import normalize_phone, validate_mainland_phone
-from ._common import lock_in_scope
+from ._common import lock_in_scope, progress_due, report_progress
 
 STINT_EXISTS = gettext_lazy("This worker already serves this grid in this role.")
 PHONE_TAKEN = gettext_lazy("Another grid worker in your area has this phone number.")
@@ -204,7 +204,9 @@ def _chunked(items):
 
 
 @records_actor
-def roster_import(*, actor, rows: list[RosterRow]) -> list[tuple[int, str]]:
+def roster_import(
+    *, actor, rows: list[RosterRow], progress=None
+) -> list[tuple[int, str]]:
     """A whole roster file at once, each row as the row-by-row import does it
     with ``grid_worker_upsert`` (the person with the row's phone, created or
     renamed), ``assignment_start`` (unless the person already has an open stint
@@ -217,14 +219,20 @@ def roster_import(*, actor, rows: list[RosterRow]) -> list[tuple[int, str]]:
     Then the new and changed workers and stints are written a few statements
     per 2,000 rows, with their history rows. All or nothing: returns the
     refused rows as (number, message), in which case nothing was written; an
-    empty list when every row was. Call it in a transaction (the job's)."""
+    empty list when every row was. Call it in a transaction (the job's).
+
+    ``progress`` (optional): called with the refused rows so far every
+    ``PROGRESS_EVERY`` rows checked, and the stints written (started or ended)
+    after each chunk (``report_progress``)."""
     permissions.require(permissions.can_manage_roster(actor))
     workers, stored, visible, open_stints = _roster_as_stored(actor, rows)
     new_stints: list[GridAssignment] = []
     ended: list[GridAssignment] = []  # stored stints the file ends
     today = timezone.localdate()
     errors: list[tuple[int, str]] = []
-    for row in rows:
+    for index, row in enumerate(rows, 1):
+        if progress_due(index):
+            report_progress(progress, errors=len(errors))
         # Each step holds once it passes, as in the row-by-row import, whose
         # row keeps the worker it saved and the stint it started when the end
         # of the stint is refused (the rows after it see them).
@@ -271,7 +279,7 @@ def roster_import(*, actor, rows: list[RosterRow]) -> list[tuple[int, str]]:
             errors.append((row.number, str(exc.message)))
     if errors:
         return errors
-    _roster_write(actor, workers, stored, new_stints, ended)
+    _roster_write(actor, workers, stored, new_stints, ended, progress)
     return []
 
 
@@ -347,7 +355,7 @@ def _worker_for_row(actor, row, phone, canonical, visible) -> GridWorker:
     return worker
 
 
-def _roster_write(actor, workers, stored, new_stints, ended) -> None:
+def _roster_write(actor, workers, stored, new_stints, ended, progress) -> None:
     created = [w for w in workers.values() if w.pk is None]
     changed = [
         w
@@ -367,11 +375,17 @@ def _roster_write(actor, workers, stored, new_stints, ended) -> None:
         GridWorker.objects.bulk_update(chunk, ["name", "is_party_member"])
     # The stored stints the file ends first: a later row may open the same
     # stint again (one open stint per worker, grid and role).
+    written = 0
     for chunk in _chunked(ended):
         GridAssignment.objects.bulk_update(chunk, ["ended_on"])
+        written += len(chunk)
+        report_progress(progress, written=written)
     try:
         with transaction.atomic():
-            GridAssignment.objects.bulk_create(new_stints, batch_size=ROSTER_CHUNK_ROWS)
+            for chunk in _chunked(new_stints):
+                GridAssignment.objects.bulk_create(chunk)
+                written += len(chunk)
+                report_progress(progress, written=written)
     except IntegrityError:
         raise Conflict(STINT_EXISTS) from None
     GridWorker.history.bulk_history_create(created, default_user=actor)

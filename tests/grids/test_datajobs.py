@@ -14,7 +14,7 @@ from grids import services
 from grids.choices import DataJobKind, DataJobState, UserRole
 from grids.errors import DomainError, NotAllowed
 from grids.models import DataJob, Household, Region
-from grids.services import datajobs
+from grids.services import _common, datajobs
 from tests.grids.factories import HouseholdFactory, UserFactory, make_tree
 
 HEADERS = "region_code,address,household_number"
@@ -246,6 +246,7 @@ def test_progress_is_visible_to_other_sessions_while_the_import_runs(
     settings.DATA_JOBS_DIR = tmp_path / "jobs"
     settings.DATA_JOB_CHUNK_ROWS = 2
     settings.DATA_JOB_INLINE_ROWS = 0
+    monkeypatch.setattr(_common, "PROGRESS_EVERY", 2)  # the bulk import's step
     tree = _code(make_tree())
     staff = UserFactory(role=UserRole.STREET_STAFF, region=tree["street"])
     from grids import broker
@@ -275,14 +276,18 @@ def test_progress_is_visible_to_other_sessions_while_the_import_runs(
 
     monkeypatch.setattr(datajobs._Progress, "report", report_and_look)
     assert services.data_job_run(job_id=job.pk) == DataJobState.SUCCEEDED
-    # rows_total first, then after each chunk of two rows (the whole file at
-    # once in bulk); the households are not visible to others until the whole
-    # file is written.
-    assert seen == [
-        (0, 0, "running", 0),
-        *([] if bulk else [(2, 2, "running", 0), (4, 4, "running", 0)]),
-        (5, 5, "running", 0),
-    ]
+    # rows_total first, then after each chunk of two rows; in bulk, rows
+    # checked every two rows read, the refused rows every two rows the service
+    # checks, rows written after the chunk written. The households are not
+    # visible to others until the whole file is written.
+    if bulk:
+        during = [
+            *[(2, 0, "running", 0), (4, 0, "running", 0), (5, 0, "running", 0)],
+            *[(5, 0, "running", 0), (5, 0, "running", 0), (5, 5, "running", 0)],
+        ]
+    else:
+        during = [(2, 2, "running", 0), (4, 4, "running", 0)]
+    assert seen == [(0, 0, "running", 0), *during, (5, 5, "running", 0)]
     assert Household.objects.count() == 5
 
 
@@ -692,10 +697,13 @@ def test_the_sweep_sends_again_only_jobs_waiting_too_long(
 
 @pytest.mark.parametrize("size", [40, 400])
 def test_a_bulk_households_import_takes_the_same_statements_for_any_size(
-    coded, staff, size
+    coded, staff, size, monkeypatch
 ):
     from django.test.utils import CaptureQueriesContext
 
+    # Progress every 10 rows: its writes go through _Progress's own connection,
+    # not the statements counted here.
+    monkeypatch.setattr(_common, "PROGRESS_EVERY", 10)
     codes = [g.code for g in coded["grids"]]
     rows = [f"{codes[n % len(codes)]},幸福路{n}号,H{n}" for n in range(size)]
     job = _submit(staff, ("\n".join([HEADERS, *rows]) + "\n").encode())
@@ -750,3 +758,96 @@ def test_a_bulk_import_applies_the_model_s_rules_and_writes_nothing_on_a_refusal
     assert "grid or a building" in job.row_errors[0]["message"]
     assert job.error_count == 2 and job.rows_written == 0
     assert not Household.objects.exists()
+
+
+# --- a bulk import's progress while it runs -----------------------------------
+
+
+def _recording(monkeypatch):
+    """The counters every ``_Progress.report`` of the run is given, in order."""
+    seen = []
+    report = datajobs._Progress.report
+
+    def record(self, **counters):
+        seen.append(counters)
+        report(self, **counters)
+
+    monkeypatch.setattr(datajobs._Progress, "report", record)
+    return seen
+
+
+def test_a_long_bulk_import_moves_its_counters_before_the_end(
+    coded, staff, monkeypatch
+):
+    codes = [g.code for g in coded["grids"]]
+    rows = [f"{codes[n % len(codes)]},幸福路{n}号,H{n}" for n in range(2500)]
+    job = _submit(staff, ("\n".join([HEADERS, *rows]) + "\n").encode())
+    seen = _recording(monkeypatch)
+    assert services.data_job_run(job_id=job.pk) == DataJobState.SUCCEEDED
+    assert seen[0] == {"rows_total": 2500}
+    checked = [c["rows_checked"] for c in seen if "rows_checked" in c]
+    written = [c["rows_written"] for c in seen if "rows_written" in c]
+    # After every 500 rows read, the end of the reading, the end of the job; the
+    # households written after each chunk of 2,000, then the end of the job.
+    assert checked == [500, 1000, 1500, 2000, 2500, 2500]
+    assert written == [2000, 2500, 2500]
+    assert {c.get("error_count", 0) for c in seen} == {0}
+    job.refresh_from_db()
+    assert (job.rows_checked, job.rows_written, job.error_count) == (2500, 2500, 0)
+
+
+def test_the_refused_rows_so_far_move_while_the_file_is_checked(
+    coded, staff, monkeypatch
+):
+    import tablib
+
+    from grids.resources import import_households_in_bulk
+
+    monkeypatch.setattr(_common, "PROGRESS_EVERY", 2)
+    grid, community = coded["grids"][0].code, coded["communities"][0].code
+    dataset = tablib.Dataset(
+        [grid, "幸福路1号", ""],
+        ["99999999", "幸福路2号", ""],  # refused as its cells are read
+        [grid, "幸福路3号", ""],
+        [community, "幸福路4号", ""],  # refused by the service's check
+        [grid, "幸福路5号", ""],
+        [grid, "", ""],  # refused by the service's check
+        [grid, "幸福路7号", ""],
+        headers=HEADERS.split(","),
+    )
+    seen = []
+    errors = import_households_in_bulk(
+        staff, dataset, progress=lambda **counters: seen.append(counters)
+    )
+    assert [e["row"] for e in errors] == [2, 4, 6]
+    assert seen == [
+        # the cells read: after rows 2, 4, 6, then the whole file
+        {"checked": 2, "errors": 1},
+        {"checked": 4, "errors": 1},
+        {"checked": 6, "errors": 1},
+        {"checked": 7, "errors": 1},
+        # the service's check of the six rows left: after its 2nd and 4th
+        {"errors": 1},
+        {"errors": 2},
+    ]
+    assert not Household.objects.exists()
+
+
+def test_the_job_page_shows_the_counters_of_a_running_import(client, coded, staff):
+    job = _submit(staff, _households_csv(coded["grids"][0].code, 3))
+    DataJob.objects.filter(pk=job.pk).update(
+        state=DataJobState.RUNNING,
+        rows_total=12000,
+        rows_checked=3000,
+        rows_written=0,
+        error_count=7,
+    )
+    client.force_login(staff)
+    status = client.get(reverse("admin:grids_datajob_status", args=[job.pk])).json()
+    assert (status["rows_checked"], status["rows_total"]) == (3000, 12000)
+    assert (status["error_count"], status["percent"]) == (7, 25)
+    assert not status["finished"]
+    page = client.get(reverse("admin:grids_datajob_change", args=[job.pk]))
+    body = page.content.decode()
+    assert '<span data-field="rows_checked">3000</span>' in body
+    assert '<td data-field="error_count">7</td>' in body

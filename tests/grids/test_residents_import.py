@@ -15,7 +15,7 @@ from grids import services
 from grids.choices import DataJobState, UserRole
 from grids.models import Household, Region, Resident
 from grids.resources import JOB_RESOURCES, import_residents_in_bulk
-from grids.services import datajobs
+from grids.services import _common, datajobs
 from tests.grids.factories import (
     HouseholdFactory,
     ResidentFactory,
@@ -468,3 +468,23 @@ def test_the_statement_count_is_the_same_at_10_and_200_rows(world):
             assert _run(job).state == DataJobState.SUCCEEDED
         counts.append([q["sql"][:70] for q in captured])
     assert len(counts[0]) == len(counts[1]), counts
+
+
+def test_the_bulk_import_reports_its_counters_as_it_goes(world, monkeypatch):
+    monkeypatch.setattr(_common, "PROGRESS_EVERY", 4)
+    seen = []
+    with transaction.atomic():
+        errors = import_residents_in_bulk(
+            world["staff"],
+            _residents_file(world, 10),
+            progress=lambda **counters: seen.append(counters),
+        )
+    assert errors == []
+    checked = [c["checked"] for c in seen if "checked" in c]
+    written = [c["written"] for c in seen if "written" in c]
+    # Every 4 rows read, then the whole file; the 8 new residents, then the 2
+    # changed ones; the rows checked before anything is written.
+    assert checked == [4, 8, 10]
+    assert written == [8, 10]
+    assert {c["errors"] for c in seen if "errors" in c} == {0}
+    assert seen.index({"written": 8}) > seen.index({"checked": 10, "errors": 0})

@@ -14,7 +14,7 @@ from grids import services
 from grids.choices import DataJobState, UserRole, WorkerRole
 from grids.models import GridAssignment, GridWorker
 from grids.resources import JOB_RESOURCES, import_roster_in_bulk
-from grids.services import datajobs
+from grids.services import _common, datajobs
 from tests.grids.factories import (
     GridAssignmentFactory,
     GridWorkerFactory,
@@ -259,3 +259,27 @@ def test_the_statements_do_not_grow_with_the_file(
     with django_assert_max_num_queries(30):
         assert _run(job).state == DataJobState.SUCCEEDED
     assert GridAssignment.objects.filter(ended_on__isnull=True).count() == size - 1
+
+
+def test_the_bulk_import_reports_its_counters_as_it_goes(world, monkeypatch):
+    monkeypatch.setattr(_common, "PROGRESS_EVERY", 4)
+    codes = [g.code for g in world["tree"]["grids"]]
+    rows = [
+        [codes[n % 4], f"网格员{n}", f"137{n:08d}", "", "兼职", "2025-01-01", ""]
+        for n in range(9)
+    ]
+    rows.append([codes[0], "改名", world["mine"].phone, "", "专职", "", "2025-05-31"])
+    seen = []
+    with transaction.atomic():
+        errors = import_roster_in_bulk(
+            world["staff"],
+            _dataset(rows),
+            progress=lambda **counters: seen.append(counters),
+        )
+    assert errors == []
+    checked = [c["checked"] for c in seen if "checked" in c]
+    written = [c["written"] for c in seen if "written" in c]
+    # Every 4 rows read, then the whole file; the stint ended, then the 9 new.
+    assert checked == [4, 8, 10]
+    assert written == [1, 10]
+    assert {c["errors"] for c in seen if "errors" in c} == {0}
