@@ -67,8 +67,8 @@ def start_server(
     threads: int | None = None,
 ) -> subprocess.Popen:
     """gunicorn with ``workers`` processes on 127.0.0.1:``port``, once it answers
-    (``threads``: that many threads a worker, gunicorn's gthread worker; else
-    what ``gunicorn.conf.py`` says)."""
+    (``threads``: 1, the sync worker; more, that many threads a worker with the
+    gthread worker; none, what ``gunicorn.conf.py`` says)."""
     log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
     server = subprocess.Popen(
         [
@@ -80,6 +80,8 @@ def start_server(
             str(workers),
             "--keep-alive",
             "30",
+            # 1: gunicorn's sync worker; more: gthread.
+            *(["-k", "sync" if threads == 1 else "gthread"] if threads else []),
             *(["--threads", str(threads)] if threads else []),
         ],
         cwd=ROOT,

@@ -46,13 +46,17 @@ import _load  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", 20))
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", 8))
-WORKERS = int(os.environ.get("BENCH_API_WORKERS", 3))
-# Threads a worker (gunicorn's gthread worker); 0: gunicorn.conf.py's choice.
+WORKERS = int(os.environ.get("BENCH_API_WORKERS", 2))
+# Threads a worker: 1 the sync worker, more gthread; 0: gunicorn.conf.py's
+# choice (gthread, GUNICORN_THREADS = 4).
 THREADS = int(os.environ.get("BENCH_API_THREADS", 0))
 # The load client: wrk when installed (BENCH_LOAD_CLIENT=python forces the
 # Python client); BENCH_API_BOTH_CLIENTS=1 also runs the other one after it.
 WRK_THREADS = int(os.environ.get("BENCH_API_WRK_THREADS", 1))
 BOTH_CLIENTS = os.environ.get("BENCH_API_BOTH_CLIENTS", "0") == "1"
+# Seconds of load before the measured ones, not counted: every worker (and
+# thread) past its first requests (lazy imports, URL resolver, connection).
+WARMUP = float(os.environ.get("BENCH_API_WARMUP_SECONDS", 2))
 PORT = int(os.environ.get("BENCH_API_PORT", 8766))
 LIST_REPEAT = int(os.environ.get("BENCH_API_LIST_REPEAT", 40))
 RAW_SECONDS = float(os.environ.get("BENCH_API_RAW_SECONDS", 5))
@@ -191,7 +195,11 @@ def main():
     result = {
         "tickets": tickets_before,
         "server": f"gunicorn, {WORKERS} workers"
-        + (f", {THREADS} threads each" if THREADS else ", gunicorn.conf.py's worker"),
+        + (
+            f", {THREADS} threads each"
+            if THREADS
+            else f", gunicorn.conf.py's gthread × {os.environ.get('GUNICORN_THREADS', 4)}"
+        ),
         "load": f"{CLIENTS} connections from a second process, {SECONDS:.0f} s",
         "cpus": os.cpu_count(),
         "load_average_before": os.getloadavg()[0],
@@ -226,6 +234,14 @@ def main():
     if not BOTH_CLIENTS:
         clients = clients[:1]
     try:
+        if WARMUP:
+            _load.run_load(
+                port=PORT,
+                seconds=WARMUP,
+                clients=CLIENTS,
+                build="bench_api:intake_request",
+                params={"key": intake_key, "regions": regions},
+            )
         for number, client in enumerate(clients):
             if client == "wrk":
                 loaded = _load.run_wrk(
