@@ -15,12 +15,20 @@ on this machine, and a load client in a second process on loopback.
   params)`` and returning ``(method, path, body bytes, headers)``. Returns every
   ``(status, seconds)`` (status 0: the connection failed) and the elapsed time;
 - ``summarise(loaded, ok_status)``: rate of ``ok_status`` answers, p50/p95/p99
-  and mean latency, the count of each status.
+  and mean latency, the count of each status;
+- ``wrk_available()`` and ``run_wrk(port=, seconds=, connections=, threads=,
+  script=, env=, ok_status=)``: the same load from ``wrk`` (C, epoll: it costs
+  the 2 cores far less than the Python client), ``connections`` keep-alive
+  connections over ``threads`` threads, each request built by a Lua ``script``
+  that reads its settings from ``env``; returns the same summary as
+  ``summarise``.
 """
 
 import importlib
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,9 +58,17 @@ def server_env(var: str, **extra) -> dict:
 
 
 def start_server(
-    *, port: int, workers: int, env: dict, probe_path: str, log_path=None
+    *,
+    port: int,
+    workers: int,
+    env: dict,
+    probe_path: str,
+    log_path=None,
+    threads: int | None = None,
 ) -> subprocess.Popen:
-    """gunicorn with ``workers`` processes on 127.0.0.1:``port``, once it answers."""
+    """gunicorn with ``workers`` processes on 127.0.0.1:``port``, once it answers
+    (``threads``: 1, the sync worker; more, that many threads a worker with the
+    gthread worker; none, what ``gunicorn.conf.py`` says)."""
     log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
     server = subprocess.Popen(
         [
@@ -64,6 +80,9 @@ def start_server(
             str(workers),
             "--keep-alive",
             "30",
+            # 1: gunicorn's sync worker; more: gthread.
+            *(["-k", "sync" if threads == 1 else "gthread"] if threads else []),
+            *(["--threads", str(threads)] if threads else []),
         ],
         cwd=ROOT,
         env=env,
@@ -140,6 +159,73 @@ def summarise(loaded: dict, ok_status: int) -> dict:
         "p95_ms": ms(percentile(latencies, 0.95)),
         "p99_ms": ms(percentile(latencies, 0.99)),
         "mean_ms": ms(statistics.fmean(latencies)) if latencies else None,
+    }
+
+
+def wrk_available() -> bool:
+    """Whether ``wrk`` is installed (``BENCH_LOAD_CLIENT=python`` forces the
+    Python client)."""
+    if os.environ.get("BENCH_LOAD_CLIENT", "").lower() == "python":
+        return False
+    return shutil.which("wrk") is not None
+
+
+def run_wrk(
+    *,
+    port: int,
+    seconds: float,
+    connections: int,
+    threads: int,
+    script: str,
+    env: dict,
+    ok_status: int,
+) -> dict:
+    """The load from ``wrk`` with the Lua ``script`` (in this directory), which
+    prints one ``WRK_JSON {...}`` line at the end; the summary as ``summarise``
+    gives it (latencies over every answer: wrk does not split them by status)."""
+    done = subprocess.run(
+        [
+            shutil.which("wrk"),
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(BENCH_DIR / script),
+            f"http://127.0.0.1:{port}/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=BENCH_DIR,
+        env={**os.environ, **env},
+    )
+    found = re.search(r"^WRK_JSON (\{.*\})$", done.stdout, re.MULTILINE)
+    if not found:
+        raise RuntimeError(f"wrk printed no summary: {done.stdout} {done.stderr}")
+    raw = json.loads(found.group(1))
+    elapsed = raw["duration_us"] / 1e6
+    statuses = dict(raw["statuses"])
+    failed = sum(raw["errors"][k] for k in ("connect", "read", "write", "timeout"))
+    if failed:
+        statuses["0"] = failed
+    ok = statuses.get(str(ok_status), 0)
+    return {
+        "client": f"wrk, {threads} threads",
+        "seconds": round(elapsed, 1),
+        "clients": connections,
+        "requests": raw["requests"],
+        "ok": ok,
+        "statuses": statuses,
+        "per_second": round(ok / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": raw["p50_ms"],
+        "p95_ms": raw["p95_ms"],
+        "p99_ms": raw["p99_ms"],
+        "mean_ms": raw["mean_ms"],
     }
 
 

@@ -46,7 +46,17 @@ import _load  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", 20))
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", 8))
-WORKERS = int(os.environ.get("BENCH_API_WORKERS", 3))
+WORKERS = int(os.environ.get("BENCH_API_WORKERS", 2))
+# Threads a worker: 1 the sync worker, more gthread; 0: gunicorn.conf.py's
+# choice (gthread, GUNICORN_THREADS = 4).
+THREADS = int(os.environ.get("BENCH_API_THREADS", 0))
+# The load client: wrk when installed (BENCH_LOAD_CLIENT=python forces the
+# Python client); BENCH_API_BOTH_CLIENTS=1 also runs the other one after it.
+WRK_THREADS = int(os.environ.get("BENCH_API_WRK_THREADS", 1))
+BOTH_CLIENTS = os.environ.get("BENCH_API_BOTH_CLIENTS", "0") == "1"
+# Seconds of load before the measured ones, not counted: every worker (and
+# thread) past its first requests (lazy imports, URL resolver, connection).
+WARMUP = float(os.environ.get("BENCH_API_WARMUP_SECONDS", 2))
 PORT = int(os.environ.get("BENCH_API_PORT", 8766))
 LIST_REPEAT = int(os.environ.get("BENCH_API_LIST_REPEAT", 40))
 RAW_SECONDS = float(os.environ.get("BENCH_API_RAW_SECONDS", 5))
@@ -184,8 +194,13 @@ def main():
     tickets_before = Ticket.objects.count()
     result = {
         "tickets": tickets_before,
-        "server": f"gunicorn, {WORKERS} sync workers",
-        "load": f"{CLIENTS} client threads in a second process, {SECONDS:.0f} s",
+        "server": f"gunicorn, {WORKERS} workers"
+        + (
+            f", {THREADS} threads each"
+            if THREADS
+            else f", gunicorn.conf.py's gthread × {os.environ.get('GUNICORN_THREADS', 4)}"
+        ),
+        "load": f"{CLIENTS} connections from a second process, {SECONDS:.0f} s",
         "cpus": os.cpu_count(),
         "load_average_before": os.getloadavg()[0],
     }
@@ -208,31 +223,65 @@ def main():
     )
     base = f"http://127.0.0.1:{PORT}"
     server = _load.start_server(
-        port=PORT, workers=WORKERS, env=env, probe_path="/api/v1/regions/"
+        port=PORT,
+        workers=WORKERS,
+        threads=THREADS or None,
+        env=env,
+        probe_path="/api/v1/regions/",
     )
+    regions = street_grids[:200]
+    clients = ["wrk", "python"] if _load.wrk_available() else ["python"]
+    if not BOTH_CLIENTS:
+        clients = clients[:1]
     try:
-        loaded = _load.summarise(
+        if WARMUP:
             _load.run_load(
                 port=PORT,
-                seconds=SECONDS,
+                seconds=WARMUP,
                 clients=CLIENTS,
                 build="bench_api:intake_request",
-                params={"key": intake_key, "regions": street_grids[:200]},
-            ),
-            ok_status=201,
-        )
-        rate = loaded["per_second"]
-        result["intake"] = {
-            "tickets_per_s": rate,
-            "created": loaded["ok"],
-            "errors": {k: v for k, v in loaded["statuses"].items() if k != "201"},
-            "median_ms": loaded["p50_ms"],
-            "p95_ms": loaded["p95_ms"],
-            "ratio_to_raw_insert": round(
-                rate / result["raw_insert_commit"]["rows_per_s"], 3
-            ),
-            "target_tickets_per_s": 300,
-        }
+                params={"key": intake_key, "regions": regions},
+            )
+        for number, client in enumerate(clients):
+            if client == "wrk":
+                loaded = _load.run_wrk(
+                    port=PORT,
+                    seconds=SECONDS,
+                    connections=CLIENTS,
+                    threads=WRK_THREADS,
+                    script="wrk_intake.lua",
+                    env={
+                        "WRK_TOKEN": intake_key,
+                        "WRK_REGIONS": ",".join(str(r) for r in regions),
+                        "WRK_PREFIX": uuid.uuid4().hex[:16],
+                    },
+                    ok_status=201,
+                )
+            else:
+                loaded = _load.summarise(
+                    _load.run_load(
+                        port=PORT,
+                        seconds=SECONDS,
+                        clients=CLIENTS,
+                        build="bench_api:intake_request",
+                        params={"key": intake_key, "regions": regions},
+                    ),
+                    ok_status=201,
+                )
+                loaded["client"] = f"Python, {CLIENTS} threads"
+            rate = loaded["per_second"]
+            result["intake" if number == 0 else f"intake_{client}_client"] = {
+                "client": loaded["client"],
+                "tickets_per_s": rate,
+                "created": loaded["ok"],
+                "errors": {k: v for k, v in loaded["statuses"].items() if k != "201"},
+                "median_ms": loaded["p50_ms"],
+                "p95_ms": loaded["p95_ms"],
+                "ratio_to_raw_insert": round(
+                    rate / result["raw_insert_commit"]["rows_per_s"], 3
+                ),
+                "target_tickets_per_s": 300,
+            }
         result["district_supervisor_list_page"] = list_page_p95(
             base + "/api/v1/tickets/", list_key, LIST_REPEAT
         )

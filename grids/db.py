@@ -129,7 +129,13 @@ def _set_timeouts(connection) -> None:
 
 class _TimeoutsBeforeFirstQuery:
     """An execute wrapper: sets the web limits just before the request's first
-    statement, so a request that never touches the database opens no connection."""
+    statement, so a request that never touches the database opens no connection.
+
+    A persistent connection (``CONN_MAX_AGE``) keeps session settings: limits
+    set in autocommit mode (committed at once) are noted on the connection, and
+    the next request on the same driver connection with the same limits skips
+    the round trip. Set inside a transaction they could still be rolled back,
+    so they are not noted and the next request sets them again."""
 
     def __init__(self, connection):
         self.connection = connection
@@ -138,7 +144,14 @@ class _TimeoutsBeforeFirstQuery:
     def __call__(self, execute, sql, params, many, context):
         if not self.done:
             self.done = True
-            _set_timeouts(self.connection)
+            wanted = web_timeouts()
+            raw = self.connection.connection
+            noted = getattr(self.connection, "_web_timeouts_set", None)
+            if noted is None or noted[0] is not raw or noted[1] != wanted:
+                self.connection._web_timeouts_set = None
+                _set_timeouts(self.connection)
+                if self.connection.get_autocommit():
+                    self.connection._web_timeouts_set = (raw, wanted)
         return execute(sql, params, many, context)
 
 

@@ -20,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from grids.api.pagination import StableCursorPagination
+from grids.api.serializers import FieldsBuiltOnceMixin
 from grids.api.views import ApiViewMixin
 from grids.models import Region
 from grids.params import parse_id
@@ -48,7 +49,7 @@ class TicketPhotoSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request is not None else url
 
 
-class TicketSerializer(serializers.ModelSerializer):
+class TicketSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     reporter_name = serializers.CharField(source="masked_reporter_name", read_only=True)
     reporter_phone = serializers.CharField(
         source="masked_reporter_phone", read_only=True

@@ -3,6 +3,8 @@ check the types of a write; the services decide. Personal data is shown only
 masked (``grids.masking``); the whole value only through the reveal endpoint,
 which logs it (``grids.services.personal_data_reveal``)."""
 
+import copy
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -19,6 +21,22 @@ from grids.models import (
     Resident,
 )
 from grids.services import REVEALABLE_FIELDS
+
+
+class FieldsBuiltOnceMixin:
+    """For a ModelSerializer whose fields depend on its class alone (not on the
+    request, the context or the instance): its fields are built from the model
+    once a process and each instance gets a deep copy, as DRF gives it the
+    declared ones. ``ModelSerializer.get_fields`` otherwise introspects the
+    model again for every instance (~5 ms of an intake's response on this
+    machine). Mix in first."""
+
+    def get_fields(self):
+        built = type(self).__dict__.get("_fields_built_once")
+        if built is None:
+            built = super().get_fields()
+            type(self)._fields_built_once = built
+        return copy.deepcopy(built)
 
 
 class RegionSerializer(serializers.ModelSerializer):

@@ -137,3 +137,58 @@ def test_celery_acknowledges_a_task_only_when_it_finished(settings):
     if settings.REDIS_URL:
         # A running task is never handed to a second worker: it is stopped first.
         assert visibility > conf.task_time_limit > conf.task_soft_time_limit
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_timeouts_are_set_once_a_connection_not_once_a_request(
+    client, settings, street_staff, monkeypatch
+):
+    """Outside a transaction the limits are committed with the connection's
+    session: the next request on it needs no second round trip for them; a new
+    connection or other limits get them again."""
+    import grids.db
+
+    settings.WEB_DB_LOCK_TIMEOUT_MS = 3000
+    settings.WEB_DB_STATEMENT_TIMEOUT_MS = 30000
+    calls = []
+    real = grids.db._set_timeouts
+    monkeypatch.setattr(
+        grids.db, "_set_timeouts", lambda conn: calls.append(1) or real(conn)
+    )
+    client.force_login(street_staff)
+    url = reverse("admin:index")
+    assert client.get(url).status_code == 200
+    assert client.get(url).status_code == 200
+    assert len(calls) == 1
+    assert (_show("lock_timeout"), _show("statement_timeout")) == ("3s", "30s")
+
+    settings.WEB_DB_STATEMENT_TIMEOUT_MS = 20000
+    assert client.get(url).status_code == 200
+    assert len(calls) == 2
+    assert _show("statement_timeout") == "20s"
+
+    connection.close()
+    assert client.get(url).status_code == 200
+    assert len(calls) == 3
+    assert _show("statement_timeout") == "20s"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_timeouts_set_inside_a_transaction_are_set_again(tree, monkeypatch):
+    """Set by a first statement inside a transaction, the limits go with a
+    rollback: they are not taken as the connection's."""
+    import grids.db
+
+    calls = []
+    real = grids.db._set_timeouts
+    monkeypatch.setattr(
+        grids.db, "_set_timeouts", lambda conn: calls.append(1) or real(conn)
+    )
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with grids.db.web_timeouts_for_request():
+            Region.objects.count()
+        raise RuntimeError("rolled back")
+    with grids.db.web_timeouts_for_request():
+        Region.objects.count()
+    assert len(calls) == 2
+    assert _show("statement_timeout") != "0"
