@@ -195,10 +195,24 @@ def _wait_for(condition, *, timeout=180, what=""):
 def _redis_client(url, *, results=True):
     from celery import Celery
 
-    client = Celery("gridwork-fault-test")
+    client = Celery("gridwork-fault-test", set_as_current=False)
     client.conf.broker_url = url
     client.conf.result_backend = url if results else None
     return client
+
+
+def test_a_fault_test_client_leaves_the_project_app_current():
+    """The clients these tests build for their throwaway Redis servers must not
+    become Celery's current app: the project's tasks (``shared_task``) would then
+    send to a server a fault test has stopped, and a later test on the same
+    xdist worker would fail on "Connection refused" (seen in CI once the slow
+    modules were run first)."""
+    from celery import current_app
+
+    from governance.celery import app
+
+    _redis_client("redis://127.0.0.1:1/0")
+    assert current_app._get_current_object() is app
 
 
 @needs_postgresql

@@ -50,7 +50,7 @@ def _run_task_through_worker(tmp_path, broker_env: dict):
     args = solo_worker_args(queue)
     with running(args, env=env, ready_text="ready."):
         # A client configured exactly as the worker is, from the same settings.
-        client = Celery("gridwork-test-client")
+        client = Celery("gridwork-test-client", set_as_current=False)
         from django.conf import settings
 
         if broker_env.get("REDIS_URL"):

@@ -647,7 +647,7 @@ def test_enqueue_with_the_broker_down_returns_false_at_once(caplog):
 
     from grids.broker import enqueue
 
-    app = Celery("broker-down", broker="redis://127.0.0.1:1/0")
+    app = Celery("broker-down", broker="redis://127.0.0.1:1/0", set_as_current=False)
     app.conf.broker_connection_timeout = 1
 
     @app.task(name="broker_down.noop")
