@@ -8,6 +8,7 @@ transaction. ``from grids import services; services.region_create(...)`` and
 ``from grids.services import region_create`` both work.
 """
 
+from ._common import lock_in_scope
 from .accounts import (
     ROLE_SCOPE_LEVELS,
     staff_account_create,
@@ -107,6 +108,7 @@ __all__ = [
     "household_resident_counts_refresh",
     "household_update",
     "households_import",
+    "lock_in_scope",
     "patrol_record",
     "personal_data_export",
     "personal_data_reveal",

@@ -13,6 +13,7 @@ from grids.errors import Conflict, DomainError
 from grids.models import Region
 from grids.permissions import require, require_in_scope
 from grids.photos import photo_from_upload
+from grids.services import lock_in_scope
 
 from ..deliberation.choices import PUBLIC_STEPS
 from ..deliberation.models import Topic
@@ -104,13 +105,12 @@ def micro_project_propose(
 
 def _take_step(*, actor, project_id: int, action, note: str = "", **changes):
     with transaction.atomic():
-        project = (
-            MicroProject.objects.select_for_update()
-            .select_related("community")
-            .filter(pk=project_id)
-            .first()
+        project = lock_in_scope(
+            MicroProject.objects.select_related("community"),
+            project_id,
+            actor=actor,
+            region_of=lambda project: project.community,
         )
-        require_in_scope(actor, project.community if project else None)
         require(can_take_step(actor, action))
         from_states, to_state = PROJECT_TRANSITIONS[action]
         if project.state not in from_states:
@@ -221,13 +221,12 @@ def micro_project_milestone_add(
         raise DomainError(_("Say what was done."), code="no_note")
     stored = photo_from_upload(photo) if photo else None
     with transaction.atomic():
-        project = (
-            MicroProject.objects.select_for_update()
-            .select_related("community")
-            .filter(pk=project_id)
-            .first()
+        project = lock_in_scope(
+            MicroProject.objects.select_related("community"),
+            project_id,
+            actor=actor,
+            region_of=lambda project: project.community,
         )
-        require_in_scope(actor, project.community if project else None)
         if project.state != ProjectState.IN_PROGRESS:
             raise Conflict(
                 _("Milestones are recorded while the work is in progress."),

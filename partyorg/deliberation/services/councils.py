@@ -8,6 +8,7 @@ from grids.cleaning import validated_save
 from grids.errors import Conflict, DomainError
 from grids.models import GridAssignment, GridWorker, Region, Resident
 from grids.permissions import require, require_in_scope
+from grids.services import lock_in_scope
 
 from ...models import PartyMember
 from ...services.wishes import member_may_claim
@@ -111,13 +112,12 @@ def council_update(*, actor, council_id: int, **changes) -> Council:
     if unknown:
         raise DomainError(_("These fields cannot be changed here."), code="bad_field")
     with transaction.atomic():
-        council = (
-            Council.objects.select_for_update()
-            .select_related("region")
-            .filter(pk=council_id)
-            .first()
+        council = lock_in_scope(
+            Council.objects.select_related("region"),
+            council_id,
+            actor=actor,
+            region_of=lambda council: council.region,
         )
-        require_in_scope(actor, council.region if council else None)
         for field, value in changes.items():
             setattr(council, field, value)
         validated_save(
@@ -168,13 +168,12 @@ def council_member_add(
             code="two_people",
         )
     with transaction.atomic():
-        council = (
-            Council.objects.select_for_update()
-            .select_related("region")
-            .filter(pk=council_id)
-            .first()
+        council = lock_in_scope(
+            Council.objects.select_related("region"),
+            council_id,
+            actor=actor,
+            region_of=lambda council: council.region,
         )
-        require_in_scope(actor, council.region if council else None)
         if not council.is_active:
             raise Conflict(_("This council is switched off."), code="council_inactive")
         community = _community_of(council.region)
@@ -226,13 +225,12 @@ def council_member_remove(*, actor, member_id: int) -> CouncilMember:
     """Take a seat away (kept, inactive): ballots already issued stay valid."""
     require(permissions.can_keep_councils(actor))
     with transaction.atomic():
-        member = (
-            CouncilMember.objects.select_for_update()
-            .select_related("council__region")
-            .filter(pk=member_id)
-            .first()
+        member = lock_in_scope(
+            CouncilMember.objects.select_related("council__region"),
+            member_id,
+            actor=actor,
+            region_of=lambda member: member.council.region,
         )
-        require_in_scope(actor, member.council.region if member else None)
         if member.is_active:
             member.is_active = False
             member.save(update_fields=["is_active"])

@@ -13,6 +13,7 @@ from grids.models import Region, Resident
 from grids.notifications import notify
 from grids.permissions import require, require_in_scope
 from grids.photos import photo_from_upload
+from grids.services import lock_in_scope
 
 from ...models import PartyOrg
 from .. import permissions
@@ -169,14 +170,12 @@ def topic_from_ticket(
 
 
 def _locked_topic(actor, topic_id: int) -> Topic:
-    topic = (
-        Topic.objects.select_for_update()
-        .select_related("region", "community")
-        .filter(pk=topic_id)
-        .first()
+    return lock_in_scope(
+        Topic.objects.select_related("region", "community"),
+        topic_id,
+        actor=actor,
+        region_of=lambda topic: topic.region,
     )
-    require_in_scope(actor, topic.region if topic else None)
-    return topic
 
 
 def refusal_message(kind: str) -> str:

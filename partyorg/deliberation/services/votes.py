@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from grids.errors import Conflict, DomainError
 from grids.permissions import require, require_in_scope
+from grids.services import lock_in_scope
 
 from .. import permissions
 from ..choices import (
@@ -138,13 +139,12 @@ def vote_item_count(*, actor, item_id: int) -> VoteItem:
     opened with, and publish the result (on the community's notice page)."""
     require(permissions.can_run_vote(actor))
     with transaction.atomic():
-        item = (
-            VoteItem.objects.select_for_update()
-            .select_related("topic__region")
-            .filter(pk=item_id)
-            .first()
+        item = lock_in_scope(
+            VoteItem.objects.select_related("topic__region"),
+            item_id,
+            actor=actor,
+            region_of=lambda item: item.topic.region,
         )
-        require_in_scope(actor, item.topic.region if item else None)
         if item.state != VoteState.OPEN:
             raise Conflict(_("This vote is already counted."), code="vote_counted")
         item.result = vote_result(
