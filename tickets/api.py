@@ -20,9 +20,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from grids.api.pagination import StableCursorPagination
-from grids.api.serializers import FieldsBuiltOnceMixin
+from grids.api.serializers import FieldsBuiltOnceMixin, ScopedRegionField
 from grids.api.views import ApiViewMixin
-from grids.models import Region
 from grids.params import parse_id
 
 from . import actions, selectors, services
@@ -115,7 +114,7 @@ class TicketDetailSerializer(TicketSerializer):
         return [spec.action for spec in actions.available(user, ticket)]
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(FieldsBuiltOnceMixin, serializers.Serializer):
     """受理 through the API: the input of ``services.ticket_create``. The place
     must lie in the caller's area, the category be active; the service checks
     the role, the scope again and a 12345 number's replay or clash."""
@@ -129,7 +128,7 @@ class TicketCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
     )
-    region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.none())
+    region = ScopedRegionField()
     address = serializers.CharField(max_length=200, required=False, allow_blank=True)
     latitude = serializers.DecimalField(
         max_digits=9,
@@ -161,12 +160,6 @@ class TicketCreateSerializer(serializers.Serializer):
         required=False,
         max_length=settings.DATA_UPLOAD_MAX_NUMBER_FILES,
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")  # none while the schema is built
-        if request is not None:
-            self.fields["region"].queryset = Region.objects.visible_to(request.user)
 
 
 class TicketEventSerializer(serializers.ModelSerializer):

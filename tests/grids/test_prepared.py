@@ -1,0 +1,221 @@
+"""Queries compiled once (``grids.prepared``): the same instances as the
+queryset's own ``first()``, related rows cached, converters applied, one
+statement; a builder whose parameter does not reach the SQL whole is refused.
+And the two hot-path helpers built on the same idea: ``ScopedRegionField``
+(the intake's place) and ``FieldsBuiltOnceMixin``'s copies."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
+
+from grids.api.serializers import FieldsBuiltOnceMixin, ScopedRegionField
+from grids.choices import UserRole
+from grids.models import ApiToken, IdempotencyKey, Region
+from grids.prepared import PreparedQuery
+from grids.services.api_tokens import api_token_create
+from tests.grids.factories import UserFactory, make_tree
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_BY_PREFIX = PreparedQuery(
+    lambda prefix: ApiToken.objects.select_related("user__region").filter(
+        prefix=prefix
+    )[:1],
+    prefix=str,
+)
+KEYS_OF_USER = PreparedQuery(
+    lambda user_id, scope: IdempotencyKey.objects.filter(
+        user_id=user_id, scope=scope
+    ).order_by("pk"),
+    user_id=int,
+    scope=str,
+)
+
+
+def _values(obj):
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+@pytest.fixture
+def token():
+    tree = make_tree()
+    root = UserFactory(is_superuser=True, region=tree["district"])
+    user = UserFactory(role=UserRole.STREET_STAFF, region=tree["street"])
+    made, _key = api_token_create(actor=root, user=user, name="设备")
+    return made
+
+
+def test_first_is_the_querysets_first_with_its_relations_cached(token):
+    expected = (
+        ApiToken.objects.select_related("user__region").filter(pk=token.pk).first()
+    )
+    with CaptureQueriesContext(connection) as queries:
+        found = TOKEN_BY_PREFIX.first(prefix=token.prefix)
+        assert _values(found) == _values(expected)
+        assert _values(found.user) == _values(expected.user)
+        assert _values(found.user.region) == _values(expected.user.region)
+    assert len(queries) == 1
+    assert found._state.adding is False and found._state.db == "default"
+
+
+def test_no_row_is_none_and_values_are_parameters_not_sql(token):
+    assert TOKEN_BY_PREFIX.first(prefix="gw_000000000000") is None
+    assert TOKEN_BY_PREFIX.first(prefix="' OR '1'='1") is None
+
+
+def test_database_converters_are_applied():
+    user = UserFactory()
+    for n in range(3):
+        IdempotencyKey.objects.create(
+            user=user,
+            scope="api",
+            key=f"key-{n:08d}",
+            fingerprint="f",
+            response_status=201,
+            response_body={"n": n, "名": ["列表"]},
+        )
+    rows = KEYS_OF_USER.all(user_id=user.pk, scope="api")
+    assert [row.response_body for row in rows] == [
+        {"n": n, "名": ["列表"]} for n in range(3)
+    ]
+    assert KEYS_OF_USER.all(user_id=user.pk, scope="phone") == []
+
+
+def test_a_parameter_rewritten_by_its_lookup_is_refused():
+    starts = PreparedQuery(
+        lambda name: Region.objects.filter(name__startswith=name), name=str
+    )
+    with pytest.raises(ValueError, match="unchanged"):
+        starts.all(name="测试")
+
+
+def test_wrong_or_missing_values_are_refused(token):
+    with pytest.raises(TypeError):
+        TOKEN_BY_PREFIX.first()
+    with pytest.raises(TypeError):
+        TOKEN_BY_PREFIX.first(prefix="x", other=1)
+    with pytest.raises(TypeError):
+        PreparedQuery(lambda when: Region.objects.filter(pk=when), when=float)
+
+
+# --- the intake's place ------------------------------------------------------------
+
+
+class _PlaceSerializer(serializers.Serializer):
+    region = ScopedRegionField()
+
+
+@pytest.fixture
+def places():
+    tree = make_tree()
+    other = make_tree(name="外区")
+    staff = UserFactory(
+        role=UserRole.COMMUNITY_STAFF, region=tree["communities"][0], is_staff=False
+    )
+    return tree, other, staff
+
+
+def _check(user, value):
+    request = APIRequestFactory().post("/")
+    request.user = user
+    serializer = _PlaceSerializer(data={"region": value}, context={"request": request})
+    valid = serializer.is_valid()
+    return valid, serializer
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+def test_a_place_in_the_callers_area_is_found(places, as_text):
+    tree, _other, staff = places
+    grid = tree["grids"][0]
+    valid, serializer = _check(staff, str(grid.pk) if as_text else grid.pk)
+    assert valid, serializer.errors
+    assert serializer.validated_data["region"] == grid
+    assert _values(serializer.validated_data["region"]) == _values(grid)
+
+
+@pytest.mark.parametrize(
+    "pick",
+    [
+        lambda tree, other: other["grids"][0].pk,  # another district
+        lambda tree, other: tree["grids"][2].pk,  # the other community
+        lambda tree, other: tree["street"].pk,  # above the caller
+        lambda tree, other: 2**31 + 5,  # past int4
+        lambda tree, other: 2**63 + 5,  # past int8
+        lambda tree, other: 0,
+        lambda tree, other: -3,
+    ],
+)
+def test_a_place_outside_the_area_does_not_exist(places, pick):
+    tree, other, staff = places
+    valid, serializer = _check(staff, pick(tree, other))
+    assert not valid
+    assert serializer.errors["region"][0].code == "does_not_exist"
+
+
+@pytest.mark.parametrize("value", ["x", "1.5", 1.0, True, None, [1], {"id": 1}, ""])
+def test_a_place_of_the_wrong_type_is_refused(places, value):
+    _tree, _other, staff = places
+    valid, serializer = _check(staff, value)
+    assert not valid
+    assert serializer.errors["region"][0].code in {"incorrect_type", "null"}
+
+
+def test_an_inactive_caller_sees_no_place(places):
+    tree, _other, staff = places
+    staff.is_active = False
+    valid, serializer = _check(staff, tree["grids"][0].pk)
+    assert not valid and serializer.errors["region"][0].code == "does_not_exist"
+
+
+# --- the fields built once ---------------------------------------------------------
+
+
+class _Built(FieldsBuiltOnceMixin, serializers.Serializer):
+    name = serializers.CharField(max_length=5)
+    count = serializers.IntegerField(min_value=1, validators=[lambda v: None])
+    tags = serializers.ListField(child=serializers.CharField(max_length=3))
+    place = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all())
+
+
+class _Plain(serializers.Serializer):
+    name = serializers.CharField(max_length=5)
+    count = serializers.IntegerField(min_value=1, validators=[lambda v: None])
+    tags = serializers.ListField(child=serializers.CharField(max_length=3))
+    place = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all())
+
+
+def test_copies_are_independent_of_each_other():
+    first, second = _Built(), _Built()
+    a, b = first.fields, second.fields
+    for name in a:
+        assert a[name] is not b[name]
+        assert a[name].parent is first and b[name].parent is second
+    assert a["tags"].child is not b["tags"].child
+    assert a["tags"].child.parent is a["tags"]
+    a["count"].validators.append(lambda v: None)
+    assert len(b["count"].validators) == len(_Built().fields["count"].validators)
+    a["place"].queryset = Region.objects.none()
+    assert a["place"].queryset.query.is_empty()
+    assert not b["place"].queryset.query.is_empty()
+    assert not _Built().fields["place"].queryset.query.is_empty()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "abc", "count": 2, "tags": ["x"], "place": None},
+        {"name": "abcdef", "count": 0, "tags": ["long"], "place": "x"},
+        {"count": "many"},
+    ],
+)
+def test_copies_validate_as_drfs_own_fields(data):
+    region = make_tree()["grids"][0]
+    if data.get("place") is None and "place" in data:
+        data = {**data, "place": region.pk}
+    built, plain = _Built(data=data), _Plain(data=data)
+    assert built.is_valid() == plain.is_valid()
+    assert built.errors == plain.errors
+    if not plain.errors:
+        assert built.validated_data == plain.validated_data
