@@ -369,7 +369,6 @@ REST_FRAMEWORK = {
     # when REDIS_URL is set, so all server processes count together.
     "DEFAULT_THROTTLE_CLASSES": [
         "grids.api.throttling.TokenRateThrottle",
-        "grids.api.throttling.TokenWriteRateThrottle",
         "grids.api.throttling.AnonRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
