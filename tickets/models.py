@@ -864,7 +864,9 @@ class UsedEvaluationToken(models.Model):
 
 
 class TicketNumberCounter(models.Model):
-    """The last sequence number given in a year (locked while a number is taken)."""
+    """The last sequence number given in a year: where numbers are taken on
+    SQLite; on PostgreSQL each year has a sequence instead, started after its
+    row (``services.numbers``)."""
 
     year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
     last = models.PositiveIntegerField(_("last number"), default=0)

@@ -1,5 +1,6 @@
 """Readable ticket numbers: year of receipt (China time) + sequence, unique,
-race-free, backfilled, shown and searchable."""
+race-free (a sequence a year on PostgreSQL, never a lock held until commit),
+backfilled, shown and searchable."""
 
 import datetime as dt
 import importlib
@@ -14,23 +15,79 @@ from django.urls import reverse
 from tests.tickets.factories import TicketFactory, new_ticket, walk_to
 from tickets.choices import Stage
 from tickets.models import Ticket, TicketNumberCounter
+from tickets.services import numbers
 from tickets.services.numbers import next_ticket_number
 
 pytestmark = pytest.mark.django_db
 
 CHINA = ZoneInfo("Asia/Shanghai")
+ON_POSTGRESQL = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the sequences are PostgreSQL's; SQLite keeps the counter rows",
+)
+
+
+def _parts(number: str) -> tuple[int, int]:
+    year, sequence = number.split("-")
+    assert len(sequence) >= 6, number
+    return int(year), int(sequence)
 
 
 def test_numbers_run_per_year_of_receipt_in_china(tree, street_staff):
     first = new_ticket(street_staff, tree)
     second = new_ticket(street_staff, tree)
     year = first.received_at.astimezone(CHINA).year
-    assert first.number == f"{year}-000001"
-    assert second.number == f"{year}-000002"
+    assert _parts(second.number) == (year, _parts(first.number)[1] + 1)
     # 31 Dec 17:00 UTC is already 1 Jan in China.
     new_year = dt.datetime(2027, 12, 31, 17, 0, tzinfo=dt.UTC)
+    numbers.set_year_last(2028, 0)
+    numbers.set_year_last(2027, 41)
     assert next_ticket_number(new_year) == "2028-000001"
-    assert next_ticket_number(new_year - dt.timedelta(hours=2)) == "2027-000001"
+    assert next_ticket_number(new_year) == "2028-000002"
+    assert next_ticket_number(new_year - dt.timedelta(hours=2)) == "2027-000042"
+
+
+@ON_POSTGRESQL
+def test_a_years_sequence_outlives_the_transaction_that_made_it():
+    """Made on a connection of its own: the intake that needed it may roll
+    back, the sequence stays (and so does what the process knows of it)."""
+    from django.db import transaction
+
+    year = 2091  # no other test takes a number of this year
+    when = dt.datetime(year, 6, 1, tzinfo=dt.UTC)
+    with transaction.atomic():
+        first = next_ticket_number(when)
+        transaction.set_rollback(True)
+    assert _parts(next_ticket_number(when)) == (year, _parts(first)[1] + 1)
+
+
+@ON_POSTGRESQL
+@pytest.mark.django_db(transaction=True)  # the row committed, as it is in use
+def test_a_year_is_made_after_its_counter_row():
+    """The counter row (numbers taken before the sequences, by the migration's
+    backfill or on SQLite) says where the year's sequence starts."""
+    year = 2092  # no other test takes a number of this year
+    TicketNumberCounter.objects.create(year=year, last=57)
+    assert next_ticket_number(dt.datetime(year, 3, 1, tzinfo=dt.UTC)) == "2092-000058"
+
+
+@ON_POSTGRESQL
+def test_the_migration_starts_each_sequence_after_its_counter():
+    from types import SimpleNamespace
+
+    migration = importlib.import_module(
+        "tickets.migrations.0019_ticket_number_sequences"
+    )
+    # 2093: no other test takes a number of this year.
+    TicketNumberCounter.objects.create(year=2093, last=999_999)
+    migration.counters_to_sequences(apps, SimpleNamespace(connection=connection))
+    # Made in this test's transaction, not committed: the process is told so
+    # (a connection of its own would wait for this transaction to end).
+    numbers._years_ready.add((connection.settings_dict["NAME"], 2093))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [numbers.sequence_name(2093)])
+        assert cursor.fetchone()[0] is not None
+    assert next_ticket_number(dt.datetime(2093, 3, 1, tzinfo=dt.UTC)) == "2093-1000000"
 
 
 def test_number_in_str_title_list_and_search(client, lifecycle):
@@ -74,7 +131,7 @@ def test_backfill_numbers_rows_by_year_of_receipt():
     assert numbers[oldest_2026.pk] == "2026-000001"
     assert numbers[old.pk] == "2026-000002"
     assert TicketNumberCounter.objects.get(year=2026).last == 2
-    assert next_ticket_number(old.received_at) == "2026-000003"
+    assert TicketNumberCounter.objects.get(year=2025).last == 1
 
 
 def _region():
@@ -84,18 +141,15 @@ def _region():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="row locks need PostgreSQL; SQLite serialises writers",
-)
+@ON_POSTGRESQL
 def test_two_intakes_at_once_get_different_numbers(tree, street_staff):
     barrier = threading.Barrier(2)
-    numbers, errors = [], []
+    taken, errors = [], []
 
     def intake():
         try:
             barrier.wait(timeout=10)
-            numbers.append(new_ticket(street_staff, tree).number)
+            taken.append(new_ticket(street_staff, tree).number)
         except Exception as exc:
             errors.append(exc)
         finally:
@@ -107,7 +161,7 @@ def test_two_intakes_at_once_get_different_numbers(tree, street_staff):
     for t in threads:
         t.join(timeout=30)
     assert errors == []
-    assert len(set(numbers)) == 2
+    assert len(set(taken)) == 2
 
 
 def test_the_residents_page_shows_the_number(client, lifecycle):

@@ -112,7 +112,8 @@ def test_intake_takes_two_statements_once_the_path_and_calendar_are_read(
     # transaction, no BEGIN and COMMIT either).
     assert len(statements) == 2, statements
     assert statements[0] == versions.SQL
-    assert statements[1].startswith("WITH number_taken AS (INSERT INTO")
+    # The number from the year's sequence: no row locked until commit.
+    assert statements[1].startswith("WITH number_taken AS (SELECT nextval(")
     assert ticket.holder_region_id == tree["street"].pk
     assert ticket.place_grid_id == tree["grids"][0].pk
     assert ticket.stage_deadline is not None
@@ -122,15 +123,12 @@ def test_a_repeated_push_is_answered_without_a_second_ticket_or_number(
     tree, street_staff
 ):
     from tests.tickets.factories import new_ticket
-    from tickets.models import Ticket, TicketNumberCounter
+    from tickets.models import Ticket
 
     first = new_ticket(street_staff, tree, source="hotline", hotline_number="H-9")
-    last = TicketNumberCounter.objects.get().last
     again = new_ticket(street_staff, tree, source="hotline", hotline_number="H-9")
-    assert again.pk == first.pk
+    assert again.pk == first.pk and again.number == first.number
     assert Ticket.objects.filter(hotline_number="H-9").count() == 1
-    # The refused insert gave its number back.
-    assert TicketNumberCounter.objects.get().last == last
 
 
 @pytest.mark.parametrize("source", ["patrol", "hotline"])
@@ -140,10 +138,11 @@ def test_the_one_statement_intake_stores_what_the_instance_holds(
     """The ticket and event the one statement writes are the returned
     instances, field by field (the same rows ``save()`` would write)."""
     from tests.tickets.factories import new_ticket
-    from tickets.models import Ticket, TicketEvent, TicketNumberCounter
+    from tickets.models import Ticket, TicketEvent
     from tickets.services import numbers
 
     # Twice: the first compiles the INSERT, the second takes it from the cache.
+    last_sequence = None
     for n in range(2):
         ticket = new_ticket(
             street_staff,
@@ -163,8 +162,11 @@ def test_the_one_statement_intake_stores_what_the_instance_holds(
         assert stored.address == "1 号楼"
         assert stored.place_grid_id == tree["grids"][0].pk
         year = numbers.number_year(stored.received_at)
-        counter = TicketNumberCounter.objects.get(year=year)
-        assert stored.number == numbers.format_ticket_number(year, counter.last)
+        sequence = int(stored.number.split("-")[1])
+        assert stored.number == numbers.format_ticket_number(year, sequence)
+        if last_sequence is not None:
+            assert sequence == last_sequence + 1
+        last_sequence = sequence
         (event,) = TicketEvent.objects.filter(ticket=stored)
         assert event.action == "create"
         assert event.actor_id == street_staff.pk
@@ -178,11 +180,10 @@ def test_the_one_statement_number_keeps_its_digits_past_six(tree, street_staff):
     from django.utils import timezone
 
     from tests.tickets.factories import new_ticket
-    from tickets.models import TicketNumberCounter
     from tickets.services import numbers
 
     year = numbers.number_year(timezone.now())
-    TicketNumberCounter.objects.update_or_create(year=year, defaults={"last": 999_999})
+    numbers.set_year_last(year, 999_999)
     ticket = new_ticket(street_staff, tree)
     assert ticket.number == f"{year}-1000000"
     assert ticket.number == numbers.format_ticket_number(year, 1_000_000)
@@ -206,17 +207,17 @@ def test_a_refused_push_inside_a_transaction_leaves_it_usable(tree, street_staff
 @pytest.mark.django_db(transaction=True)
 def test_outside_a_transaction_the_one_statement_commits_by_itself(tree, street_staff):
     """In autocommit (a Celery task, a script) the statement is its own
-    transaction: the ticket is stored, and a refused repeat push takes no
-    number and leaves the connection usable."""
+    transaction: the ticket is stored, and a refused repeat push makes no
+    second ticket and leaves the connection usable."""
     from django.db import connection
 
     from tests.tickets.factories import new_ticket
-    from tickets.models import Ticket, TicketNumberCounter
+    from tickets.models import Ticket
 
     assert not connection.in_atomic_block
     first = new_ticket(street_staff, tree, source="hotline", hotline_number="H-1")
-    last = TicketNumberCounter.objects.get().last
     again = new_ticket(street_staff, tree, source="hotline", hotline_number="H-1")
     assert again.pk == first.pk
-    assert TicketNumberCounter.objects.get().last == last
     assert Ticket.objects.filter(hotline_number="H-1").count() == 1
+    later = new_ticket(street_staff, tree)
+    assert later.number > first.number
