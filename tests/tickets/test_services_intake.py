@@ -2,6 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from grids.errors import Conflict, DomainError, NotAllowed
 from tests.tickets.factories import walk_to
@@ -90,6 +91,10 @@ def _data_statements(captured) -> list[str]:
     ]
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the one-statement intake is PostgreSQL's (SQLite saves row by row)",
+)
 @pytest.mark.parametrize("source", ["patrol", "hotline"])
 def test_intake_takes_two_statements_once_the_path_and_calendar_are_read(
     tree, street_staff, source
