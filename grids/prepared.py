@@ -36,6 +36,14 @@ _STAND_INS = {
 }
 
 
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 class _Compiled:
     __slots__ = (
         "converters",
@@ -70,13 +78,20 @@ class PreparedQuery:
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         names = {value: name for name, value in stand_ins.items()}
-        try:
-            order = tuple(names[param] for param in params)
-        except (KeyError, TypeError):
+        # Each SQL parameter is a declared one (by name) or a constant of the
+        # query (kept as it is); every declared one must be there, whole.
+        order = tuple(
+            (True, names[param])
+            if _hashable(param) and param in names
+            else (False, param)
+            for param in params
+        )
+        missing = set(self._parameters) - {name for named, name in order if named}
+        if missing:
             raise ValueError(
                 "A prepared query's parameters must reach the SQL unchanged; "
-                f"got {params!r}."
-            ) from None
+                f"{sorted(missing)} did not ({params!r})."
+            )
         compiled = _Compiled()
         compiled.sql, compiled.order = sql, order
         if compiler.annotation_col_map or queryset.query.deferred_loading[0]:
@@ -112,7 +127,10 @@ class PreparedQuery:
         compiled = self.compiled(using)
         connection = connections[using]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, [values[name] for name in compiled.order])
+            cursor.execute(
+                compiled.sql,
+                [values[item] if named else item for named, item in compiled.order],
+            )
             rows = cursor.fetchall()
         out = []
         for row in rows:

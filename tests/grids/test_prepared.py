@@ -219,3 +219,15 @@ def test_copies_validate_as_drfs_own_fields(data):
     assert built.errors == plain.errors
     if not plain.errors:
         assert built.validated_data == plain.validated_data
+
+
+def test_constants_of_the_query_stay_as_they_are():
+    tree = make_tree()
+    grid = tree["grids"][0]
+    active_by_name = PreparedQuery(
+        lambda name: Region.objects.filter(name=name, is_active=True, depth__gte=0),
+        name=str,
+    )
+    assert active_by_name.all(name=grid.name) == [grid]
+    Region.objects.filter(pk=grid.pk).update(is_active=False)
+    assert active_by_name.all(name=grid.name) == []

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from grids.errors import DomainError
+from grids.prepared import PreparedQuery
 
 from . import selectors, services, signing
 from .models import HotlinePlatform
@@ -56,6 +57,17 @@ def _refuse(request, reason: str, platform_code: str = "") -> SignatureRefused:
     return SignatureRefused(str(REASON_MESSAGES[reason]), extra={"reason": reason})
 
 
+# The platform of every push, compiled once (grids.prepared).
+_ENABLED_PLATFORM = PreparedQuery(
+    lambda code: (
+        HotlinePlatform.objects.filter(code=code, enabled=True)
+        .select_related("account__region", "region", "fallback_region")
+        .order_by()[:1]
+    ),
+    code=str,
+)
+
+
 class HotlineSignatureAuthentication(BaseAuthentication):
     """The platform named by ``X-Hotline-Platform``, when the request carries its
     signature (``tickets.hotline.signing``) within the time window: over the
@@ -71,11 +83,7 @@ class HotlineSignatureAuthentication(BaseAuthentication):
             signing.check_timestamp(headers.get(signing.TIMESTAMP_HEADER))
         except signing.BadSignature as exc:
             raise _refuse(request, exc.reason, code) from None
-        platform = (
-            HotlinePlatform.objects.filter(code=code[:40], enabled=True)
-            .select_related("account__region", "region", "fallback_region")
-            .first()
-        )
+        platform = _ENABLED_PLATFORM.first(code=code[:40])
         if platform is None:
             raise _refuse(request, "unknown_platform", code)
         if request.method == "POST":

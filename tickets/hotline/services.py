@@ -20,6 +20,7 @@ from grids.choices import AuditAction, UserRole
 from grids.cleaning import validated_save
 from grids.errors import Conflict, DomainError, OutOfScope
 from grids.permissions import is_active_user, require, require_in_scope
+from grids.prepared import PreparedQuery
 from grids.validators import normalize_phone
 
 from .. import permissions
@@ -424,13 +425,20 @@ def hotline_ticket_receive(
     return inbound, True
 
 
+# Every push looks its number up first (grids.prepared: compiled once).
+_INBOUND_BY_NUMBER = PreparedQuery(
+    lambda number: HotlineInbound.objects.filter(number=number).order_by("pk")[:2],
+    number=str,
+)
+
+
 def _received_before(
     platform: HotlinePlatform, number: str, digest: str
 ) -> HotlineInbound | None:
     """The answer to a number already received (one query): this platform's
     push again (the same, or a ``Conflict``), or another platform's
     (``OutOfScope``); None for a new number."""
-    seen = list(HotlineInbound.objects.filter(number=number).order_by("pk")[:2])
+    seen = _INBOUND_BY_NUMBER.all(number=number)
     mine = next((row for row in seen if row.platform_id == platform.pk), None)
     if mine is not None:
         return _replay(mine, digest)
