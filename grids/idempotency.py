@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from .errors import Conflict, DomainError
 from .models import IdempotencyKey
+from .prepared import update_fields
 
 FIELD = "idempotency_key"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -121,25 +122,6 @@ def _insert_key(*, scope: str, user, key: str, fingerprint: str):
     return record
 
 
-def _store_outcome(record: IdempotencyKey, outcome: dict) -> None:
-    """``record.save(update_fields=outcome)`` as one plain UPDATE (the fields'
-    own database values; no queryset compiled on an API hot path)."""
-    connection = connections[record._state.db]
-    ops, meta = connection.ops, IdempotencyKey._meta
-    assignments, params = [], []
-    for name, value in outcome.items():
-        field = meta.get_field(name)
-        setattr(record, field.attname, value)
-        assignments.append(f"{ops.quote_name(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {ops.quote_name(meta.db_table)} SET {', '.join(assignments)}"
-            f" WHERE {ops.quote_name(meta.pk.column)} = %s",
-            [*params, record.pk],
-        )
-
-
 def run_once(
     *,
     scope: str,
@@ -176,7 +158,10 @@ def run_once(
             # Nothing to keep: neither the key nor what ``run`` wrote.
             transaction.set_rollback(True)
             return result, record, False
-        _store_outcome(record, outcome)
+        for name, value in outcome.items():
+            setattr(record, name, value)
+        # As record.save(update_fields=...), without compiling an UPDATE.
+        update_fields(record, outcome)
     return result, record, False
 
 

@@ -22,13 +22,26 @@ come out as a whole SQL parameter (``filter(x=value)``, not
 Rows become instances as Django's own iterator makes them (``from_db``, the
 fields' database converters, ``select_related`` objects cached on the row's
 instance), so what ``first`` returns is what ``queryset.first()`` would.
+
+Writes on the same paths, without the compiler each time:
+
+- ``insert_statement(obj, returning)``: ``obj``'s INSERT as ``save()`` writes it
+  (its fields' ``pre_save`` and database values; a field set to ``RawSQL`` is
+  written as that SQL), compiled once per shape; ``insert_row(obj)`` runs it;
+- ``update_fields(obj, names)``: ``obj.save(update_fields=names)`` as one plain
+  ``UPDATE … WHERE pk``.
+
+Neither sends ``pre_save``/``post_save`` signals: use them on models nothing
+listens to (no history, no receivers), on hot paths.
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
+from django.db.models.sql import InsertQuery
 
 _STAND_INS = {
     str: lambda n: f"\x00prepared-parameter-{n}\x00",
@@ -154,3 +167,68 @@ class PreparedQuery:
         """The first instance, or None (build the query with ``[:1]``)."""
         found = self.all(using=using, **values)
         return found[0] if found else None
+
+
+# The INSERT of each (model, database, RETURNING, SQL of its RawSQL values).
+_INSERT_SQL: dict[tuple, str] = {}
+
+
+def insert_statement(obj, returning: str, *, using: str = DEFAULT_DB_ALIAS):
+    """``(sql, params)`` of ``obj``'s INSERT with ``RETURNING returning``; not
+    run. Django's insert compiler costs ~0.7 ms a row; the values alone a
+    tenth of it."""
+    connection = connections[using]
+    meta = obj._meta
+    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+    values = [field.pre_save(obj, True) for field in fields]
+    if any(
+        hasattr(v, "resolve_expression") and not isinstance(v, RawSQL) for v in values
+    ):
+        raise ValueError("Only RawSQL expressions are written by insert_statement.")
+    shape = tuple(
+        (n, value.sql) for n, value in enumerate(values) if isinstance(value, RawSQL)
+    )
+    key = (type(obj), using, returning, shape)
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
+        query = InsertQuery(type(obj))
+        query.insert_values(fields, [obj])
+        ((sql, _params),) = query.get_compiler(using=using).as_sql()
+        sql = _INSERT_SQL[key] = f"{sql} RETURNING {returning}"
+    params = []
+    for field, value in zip(fields, values, strict=True):
+        if isinstance(value, RawSQL):
+            params.extend(value.params)
+        else:
+            params.append(field.get_db_prep_save(value, connection))
+    return sql, params
+
+
+def insert_row(obj, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """``obj.save()`` of a new row as one prepared INSERT (its pk read back)."""
+    connection = connections[using]
+    sql, params = insert_statement(
+        obj, connection.ops.quote_name(obj._meta.pk.column), using=using
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (obj.pk,) = cursor.fetchone()
+    obj._state.adding, obj._state.db = False, using
+
+
+def update_fields(obj, names: Iterable[str]) -> None:
+    """``obj.save(update_fields=names)`` as one plain UPDATE by primary key."""
+    using = obj._state.db or DEFAULT_DB_ALIAS
+    connection = connections[using]
+    ops, meta = connection.ops, obj._meta
+    assignments, params = [], []
+    for name in names:
+        field = meta.get_field(name)
+        assignments.append(f"{ops.quote_name(field.column)} = %s")
+        params.append(field.get_db_prep_save(getattr(obj, field.attname), connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ops.quote_name(meta.db_table)} SET {', '.join(assignments)}"
+            f" WHERE {ops.quote_name(meta.pk.column)} = %s",
+            [*params, obj.pk],
+        )

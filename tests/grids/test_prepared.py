@@ -231,3 +231,24 @@ def test_constants_of_the_query_stay_as_they_are():
     assert active_by_name.all(name=grid.name) == [grid]
     Region.objects.filter(pk=grid.pk).update(is_active=False)
     assert active_by_name.all(name=grid.name) == []
+
+
+def test_insert_row_and_update_fields_write_what_save_writes():
+    from grids.prepared import insert_row, update_fields
+
+    user = UserFactory()
+    made = IdempotencyKey(user=user, scope="api", key="k-00000001", fingerprint="f")
+    with CaptureQueriesContext(connection) as queries:
+        insert_row(made)
+    assert len(queries) == 1 and made.pk and made._state.adding is False
+    saved = IdempotencyKey(user=user, scope="api", key="k-00000002", fingerprint="f")
+    saved.save()
+    for obj in (made, saved):
+        obj.response_status, obj.response_body = 201, {"编号": "2026-000001"}
+        update_fields(obj, ["response_status", "response_body"])
+    first, second = (IdempotencyKey.objects.get(pk=o.pk) for o in (made, saved))
+    skip = {"id", "key"}
+    assert {k: v for k, v in _values(first).items() if k not in skip} == {
+        k: v for k, v in _values(second).items() if k not in skip and k != "created_at"
+    } | {"created_at": first.created_at}
+    assert first.response_body == {"编号": "2026-000001"}

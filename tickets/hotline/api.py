@@ -23,6 +23,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from grids.api.serializers import FieldsBuiltOnceMixin
 from grids.errors import DomainError
 from grids.prepared import PreparedQuery
 
@@ -115,7 +116,7 @@ class IsHotlinePlatform(BasePermission):
         return isinstance(request.auth, HotlinePlatform)
 
 
-class HotlinePushSerializer(serializers.Serializer):
+class HotlinePushSerializer(FieldsBuiltOnceMixin, serializers.Serializer):
     """The platform's ticket (docs/hotline.md, "Payload"); unknown keys are
     ignored."""
 

@@ -20,7 +20,7 @@ from grids.choices import AuditAction, UserRole
 from grids.cleaning import validated_save
 from grids.errors import Conflict, DomainError, OutOfScope
 from grids.permissions import is_active_user, require, require_in_scope
-from grids.prepared import PreparedQuery
+from grids.prepared import PreparedQuery, insert_row, update_fields
 from grids.validators import normalize_phone
 
 from .. import permissions
@@ -401,7 +401,7 @@ def hotline_ticket_receive(
     claimed = False
     try:
         with transaction.atomic():
-            inbound = HotlineInbound.objects.create(
+            inbound = HotlineInbound(
                 platform=platform,
                 number=push.number,
                 content_digest=digest,
@@ -409,10 +409,13 @@ def hotline_ticket_receive(
                 area_code=push.area_code[:40],
                 platform_deadline=push.deadline,
             )
+            # save() and save(update_fields=…) without compiling each time
+            # (grids.prepared; nothing listens to this model's saves).
+            insert_row(inbound)
             claimed = True
             inbound.ticket, inbound.flags = _create_ticket(platform, push)
             inbound.response = _response(inbound)
-            inbound.save(update_fields=["ticket", "flags", "response"])
+            update_fields(inbound, ["ticket", "flags", "response"])
     except IntegrityError:
         if claimed:
             # ``ticket_create`` answered with a ticket another platform's push

@@ -8,13 +8,13 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models.expressions import RawSQL
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.choices import RegionLevel
 from grids.errors import Conflict, DomainError, OutOfScope
 from grids.models import Region
+from grids.prepared import insert_statement
 from grids.querysets import subtree_q
 from grids.validators import normalize_phone, validate_mainland_phone
 
@@ -215,42 +215,6 @@ def ticket_create(
     return ticket
 
 
-# The INSERT of each (model, database, RETURNING, SQL of its expression values),
-# compiled once: Django's insert compiler costs ~0.7 ms an intake, the values
-# themselves a tenth of it.
-_INSERT_SQL: dict[tuple, str] = {}
-
-
-def _insert_sql(obj, returning: str) -> tuple[str, list]:
-    """``obj``'s INSERT as ``save()`` would write it (its fields' ``pre_save``
-    and database values; a field set to a ``RawSQL`` is written as that SQL),
-    with ``RETURNING returning``; not run."""
-    meta = obj._meta
-    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
-    values = [field.pre_save(obj, True) for field in fields]
-    if any(
-        hasattr(v, "resolve_expression") and not isinstance(v, RawSQL) for v in values
-    ):
-        raise ValueError("Only RawSQL expressions are written by the one statement.")
-    shape = tuple(
-        (n, value.sql) for n, value in enumerate(values) if isinstance(value, RawSQL)
-    )
-    key = (type(obj), connection.alias, returning, shape)
-    sql = _INSERT_SQL.get(key)
-    if sql is None:
-        query = InsertQuery(type(obj))
-        query.insert_values(fields, [obj])
-        ((sql, _params),) = query.get_compiler(using=connection.alias).as_sql()
-        sql = _INSERT_SQL[key] = f"{sql} RETURNING {returning}"
-    params = []
-    for field, value in zip(fields, values, strict=True):
-        if isinstance(value, RawSQL):
-            params.extend(value.params)
-        else:
-            params.append(field.get_db_prep_save(value, connection))
-    return sql, params
-
-
 def _insert_ticket_and_event(
     ticket: Ticket, *, actor, at, data, savepoint: bool
 ) -> TicketEvent:
@@ -271,8 +235,10 @@ def _insert_ticket_and_event(
         ticket, action=Action.CREATE, actor=actor, at=at, note="", data=data
     )
     event.ticket_id = RawSQL("SELECT id FROM ticket_made", ())
-    ticket_sql, ticket_params = _insert_sql(ticket, "id, number")
-    event_sql, event_params = _insert_sql(event, "id")
+    ticket_sql, ticket_params = insert_statement(
+        ticket, "id, number", using=connection.alias
+    )
+    event_sql, event_params = insert_statement(event, "id", using=connection.alias)
     sql = (
         f"WITH number_taken AS ({number_body}), ticket_made AS ({ticket_sql}),"
         f" event_made AS ({event_sql})"
