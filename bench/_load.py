@@ -42,11 +42,35 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 
 
+# The server's cache (throttles) and broker, as in production: Redis, when one
+# answers here and REDIS_URL does not name another (db 11: the benches' own).
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/11"
+
+
+def bench_redis_url() -> str:
+    """REDIS_URL if set, else the local Redis if it answers, else "" (the
+    server then counts in its own memory: a development setting)."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return BENCH_REDIS_URL
+    except OSError:
+        pass
+    return ""
+
+
 def server_env(var: str, **extra) -> dict:
     """The server's environment: this process's, with DEBUG and the TLS-only
-    settings off, ``var`` as its var directory, and ``extra``."""
+    settings off, ``var`` as its var directory, Redis for its cache when there is
+    one (``bench_redis_url``), and ``extra``."""
     return {
         **os.environ,
+        "REDIS_URL": bench_redis_url(),
         "DEBUG": "0",
         "GRIDWORK_VAR_DIR": var,
         "SECURE_SSL_REDIRECT": "0",

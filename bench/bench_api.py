@@ -206,6 +206,7 @@ def main():
             else f", gunicorn.conf.py's gthread × {os.environ.get('GUNICORN_THREADS', 4)}"
         ),
         "load": f"{CLIENTS} connections from a second process, {SECONDS:.0f} s",
+        "server_cache": "Redis" if _load.bench_redis_url() else "process memory",
         "cpus": os.cpu_count(),
         "load_average_before": os.getloadavg()[0],
     }

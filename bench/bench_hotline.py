@@ -239,6 +239,7 @@ def main():
         result["push"]["per_second"] / result["raw_insert_commit"]["per_second"], 3
     )
     result["gunicorn_workers"] = WORKERS
+    result["server_cache"] = "Redis" if _load.bench_redis_url() else "process memory"
     print(json.dumps(result, ensure_ascii=False, indent=1))
 
 

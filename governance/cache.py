@@ -11,12 +11,10 @@ import functools
 import logging
 
 from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from grids.cache_faults import UNREACHABLE
 
 logger = logging.getLogger(__name__)
-
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 def _degrade(missing):

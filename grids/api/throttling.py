@@ -31,7 +31,7 @@ from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from governance.cache import UNREACHABLE
+from grids.cache_faults import UNREACHABLE
 from grids.models import ApiToken
 
 
