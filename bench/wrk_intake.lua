@@ -3,8 +3,8 @@
 -- token, its own Idempotency-Key and its own body (a grid of the street in
 -- turn). Its settings come from the environment: WRK_TOKEN, WRK_REGIONS
 -- (comma-separated ids), WRK_PREFIX (makes the keys of this run unique).
--- At the end it prints one JSON line: the count of each status, the errors,
--- and the latency percentiles (ms) over every answer.
+-- The statuses and the closing WRK_JSON line: wrk_common.lua.
+
 
 local token = os.getenv("WRK_TOKEN")
 local prefix = os.getenv("WRK_PREFIX") or "wrk"
@@ -13,18 +13,9 @@ for id in string.gmatch(os.getenv("WRK_REGIONS") or "", "[^,]+") do
   regions[#regions + 1] = id
 end
 
-local threads = {}
-local thread_number = 0
-
-function setup(thread)
-  thread_number = thread_number + 1
-  thread:set("number", thread_number)
-  threads[#threads + 1] = thread
-end
+dofile("wrk_common.lua")  -- setup, response, done
 
 local counter = 0
-statuses = {}  -- global: done() reads it with thread:get
-
 function init(args)
   statuses = {}
 end
@@ -42,32 +33,4 @@ function request()
     ["Idempotency-Key"] = prefix .. "-" .. number .. "-" .. n,
   }
   return wrk.format("POST", "/api/v1/tickets/", headers, body)
-end
-
-function response(status, headers, body)
-  local key = tostring(status)
-  statuses[key] = (statuses[key] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local counts = {}
-  for _, thread in ipairs(threads) do
-    local theirs = thread:get("statuses") or {}
-    for status, count in pairs(theirs) do
-      counts[status] = (counts[status] or 0) + count
-    end
-  end
-  local parts = {}
-  for status, count in pairs(counts) do
-    parts[#parts + 1] = '"' .. status .. '":' .. count
-  end
-  local errors = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"duration_us":%d,"requests":%d,"statuses":{%s},'
-      .. '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
-      .. '"p50_ms":%.1f,"p95_ms":%.1f,"p99_ms":%.1f,"mean_ms":%.1f}\n',
-    summary.duration, summary.requests, table.concat(parts, ","),
-    errors.connect, errors.read, errors.write, errors.status, errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
-    latency:percentile(99) / 1000, latency.mean / 1000))
 end
