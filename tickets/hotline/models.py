@@ -179,7 +179,13 @@ class HotlineInbound(models.Model):
                 fields=["platform", "number"], name="hotline_number_once_per_platform"
             )
         ]
-        indexes = [models.Index(fields=["number"], name="hotline_inbound_number")]
+        # (number, id): a push looks up its number's earlier pushes in id order
+        # (services._received_before); on (number) alone the planner walked the
+        # primary key for ORDER BY id LIMIT 2 and filtered every row (11 ms at
+        # 16,000 pushes, growing with the table).
+        indexes = [
+            models.Index(fields=["number", "id"], name="hotline_inbound_number_id")
+        ]
 
     def __str__(self):
         return self.number
