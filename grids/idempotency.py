@@ -26,14 +26,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import router, transaction
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import Conflict, DomainError
 from .models import IdempotencyKey
-from .prepared import update_fields
+from .prepared import insert_row, update_fields
 
 FIELD = "idempotency_key"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -75,51 +75,19 @@ def _lookup(*, scope: str, user, key: str):
 def _insert_key(*, scope: str, user, key: str, fingerprint: str):
     """Record the key: the new row, or None when the key is there already.
 
-    One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL, SQLite):
+    One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL, SQLite;
+    ``grids.prepared.insert_row`` with ``ignore_conflicts``):
     a key already there is no error, so no savepoint is needed around it (two
     round trips fewer than catching the unique index's IntegrityError). A key
     being recorded by another request at this moment makes the INSERT wait for
     that request's transaction: committed, it is "there already"; rolled back,
     this one is recorded.
     """
-    alias = router.db_for_write(IdempotencyKey)
-    connection = connections[alias]
-    ops, meta = connection.ops, IdempotencyKey._meta
-    now = timezone.now()
-    values = {
-        "user_id": user.pk if user is not None else None,
-        "scope": scope,
-        "key": key,
-        "fingerprint": fingerprint,
-        "outcome_url": "",
-        "response_status": None,
-        "response_body": None,
-        "created_at": ops.adapt_datetimefield_value(now),
-    }
-    columns = ", ".join(
-        ops.quote_name(meta.get_field(name.removesuffix("_id")).column)
-        for name in values
+    record = IdempotencyKey(user=user, scope=scope, key=key, fingerprint=fingerprint)
+    written = insert_row(
+        record, using=router.db_for_write(IdempotencyKey), ignore_conflicts=True
     )
-    sql = (
-        f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) "
-        f"VALUES ({', '.join(['%s'] * len(values))}) "
-        f"ON CONFLICT DO NOTHING RETURNING {ops.quote_name(meta.pk.column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(values.values()))
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    record = IdempotencyKey(
-        pk=row[0],
-        user=user,
-        scope=scope,
-        key=key,
-        fingerprint=fingerprint,
-        created_at=now,
-    )
-    record._state.adding, record._state.db = False, alias
-    return record
+    return record if written else None
 
 
 def run_once(

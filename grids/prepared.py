@@ -39,6 +39,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
 from django.db.models.sql import InsertQuery
@@ -169,13 +170,22 @@ class PreparedQuery:
         return found[0] if found else None
 
 
-# The INSERT of each (model, database, RETURNING, SQL of its RawSQL values).
+# The INSERT of each (model, database, RETURNING, conflicts ignored, SQL of its
+# RawSQL values).
 _INSERT_SQL: dict[tuple, str] = {}
 
 
-def insert_statement(obj, returning: str, *, using: str = DEFAULT_DB_ALIAS):
+def insert_statement(
+    obj,
+    returning: str,
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    ignore_conflicts: bool = False,
+):
     """``(sql, params)`` of ``obj``'s INSERT with ``RETURNING returning``; not
-    run. Django's insert compiler costs ~0.7 ms a row; the values alone a
+    run. ``ignore_conflicts``: a row that breaks a unique constraint is not
+    written (and nothing is returned), as ``bulk_create(ignore_conflicts=True)``
+    writes it. Django's insert compiler costs ~0.7 ms a row; the values alone a
     tenth of it."""
     connection = connections[using]
     meta = obj._meta
@@ -188,10 +198,12 @@ def insert_statement(obj, returning: str, *, using: str = DEFAULT_DB_ALIAS):
     shape = tuple(
         (n, value.sql) for n, value in enumerate(values) if isinstance(value, RawSQL)
     )
-    key = (type(obj), using, returning, shape)
+    key = (type(obj), using, returning, ignore_conflicts, shape)
     sql = _INSERT_SQL.get(key)
     if sql is None:
-        query = InsertQuery(type(obj))
+        query = InsertQuery(
+            type(obj), on_conflict=OnConflict.IGNORE if ignore_conflicts else None
+        )
         query.insert_values(fields, [obj])
         ((sql, _params),) = query.get_compiler(using=using).as_sql()
         sql = _INSERT_SQL[key] = f"{sql} RETURNING {returning}"
@@ -204,16 +216,27 @@ def insert_statement(obj, returning: str, *, using: str = DEFAULT_DB_ALIAS):
     return sql, params
 
 
-def insert_row(obj, *, using: str = DEFAULT_DB_ALIAS) -> None:
-    """``obj.save()`` of a new row as one prepared INSERT (its pk read back)."""
+def insert_row(
+    obj, *, using: str = DEFAULT_DB_ALIAS, ignore_conflicts: bool = False
+) -> bool:
+    """``obj.save()`` of a new row as one prepared INSERT (its pk read back);
+    whether it was written (False only with ``ignore_conflicts``, for a row
+    its unique constraints refused)."""
     connection = connections[using]
     sql, params = insert_statement(
-        obj, connection.ops.quote_name(obj._meta.pk.column), using=using
+        obj,
+        connection.ops.quote_name(obj._meta.pk.column),
+        using=using,
+        ignore_conflicts=ignore_conflicts,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        (obj.pk,) = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    (obj.pk,) = row
     obj._state.adding, obj._state.db = False, using
+    return True
 
 
 def update_fields(obj, names: Iterable[str]) -> None:
