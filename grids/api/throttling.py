@@ -19,13 +19,15 @@ request's time in one cache value, read and written whole by each request: at
 the rates an integration sends (hundreds a second) that list is thousands long
 and costs milliseconds a request. Here a request is one round trip to Redis
 (``INCR``, ``EXPIRE``, ``GET`` of each of its scopes in one pipeline) whatever
-the rate; a refused request gives its counts back, as DRF does not count it. While Redis is down the
-throttles let requests through, as the cache does (``governance.cache``).
+the rate; a refused request gives its counts back, as DRF does not count it.
+While Redis is down the throttles let requests through, as the cache does
+(``governance.cache``).
 """
 
 import contextlib
 import math
 import time
+from typing import NamedTuple
 
 from django.core.cache import cache
 from rest_framework.settings import api_settings
@@ -33,6 +35,16 @@ from rest_framework.throttling import BaseThrottle
 
 from grids.cache_faults import UNREACHABLE
 from grids.models import ApiToken
+
+
+class _Window(NamedTuple):
+    """One rate a request counts against, at this moment."""
+
+    limit: int
+    period: int
+    elapsed: float  # seconds into the current window
+    key: str  # the current window's counter
+    previous_key: str
 
 
 class WindowRateThrottle(BaseThrottle):
@@ -49,8 +61,8 @@ class WindowRateThrottle(BaseThrottle):
         self.retry_after = None
         ident = self.ident(request)
         rates = api_settings.DEFAULT_THROTTLE_RATES
-        windows = []
         now = time.time()
+        windows = []
         for scope in self.scopes(request) if ident is not None else ():
             if rates.get(scope) is None:
                 continue
@@ -58,26 +70,29 @@ class WindowRateThrottle(BaseThrottle):
             window = int(now // period)
             prefix = f"throttle:{scope}:{ident}:{period}"
             windows.append(
-                (limit, period, now - window * period, f"{prefix}:{window}", prefix)
+                _Window(
+                    limit,
+                    period,
+                    now - window * period,
+                    f"{prefix}:{window}",
+                    f"{prefix}:{window - 1}",
+                )
             )
         if not windows:
             return True
-        keys = [(w[3], f"{w[4]}:{int(now // w[1]) - 1}", w[1]) for w in windows]
         try:
-            counts = _count(keys)
+            counts = _count([(w.key, w.previous_key, w.period) for w in windows])
         except UNREACHABLE:
             return True
         waits = [
-            _retry_after(limit, current - 1, previous, period, elapsed)
-            for (limit, period, elapsed, _key, _prefix), (current, previous) in zip(
-                windows, counts, strict=True
-            )
-            if previous * (1 - elapsed / period) + current > limit
+            _retry_after(w.limit, current - 1, previous, w.period, w.elapsed)
+            for w, (current, previous) in zip(windows, counts, strict=True)
+            if previous * (1 - w.elapsed / w.period) + current > w.limit
         ]
         if not waits:
             return True
         with contextlib.suppress(*UNREACHABLE):
-            _give_back([key for _limit, _period, _elapsed, key, _prefix in windows])
+            _give_back([w.key for w in windows])
         self.retry_after = max(waits)
         return False
 
