@@ -19,7 +19,6 @@ transaction at a time anyway.
 """
 
 import datetime as dt
-import threading
 from zoneinfo import ZoneInfo
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -30,9 +29,9 @@ NUMBER_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 SEQUENCE_PREFIX = "tickets_number_"
 # Any constant: serialises the making of a year's sequence across processes.
 _MAKE_LOCK = 0x7469636B  # "tick"
-# (database name, year) of the sequences known to exist, a process.
+# (database name, year) of the sequences known to exist, a process (a set's
+# add is atomic: threads need no lock; at worst two make sure of one year).
 _years_ready: set[tuple[str, int]] = set()
-_years_lock = threading.Lock()
 
 
 def format_ticket_number(year: int, sequence: int) -> str:
@@ -62,8 +61,7 @@ def ensure_year(year: int) -> str:
     key = (connection.settings_dict["NAME"], year)
     if key not in _years_ready:
         _make_sequence(year)
-        with _years_lock:
-            _years_ready.add(key)
+        _years_ready.add(key)
     return name
 
 
