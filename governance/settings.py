@@ -163,6 +163,11 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"].get("CONN_MAX_AGE", 0)
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# The hottest statements (grids.prepared) as server-side prepared statements on
+# PostgreSQL: parsed and planned once per connection. Off behind a pooler that
+# spreads one client's statements over several server connections (PgBouncer
+# in transaction mode).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DATABASE_REPLICA_READS = env.bool(
     "DATABASE_REPLICA_READS", default=bool(DATABASE_REPLICA_URL)
 )

@@ -21,6 +21,8 @@ from typing import NamedTuple
 
 from django.db import connection
 
+from grids import prepared
+
 SQL = (
     "SELECT c.version, r.version FROM tickets_calendar_version c"
     " CROSS JOIN tickets_region_version r WHERE c.id = 1 AND r.id = 1"
@@ -44,7 +46,7 @@ def _read() -> Versions:
     if connection.vendor != "postgresql":
         return UNKNOWN
     with connection.cursor() as cursor:
-        cursor.execute(SQL)
+        prepared.execute(cursor, SQL)
         row = cursor.fetchone()
     return Versions(*row) if row else UNKNOWN
 

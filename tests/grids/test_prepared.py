@@ -5,7 +5,13 @@ And the two hot-path helpers built on the same idea: ``ScopedRegionField``
 (the intake's place) and ``FieldsBuiltOnceMixin``'s copies."""
 
 import pytest
-from django.db import connection
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    connection,
+    connections,
+    transaction,
+)
 from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
@@ -13,7 +19,7 @@ from rest_framework.test import APIRequestFactory
 from grids.api.serializers import FieldsBuiltOnceMixin, ScopedRegionField
 from grids.choices import UserRole
 from grids.models import ApiToken, IdempotencyKey, Region
-from grids.prepared import PreparedQuery
+from grids.prepared import PreparedQuery, as_written, execute
 from grids.services.api_tokens import api_token_create
 from tests.grids.factories import UserFactory, make_tree
 
@@ -252,3 +258,96 @@ def test_insert_row_and_update_fields_write_what_save_writes():
         k: v for k, v in _values(second).items() if k not in skip and k != "created_at"
     } | {"created_at": first.created_at}
     assert first.response_body == {"编号": "2026-000001"}
+
+
+# --- server-side prepared statements (``grids.prepared.execute``) ---------------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements: PostgreSQL"
+)
+
+
+def _prepared_statements(name_like="gw_%"):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, statement FROM pg_prepared_statements WHERE name LIKE %s",
+            [name_like],
+        )
+        return dict(cursor.fetchall())
+
+
+def _run(sql, params=()):
+    with connection.cursor() as cursor:
+        execute(cursor, sql, params)
+        return cursor.fetchall()
+
+
+@postgres_only
+def test_a_statement_is_prepared_once_per_connection_and_logged_as_written():
+    sql = "SELECT %s::int + 1, 'a%%b', %s::text"
+    with CaptureQueriesContext(connection) as queries:
+        first = _run(sql, [1, "x"])
+        second = _run(sql, [41, "y"])
+    assert first == [(2, "a%b", "x")] and second == [(42, "a%b", "y")]
+    prepared = {
+        name: text for name, text in _prepared_statements().items() if "a%b" in text
+    }
+    assert len(prepared) == 1
+    ((name, text),) = prepared.items()
+    assert text == f"PREPARE {name} AS SELECT $1::int + 1, 'a%b', $2::text"
+    # One query a run in the log (the PREPARE is not counted), which shows
+    # what the server ran.
+    assert [q["sql"] for q in queries] == [
+        f"EXECUTE {name}(1, 'x')",
+        f"EXECUTE {name}(41, 'y')",
+    ]
+    assert as_written(queries[0]["sql"]) == sql
+    assert as_written("SELECT 1") == "SELECT 1"
+
+
+@postgres_only
+def test_a_statement_without_parameters():
+    assert _run("SELECT 7 AS seven") == [(7,)]
+    assert _run("SELECT 7 AS seven") == [(7,)]
+
+
+@postgres_only
+def test_a_prepare_outlives_the_rolled_back_transaction_it_ran_in():
+    sql = "SELECT %s::int * 3 AS rollback_check"
+    sid = transaction.savepoint()
+    assert _run(sql, [2]) == [(6,)]
+    transaction.savepoint_rollback(sid)
+    assert _run(sql, [3]) == [(9,)]
+
+
+@postgres_only
+def test_a_new_connection_prepares_again():
+    # A connection of its own (outside the test's transaction), closed and
+    # opened again as after a lost connection: the new one has no prepared
+    # statements, and the statement is prepared on it anew.
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    sql = "SELECT %s::int - 1 AS reconnect_check"
+    try:
+        for value in (5, 8):
+            with other.cursor() as cursor:
+                execute(cursor, sql, [value])
+                assert cursor.fetchall() == [(value - 1,)]
+                cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+                assert cursor.fetchone() == (1,)
+            other.close()
+    finally:
+        other.close()
+
+
+@postgres_only
+def test_off_for_poolers(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    assert _run("SELECT %s::int AS pooled_check", [4]) == [(4,)]
+    assert not any("pooled_check" in text for text in _prepared_statements().values())
+
+
+def test_a_failing_statement_raises_as_it_would_unprepared():
+    with pytest.raises(DatabaseError), transaction.atomic():
+        _run("SELECT * FROM no_such_table_here WHERE id = %s", [1])
+    # And the connection goes on.
+    assert _run("SELECT %s", [1]) in ([(1,)], [("1",)])

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 
 from grids.errors import Conflict, DomainError, NotAllowed
+from grids.prepared import as_written
 from tests.tickets.factories import walk_to
 from tickets import services
 from tickets.choices import Stage
@@ -83,9 +84,10 @@ def test_received_at_in_the_past_gives_past_deadline(lifecycle):
 def _data_statements(captured) -> list[str]:
     """The statements of a capture, without the savepoints the test's own
     transaction adds around ``atomic`` (BEGIN and COMMIT in production, which
-    the driver sends and Django does not record)."""
+    the driver sends and Django does not record), as written (a prepared
+    statement is logged as its ``EXECUTE``)."""
     return [
-        q["sql"]
+        as_written(q["sql"])
         for q in captured.captured_queries
         if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
     ]

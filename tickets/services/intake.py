@@ -11,6 +11,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from grids import prepared
 from grids.choices import RegionLevel
 from grids.errors import Conflict, DomainError, OutOfScope
 from grids.models import Region
@@ -251,7 +252,7 @@ def _insert_ticket_and_event(
             if savepoint and connection.in_atomic_block:
                 stack.enter_context(transaction.atomic())
             with connection.cursor() as cursor:
-                cursor.execute(sql, params)
+                prepared.execute(cursor, sql, params)
                 ticket_id, ticket_number, event_id = cursor.fetchone()
     except BaseException:
         ticket.number = None
