@@ -235,6 +235,7 @@ def main():
         env=env,
         probe_path="/api/v1/regions/",
     )
+    result["front"] = server.front
     regions = street_grids[:200]
     clients = ["wrk", "python"] if _load.wrk_available() else ["python"]
     if not BOTH_CLIENTS:

@@ -267,6 +267,7 @@ def main():
     }
     var = tempfile.mkdtemp(prefix="gw-bench-hotline-")
     server = _start_server(var)
+    result["front"] = server.front
     prefix = f"B{int(time.time())}-"
     try:
         result["push"] = run_load(
