@@ -12,14 +12,19 @@ local platform = os.getenv("WRK_PLATFORM")
 -- the bench (WRK_THREAD_COUNT, wrk's -t).
 local step = tonumber(os.getenv("WRK_THREAD_COUNT") or "1")
 local pushes = {}
-for line in io.lines(os.getenv("WRK_REQUESTS")) do
-  local timestamp, signature, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
-  pushes[#pushes + 1] = wrk.format("POST", "/api/v1/hotline/tickets", {
-    ["Content-Type"] = "application/json",
-    ["X-Hotline-Platform"] = platform,
-    ["X-Hotline-Timestamp"] = timestamp,
-    ["X-Hotline-Signature"] = signature,
-  }, body)
+
+-- Formatted in init: wrk.format adds the Host header only once wrk.init has
+-- set it (a request without one is a 400 from nginx).
+local function load_pushes()
+  for line in io.lines(os.getenv("WRK_REQUESTS")) do
+    local timestamp, signature, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+    pushes[#pushes + 1] = wrk.format("POST", "/api/v1/hotline/tickets", {
+      ["Content-Type"] = "application/json",
+      ["X-Hotline-Platform"] = platform,
+      ["X-Hotline-Timestamp"] = timestamp,
+      ["X-Hotline-Signature"] = signature,
+    }, body)
+  end
 end
 
 dofile("wrk_common.lua")  -- setup, response, done
@@ -27,6 +32,7 @@ dofile("wrk_common.lua")  -- setup, response, done
 local counter = 0
 function init(args)
   statuses = {}
+  load_pushes()
   -- Each thread its own share of the file: thread k sends lines k, k + n, ...
   counter = number - 1
 end
