@@ -6,23 +6,28 @@ turn it off: the response class below leaves that line out, so the server does
 not name itself (the front proxy should hide its own version too, e.g. nginx
 ``server_tokens off``).
 
-Workers: gthread, ``GUNICORN_THREADS`` (4) threads a worker process. An intake
-request spends much of its time waiting for PostgreSQL (~9 round trips); with
-sync workers a process sits idle through each wait, with threads another
-request of the same process runs meanwhile, at no extra memory. Measured on the
-2-core bench machine (bench/bench_api.py, busy machine, back to back): 2
-workers × 4 threads 66–74 tickets/s against 40–53 for 3 sync workers; 2 × 8
-threads did worse (43/s: the GIL and the cores are the limit then). The number
-of processes stays one per core (``--workers``, set in
-docker-compose.yml). Each thread holds its own database connection
-(``CONN_MAX_AGE``): count workers × threads connections a node."""
+Workers: ``GUNICORN_WORKERS`` processes (default two a core), each gunicorn's
+sync worker: one request at a time, no threads. It is meant to sit behind a
+buffering proxy, as docker-compose.yml deploys it (deploy/nginx.conf: nginx
+reads the whole request and takes the whole answer, so a slow phone holds
+nginx, not a worker). Measured on the 2-core bench machine, ticket intake
+through nginx (bench/bench_api.py's load, 8 connections, back to back runs):
+4 sync workers 327–367 tickets/s (p95 27–30 ms), 3 sync 364–382, 5 sync
+330–362, against 282–293/s (p95 44–47 ms) for 2 gthread workers × 4 threads:
+threads of one process take turns on the GIL at every database round trip,
+which cost ~0.5 ms of CPU a request more than separate processes. Without
+a proxy in front (clients that keep connections open straight to gunicorn),
+set ``GUNICORN_THREADS`` to 4: gthread workers, which keep connections alive.
+Each process (each thread) holds its own database connection
+(``CONN_MAX_AGE``): count that many connections a node."""
 
 import os
 
 from gunicorn.http import wsgi
 
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1)))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
 
 
 class _Response(wsgi.Response):

@@ -100,7 +100,7 @@ UPSTREAM_PORT_OFFSET = 1000
 def start_server(
     *,
     port: int,
-    workers: int,
+    workers: int | None,
     env: dict,
     probe_path: str,
     log_path=None,
@@ -109,7 +109,8 @@ def start_server(
     """gunicorn with ``workers`` processes, reached on 127.0.0.1:``port``
     through nginx (``start_front``; straight when there is none), once it
     answers (``threads``: 1, the sync worker; more, that many threads a worker
-    with the gthread worker; none, what ``gunicorn.conf.py`` says)."""
+    with the gthread worker; ``workers`` or ``threads`` None: what
+    ``gunicorn.conf.py`` says)."""
     var = Path(env.get("GRIDWORK_VAR_DIR") or BENCH_DIR)
     nginx = start_front(port=port, upstream_port=port + UPSTREAM_PORT_OFFSET, var=var)
     gunicorn_port = port + UPSTREAM_PORT_OFFSET if nginx else port
@@ -120,8 +121,7 @@ def start_server(
             "governance.wsgi",
             "-b",
             f"127.0.0.1:{gunicorn_port}",
-            "-w",
-            str(workers),
+            *(["-w", str(workers)] if workers else []),
             "--keep-alive",
             "30",
             # 1: gunicorn's sync worker; more: gthread.
@@ -153,6 +153,16 @@ def start_server(
         time.sleep(0.3)  # starting (a bench, not a test)
     stop_server(server)
     raise RuntimeError("gunicorn did not start")
+
+
+def gunicorn_shape(workers: int, threads: int) -> str:
+    """The server as started (0: ``gunicorn.conf.py``'s choice), for results."""
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    workers, threads = workers or conf["workers"], threads or conf["threads"]
+    kind = f"gthread × {threads}" if threads > 1 else "sync"
+    return f"gunicorn, {workers} {kind} workers"
 
 
 def start_front(*, port: int, upstream_port: int, var: Path):

@@ -46,9 +46,9 @@ import _load  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", 20))
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", 8))
-WORKERS = int(os.environ.get("BENCH_API_WORKERS", 2))
-# Threads a worker: 1 the sync worker, more gthread; 0: gunicorn.conf.py's
-# choice (gthread, GUNICORN_THREADS = 4).
+# Worker processes and threads a worker (1 the sync worker, more gthread); 0:
+# gunicorn.conf.py's choice (sync workers, two a core).
+WORKERS = int(os.environ.get("BENCH_API_WORKERS", 0))
 THREADS = int(os.environ.get("BENCH_API_THREADS", 0))
 # The load client: wrk when installed (BENCH_LOAD_CLIENT=python forces the
 # Python client); BENCH_API_BOTH_CLIENTS=1 also runs the other one after it.
@@ -199,12 +199,7 @@ def main():
     tickets_before = Ticket.objects.count()
     result = {
         "tickets": tickets_before,
-        "server": f"gunicorn, {WORKERS} workers"
-        + (
-            f", {THREADS} threads each"
-            if THREADS
-            else f", gunicorn.conf.py's gthread × {os.environ.get('GUNICORN_THREADS', 4)}"
-        ),
+        "server": _load.gunicorn_shape(WORKERS, THREADS),
         "load": f"{CLIENTS} connections from a second process, {SECONDS:.0f} s",
         "server_cache": "Redis" if _load.bench_redis_url() else "process memory",
         "cpus": os.cpu_count(),
@@ -230,7 +225,7 @@ def main():
     base = f"http://127.0.0.1:{PORT}"
     server = _load.start_server(
         port=PORT,
-        workers=WORKERS,
+        workers=WORKERS or None,
         threads=THREADS or None,
         env=env,
         probe_path="/api/v1/regions/",

@@ -38,7 +38,8 @@ import _setup
 SECONDS = float(os.environ.get("BENCH_SECONDS", 20))
 REPLAY_SECONDS = float(os.environ.get("BENCH_REPLAY_SECONDS", 5))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", 16))
-WORKERS = int(os.environ.get("BENCH_WORKERS", 4))
+# 0: gunicorn.conf.py's choice (sync workers, two a core).
+WORKERS = int(os.environ.get("BENCH_WORKERS", 0))
 PORT = int(os.environ.get("BENCH_PORT", 8767))
 PLATFORM = "bench12345"
 
@@ -250,7 +251,7 @@ def _start_server(var: str):
     )
     return _load.start_server(
         port=PORT,
-        workers=WORKERS,
+        workers=WORKERS or None,
         env=env,
         probe_path="/api/v1/hotline/tickets",
         log_path=Path(var) / "gunicorn.log",
@@ -286,7 +287,7 @@ def main():
     result["ratio_to_raw_insert"] = round(
         result["push"]["per_second"] / result["raw_insert_commit"]["per_second"], 3
     )
-    result["gunicorn_workers"] = WORKERS
+    result["server"] = _load.gunicorn_shape(WORKERS, 0)
     result["server_cache"] = "Redis" if _load.bench_redis_url() else "process memory"
     print(json.dumps(result, ensure_ascii=False, indent=1))
 

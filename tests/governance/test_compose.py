@@ -2,6 +2,8 @@
 starts what the process tests start, with healthchecks and a database volume."""
 
 import importlib
+import os
+import runpy
 
 import yaml
 
@@ -49,3 +51,26 @@ def test_app_services_wait_for_setup_and_share_settings():
     setup_script = services["setup"]["command"][2]
     for step in ("migrate", "collectstatic", "setup_schedules"):
         assert f"manage.py {step}" in setup_script
+
+
+def _gunicorn_conf(monkeypatch, **env):
+    for name in ("GUNICORN_WORKERS", "GUNICORN_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_gunicorn_runs_sync_workers_behind_the_proxy_unless_threads_are_asked_for(
+    monkeypatch,
+):
+    # The compose file leaves the shape to gunicorn.conf.py (no --workers or
+    # --threads of its own), and puts nginx in front of it.
+    web = _compose()["services"]["web"]["command"]
+    assert not {"--workers", "-w", "--threads", "-k", "--worker-class"} & set(web)
+    assert "proxy" in _compose()["services"]
+    conf = _gunicorn_conf(monkeypatch)
+    assert conf["worker_class"] == "sync" and conf["threads"] == 1
+    assert conf["workers"] == 2 * (os.cpu_count() or 1)
+    conf = _gunicorn_conf(monkeypatch, GUNICORN_WORKERS="3", GUNICORN_THREADS="4")
+    assert (conf["worker_class"], conf["workers"], conf["threads"]) == ("gthread", 3, 4)
