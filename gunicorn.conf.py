@@ -28,6 +28,10 @@ from gunicorn.http import wsgi
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1)))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
+# A sync worker silent this long is killed and restarted (gunicorn's default
+# is 30 s, the same as one statement's web limit, WEB_DB_STATEMENT_TIMEOUT_MS):
+# as long as nginx waits for an answer (deploy/nginx.conf, proxy_read_timeout).
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 
 
 class _Response(wsgi.Response):

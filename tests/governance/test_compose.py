@@ -72,5 +72,8 @@ def test_gunicorn_runs_sync_workers_behind_the_proxy_unless_threads_are_asked_fo
     conf = _gunicorn_conf(monkeypatch)
     assert conf["worker_class"] == "sync" and conf["threads"] == 1
     assert conf["workers"] == 2 * (os.cpu_count() or 1)
+    # A worker is not killed before nginx gives up on its answer.
+    proxy_wait = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert f"proxy_read_timeout {conf['timeout']}s;" in proxy_wait
     conf = _gunicorn_conf(monkeypatch, GUNICORN_WORKERS="3", GUNICORN_THREADS="4")
     assert (conf["worker_class"], conf["workers"], conf["threads"]) == ("gthread", 3, 4)
