@@ -281,11 +281,22 @@ def _form_value(value):
 
 
 class TicketCursorPagination(StableCursorPagination):
-    """The lists' own order, newest received first: it walks the
-    ``(received_at DESC, id DESC)`` indexes (docs/architecture.md, Ticket
-    indexes), so a page reads about 50 ÷ (the scope's share) rows."""
+    """The lists' own order, newest received first, with the plan that suits
+    the caller's scope (``selectors.newest_first``): a large scope walks the
+    ``(received_at DESC, id DESC)`` index (docs/architecture.md, Ticket
+    indexes), so a page reads about 50 ÷ (the scope's share) rows; a small one
+    (a community, a grid, a street filtered by stage) is sorted by
+    ``selectors.newest_first_key``, annotated under its own name so that the
+    cursor reads its position from it and filters by it. Same order either way."""
 
     ordering = ("-received_at", "-pk")
+
+    def paginate_queryset(self, queryset, request, view=None):
+        key = selectors.newest_first_key(request.user, request.query_params)
+        if key is not None:
+            queryset = queryset.annotate(received_sorted=key)
+            self.ordering = ("-received_sorted", "-pk")
+        return super().paginate_queryset(queryset, request, view)
 
 
 class TicketViewSet(

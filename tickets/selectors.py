@@ -52,15 +52,25 @@ def newest_first(actor, filters=None) -> tuple:
     everywhere in it. A small scope's rows are one in hundreds there: the walk
     reads ~40,000 rows for a community's page of 50 at 2,000,000 tickets (the
     planner costs it as cheaper than it is), so its order is written as an
-    expression no index holds, which makes PostgreSQL find the scope's rows
-    through the scope indexes (a bitmap of ``ticket_community_recv`` …, some
-    thousands of rows) and sort them: 12 ms instead of 77 ms on the bench
-    (docs/scaling.md). Same order either way.
+    expression no index holds (``newest_first_key``), which makes PostgreSQL
+    find the scope's rows through the scope indexes (a bitmap of
+    ``ticket_community_recv`` …, some thousands of rows) and sort them: 12 ms
+    instead of 77 ms on the bench (docs/scaling.md). Same order either way.
 
     A street filtered by stage (``filters``: the list's parameters) is small
     too: its rows of one stage are a bitmap arm of ``ticket_street_stage_recv``,
     while the walk passes every newer ticket of other stages first (~200,000
     rows for a street's closed tickets at 2,000,000, which are the old ones)."""
+    key = newest_first_key(actor, filters)
+    if key is None:
+        return ("-received_at", "-pk")
+    return (key.desc(), F("pk").desc())
+
+
+def newest_first_key(actor, filters=None):
+    """``received_at`` as an expression no index holds, for the scopes whose
+    lists are sorted rather than walked (``newest_first``); None for the others.
+    The API's cursor pages order by it under a name of their own."""
     region = getattr(actor, "scope_region", None)
     levels = SMALL_SCOPE_LEVELS
     if filters and filters.get("stage"):
@@ -71,11 +81,10 @@ def newest_first(actor, filters=None) -> tuple:
         and region.level in levels
     )
     if not small:
-        return ("-received_at", "-pk")
-    sorted_not_walked = ExpressionWrapper(
+        return None
+    return ExpressionWrapper(
         F("received_at") + Value(dt.timedelta(0)), output_field=DateTimeField()
     )
-    return (sorted_not_walked.desc(), F("pk").desc())
 
 
 def ticket_count(*, actor, filters=None, cap: int = COUNT_CAP) -> CappedCount:
