@@ -2,11 +2,12 @@
 PostgreSQL database (``gridwork_bench_hotline``), load from a second process on
 loopback for a bounded time (``BENCH_SECONDS``, default 20) with
 ``BENCH_CLIENTS`` (default 16) keep-alive connections, each push a new ticket
-signed as the platform signs it (``wrk`` with ``wrk_hotline.lua`` sending pushes
-signed beforehand when wrk is installed, else the Python client). Prints one JSON object: pushes/s (201s),
-p50/p95/p99 latency, the statements of one push and of one replay (counted in
-process through the same view), the raw single-row INSERT+COMMIT rate of this
-machine and the ratio, and the replay rate (200s) for ``BENCH_REPLAY_SECONDS``.
+signed as the platform signs it (``wrk`` with ``wrk_hotline.lua`` sending
+pushes signed beforehand when wrk is installed, else the Python client). Prints
+one JSON object: pushes/s (201s), p50/p95/p99 latency, the statements of one
+push and of one replay (counted in process through the same view), the raw
+single-row INSERT+COMMIT rate of this machine and the ratio, and the replay rate
+(200s) for ``BENCH_REPLAY_SECONDS``.
 
 ``measure_push_statements()`` and ``run_load()`` are callable from another
 bench (the API bench of issue 13)."""

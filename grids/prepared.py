@@ -132,9 +132,9 @@ def execute(cursor, sql: str, params=()) -> None:
     a hash of its SQL. The switch happens in the innermost execute wrapper, so
     everything around it (query logs, ``CaptureQueriesContext``, other
     wrappers) sees ``sql`` and ``params`` as given, and the ``PREPARE`` is not
-    counted as a query of its own; the log shows the ``EXECUTE`` the server
-    ran (``as_written`` gives the SQL back). Use it for SQL whose parameters' types the
-    server can tell from where they stand (a column compared or written, an
+    counted as a query of its own; the log shows the ``EXECUTE`` the server ran
+    (``as_written`` gives the SQL back). Use it for SQL whose parameters' types
+    the server can tell from where they stand (a column compared or written, an
     explicit cast): each statement that uses it is run by a test on
     PostgreSQL."""
     connection = cursor.db

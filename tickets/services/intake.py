@@ -15,7 +15,6 @@ from grids import prepared
 from grids.choices import RegionLevel
 from grids.errors import Conflict, DomainError, OutOfScope
 from grids.models import Region
-from grids.prepared import insert_statement
 from grids.querysets import subtree_q
 from grids.validators import normalize_phone, validate_mainland_phone
 
@@ -236,10 +235,12 @@ def _insert_ticket_and_event(
         ticket, action=Action.CREATE, actor=actor, at=at, note="", data=data
     )
     event.ticket_id = RawSQL("SELECT id FROM ticket_made", ())
-    ticket_sql, ticket_params = insert_statement(
+    ticket_sql, ticket_params = prepared.insert_statement(
         ticket, "id, number", using=connection.alias
     )
-    event_sql, event_params = insert_statement(event, "id", using=connection.alias)
+    event_sql, event_params = prepared.insert_statement(
+        event, "id", using=connection.alias
+    )
     sql = (
         f"WITH number_taken AS ({number_body}), ticket_made AS ({ticket_sql}),"
         f" event_made AS ({event_sql})"
