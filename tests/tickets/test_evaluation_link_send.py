@@ -318,6 +318,8 @@ def test_refused_send_from_the_page_shows_the_reason(client, lifecycle, locmem_s
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_copy_button_copies_the_whole_link_in_a_browser(browser, live_server, tree):
+    from playwright.sync_api import expect
+
     staff = UserFactory(role=UserRole.STREET_STAFF, region=tree["street"])
     community = UserFactory(
         username="shequ", role=UserRole.COMMUNITY_STAFF, region=tree["communities"][0]
@@ -344,10 +346,11 @@ def test_copy_button_copies_the_whole_link_in_a_browser(browser, live_server, tr
         assert shown.startswith(f"{live_server.url}/tickets/evaluate/{ticket.pk}/")
         assert page.locator(".evaluation-link-qr svg").count() == 1
         page.click("[data-copy-from=evaluation-link-url]")
-        page.wait_for_function(
-            "document.querySelector('.evaluation-link-copy-state').textContent !== ''"
-        )
-        assert page.inner_text(".evaluation-link-copy-state") == "已复制"
+        # The copy is asynchronous (the clipboard's promise): wait for its state
+        # through Playwright's own selector engine. A string predicate
+        # (``wait_for_function``) is evaluated by ``eval`` in the page once it has
+        # to poll, which the page's CSP (no 'unsafe-eval') refuses.
+        expect(page.locator(".evaluation-link-copy-state")).to_have_text("已复制")
         assert page.evaluate("navigator.clipboard.readText()") == shown
     finally:
         context.close()
